@@ -1,1 +1,35 @@
-fn main(){}
+//! The `mbundle` binary: parse, run, report. Everything else lives in the library.
+#![forbid(unsafe_code)]
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = mbundle::cli::Cli::parse();
+    match mbundle::app::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // A reader that went away (`mbundle ... | head`) is not a failure.
+            if let mbundle::Error::Io { source, .. } = &e {
+                if source.kind() == io::ErrorKind::BrokenPipe {
+                    return ExitCode::SUCCESS;
+                }
+            }
+            let mut err = io::stderr().lock();
+            let _ = writeln!(err, "error: {e}");
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                if !e.to_string().contains(&c.to_string()) {
+                    let _ = writeln!(err, "  caused by: {c}");
+                }
+                cause = c.source();
+            }
+            if let Some(h) = e.hint() {
+                let _ = writeln!(err, "hint: {h}");
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! Resolves the parsed command line into settings and runs the command.
+//!
+//! Output conventions: results on stdout, progress/summary/warnings on stderr, so
+//! `-o -` and `--json` stay clean for pipes.
+
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
+use crate::certs::{self, CertInfo};
+use crate::cli::{
+    Cli, Command, DecryptArgs, EncryptArgs, ExportArgs, InspectArgs, LsArgs, VerifyArgs,
+};
+use crate::crypto::{
+    parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
+};
+use crate::error::{Error, IoContext, Result};
+use crate::export::{self, ExportRequest, Output};
+use crate::manifest::{CertRole, Manifest};
+use crate::store::{default_store_path, Store, CA_CERT, CLIENT_CERT};
+
+/// Runs one invocation.
+pub fn run(cli: Cli) -> Result<()> {
+    let store_path = || -> Result<PathBuf> {
+        cli.storage_path
+            .clone()
+            .or_else(default_store_path)
+            .ok_or_else(|| {
+                Error::usage(
+                    "cannot find the machine store: HOME is not set",
+                    "pass -s DIR",
+                )
+            })
+    };
+    match &cli.command {
+        Command::Ls(a) => ls(&Store::open(&store_path()?)?, a),
+        Command::Export(a) => export_cmd(&Store::open(&store_path()?)?, a),
+        Command::Inspect(a) => inspect(a),
+        Command::Verify(a) => verify(a),
+    }
+}
+
+fn warn(msg: &str) {
+    eprintln!("warning: {msg}");
+}
+
+/// Human-readable byte count.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn read_cert(path: Option<&Path>) -> Option<CertInfo> {
+    let bytes = std::fs::read(path?).ok()?;
+    certs::parse_pem(&bytes).ok()
+}
+
+fn short_fp(fp: &str) -> &str {
+    let hex = fp.strip_prefix("sha256:").unwrap_or(fp);
+    &hex[..hex.len().min(12)]
+}
+
+fn ls(store: &Store, args: &LsArgs) -> Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut rows = vec![vec![
+        "NAME".to_string(),
+        "DRIVER".into(),
+        "URL".into(),
+        "CA".into(),
+        "CLIENT CERT EXPIRES".into(),
+        "SERVER CERT EXPIRES".into(),
+    ]];
+    let mut out_json = Vec::new();
+    for name in store.machine_names()? {
+        let m = match store.machine(&name) {
+            Ok(m) => m,
+            Err(e) => {
+                rows.push(vec![name.clone(), "?".into(), format!("(error: {e})")]);
+                out_json.push(json!({"name": name, "error": e.to_string()}));
+                continue;
+            }
+        };
+        let members = m.issuing_material(store);
+        let path_of = |n: &str| {
+            members
+                .iter()
+                .find(|f| f.name == n)
+                .map(|f| f.local.as_path())
+        };
+        let ca_path = path_of(CA_CERT);
+        let ca = read_cert(ca_path);
+        let client = read_cert(path_of(CLIENT_CERT));
+        let server = read_cert(m.server_cert(store).as_deref());
+        let where_ca = match ca_path {
+            Some(p) if p.starts_with(store.certs_dir()) => "certs/",
+            Some(p) if p.starts_with(&m.dir) => "machine copy",
+            Some(_) => "custom",
+            None => "",
+        };
+        let ca_text = match (&ca, &server) {
+            (Some(ca), Some(srv)) if srv.issuer != ca.subject => format!(
+                "{} [{}] (server cert issued by {:?}, not this CA)",
+                ca.name,
+                short_fp(&ca.fingerprint),
+                srv.issuer
+            ),
+            (Some(ca), _) => format!("{} [{}] {}", ca.name, short_fp(&ca.fingerprint), where_ca),
+            (None, _) if ca_path.is_some() => "(unreadable ca.pem)".into(),
+            (None, _) => "(none found)".into(),
+        };
+        let exp = |c: &Option<CertInfo>| {
+            c.as_ref()
+                .map(|c| certs::expiry_text(c.not_after, now))
+                .unwrap_or_else(|| "-".into())
+        };
+        rows.push(vec![
+            m.name.clone(),
+            m.driver().to_string(),
+            m.url().unwrap_or_else(|| "-".into()),
+            ca_text,
+            exp(&client),
+            exp(&server),
+        ]);
+        out_json.push(json!({
+            "name": m.name,
+            "driver": m.driver(),
+            "url": m.url(),
+            "ca": ca.as_ref().map(|c| json!({
+                "name": c.name,
+                "subject": c.subject,
+                "fingerprint": c.fingerprint,
+                "not_after": certs::rfc3339(c.not_after),
+                "location": where_ca,
+            })),
+            "client_cert_not_after": client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_not_after": server.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_issued_by_ca": match (&ca, &server) {
+                (Some(ca), Some(s)) => Some(s.issuer == ca.subject),
+                _ => None,
+            },
+        }));
+    }
+    let mut stdout = io::stdout().lock();
+    if args.json {
+        writeln!(
+            stdout,
+            "{}",
+            serde_json::to_string_pretty(&out_json).unwrap_or_default()
+        )
+        .ctx("write", "standard output")?;
+    } else if rows.len() == 1 {
+        eprintln!("no machines in {}", store.root.display());
+    } else {
+        stdout
+            .write_all(table(&rows).as_bytes())
+            .ctx("write", "standard output")?;
+    }
+    Ok(())
+}
+
+fn encrypt_to(a: &EncryptArgs) -> Result<EncryptTo> {
+    let mut recipients = Vec::new();
+    for r in &a.recipients {
+        recipients.push(parse_recipient(r, None)?);
+    }
+    for f in &a.recipients_files {
+        recipients.extend(read_recipients_file(f)?);
+    }
+    let passphrase = match (&a.passphrase_file, a.passphrase) {
+        (Some(f), _) => PassphraseSource::File(f.clone()),
+        (None, true) => PassphraseSource::Prompt,
+        (None, false) => PassphraseSource::None,
+    };
+    Ok(EncryptTo {
+        recipients,
+        passphrase,
+    })
+}
+
+fn decrypt_with(a: &DecryptArgs) -> DecryptWith {
+    DecryptWith {
+        identities: a.identities.clone(),
+        passphrase: match (&a.passphrase_file, a.passphrase) {
+            (Some(f), _) => PassphraseSource::File(f.clone()),
+            (None, true) => PassphraseSource::Prompt,
+            (None, false) => PassphraseSource::None,
+        },
+    }
+}
+
+fn export_cmd(store: &Store, a: &ExportArgs) -> Result<()> {
+    let output = if a.output.as_os_str() == "-" {
+        Output::Stdout
+    } else {
+        Output::File(a.output.clone())
+    };
+    // Cheap refusals first: bad recipients, existing output, no encryption.
+    let to = encrypt_to(&a.encrypt)?;
+    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
+        return Err(Error::NoRecipients);
+    }
+    export::check_output(&output, a.force)?;
+    let plan = export::plan(
+        store,
+        &ExportRequest {
+            names: a.names.clone(),
+            all: a.all,
+            include_disks: a.include_disks,
+        },
+    )?;
+    for w in &plan.manifest.warnings {
+        warn(w);
+    }
+    let encryptor = to.encryptor()?;
+    let summary = export::run(&plan, encryptor, &output, a.force)?;
+    if !a.quiet {
+        let m = &plan.manifest;
+        if !m.excluded.is_empty() {
+            eprintln!(
+                "left out {} file(s), {} (VM disks and folders; --include-disks carries them):",
+                summary.excluded,
+                human_bytes(summary.excluded_bytes)
+            );
+            for e in &m.excluded {
+                eprintln!("  {}  {}  {}", e.path, human_bytes(e.size), e.why);
+            }
+        }
+        let dest = match &output {
+            Output::Stdout => "standard output".to_string(),
+            Output::File(p) => p.display().to_string(),
+        };
+        eprintln!(
+            "exported {} machine(s), {} cert set(s), {} files ({} in, {} bundle) to {} in {:.2}s",
+            summary.machines,
+            summary.certsets,
+            summary.files,
+            human_bytes(summary.bytes_in),
+            human_bytes(summary.bytes_out),
+            dest,
+            summary.seconds
+        );
+    }
+    Ok(())
+}
+
+fn open_input(path: &Path) -> Result<(Box<dyn Read>, String)> {
+    if path.as_os_str() == "-" {
+        if io::stdin().is_terminal() {
+            return Err(Error::usage(
+                "the bundle is read from standard input, which is a terminal",
+                "pipe a bundle in, or give its file name",
+            ));
+        }
+        return Ok((Box::new(io::stdin().lock()), "standard input".into()));
+    }
+    let f = File::open(path).ctx("open", path)?;
+    if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {
+        return Err(Error::usage(
+            format!("{} is a directory", path.display()),
+            "give the bundle file",
+        ));
+    }
+    Ok((Box::new(f), path.display().to_string()))
+}
+
+fn inspect(a: &InspectArgs) -> Result<()> {
+    let (input, what) = open_input(&a.bundle)?;
+    let manifest = read_manifest(input, &decrypt_with(&a.decrypt), &what)?;
+    let mut stdout = io::stdout().lock();
+    let text = if a.json {
+        let mut s = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+        s.push('\n');
+        s
+    } else {
+        describe(&manifest, &what)
+    };
+    stdout
+        .write_all(text.as_bytes())
+        .ctx("write", "standard output")
+}
+
+/// The human description of a bundle `inspect` prints. Holds nothing secret: the manifest
+/// has names, drivers, URLs, fingerprints and sizes, never config.json's content.
+pub fn describe(m: &Manifest, what: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let mut s = String::new();
+    s.push_str(&format!("bundle:   {what}\n"));
+    s.push_str(&format!(
+        "format:   mbundle v{}, written by {} at {}\n",
+        m.format_version, m.tool, m.created_at
+    ));
+    s.push_str(&format!(
+        "source:   {} store {}{}\n",
+        m.source.os,
+        m.source.store,
+        m.source
+            .home
+            .as_ref()
+            .map(|h| format!(" (home {h})"))
+            .unwrap_or_default()
+    ));
+    s.push_str(&format!(
+        "contents: {} machine(s), {} cert set(s), {} files, {}\n",
+        m.machines.len(),
+        m.certsets.len(),
+        m.files.len(),
+        human_bytes(m.total_size())
+    ));
+    if !m.machines.is_empty() {
+        s.push_str("\nmachines:\n");
+        let mut rows = vec![vec![
+            "  NAME".to_string(),
+            "DRIVER".into(),
+            "URL".into(),
+            "CERT SET".into(),
+            "FILES".into(),
+        ]];
+        for mach in &m.machines {
+            rows.push(vec![
+                format!("  {}", mach.name),
+                mach.driver.clone(),
+                mach.url.clone().unwrap_or_else(|| "-".into()),
+                mach.certset.clone().unwrap_or_else(|| "(none)".into()),
+                mach.files.len().to_string(),
+            ]);
+        }
+        s.push_str(&table(&rows));
+        for mach in &m.machines {
+            for a in &mach.absent {
+                s.push_str(&format!(
+                    "  {}: {} names {} (absent at export)\n",
+                    mach.name, a.field, a.path
+                ));
+            }
+            for e in &mach.external {
+                s.push_str(&format!(
+                    "  {}: {} names {} (outside the store, not carried)\n",
+                    mach.name, e.field, e.path
+                ));
+            }
+        }
+    }
+    if !m.certsets.is_empty() {
+        s.push_str("\ncert sets:\n");
+        for c in &m.certsets {
+            let role = match c.role {
+                CertRole::Default => "the store's certs/",
+                CertRole::Custom => "custom CA outside the store",
+                CertRole::Machine => "rebuilt from machine copies",
+            };
+            s.push_str(&format!(
+                "  {}  CA {:?}  {}  ({role})\n",
+                c.id,
+                c.ca_name.as_deref().unwrap_or("?"),
+                c.ca_fingerprint
+            ));
+            let exp = c
+                .not_after
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| certs::expiry_text(t, now))
+                .unwrap_or_else(|| "unknown".into());
+            s.push_str(&format!("      CA expires {exp}\n"));
+            let names: Vec<&str> = c.members.iter().map(|x| x.name.as_str()).collect();
+            s.push_str(&format!("      carries {}", names.join(" ")));
+            if !c.missing.is_empty() {
+                s.push_str(&format!("; absent: {}", c.missing.join(" ")));
+            }
+            s.push('\n');
+            if !c.machines.is_empty() {
+                s.push_str(&format!("      used by {}\n", c.machines.join(", ")));
+            }
+        }
+    }
+    if !m.excluded.is_empty() {
+        let total: u64 = m.excluded.iter().map(|e| e.size).sum();
+        s.push_str(&format!(
+            "\nleft out ({} files, {}):\n",
+            m.excluded.len(),
+            human_bytes(total)
+        ));
+        for e in &m.excluded {
+            s.push_str(&format!(
+                "  {}  {}  {}\n",
+                e.path,
+                human_bytes(e.size),
+                e.why
+            ));
+        }
+    }
+    if !m.warnings.is_empty() {
+        s.push_str("\nwarnings at export:\n");
+        for w in &m.warnings {
+            s.push_str(&format!("  {w}\n"));
+        }
+    }
+    s
+}
+
+fn verify(a: &VerifyArgs) -> Result<()> {
+    let (input, what) = open_input(&a.bundle)?;
+    let m = read_bundle(input, &decrypt_with(&a.decrypt), &what, &mut VerifyOnly)?;
+    if !a.quiet {
+        println!(
+            "OK: {what}: all {} files ({}) match their sha256; {} machine(s), {} cert set(s)",
+            m.files.len(),
+            human_bytes(m.total_size()),
+            m.machines.len(),
+            m.certsets.len()
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
+}

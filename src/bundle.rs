@@ -1,0 +1,375 @@
+//! The bundle stream: age over gzip over a POSIX tar whose first entry is `mbundle.json`.
+//!
+//! Writing: [`BundleWriter`] streams files into `tar -> gzip -> age -> output`; nothing is
+//! buffered beyond the codecs' own windows, and writers are finished innermost first (tar,
+//! then gzip, then age) because each one's trailer is data for the next.
+//!
+//! Reading: [`read_manifest`] stops after the manifest; [`read_bundle`] walks every entry and
+//! hands each one, already checked against the manifest, to a [`Visitor`]. Entries are taken
+//! one by one, never unpacked wholesale (tar's own `unpack` is best-effort on hostile input):
+//! an entry must be a regular file the manifest lists, not seen before, exactly the declared
+//! size, and hash to the declared sha256. Whatever follows the archive must be tar padding,
+//! and the age stream must end where its last authenticated chunk says it does.
+
+use std::io::{self, BufReader, Read, Write};
+
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use sha2::{Digest, Sha256};
+
+use crate::crypto::{open_age, DecryptWith};
+use crate::error::{Error, Result};
+use crate::manifest::{FileEntry, Manifest, FORMAT_VERSION, MANIFEST_PATH, MAX_MANIFEST_BYTES};
+
+/// Buffer size for bundle I/O.
+pub const IO_BUFFER: usize = 1 << 20;
+/// Most bytes of zero padding accepted after the tar end marker.
+const MAX_TRAILING_PADDING: u64 = 1 << 20;
+
+/// A source file read failed (as opposed to the bundle output failing).
+#[derive(Debug)]
+pub struct SourceReadError {
+    /// The file being read.
+    pub path: std::path::PathBuf,
+    /// The OS error.
+    pub source: io::Error,
+}
+
+impl std::fmt::Display for SourceReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "reading {}: {}", self.path.display(), self.source)
+    }
+}
+
+impl std::error::Error for SourceReadError {}
+
+/// A reader that hashes and counts what passes through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// Bytes read so far and the lowercase hex sha256 of them.
+    pub fn finish(self) -> (u64, String) {
+        (self.count, hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Streams a bundle into any writer.
+pub struct BundleWriter<W: Write> {
+    tar: tar::Builder<GzEncoder<age::stream::StreamWriter<W>>>,
+}
+
+fn header_for(path: &str, size: u64, mode: u32, mtime: u64) -> io::Result<tar::Header> {
+    let mut h = tar::Header::new_ustar();
+    h.set_path(path)?;
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_mtime(mtime);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    Ok(h)
+}
+
+impl<W: Write> BundleWriter<W> {
+    /// Starts a bundle: age header, gzip header, then the manifest as the first tar entry.
+    pub fn new(
+        out: W,
+        encryptor: age::Encryptor,
+        manifest: &Manifest,
+        level: u32,
+    ) -> io::Result<Self> {
+        let age = encryptor.wrap_output(out)?;
+        let gz = GzEncoder::new(age, Compression::new(level));
+        let mut tar = tar::Builder::new(gz);
+        tar.follow_symlinks(false);
+        let json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
+        let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let mut h = header_for(MANIFEST_PATH, json.len() as u64, 0o600, now)?;
+        tar.append(&h, json.as_slice())?;
+        h.set_size(0);
+        Ok(BundleWriter { tar })
+    }
+
+    /// Appends one file. `data` must yield exactly `entry.size` bytes; returns what it read,
+    /// hashed, so the caller can compare with the manifest (a file that changed after hashing
+    /// fails the export).
+    pub fn add_file<R: Read>(
+        &mut self,
+        entry: &FileEntry,
+        mtime: u64,
+        data: R,
+    ) -> io::Result<(u64, String)> {
+        let mode = entry.mode_bits().unwrap_or(0o600);
+        let h = header_for(&entry.path, entry.size, mode, mtime)?;
+        let mut hashing = HashingReader::new(data.take(entry.size));
+        self.tar.append(&h, &mut hashing)?;
+        Ok(hashing.finish())
+    }
+
+    /// Writes the tar end marker, the gzip trailer and the age final chunk, in that order.
+    pub fn finish(self) -> io::Result<W> {
+        let gz = self.tar.into_inner()?;
+        let age = gz.finish()?;
+        age.finish()
+    }
+}
+
+/// What a full read hands each entry to.
+pub trait Visitor {
+    /// Called once, with the validated manifest, before any file.
+    fn manifest(&mut self, manifest: &Manifest) -> Result<()>;
+    /// Called for each file; `data` yields at most `entry.size` bytes. The checksum is checked
+    /// after this returns, so nothing read here is trusted until [`read_bundle`] returns Ok.
+    fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()>;
+}
+
+type Decoded<R> = MultiGzDecoder<age::stream::StreamReader<BufReader<TagRead<R>>>>;
+
+/// Marks read errors of the underlying input so they are reported as I/O, not as damage.
+struct TagRead<R>(R);
+
+#[derive(Debug)]
+struct InputReadError(io::Error);
+impl std::fmt::Display for InputReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+impl std::error::Error for InputReadError {}
+
+impl<R: Read> Read for TagRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.kind() == io::ErrorKind::Interrupted {
+                e
+            } else {
+                io::Error::other(InputReadError(e))
+            }
+        })
+    }
+}
+
+fn stream_error(what: &str, e: io::Error) -> Error {
+    if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<InputReadError>()) {
+        return Error::io(
+            "read",
+            what,
+            io::Error::new(inner.0.kind(), inner.0.to_string()),
+        );
+    }
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => Error::Corrupt(format!("{what} is truncated")),
+        _ => Error::Corrupt(format!("{what}: {e}")),
+    }
+}
+
+fn open_stream<R: Read>(
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+) -> Result<tar::Archive<Decoded<R>>> {
+    let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input));
+    let plain = open_age(buffered, keys, what)?;
+    Ok(tar::Archive::new(MultiGzDecoder::new(plain)))
+}
+
+fn entry_path(entry: &tar::Entry<'_, impl Read>) -> String {
+    String::from_utf8_lossy(&entry.path_bytes()).into_owned()
+}
+
+fn kind_name(t: tar::EntryType) -> &'static str {
+    match t {
+        tar::EntryType::Symlink => "a symbolic link",
+        tar::EntryType::Link => "a hard link",
+        tar::EntryType::Char => "a character device",
+        tar::EntryType::Block => "a block device",
+        tar::EntryType::Fifo => "a FIFO",
+        tar::EntryType::Directory => "a directory",
+        tar::EntryType::GNUSparse => "a sparse file",
+        _ => "not a regular file",
+    }
+}
+
+fn parse_manifest_entry<R: Read>(
+    entries: &mut tar::Entries<'_, R>,
+    what: &str,
+) -> Result<Manifest> {
+    let mut first = match entries.next() {
+        None => return Err(Error::Corrupt(format!("{what} holds no files at all"))),
+        Some(e) => e.map_err(|e| stream_error(what, e))?,
+    };
+    let path = entry_path(&first);
+    if path != MANIFEST_PATH {
+        return Err(Error::BadManifest(format!(
+            "the first entry is {path:?}, not {MANIFEST_PATH}"
+        )));
+    }
+    let t = first.header().entry_type();
+    if !t.is_file() {
+        return Err(Error::BadManifest(format!(
+            "{MANIFEST_PATH} is {}",
+            kind_name(t)
+        )));
+    }
+    let size = first.header().size().map_err(|e| stream_error(what, e))?;
+    if size > MAX_MANIFEST_BYTES {
+        return Err(Error::BadManifest(format!(
+            "{size} bytes is larger than the {MAX_MANIFEST_BYTES} allowed"
+        )));
+    }
+    let mut json = Vec::with_capacity(size as usize);
+    (&mut first)
+        .take(MAX_MANIFEST_BYTES + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| stream_error(what, e))?;
+    // Peek at the version before the full parse, so a newer bundle says so clearly.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&json) {
+        if let Some(found) = v.get("format_version").and_then(serde_json::Value::as_u64) {
+            if found > u64::from(FORMAT_VERSION) {
+                return Err(Error::FutureFormat {
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+        }
+    }
+    let manifest: Manifest = serde_json::from_slice(&json)
+        .map_err(|e| Error::BadManifest(format!("not a valid manifest ({e})")))?;
+    manifest.validate().map_err(Error::BadManifest)?;
+    Ok(manifest)
+}
+
+/// Reads and validates the manifest only. Nothing after it is read or checked.
+pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Manifest> {
+    let mut archive = open_stream(input, keys, what)?;
+    let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
+    parse_manifest_entry(&mut entries, what)
+}
+
+/// Reads the whole bundle, checking every entry against the manifest, and returns the
+/// manifest once every file has been seen and verified.
+pub fn read_bundle<R: Read>(
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    visitor: &mut dyn Visitor,
+) -> Result<Manifest> {
+    let mut archive = open_stream(input, keys, what)?;
+    let manifest = {
+        let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
+        let manifest = parse_manifest_entry(&mut entries, what)?;
+        visitor.manifest(&manifest)?;
+        let index: std::collections::HashMap<&str, &FileEntry> = manifest
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for entry in entries {
+            let mut entry = entry.map_err(|e| stream_error(what, e))?;
+            let path = entry_path(&entry);
+            let shown: String = path.chars().take(200).collect();
+            let Some(declared) = index.get(path.as_str()).copied() else {
+                return Err(Error::Corrupt(format!(
+                    "entry {shown:?} is not listed in the manifest"
+                )));
+            };
+            let t = entry.header().entry_type();
+            if !t.is_file() {
+                return Err(Error::Corrupt(format!(
+                    "entry {shown:?} is {}",
+                    kind_name(t)
+                )));
+            }
+            if !seen.insert(declared.path.as_str()) {
+                return Err(Error::Corrupt(format!("entry {shown:?} appears twice")));
+            }
+            let size = entry.header().size().map_err(|e| stream_error(what, e))?;
+            if size != declared.size {
+                return Err(Error::Corrupt(format!(
+                    "entry {shown:?} is {size} bytes but the manifest says {}",
+                    declared.size
+                )));
+            }
+            let mut hashing = HashingReader::new((&mut entry).take(declared.size));
+            visitor.file(declared, &mut hashing)?;
+            io::copy(&mut hashing, &mut io::sink()).map_err(|e| stream_error(what, e))?;
+            let (count, sha) = hashing.finish();
+            if count != declared.size {
+                return Err(Error::Corrupt(format!("entry {shown:?} is truncated")));
+            }
+            if sha != declared.sha256 {
+                return Err(Error::ChecksumMismatch {
+                    path: declared.path.clone(),
+                    expected: declared.sha256.clone(),
+                    actual: sha,
+                });
+            }
+        }
+        if let Some(missing) = manifest
+            .files
+            .iter()
+            .find(|f| !seen.contains(f.path.as_str()))
+        {
+            return Err(Error::Corrupt(format!(
+                "{:?} is listed in the manifest but missing from the archive",
+                missing.path
+            )));
+        }
+        manifest
+    };
+    // After the end marker only zero padding may follow, and the streams must end cleanly
+    // (this is also what authenticates age's last chunk and checks gzip's CRC).
+    let mut rest = archive.into_inner();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut trailing = 0u64;
+    loop {
+        let n = rest.read(&mut buf).map_err(|e| stream_error(what, e))?;
+        if n == 0 {
+            break;
+        }
+        trailing += n as u64;
+        if trailing > MAX_TRAILING_PADDING || buf[..n].iter().any(|b| *b != 0) {
+            return Err(Error::Corrupt(format!(
+                "{what} has data after the end of the archive"
+            )));
+        }
+    }
+    Ok(manifest)
+}
+
+/// A visitor that only lets the reader verify.
+pub struct VerifyOnly;
+
+impl Visitor for VerifyOnly {
+    fn manifest(&mut self, _: &Manifest) -> Result<()> {
+        Ok(())
+    }
+    fn file(&mut self, _: &FileEntry, _: &mut dyn Read) -> Result<()> {
+        Ok(())
+    }
+}

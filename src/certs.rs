@@ -1,0 +1,180 @@
+//! What mbundle needs to know about a certificate: who it is, who issued it, when it ends.
+//!
+//! Parsing never fails the caller's job: a file that is not a PEM certificate still has a
+//! fingerprint (of its raw bytes), so a damaged `ca.pem` is carried and reported rather than
+//! blocking an export.
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use x509_parser::extensions::GeneralName;
+use x509_parser::prelude::X509Certificate;
+
+/// The facts mbundle shows and checks about one certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertInfo {
+    /// `sha256:` + hex of the DER encoding (what `openssl x509 -fingerprint -sha256` shows).
+    pub fingerprint: String,
+    /// The subject distinguished name, RFC 4514 style.
+    pub subject: String,
+    /// The issuer distinguished name.
+    pub issuer: String,
+    /// A short human name: the subject's O, else its CN, else the whole subject.
+    pub name: String,
+    /// Start of validity.
+    pub not_before: OffsetDateTime,
+    /// End of validity.
+    pub not_after: OffsetDateTime,
+    /// basicConstraints CA:TRUE.
+    pub is_ca: bool,
+    /// DNS names and IP addresses from subjectAltName, as text.
+    pub sans: Vec<String>,
+}
+
+/// Parses the first certificate of a PEM file.
+pub fn parse_pem(bytes: &[u8]) -> Result<CertInfo, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)
+        .map_err(|e| format!("not a PEM certificate ({e})"))?;
+    if pem.label != "CERTIFICATE" {
+        return Err(format!("PEM block is {:?}, not CERTIFICATE", pem.label));
+    }
+    let cert = pem
+        .parse_x509()
+        .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+    Ok(info(&cert, &pem.contents))
+}
+
+fn info(cert: &X509Certificate<'_>, der: &[u8]) -> CertInfo {
+    let subject = cert.subject();
+    let name = subject
+        .iter_organization()
+        .find_map(|a| a.as_str().ok().map(str::to_string))
+        .or_else(|| {
+            subject
+                .iter_common_name()
+                .find_map(|a| a.as_str().ok().map(str::to_string))
+        })
+        .unwrap_or_else(|| subject.to_string());
+    let mut sans = Vec::new();
+    if let Ok(Some(ext)) = cert.subject_alternative_name() {
+        for n in &ext.value.general_names {
+            match n {
+                GeneralName::DNSName(d) => sans.push(format!("DNS:{d}")),
+                GeneralName::IPAddress(ip) => {
+                    if let Some(ip) = ip_text(ip) {
+                        sans.push(format!("IP:{ip}"));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    CertInfo {
+        fingerprint: fingerprint_der(der),
+        subject: subject.to_string(),
+        issuer: cert.issuer().to_string(),
+        name,
+        not_before: cert.validity().not_before.to_datetime(),
+        not_after: cert.validity().not_after.to_datetime(),
+        is_ca: cert.is_ca(),
+        sans,
+    }
+}
+
+fn ip_text(raw: &[u8]) -> Option<String> {
+    match raw.len() {
+        4 => Some(std::net::Ipv4Addr::new(raw[0], raw[1], raw[2], raw[3]).to_string()),
+        16 => {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(raw);
+            Some(std::net::Ipv6Addr::from(b).to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `sha256:<hex>` of some bytes.
+pub fn fingerprint_der(der: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(der)))
+}
+
+/// The fingerprint that identifies a certificate file: of the DER when it parses, else of the
+/// raw bytes (so even a damaged file has a stable identity).
+pub fn file_fingerprint(bytes: &[u8]) -> String {
+    match x509_parser::pem::parse_x509_pem(bytes) {
+        Ok((_, pem)) if pem.label == "CERTIFICATE" => fingerprint_der(&pem.contents),
+        _ => fingerprint_der(bytes),
+    }
+}
+
+/// RFC 3339 in UTC, to the second.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// How a certificate's end date reads to a person, relative to `now`.
+pub fn expiry_text(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
+    let date = &rfc3339(not_after)[..10];
+    let days = (not_after - now).whole_days();
+    if not_after <= now {
+        format!("{date} (EXPIRED)")
+    } else if days < 90 {
+        format!("{date} ({days}d left)")
+    } else {
+        date.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA: &[u8] = include_bytes!("../fixtures/linux/home/alice/.docker/machine/certs/ca.pem");
+    const SERVER: &[u8] =
+        include_bytes!("../fixtures/linux/home/alice/.docker/machine/machines/web/server.pem");
+
+    #[test]
+    fn reads_a_docker_machine_ca_and_server_cert() {
+        let ca = parse_pem(CA).unwrap();
+        assert_eq!(ca.name, "alice");
+        assert!(ca.is_ca);
+        let srv = parse_pem(SERVER).unwrap();
+        assert_eq!(srv.name, "alice.web");
+        assert_eq!(srv.issuer, ca.subject);
+        assert!(!srv.is_ca);
+        assert_eq!(srv.sans, ["DNS:localhost", "IP:203.0.113.10"]);
+        assert!(ca.fingerprint.starts_with("sha256:") && ca.fingerprint.len() == 71);
+    }
+
+    #[test]
+    fn garbage_still_has_a_fingerprint() {
+        assert!(parse_pem(b"hello").is_err());
+        assert_eq!(file_fingerprint(b"hello"), fingerprint_der(b"hello"));
+        assert_eq!(file_fingerprint(CA), parse_pem(CA).unwrap().fingerprint);
+    }
+
+    #[test]
+    fn expiry_reads_well() {
+        let now = time::macros::datetime!(2026-01-01 0:00 UTC);
+        assert_eq!(
+            expiry_text(time::macros::datetime!(2025-12-31 0:00 UTC), now),
+            "2025-12-31 (EXPIRED)"
+        );
+        assert_eq!(
+            expiry_text(time::macros::datetime!(2026-01-11 0:00 UTC), now),
+            "2026-01-11 (10d left)"
+        );
+        assert_eq!(
+            expiry_text(time::macros::datetime!(2029-01-01 0:00 UTC), now),
+            "2029-01-01"
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! The command line, as syntax only. Kept alone in this file so the man page (and anything
+//! else generated from it) sees exactly what the binary parses; resolving it into settings
+//! happens in [`crate::app`].
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Move and back up docker-machine machines safely.
+#[derive(Debug, Parser)]
+#[command(
+    name = "mbundle",
+    version,
+    about = "Move and back up docker-machine machines safely",
+    long_about = "mbundle packs docker-machine machines, with the CA and client certificates that \
+issued them, into one age-encrypted bundle (gzip-compressed tar inside), and reads such bundles back.\n\n\
+A bundle is never written unencrypted: give recipients (-r/-R) or a passphrase (-p/--passphrase-file). \
+It stays recoverable with stock tools: age -d -i key.txt FILE | tar -xz",
+    after_help = "Examples:\n  \
+mbundle ls\n  \
+mbundle export web db -r age1... -o machines.mbundle\n  \
+mbundle export --all -R ~/.ssh/id_ed25519.pub -o backup.mbundle\n  \
+mbundle inspect backup.mbundle -i ~/.ssh/id_ed25519\n  \
+mbundle verify backup.mbundle -i key.txt\n\n\
+Exit status: 0 success, 1 failure, 2 usage error."
+)]
+pub struct Cli {
+    /// The docker-machine store [default: ~/.docker/machine]
+    #[arg(
+        short = 's',
+        long = "storage-path",
+        env = "MACHINE_STORAGE_PATH",
+        global = true,
+        value_name = "DIR"
+    )]
+    pub storage_path: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the store's machines: driver, URL, issuing CA and certificate expiry
+    #[command(
+        after_help = "Examples:\n  mbundle ls\n  mbundle -s /srv/dm ls\n  mbundle ls --json"
+    )]
+    Ls(LsArgs),
+
+    /// Pack machines and their issuing certificates into an encrypted bundle
+    #[command(after_help = "Examples:\n  \
+mbundle export web -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p -o web.mbundle\n  \
+mbundle export web db -r \"$(cat ~/.ssh/id_ed25519.pub)\" -o - | ssh laptop2 'cat > m.mbundle'\n  \
+mbundle export --all -R team-recipients.txt -o store-backup.mbundle\n  \
+mbundle export --all --include-disks -p -o full-backup.mbundle\n  \
+mbundle export web --passphrase-file pass.txt -o web.mbundle --force\n\n\
+VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder are left out and \
+listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup).")]
+    Export(ExportArgs),
+
+    /// Show what a bundle holds, without writing anything
+    #[command(after_help = "Examples:\n  \
+mbundle inspect web.mbundle -i key.txt\n  \
+mbundle inspect web.mbundle -i ~/.ssh/id_ed25519 --json | jq '.machines[].name'\n  \
+cat web.mbundle | mbundle inspect - --passphrase-file pass.txt\n\n\
+Credentials held in config.json (cloud keys, tokens, passwords) are never printed.")]
+    Inspect(InspectArgs),
+
+    /// Check every file of a bundle against its manifest checksums, without writing anything
+    #[command(after_help = "Examples:\n  \
+mbundle verify backup.mbundle -i key.txt\n  \
+mbundle verify backup.mbundle -p")]
+    Verify(VerifyArgs),
+}
+
+/// `ls`.
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// Print JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How to encrypt.
+#[derive(Debug, Args)]
+pub struct EncryptArgs {
+    /// Encrypt to this recipient: an age public key (age1...) or an SSH public key line (repeatable)
+    #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
+    pub recipients: Vec<String>,
+
+    /// Encrypt to every recipient listed in FILE, one a line, as `age -R` reads it (repeatable)
+    #[arg(short = 'R', long = "recipients-file", value_name = "FILE")]
+    pub recipients_files: Vec<PathBuf>,
+
+    /// Encrypt with a passphrase, prompted twice on the terminal
+    #[arg(short = 'p', long = "passphrase", conflicts_with = "passphrase_file")]
+    pub passphrase: bool,
+
+    /// Encrypt with the passphrase on the first line of FILE (for scripts)
+    #[arg(long = "passphrase-file", value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// How to decrypt.
+#[derive(Debug, Args)]
+pub struct DecryptArgs {
+    /// Decrypt with this identity: an age identity file or an SSH private key (repeatable)
+    #[arg(short = 'i', long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
+
+    /// The bundle is passphrase-encrypted: prompt for it
+    #[arg(short = 'p', long = "passphrase", conflicts_with = "passphrase_file")]
+    pub passphrase: bool,
+
+    /// Read the passphrase from the first line of FILE (for scripts)
+    #[arg(long = "passphrase-file", value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+}
+
+/// `export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Machines to export
+    #[arg(
+        value_name = "NAME",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub names: Vec<String>,
+
+    /// Export every machine, and the store's certs/ even if no machine uses it
+    #[arg(long)]
+    pub all: bool,
+
+    /// Where to write the bundle; - for standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Encryption.
+    #[command(flatten)]
+    pub encrypt: EncryptArgs,
+
+    /// Also carry VM disk images and the VM folder (can be many GiB)
+    #[arg(long)]
+    pub include_disks: bool,
+
+    /// Replace the output file if it exists
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Print nothing but warnings and errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The bundle; - for standard input
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Decryption.
+    #[command(flatten)]
+    pub decrypt: DecryptArgs,
+
+    /// Print the manifest as JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle; - for standard input
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Decryption.
+    #[command(flatten)]
+    pub decrypt: DecryptArgs,
+
+    /// Print nothing on success
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}

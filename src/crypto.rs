@@ -1,0 +1,386 @@
+//! Who can open a bundle: age and SSH recipients for export, identities and passphrases for
+//! everything that reads one.
+//!
+//! Conventions are age's own (`-r`, `-R`, `-i`, `-p`), so a bundle made here opens with the
+//! reference `age` CLI and the other way round. Passphrases live in `SecretString` (zeroized
+//! on drop) from the moment they are read.
+
+use std::fs;
+use std::io::{self, BufRead, IsTerminal};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use age::secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, IoContext, Result};
+
+/// Largest recipients or identity file read.
+const MAX_KEY_FILE: u64 = 1 << 20;
+
+/// A parsed recipient.
+pub type Recipient = Box<dyn age::Recipient + Send>;
+
+/// Parses one recipient string: `age1...`, `ssh-ed25519 ...` or `ssh-rsa ...`.
+pub fn parse_recipient(s: &str, origin: Option<String>) -> Result<Recipient> {
+    let bad = |reason: String| Error::BadRecipient {
+        value: s.chars().take(80).collect(),
+        origin: origin.clone(),
+        reason,
+    };
+    let t = s.trim();
+    if t.starts_with("age1") {
+        return age::x25519::Recipient::from_str(t)
+            .map(|r| Box::new(r) as Recipient)
+            .map_err(|e| bad(format!("not a valid age public key ({e})")));
+    }
+    if t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-") {
+        return match age::ssh::Recipient::from_str(t) {
+            Ok(r) => Ok(Box::new(r)),
+            Err(age::ssh::ParseRecipientKeyError::Unsupported(kind)) => Err(bad(format!(
+                "SSH key type {kind} is not supported by age (use ssh-ed25519 or ssh-rsa)"
+            ))),
+            Err(age::ssh::ParseRecipientKeyError::RsaModulusTooSmall) => {
+                Err(bad("RSA key shorter than 2048 bits".into()))
+            }
+            Err(age::ssh::ParseRecipientKeyError::RsaModulusTooLarge) => {
+                Err(bad("RSA key longer than age supports".into()))
+            }
+            Err(_) => Err(bad("not a valid SSH public key line".into())),
+        };
+    }
+    if t.starts_with("AGE-SECRET-KEY-") {
+        return Err(bad(
+            "this is a secret key; give the public key (age-keygen -y key.txt prints it)".into(),
+        ));
+    }
+    Err(bad("neither an age public key nor an SSH public key".into()))
+}
+
+/// Reads a recipients file as `age -R` does: one recipient a line, `#` comments and blank
+/// lines ignored.
+pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>> {
+    let text = read_small_text(path, "read recipients file")?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        out.push(parse_recipient(
+            line,
+            Some(format!("{} line {}", path.display(), i + 1)),
+        )?);
+    }
+    if out.is_empty() {
+        return Err(Error::BadRecipient {
+            value: String::new(),
+            origin: Some(path.display().to_string()),
+            reason: "the file holds no recipient".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn read_small_text(path: &Path, op: &'static str) -> Result<Zeroizing<String>> {
+    let meta = fs::metadata(path).ctx(op, path)?;
+    if meta.len() > MAX_KEY_FILE {
+        return Err(Error::io(
+            op,
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "file is too large for a key file",
+            ),
+        ));
+    }
+    let bytes = Zeroizing::new(fs::read(path).ctx(op, path)?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| {
+            Error::io(
+                op,
+                path,
+                io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"),
+            )
+        })?
+        .to_string();
+    Ok(Zeroizing::new(text))
+}
+
+/// Where a passphrase comes from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum PassphraseSource {
+    /// None was asked for.
+    #[default]
+    None,
+    /// `-p`: prompt on the terminal.
+    Prompt,
+    /// `--passphrase-file F`: the first line of F.
+    File(PathBuf),
+}
+
+impl PassphraseSource {
+    /// Reads the passphrase. `confirm` prompts twice (for encryption).
+    pub fn read(&self, confirm: bool) -> Result<Option<SecretString>> {
+        match self {
+            PassphraseSource::None => Ok(None),
+            PassphraseSource::File(path) => {
+                let text = read_small_text(path, "read passphrase file")?;
+                let first = text.lines().next().unwrap_or("");
+                if first.is_empty() {
+                    return Err(Error::Passphrase(format!(
+                        "the first line of {} is empty",
+                        path.display()
+                    )));
+                }
+                Ok(Some(SecretString::from(first.to_string())))
+            }
+            PassphraseSource::Prompt => {
+                if !io::stdin().is_terminal() && !io::stderr().is_terminal() {
+                    return Err(Error::Passphrase("-p needs a terminal to prompt on".into()));
+                }
+                let first = Zeroizing::new(
+                    rpassword::prompt_password("Passphrase: ")
+                        .map_err(|e| Error::Passphrase(format!("cannot prompt: {e}")))?,
+                );
+                if first.is_empty() {
+                    return Err(Error::Passphrase("empty passphrase".into()));
+                }
+                if confirm {
+                    let again = Zeroizing::new(
+                        rpassword::prompt_password("Confirm passphrase: ")
+                            .map_err(|e| Error::Passphrase(format!("cannot prompt: {e}")))?,
+                    );
+                    if *again != *first {
+                        return Err(Error::Passphrase("the two passphrases differ".into()));
+                    }
+                }
+                Ok(Some(SecretString::from(first.to_string())))
+            }
+        }
+    }
+}
+
+/// How the user asked for a bundle to be encrypted.
+pub struct EncryptTo {
+    /// `-r` values and `-R` files, parsed.
+    pub recipients: Vec<Recipient>,
+    /// `-p` / `--passphrase-file`.
+    pub passphrase: PassphraseSource,
+}
+
+impl EncryptTo {
+    /// Builds the age encryptor, refusing plaintext and mixed recipients/passphrase.
+    pub fn encryptor(&self) -> Result<age::Encryptor> {
+        let has_pass = self.passphrase != PassphraseSource::None;
+        match (self.recipients.is_empty(), has_pass) {
+            (true, false) => Err(Error::NoRecipients),
+            (false, true) => Err(Error::usage(
+                "a bundle is encrypted either to recipients or with a passphrase, not both",
+                "drop -p/--passphrase-file, or drop -r/-R",
+            )),
+            (true, true) => {
+                let pass = self.passphrase.read(true)?.ok_or(Error::NoRecipients)?;
+                Ok(age::Encryptor::with_user_passphrase(pass))
+            }
+            (false, false) => age::Encryptor::with_recipients(
+                self.recipients
+                    .iter()
+                    .map(|r| r.as_ref() as &dyn age::Recipient),
+            )
+            .map_err(|e| {
+                Error::usage(
+                    format!("cannot encrypt to these recipients: {e}"),
+                    "give recipients of one kind",
+                )
+            }),
+        }
+    }
+}
+
+/// How the user asked for a bundle to be opened.
+#[derive(Clone, Debug, Default)]
+pub struct DecryptWith {
+    /// `-i` files.
+    pub identities: Vec<PathBuf>,
+    /// `-p` / `--passphrase-file`.
+    pub passphrase: PassphraseSource,
+}
+
+/// Prompts for the passphrase of an encrypted SSH key on the terminal.
+#[derive(Clone, Copy)]
+struct TerminalCallbacks;
+
+impl age::Callbacks for TerminalCallbacks {
+    fn display_message(&self, message: &str) {
+        eprintln!("{message}");
+    }
+    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
+        None
+    }
+    fn request_public_string(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
+        if !io::stdin().is_terminal() {
+            return None;
+        }
+        rpassword::prompt_password(format!("{description}: "))
+            .ok()
+            .map(SecretString::from)
+    }
+}
+
+/// Loads the identities of one `-i` file: an age identity file or an SSH private key.
+pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
+    let text = read_small_text(path, "read identity file")?;
+    let bad = |reason: String| Error::BadIdentity {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if text.contains("AGE-SECRET-KEY-") {
+        let file = age::IdentityFile::from_buffer(io::BufReader::new(text.as_bytes()))
+            .map_err(|e| bad(format!("not a valid age identity file ({e})")))?;
+        return file
+            .into_identities()
+            .map_err(|e| bad(format!("cannot use it ({e})")));
+    }
+    if text.trim_start().starts_with("-----BEGIN") {
+        let id = age::ssh::Identity::from_buffer(
+            io::BufReader::new(text.as_bytes()),
+            Some(path.display().to_string()),
+        )
+        .map_err(|e| bad(format!("not a usable SSH private key ({e})")))?;
+        return match id {
+            age::ssh::Identity::Unsupported(k) => Err(bad(format!(
+                "unsupported SSH key ({k:?}); age reads ed25519 and rsa keys"
+            ))),
+            id => Ok(vec![Box::new(id.with_callbacks(TerminalCallbacks))]),
+        };
+    }
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("age1") || l.starts_with("ssh-"))
+    {
+        return Err(bad(
+            "this is a public key (a recipient); -i takes the secret key file".into(),
+        ));
+    }
+    Err(bad(
+        "neither an age identity file nor an SSH private key".into()
+    ))
+}
+
+/// Opens an age stream with whatever the user gave, prompting for a passphrase on a terminal
+/// when the bundle needs one and nothing else was given. `what` names the input in errors.
+pub fn open_age<R: BufRead>(
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+) -> Result<age::stream::StreamReader<R>> {
+    let decryptor = age::Decryptor::new_buffered(input).map_err(|e| match e {
+        age::DecryptError::Io(io)
+            if io.kind() != io::ErrorKind::InvalidData
+                && io.kind() != io::ErrorKind::UnexpectedEof =>
+        {
+            Error::io("read", what, io)
+        }
+        other => Error::NotAge {
+            what: what.to_string(),
+            reason: other.to_string(),
+        },
+    })?;
+    let result = if decryptor.is_scrypt() {
+        if !keys.identities.is_empty() && keys.passphrase == PassphraseSource::None {
+            return Err(Error::WrongKeyKind(format!(
+                "{what} is encrypted with a passphrase, not to an identity; use -p or --passphrase-file"
+            )));
+        }
+        let source = match &keys.passphrase {
+            PassphraseSource::None if io::stdin().is_terminal() => PassphraseSource::Prompt,
+            PassphraseSource::None => {
+                return Err(Error::WrongKeyKind(format!(
+                    "{what} is encrypted with a passphrase; give it with -p or --passphrase-file"
+                )))
+            }
+            other => other.clone(),
+        };
+        let pass = source
+            .read(false)?
+            .ok_or_else(|| Error::WrongKeyKind(format!("{what} needs a passphrase")))?;
+        let mut id = age::scrypt::Identity::new(pass);
+        id.set_max_work_factor(24);
+        decryptor.decrypt(std::iter::once(&id as &dyn age::Identity))
+    } else {
+        if keys.passphrase != PassphraseSource::None {
+            return Err(Error::WrongKeyKind(format!(
+                "{what} is encrypted to recipients, not with a passphrase; use -i IDENTITY"
+            )));
+        }
+        if keys.identities.is_empty() {
+            return Err(Error::usage(
+                format!("{what} is encrypted to recipients and no identity was given"),
+                "add -i IDENTITY (an age identity file or your SSH private key)",
+            ));
+        }
+        let mut ids = Vec::new();
+        for p in &keys.identities {
+            ids.extend(load_identities(p)?);
+        }
+        decryptor.decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+    };
+    result.map_err(|e| match e {
+        age::DecryptError::NoMatchingKeys => Error::NoMatchingKey(format!(
+            "none of the identities given can open {what}; it was encrypted to someone else"
+        )),
+        age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
+            Error::NoMatchingKey(format!("wrong passphrase for {what}"))
+        }
+        age::DecryptError::ExcessiveWork { required, .. } => Error::Corrupt(format!(
+            "the passphrase work factor 2^{required} is beyond what mbundle accepts"
+        )),
+        age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
+            Error::Corrupt(format!("{what}: the age header is damaged"))
+        }
+        other => Error::Corrupt(format!("{what}: {other}")),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recipients_of_each_kind_parse() {
+        let demo = include_str!("../fixtures/demo/recipient.txt").trim();
+        parse_recipient(demo, None).unwrap();
+        parse_recipient(
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@rust",
+            None,
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn bad_recipients_say_why() {
+        let err = |s| match parse_recipient(s, None) {
+            Ok(_) => panic!("{s} parsed"),
+            Err(e) => e.to_string(),
+        };
+        let e = err("age1nope");
+        assert!(e.contains("not a valid age public key"), "{e}");
+        let e = err("AGE-SECRET-KEY-1ABC");
+        assert!(e.contains("secret key"), "{e}");
+        let e = err("hello");
+        assert!(e.contains("neither"), "{e}");
+    }
+
+    #[test]
+    fn no_recipient_means_no_bundle() {
+        let to = EncryptTo {
+            recipients: vec![],
+            passphrase: PassphraseSource::None,
+        };
+        assert!(matches!(to.encryptor(), Err(Error::NoRecipients)));
+    }
+}

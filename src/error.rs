@@ -1,0 +1,264 @@
+//! One error type for the whole library.
+//!
+//! Every variant carries the data a user needs to act (the path, the name, what was expected)
+//! and [`Error::hint`] says what to do next. The binary prints `error: <message>`, then the
+//! `hint:` line, and exits with [`Error::exit_code`]: 2 for a command line that cannot work,
+//! 1 for everything else.
+
+use std::io;
+use std::path::PathBuf;
+
+/// Shorthand used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in mbundle.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O operation on a named path failed.
+    #[error("cannot {op} {}: {source}", path.display())]
+    Io {
+        /// What was being done ("read", "create", "rename"...).
+        op: &'static str,
+        /// The path it was done to.
+        path: PathBuf,
+        /// The operating system's answer.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The machine store is missing or unreadable.
+    #[error("cannot use machine store {}: {reason}", path.display())]
+    StoreUnreadable {
+        /// The store root.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// A machine named on the command line is not in the store.
+    #[error("no machine named {} in {}", names.join(", "), store.display())]
+    UnknownMachine {
+        /// The names that were not found.
+        names: Vec<String>,
+        /// The store that was searched.
+        store: PathBuf,
+        /// The machines the store does have.
+        known: Vec<String>,
+    },
+
+    /// A machine's config.json cannot be used.
+    #[error("machine {name}: {}: {reason}", path.display())]
+    BadConfig {
+        /// The machine.
+        name: String,
+        /// Its config.json.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// Export was asked to encrypt to nobody.
+    #[error("no recipient and no passphrase: a bundle is never written unencrypted")]
+    NoRecipients,
+
+    /// A recipient string is not an age or SSH public key.
+    #[error("invalid recipient {value:?}{}: {reason}", origin.as_ref().map(|o| format!(" ({o})")).unwrap_or_default())]
+    BadRecipient {
+        /// The string as given.
+        value: String,
+        /// Where it came from (a file and line), if not the command line.
+        origin: Option<String>,
+        /// Why it was refused.
+        reason: String,
+    },
+
+    /// An identity file could not be used.
+    #[error("cannot use identity {}: {reason}", path.display())]
+    BadIdentity {
+        /// The identity file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+
+    /// Reading a passphrase failed or it was refused.
+    #[error("passphrase: {0}")]
+    Passphrase(String),
+
+    /// The output exists and --force was not given.
+    #[error("{} already exists", path.display())]
+    OutputExists {
+        /// The output path.
+        path: PathBuf,
+    },
+
+    /// A binary bundle would be written to a terminal.
+    #[error("refusing to write a binary bundle to a terminal")]
+    OutputIsTerminal,
+
+    /// A file changed between the hashing pass and the writing pass of an export.
+    #[error("{} changed while exporting", path.display())]
+    ChangedWhileExporting {
+        /// The file.
+        path: PathBuf,
+    },
+
+    /// The input is not an age file at all.
+    #[error("{what} is not an age-encrypted mbundle bundle ({reason})")]
+    NotAge {
+        /// The input's name.
+        what: String,
+        /// The age parser's answer.
+        reason: String,
+    },
+
+    /// The bundle is encrypted with a passphrase but none was given, or the reverse.
+    #[error("{0}")]
+    WrongKeyKind(String),
+
+    /// No identity opened the bundle, or the passphrase is wrong.
+    #[error("{0}")]
+    NoMatchingKey(String),
+
+    /// The bundle is damaged or crafted: decryption, decompression or archive structure failed.
+    #[error("damaged or tampered bundle: {0}")]
+    Corrupt(String),
+
+    /// The manifest is not acceptable.
+    #[error("invalid bundle manifest: {0}")]
+    BadManifest(String),
+
+    /// The bundle was written by a newer mbundle.
+    #[error("bundle format version {found} is newer than this mbundle understands (version {supported})")]
+    FutureFormat {
+        /// The version in the bundle.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u32,
+    },
+
+    /// A file's bytes do not match the manifest's checksum.
+    #[error("checksum mismatch for {path}: the manifest says sha256 {expected}, the bundle holds {actual}")]
+    ChecksumMismatch {
+        /// The archive path.
+        path: String,
+        /// What the manifest says.
+        expected: String,
+        /// What the bytes hash to.
+        actual: String,
+    },
+
+    /// The command line cannot work as given.
+    #[error("{message}")]
+    Usage {
+        /// What is wrong.
+        message: String,
+        /// What to do instead.
+        hint: Option<String>,
+    },
+}
+
+impl Error {
+    /// Wraps an I/O error with the operation and path it concerns.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// A usage error with a hint.
+    pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            message: message.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Io { source, .. } if is_storage_full(source) => Some(
+                "the disk is full: free some space or write the bundle elsewhere with -o".into(),
+            ),
+            Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                Some("check the file's owner and permissions".into())
+            }
+            Error::Io { .. } => None,
+            Error::StoreUnreadable { .. } => Some(
+                "name the store with -s DIR or MACHINE_STORAGE_PATH (default: ~/.docker/machine)"
+                    .into(),
+            ),
+            Error::UnknownMachine { known, .. } if known.is_empty() => {
+                Some("this store has no machines; is -s pointing at the right store?".into())
+            }
+            Error::UnknownMachine { known, .. } => {
+                Some(format!("machines in this store: {}", known.join(", ")))
+            }
+            Error::BadConfig { .. } => Some(
+                "fix the file, or export the other machines by naming them instead of --all".into(),
+            ),
+            Error::NoRecipients => Some(
+                "add -r age1... or -r \"ssh-ed25519 ...\", -R FILE, -p (passphrase prompt) or --passphrase-file FILE"
+                    .into(),
+            ),
+            Error::BadRecipient { .. } => Some(
+                "a recipient is an age public key (age1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
+                    .into(),
+            ),
+            Error::BadIdentity { .. } => Some(
+                "-i takes an age identity file (AGE-SECRET-KEY-1..., from age-keygen) or an SSH private key (ed25519 or rsa)"
+                    .into(),
+            ),
+            Error::Passphrase(_) => {
+                Some("in scripts, use --passphrase-file FILE (first line is the passphrase)".into())
+            }
+            Error::OutputExists { .. } => {
+                Some("choose another name with -o, or pass --force to replace it".into())
+            }
+            Error::OutputIsTerminal => Some("redirect the output, or use -o FILE".into()),
+            Error::ChangedWhileExporting { .. } => Some(
+                "something is writing to the store (a running docker-machine?); wait for it and export again".into(),
+            ),
+            Error::NotAge { .. } => Some(
+                "mbundle bundles are always age-encrypted; a plain tar.gz is not a bundle".into(),
+            ),
+            Error::WrongKeyKind(_) | Error::NoMatchingKey(_) => None,
+            Error::Corrupt(_) | Error::ChecksumMismatch { .. } => Some(
+                "the bundle was damaged in transit or altered; get a fresh copy from its sender".into(),
+            ),
+            Error::BadManifest(_) => Some("this bundle was not made by mbundle, or was altered".into()),
+            Error::FutureFormat { .. } => Some("upgrade mbundle to read this bundle".into()),
+            Error::Usage { hint, .. } => hint.clone(),
+        }
+    }
+
+    /// 2 for a command line that cannot work, 1 for every other failure.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } | Error::NoRecipients => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// True for "no space left on device" and friends.
+pub fn is_storage_full(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
+    ) || e.raw_os_error() == Some(28)
+}
+
+/// Adds the operation and path to an `io::Result`.
+pub trait IoContext<T> {
+    /// Names what failed.
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
+        self.map_err(|e| Error::io(op, path, e))
+    }
+}

@@ -1,0 +1,922 @@
+//! Export: store -> plan -> bundle.
+//!
+//! [`plan`] resolves every machine's issuing material from its own config.json (never by
+//! assuming `certs/`), groups identical issuing sets so each is stored once, decides what is
+//! left out, and hashes every file (first pass). [`write`] then streams the files into the
+//! bundle (second pass), failing if any file changed in between. The output is a 0600 temp
+//! file beside the target, renamed into place only when complete.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{BundleWriter, HashingReader, SourceReadError, IO_BUFFER};
+use crate::certs;
+use crate::error::{Error, IoContext, Result};
+use crate::manifest::{
+    CertRole, CertSetEntry, Excluded, FileEntry, MachineEntry, Manifest, Member, PathNote, Source,
+    FORMAT_VERSION,
+};
+use crate::paths::{ForeignPath, SourceOs};
+use crate::store::{
+    string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY, CERT_MEMBERS,
+    CLIENT_CERT, CLIENT_KEY,
+};
+
+/// What to export.
+#[derive(Clone, Debug, Default)]
+pub struct ExportRequest {
+    /// Machine names (ignored with `all`).
+    pub names: Vec<String>,
+    /// Every machine, plus the store's `certs/` even when no machine uses it.
+    pub all: bool,
+    /// Carry VM disk images and VM folders.
+    pub include_disks: bool,
+}
+
+/// A file to carry: where it is here, and its manifest entry.
+#[derive(Clone, Debug)]
+pub struct PlannedFile {
+    /// The manifest entry (archive path, size, mode, sha256).
+    pub entry: FileEntry,
+    /// Where it is on this computer.
+    pub local: PathBuf,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+}
+
+/// Everything decided before a byte of the bundle is written.
+#[derive(Clone, Debug)]
+pub struct ExportPlan {
+    /// The manifest to write first.
+    pub manifest: Manifest,
+    /// The files, in archive order.
+    pub files: Vec<PlannedFile>,
+}
+
+/// Disk-image extensions left out unless `--include-disks`.
+pub const DISK_EXTENSIONS: &[&str] = &[
+    "iso", "vmdk", "vdi", "vhd", "vhdx", "qcow", "qcow2", "img", "raw", "hdd", "sav",
+];
+
+/// Why a machine file is left out by default, if it is. `rel` is its path inside the machine
+/// directory, split in components.
+pub fn default_exclusion(rel: &[&str]) -> Option<&'static str> {
+    if rel.len() > 1 {
+        return Some("inside the VM folder (carry it with --include-disks)");
+    }
+    let name = rel.first()?;
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    DISK_EXTENSIONS
+        .contains(&ext.as_str())
+        .then_some("VM disk image (carry it with --include-disks)")
+}
+
+/// Files whose content is secret: written 0600 whatever their mode was.
+pub fn is_secret_file(name: &str) -> bool {
+    name == "config.json"
+        || name.ends_with("key.pem")
+        || name.ends_with(".key")
+        || (name.starts_with("id_") && !name.ends_with(".pub"))
+}
+
+/// The content-derived id of an issuing set: CA fingerprint plus the client cert's.
+pub fn certset_id(ca_fingerprint: &str, client_fingerprint: Option<&str>) -> String {
+    let mut h = Sha256::new();
+    h.update(b"mbundle-certset-v1\n");
+    h.update(ca_fingerprint.as_bytes());
+    h.update(b"\n");
+    h.update(client_fingerprint.unwrap_or("").as_bytes());
+    hex::encode(&h.finalize()[..8])
+}
+
+/// A machine's issuing material, fingerprinted.
+#[derive(Clone, Debug)]
+pub struct MachineCerts {
+    /// The machine (empty for the store's unused `certs/`).
+    pub machine: Option<String>,
+    /// Where the CA certificate came from.
+    pub role: CertRole,
+    /// CA certificate fingerprint.
+    pub ca_fingerprint: String,
+    /// Client certificate fingerprint.
+    pub client_fingerprint: Option<String>,
+    /// The members found.
+    pub members: Vec<FoundMember>,
+}
+
+/// A distinct issuing set after grouping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupedSet {
+    /// Content-derived id.
+    pub id: String,
+    /// The first role seen (`default` wins: it is the store's own).
+    pub role: CertRole,
+    /// CA certificate fingerprint.
+    pub ca_fingerprint: String,
+    /// Client certificate fingerprint.
+    pub client_fingerprint: Option<String>,
+    /// Member name -> (local file, every config.json spelling that names it).
+    pub members: BTreeMap<&'static str, (PathBuf, Vec<String>)>,
+    /// The machines using it, in order.
+    pub machines: Vec<String>,
+}
+
+/// Groups machines' issuing material so each distinct set (same CA, same client cert) is
+/// stored once, however many machines use it. Pure.
+pub fn group_certsets(found: &[MachineCerts]) -> Vec<GroupedSet> {
+    let mut sets: Vec<GroupedSet> = Vec::new();
+    for mc in found {
+        let id = certset_id(&mc.ca_fingerprint, mc.client_fingerprint.as_deref());
+        let idx = match sets.iter().position(|s| s.id == id) {
+            Some(i) => i,
+            None => {
+                sets.push(GroupedSet {
+                    id: id.clone(),
+                    role: mc.role,
+                    ca_fingerprint: mc.ca_fingerprint.clone(),
+                    client_fingerprint: mc.client_fingerprint.clone(),
+                    members: BTreeMap::new(),
+                    machines: Vec::new(),
+                });
+                sets.len() - 1
+            }
+        };
+        let set = &mut sets[idx];
+        if mc.role == CertRole::Default {
+            set.role = CertRole::Default;
+        }
+        if let Some(m) = &mc.machine {
+            if !set.machines.contains(m) {
+                set.machines.push(m.clone());
+            }
+        }
+        for fm in &mc.members {
+            let slot = set
+                .members
+                .entry(fm.name)
+                .or_insert_with(|| (fm.local.clone(), Vec::new()));
+            if let Some(src) = &fm.source {
+                if !slot.1.contains(src) {
+                    slot.1.push(src.clone());
+                }
+            }
+        }
+    }
+    sets
+}
+
+fn mtime_of(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+#[cfg(unix)]
+fn mode_of(meta: &fs::Metadata, _name: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
+    if is_secret_file(name) {
+        0o600
+    } else {
+        0o644
+    }
+}
+
+/// First pass over one file: size, sha256, mode, mtime.
+fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
+    let file = File::open(local).ctx("read", local)?;
+    let meta = file.metadata().ctx("stat", local)?;
+    let mut r = HashingReader::new(io::BufReader::with_capacity(IO_BUFFER, file));
+    io::copy(&mut r, &mut io::sink()).ctx("read", local)?;
+    let (size, sha256) = r.finish();
+    Ok(PlannedFile {
+        entry: FileEntry {
+            path: archive_path,
+            size,
+            mode: format!("{:04o}", mode_of(&meta, name)),
+            sha256,
+        },
+        local: local.to_path_buf(),
+        mtime: mtime_of(&meta),
+    })
+}
+
+/// Field names whose values are local file paths worth reporting when absent or external.
+fn is_local_path_field(field: &str) -> bool {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    if key.ends_with("RemotePath") || key == "VolumeDevicePath" || key.contains('[') {
+        return false;
+    }
+    ["Path", "File", "Dir", "Key", "ISO", "Keypath"]
+        .iter()
+        .any(|s| key.ends_with(s))
+}
+
+struct MachineScan {
+    entry: MachineEntry,
+    files: Vec<PlannedFile>,
+    excluded: Vec<Excluded>,
+    certs: Option<MachineCerts>,
+    warnings: Vec<String>,
+}
+
+fn fingerprint_file(path: &Path) -> Result<String> {
+    let meta = fs::metadata(path).ctx("stat", path)?;
+    if meta.len() > 1 << 20 {
+        return Ok(certs::fingerprint_der(path.to_string_lossy().as_bytes()));
+    }
+    Ok(certs::file_fingerprint(&fs::read(path).ctx("read", path)?))
+}
+
+fn machine_certs(store: &Store, m: &Machine) -> Result<Option<MachineCerts>> {
+    let members = m.issuing_material(store);
+    let Some(ca) = members.iter().find(|f| f.name == CA_CERT) else {
+        return Ok(None);
+    };
+    let role = if ca.local.starts_with(store.certs_dir()) {
+        CertRole::Default
+    } else if ca.local.starts_with(store.machines_dir()) {
+        CertRole::Machine
+    } else {
+        CertRole::Custom
+    };
+    let ca_fingerprint = fingerprint_file(&ca.local)?;
+    let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
+        Some(c) => Some(fingerprint_file(&c.local)?),
+        None => None,
+    };
+    Ok(Some(MachineCerts {
+        machine: Some(m.name.clone()),
+        role,
+        ca_fingerprint,
+        client_fingerprint,
+        members,
+    }))
+}
+
+fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<MachineScan> {
+    let mut files = Vec::new();
+    let mut excluded = Vec::new();
+    let mut warnings = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    let walker = walkdir::WalkDir::new(&m.dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1);
+    for item in walker {
+        let item = item.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| m.dir.clone());
+            Error::io(
+                "read",
+                path,
+                e.into_io_error()
+                    .unwrap_or_else(|| io::Error::other("file system loop")),
+            )
+        })?;
+        if item.file_type().is_dir() {
+            continue;
+        }
+        let rel = item.path().strip_prefix(&m.dir).unwrap_or(item.path());
+        let comps: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+        let size = item.metadata().map(|md| md.len()).unwrap_or(0);
+        let Some(comps) = comps else {
+            excluded.push(Excluded {
+                path: format!("machines/{}/{}", m.name, rel.to_string_lossy()),
+                size,
+                why: "file name is not UTF-8".into(),
+            });
+            continue;
+        };
+        let archive_path = format!("machines/{}/{}", m.name, comps.join("/"));
+        let why = if item.file_type().is_symlink() {
+            Some("symbolic link (bundles carry only regular files)")
+        } else if !item.file_type().is_file() {
+            Some("not a regular file")
+        } else if crate::manifest::check_archive_path(&archive_path).is_err()
+            || comps.iter().any(|c| c.contains('\\'))
+        {
+            Some("file name cannot be carried portably")
+        } else if include_disks {
+            None
+        } else {
+            default_exclusion(&comps)
+        };
+        if let Some(why) = why {
+            excluded.push(Excluded {
+                path: archive_path,
+                size,
+                why: why.into(),
+            });
+            continue;
+        }
+        let name = comps.last().copied().unwrap_or_default();
+        files.push(hash_file(item.path(), archive_path.clone(), name)?);
+        paths.push(archive_path);
+    }
+
+    let certs = machine_certs(store, m)?;
+    if certs.is_none() {
+        warnings.push(format!(
+            "machine {}: no CA certificate found (config.json names none that exists, and the machine directory has no ca.pem)",
+            m.name
+        ));
+    }
+    let carried: Vec<PathBuf> = certs
+        .iter()
+        .flat_map(|c| c.members.iter().map(|f| f.local.clone()))
+        .collect();
+
+    // Every path config.json names: absent here, or outside what the bundle carries.
+    let mut absent = Vec::new();
+    let mut external = Vec::new();
+    for (field, s) in string_fields(&m.config) {
+        if !is_local_path_field(&field) || ForeignPath::parse(s).is_none() {
+            continue;
+        }
+        let note = PathNote {
+            field: field.clone(),
+            path: s.to_string(),
+        };
+        match m.locate(store, s) {
+            Located::InStore(p) if !p.exists() => {
+                if !carried_member(certs.as_ref(), s) {
+                    absent.push(note);
+                }
+            }
+            Located::InStore(p) => {
+                if !p.starts_with(&m.dir)
+                    && !carried.contains(&p)
+                    && p != store.root
+                    && p != store.certs_dir()
+                {
+                    external.push(note);
+                }
+            }
+            Located::Outside(p) => {
+                if !carried.contains(&p) {
+                    external.push(note);
+                }
+            }
+            Located::Nowhere => {
+                if !carried_member(certs.as_ref(), s) {
+                    external.push(note);
+                }
+            }
+        }
+    }
+
+    let store_spelling = m
+        .recorded_roots
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| store.root.display().to_string());
+    Ok(MachineScan {
+        entry: MachineEntry {
+            name: m.name.clone(),
+            driver: m.driver().to_string(),
+            url: m.url(),
+            config_version: m.config_version(),
+            certset: None,
+            store: store_spelling,
+            files: paths,
+            absent,
+            external,
+        },
+        files,
+        excluded,
+        certs,
+        warnings,
+    })
+}
+
+fn carried_member(certs: Option<&MachineCerts>, s: &str) -> bool {
+    certs.is_some_and(|c| c.members.iter().any(|f| f.source.as_deref() == Some(s)))
+}
+
+/// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
+pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
+    let known = store.machine_names()?;
+    let names: Vec<String> = if req.all {
+        known.clone()
+    } else {
+        let unknown: Vec<String> = req
+            .names
+            .iter()
+            .filter(|n| !known.contains(n))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::UnknownMachine {
+                names: unknown,
+                store: store.root.clone(),
+                known,
+            });
+        }
+        let mut seen = Vec::new();
+        for n in &req.names {
+            if !seen.contains(n) {
+                seen.push(n.clone());
+            }
+        }
+        seen
+    };
+    if names.is_empty() && !(req.all && store.certs_dir().join(CA_CERT).is_file()) {
+        return Err(Error::usage(
+            format!(
+                "nothing to export: {} has no machines",
+                store.root.display()
+            ),
+            "check -s / MACHINE_STORAGE_PATH",
+        ));
+    }
+
+    let mut machines = Vec::new();
+    let mut scans = Vec::new();
+    for name in &names {
+        let m = store.machine(name)?;
+        if let Err(e) = crate::manifest::check_machine_name(name) {
+            return Err(Error::BadConfig {
+                name: name.clone(),
+                path: m.dir.clone(),
+                reason: format!("this name cannot be carried in a bundle: {e}"),
+            });
+        }
+        scans.push(scan_machine(store, &m, req.include_disks)?);
+        machines.push(m);
+    }
+
+    let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
+    if req.all {
+        // The store's own issuing set travels even when no machine uses it: a CA backup.
+        let certs_dir = store.certs_dir();
+        let members: Vec<FoundMember> = CERT_MEMBERS
+            .iter()
+            .map(|n| (*n, certs_dir.join(n)))
+            .filter(|(_, p)| p.is_file())
+            .map(|(name, local)| FoundMember {
+                name,
+                local,
+                source: None,
+            })
+            .collect();
+        if let Some(ca) = members.iter().find(|f| f.name == CA_CERT) {
+            let ca_fingerprint = fingerprint_file(&ca.local)?;
+            let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
+                Some(c) => Some(fingerprint_file(&c.local)?),
+                None => None,
+            };
+            found.push(MachineCerts {
+                machine: None,
+                role: CertRole::Default,
+                ca_fingerprint,
+                client_fingerprint,
+                members,
+            });
+        }
+    }
+    let groups = group_certsets(&found);
+
+    let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
+    let mut certsets = Vec::new();
+    let mut files = Vec::new();
+    let now = time::OffsetDateTime::now_utc();
+    for g in &groups {
+        let mut members = Vec::new();
+        for (name, (local, sources)) in &g.members {
+            let path = format!("certsets/{}/{}", g.id, name);
+            files.push(hash_file(local, path.clone(), name)?);
+            members.push(Member {
+                name: name.to_string(),
+                path,
+                sources: sources.clone(),
+            });
+        }
+        let missing: Vec<String> = CERT_MEMBERS
+            .iter()
+            .filter(|n| !g.members.contains_key(*n))
+            .map(|n| n.to_string())
+            .collect();
+        let who = if g.machines.is_empty() {
+            "the store's certs/".to_string()
+        } else {
+            format!("used by {}", g.machines.join(", "))
+        };
+        if missing.iter().any(|n| n == CA_KEY) {
+            warnings.push(format!(
+                "cert set {} ({who}): the CA key is absent, so certificates cannot be reissued from this bundle",
+                g.id
+            ));
+        }
+        for n in missing
+            .iter()
+            .filter(|n| *n == CLIENT_CERT || *n == CLIENT_KEY)
+        {
+            warnings.push(format!("cert set {} ({who}): {n} is absent", g.id));
+        }
+        let read_info = |name: &str| {
+            g.members
+                .get(name)
+                .and_then(|(p, _)| fs::read(p).ok())
+                .and_then(|b| certs::parse_pem(&b).ok())
+        };
+        let ca = read_info(CA_CERT);
+        let client = read_info(CLIENT_CERT);
+        if let Some(ca) = &ca {
+            if ca.not_after <= now {
+                warnings.push(format!(
+                    "cert set {} ({who}): the CA certificate \"{}\" expired on {}",
+                    g.id,
+                    ca.name,
+                    &certs::rfc3339(ca.not_after)[..10]
+                ));
+            } else if (ca.not_after - now).whole_days() < 90 {
+                warnings.push(format!(
+                    "cert set {} ({who}): the CA certificate \"{}\" expires on {}",
+                    g.id,
+                    ca.name,
+                    &certs::rfc3339(ca.not_after)[..10]
+                ));
+            }
+        } else {
+            warnings.push(format!(
+                "cert set {} ({who}): ca.pem is not a readable PEM certificate",
+                g.id
+            ));
+        }
+        certsets.push(CertSetEntry {
+            id: g.id.clone(),
+            role: g.role,
+            ca_fingerprint: g.ca_fingerprint.clone(),
+            ca_name: ca.as_ref().map(|c| c.name.clone()),
+            not_after: ca.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            client_fingerprint: g.client_fingerprint.clone(),
+            client_not_after: client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            members,
+            missing,
+            machines: g.machines.clone(),
+        });
+    }
+
+    let mut machine_entries = Vec::new();
+    let mut excluded = Vec::new();
+    for scan in scans {
+        let mut entry = scan.entry;
+        entry.certset = scan
+            .certs
+            .as_ref()
+            .map(|c| certset_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
+        machine_entries.push(entry);
+        files.extend(scan.files);
+        excluded.extend(scan.excluded);
+    }
+
+    let first_root = machines
+        .iter()
+        .find_map(|m| m.recorded_roots.first().cloned());
+    let os = first_root
+        .as_ref()
+        .map(|r| r.os)
+        .unwrap_or(SourceOs::this_host());
+    let store_spelling = first_root
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| store.root.display().to_string());
+    let home = first_root.as_ref().and_then(|r| {
+        let n = r.components.len();
+        (n >= 2 && r.components[n - 2] == ".docker" && r.components[n - 1] == "machine")
+            .then(|| r.parent().and_then(|p| p.parent()).map(|h| h.to_string()))
+            .flatten()
+    });
+    let manifest = Manifest {
+        format: "mbundle".into(),
+        format_version: u64::from(FORMAT_VERSION),
+        tool: format!("mbundle {}", env!("CARGO_PKG_VERSION")),
+        created_at: certs::rfc3339(now),
+        source: Source {
+            os,
+            store: store_spelling,
+            separator: os.separator().to_string(),
+            home,
+            exported_from: store.root.display().to_string(),
+            host_os: SourceOs::this_host(),
+        },
+        machines: machine_entries,
+        certsets,
+        files: files.iter().map(|f| f.entry.clone()).collect(),
+        excluded,
+        warnings,
+    };
+    manifest.validate().map_err(|e| {
+        Error::usage(
+            format!("cannot build a valid bundle from this store: {e}"),
+            "report this as a bug, with `mbundle ls` output",
+        )
+    })?;
+    Ok(ExportPlan { manifest, files })
+}
+
+/// Streams the planned files into a bundle written to `out` (second pass).
+pub fn write<W: Write>(
+    plan: &ExportPlan,
+    out: W,
+    encryptor: age::Encryptor,
+    out_name: &Path,
+) -> Result<W> {
+    let out_err = |e: io::Error| -> Error {
+        if let Some(src) = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<SourceReadError>())
+        {
+            return Error::io(
+                "read",
+                src.path.clone(),
+                io::Error::new(src.source.kind(), src.source.to_string()),
+            );
+        }
+        Error::io("write", out_name, e)
+    };
+    let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
+    for f in &plan.files {
+        let file = File::open(&f.local).ctx("read", &f.local)?;
+        let len = file.metadata().ctx("stat", &f.local)?.len();
+        if len != f.entry.size {
+            return Err(Error::ChangedWhileExporting {
+                path: f.local.clone(),
+            });
+        }
+        let reader = SourceReader {
+            inner: io::BufReader::with_capacity(IO_BUFFER, file),
+            path: &f.local,
+        };
+        let (count, sha) = w.add_file(&f.entry, f.mtime, reader).map_err(out_err)?;
+        if count != f.entry.size || sha != f.entry.sha256 {
+            return Err(Error::ChangedWhileExporting {
+                path: f.local.clone(),
+            });
+        }
+    }
+    w.finish().map_err(out_err)
+}
+
+struct SourceReader<'a, R> {
+    inner: R,
+    path: &'a Path,
+}
+
+impl<R: Read> Read for SourceReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            io::Error::other(SourceReadError {
+                path: self.path.to_path_buf(),
+                source: e,
+            })
+        })
+    }
+}
+
+/// Counts bytes written.
+pub struct CountingWriter<W> {
+    inner: W,
+    /// Bytes written so far.
+    pub count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Where the bundle goes.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// `-o -`.
+    Stdout,
+    /// `-o FILE`.
+    File(PathBuf),
+}
+
+/// What an export did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Machines carried.
+    pub machines: usize,
+    /// Cert sets carried.
+    pub certsets: usize,
+    /// Files carried.
+    pub files: usize,
+    /// Bytes of file content read.
+    pub bytes_in: u64,
+    /// Bytes of bundle written.
+    pub bytes_out: u64,
+    /// Files left out.
+    pub excluded: usize,
+    /// Bytes left out.
+    pub excluded_bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Checks the output can be written before any work is done.
+pub fn check_output(output: &Output, force: bool) -> Result<()> {
+    match output {
+        Output::Stdout => {
+            if io::stdout().is_terminal() {
+                return Err(Error::OutputIsTerminal);
+            }
+        }
+        Output::File(path) => {
+            if path.is_dir() {
+                return Err(Error::usage(
+                    format!("{} is a directory", path.display()),
+                    "give a file name with -o, e.g. -o machines.mbundle",
+                ));
+            }
+            if !force && fs::symlink_metadata(path).is_ok() {
+                return Err(Error::OutputExists { path: path.clone() });
+            }
+            let parent = parent_dir(path);
+            if !parent.is_dir() {
+                return Err(Error::usage(
+                    format!("directory {} does not exist", parent.display()),
+                    "create it first, or write elsewhere with -o",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes the bundle to its output: stdout, or a 0600 temp file beside the target renamed
+/// into place when complete (never replacing an existing file unless `force`).
+pub fn run(
+    plan: &ExportPlan,
+    encryptor: age::Encryptor,
+    output: &Output,
+    force: bool,
+) -> Result<Summary> {
+    let start = Instant::now();
+    check_output(output, force)?;
+    let bytes_out = match output {
+        Output::Stdout => {
+            let stdout = io::stdout().lock();
+            let counting = CountingWriter {
+                inner: BufWriter::with_capacity(IO_BUFFER, stdout),
+                count: 0,
+            };
+            let mut w = write(plan, counting, encryptor, Path::new("standard output"))?;
+            w.flush().ctx("write", "standard output")?;
+            w.count
+        }
+        Output::File(path) => {
+            let parent = parent_dir(path);
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "bundle".into());
+            // tempfile creates with 0600 on Unix, so the bundle is never readable by others.
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!(".{file_name}."))
+                .suffix(".tmp")
+                .tempfile_in(&parent)
+                .ctx("create a temporary file in", &parent)?;
+            let count = {
+                let counting = CountingWriter {
+                    inner: BufWriter::with_capacity(IO_BUFFER, tmp.as_file()),
+                    count: 0,
+                };
+                let mut w = write(plan, counting, encryptor, path)?;
+                w.flush().ctx("write", path)?;
+                w.count
+            };
+            tmp.as_file().sync_all().ctx("sync", path)?;
+            if force {
+                tmp.persist(path)
+                    .map_err(|e| Error::io("rename into", path, e.error))?;
+            } else {
+                tmp.persist_noclobber(path).map_err(|e| {
+                    if e.error.kind() == io::ErrorKind::AlreadyExists {
+                        Error::OutputExists { path: path.clone() }
+                    } else {
+                        Error::io("rename into", path, e.error)
+                    }
+                })?;
+            }
+            if let Ok(dir) = File::open(&parent) {
+                let _ = dir.sync_all();
+            }
+            count
+        }
+    };
+    let m = &plan.manifest;
+    Ok(Summary {
+        machines: m.machines.len(),
+        certsets: m.certsets.len(),
+        files: m.files.len(),
+        bytes_in: m.total_size(),
+        bytes_out,
+        excluded: m.excluded.len(),
+        excluded_bytes: m.excluded.iter().map(|e| e.size).sum(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disks_and_vm_folders_are_left_out_by_default() {
+        assert!(default_exclusion(&["disk.vmdk"]).is_some());
+        assert!(default_exclusion(&["boot2docker.ISO"]).is_some());
+        assert!(default_exclusion(&["disk.qcow2"]).is_some());
+        assert!(default_exclusion(&["vbox", "vbox.vbox"]).is_some());
+        assert!(default_exclusion(&["config.json"]).is_none());
+        assert!(default_exclusion(&["id_rsa"]).is_none());
+        assert!(default_exclusion(&["server-key.pem"]).is_none());
+    }
+
+    #[test]
+    fn secrets_are_recognised() {
+        for s in [
+            "ca-key.pem",
+            "key.pem",
+            "server-key.pem",
+            "id_rsa",
+            "id_ed25519",
+            "config.json",
+        ] {
+            assert!(is_secret_file(s), "{s}");
+        }
+        for s in ["ca.pem", "cert.pem", "server.pem", "id_rsa.pub"] {
+            assert!(!is_secret_file(s), "{s}");
+        }
+    }
+
+    fn mc(machine: &str, ca: &str, client: &str, role: CertRole, ca_src: &str) -> MachineCerts {
+        MachineCerts {
+            machine: Some(machine.into()),
+            role,
+            ca_fingerprint: ca.into(),
+            client_fingerprint: Some(client.into()),
+            members: vec![FoundMember {
+                name: CA_CERT,
+                local: PathBuf::from(format!("/local/{ca}/ca.pem")),
+                source: Some(ca_src.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn machines_sharing_a_ca_share_one_set() {
+        let sets = group_certsets(&[
+            mc("a", "ca1", "cl1", CertRole::Default, "/s/certs/ca.pem"),
+            mc("b", "ca1", "cl1", CertRole::Machine, "C:\\s\\certs\\ca.pem"),
+            mc("c", "ca2", "cl2", CertRole::Custom, "/x/ca.pem"),
+            mc("d", "ca1", "cl9", CertRole::Default, "/s/certs/ca.pem"),
+        ]);
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[0].machines, ["a", "b"]);
+        assert_eq!(sets[0].role, CertRole::Default);
+        assert_eq!(
+            sets[0].members[CA_CERT].1,
+            ["/s/certs/ca.pem", "C:\\s\\certs\\ca.pem"]
+        );
+        assert_eq!(sets[1].machines, ["c"]);
+        assert_eq!(sets[1].role, CertRole::Custom);
+        assert_ne!(sets[0].id, sets[2].id, "another client cert is another set");
+    }
+
+    #[test]
+    fn certset_ids_are_stable_and_distinct() {
+        assert_eq!(certset_id("a", Some("b")), certset_id("a", Some("b")));
+        assert_ne!(certset_id("a", Some("b")), certset_id("a", None));
+        assert_eq!(certset_id("a", None).len(), 16);
+    }
+}

@@ -1,0 +1,562 @@
+//! `mbundle.json`: the first entry of every bundle, and the only authority on what it holds.
+//!
+//! The importer decides everything from the manifest before it writes a byte, so the manifest
+//! is validated as hostile input: every path is a plain relative path under
+//! `machines/<name>/` or `certsets/<id>/` of a machine or set the manifest itself lists, names
+//! are what docker-machine accepts, nothing is listed twice, and every file has a size and a
+//! sha256. Pure: no I/O here.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::paths::SourceOs;
+use crate::store::CERT_MEMBERS;
+
+/// The bundle format this build writes and the newest it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The manifest's archive path.
+pub const MANIFEST_PATH: &str = "mbundle.json";
+/// Largest manifest accepted (a store of 500 machines needs about 2 MiB).
+pub const MAX_MANIFEST_BYTES: u64 = 32 << 20;
+/// Most files one bundle may list.
+pub const MAX_FILES: usize = 200_000;
+
+/// The whole manifest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always `"mbundle"`.
+    pub format: String,
+    /// [`FORMAT_VERSION`] when written by this build.
+    pub format_version: u64,
+    /// `mbundle <version>` that wrote it.
+    pub tool: String,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    /// Where the machines came from.
+    pub source: Source,
+    /// The machines, in export order.
+    pub machines: Vec<MachineEntry>,
+    /// Each distinct issuing set, stored once.
+    pub certsets: Vec<CertSetEntry>,
+    /// Every file in the archive after the manifest, in archive order.
+    pub files: Vec<FileEntry>,
+    /// Files of the machines that were left out, and why.
+    #[serde(default)]
+    pub excluded: Vec<Excluded>,
+    /// Things the exporter wanted the importer's user to know.
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// The exporting side.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// The OS that wrote the config.json paths (not necessarily the exporting host).
+    pub os: SourceOs,
+    /// The store root as config.json spells it.
+    pub store: String,
+    /// `/` or `\`.
+    pub separator: String,
+    /// The home directory the store sits in, when it is the default `~/.docker/machine`.
+    #[serde(default)]
+    pub home: Option<String>,
+    /// Where the store really was on the exporting host.
+    pub exported_from: String,
+    /// The exporting host's OS.
+    pub host_os: SourceOs,
+}
+
+/// One machine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MachineEntry {
+    /// Its name (directory under `machines/`).
+    pub name: String,
+    /// `DriverName`.
+    pub driver: String,
+    /// The daemon URL, when known.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// config.json's `ConfigVersion`.
+    pub config_version: u64,
+    /// The cert set its config.json points at, if any could be found.
+    #[serde(default)]
+    pub certset: Option<String>,
+    /// The store root as this machine's config.json spells it.
+    pub store: String,
+    /// Its files in the archive.
+    pub files: Vec<String>,
+    /// Paths config.json names that did not exist at export time.
+    #[serde(default)]
+    pub absent: Vec<PathNote>,
+    /// Local paths config.json names outside the store, not carried.
+    #[serde(default)]
+    pub external: Vec<PathNote>,
+}
+
+/// A config.json field and the path it holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathNote {
+    /// Dotted JSON path of the field, e.g. `HostOptions.AuthOptions.ServerCertPath`.
+    pub field: String,
+    /// The path as written.
+    pub path: String,
+}
+
+/// Where a cert set came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CertRole {
+    /// The store's own `certs/` directory.
+    Default,
+    /// A CA outside the store (`--tls-ca-cert`).
+    Custom,
+    /// Rebuilt from a machine directory's copies because the original was gone.
+    Machine,
+}
+
+/// One issuing set: CA cert, CA key if present, client cert and key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CertSetEntry {
+    /// Content-derived id (hex), also its directory name.
+    pub id: String,
+    /// Where it came from.
+    pub role: CertRole,
+    /// The CA certificate's fingerprint, `sha256:<hex>`.
+    pub ca_fingerprint: String,
+    /// The CA's short name (subject O or CN).
+    #[serde(default)]
+    pub ca_name: Option<String>,
+    /// The CA's end of validity, RFC 3339.
+    #[serde(default)]
+    pub not_after: Option<String>,
+    /// The client certificate's fingerprint.
+    #[serde(default)]
+    pub client_fingerprint: Option<String>,
+    /// The client certificate's end of validity.
+    #[serde(default)]
+    pub client_not_after: Option<String>,
+    /// The files carried.
+    pub members: Vec<Member>,
+    /// Members that could not be carried (`ca-key.pem` of a custom CA, usually).
+    #[serde(default)]
+    pub missing: Vec<String>,
+    /// The machines that use it.
+    #[serde(default)]
+    pub machines: Vec<String>,
+}
+
+/// One file of a cert set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// `ca.pem`, `ca-key.pem`, `cert.pem` or `key.pem`.
+    pub name: String,
+    /// Its archive path, `certsets/<id>/<name>`.
+    pub path: String,
+    /// Every spelling of its location found in the machines' config.json files.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// One archived file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// Archive path.
+    pub path: String,
+    /// Exact size in bytes.
+    pub size: u64,
+    /// Unix permission bits as octal text, e.g. `"0600"`.
+    pub mode: String,
+    /// Lowercase hex sha256 of the content.
+    pub sha256: String,
+}
+
+/// A machine file left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// Where it would have been in the archive.
+    pub path: String,
+    /// Its size.
+    pub size: u64,
+    /// Why it was left out.
+    pub why: String,
+}
+
+impl FileEntry {
+    /// The mode as a number.
+    pub fn mode_bits(&self) -> Option<u32> {
+        u32::from_str_radix(&self.mode, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+    }
+}
+
+impl Manifest {
+    /// Total bytes of the archived files.
+    pub fn total_size(&self) -> u64 {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// The file entry for an archive path.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    /// Checks everything the importer relies on. The error says what is wrong, in one line.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.format != "mbundle" {
+            return Err(format!("format is {:?}, not \"mbundle\"", self.format));
+        }
+        if self.format_version != u64::from(FORMAT_VERSION) {
+            return Err(format!(
+                "format_version {} is not {FORMAT_VERSION}",
+                self.format_version
+            ));
+        }
+        if self.files.len() > MAX_FILES {
+            return Err(format!(
+                "{} files is more than the {MAX_FILES} allowed",
+                self.files.len()
+            ));
+        }
+        let mut machines = BTreeSet::new();
+        for m in &self.machines {
+            check_machine_name(&m.name)
+                .map_err(|e| format!("machine name {:?}: {e}", short(&m.name)))?;
+            if !machines.insert(m.name.as_str()) {
+                return Err(format!("machine {:?} is listed twice", m.name));
+            }
+        }
+        let mut sets = BTreeSet::new();
+        for s in &self.certsets {
+            check_certset_id(&s.id).map_err(|e| format!("cert set id {:?}: {e}", short(&s.id)))?;
+            if !sets.insert(s.id.as_str()) {
+                return Err(format!("cert set {:?} is listed twice", s.id));
+            }
+        }
+        // Files: well-formed, unique, no file is also a directory of another.
+        let mut files: BTreeMap<&str, &FileEntry> = BTreeMap::new();
+        for f in &self.files {
+            check_archive_path(&f.path)
+                .map_err(|e| format!("file path {:?}: {e}", short(&f.path)))?;
+            let comps: Vec<&str> = f.path.split('/').collect();
+            let owner_ok = match comps[0] {
+                "machines" => machines.contains(comps[1]),
+                "certsets" => sets.contains(comps[1]),
+                _ => false,
+            };
+            if !owner_ok {
+                return Err(format!(
+                    "file {:?} does not belong to a listed machine or cert set",
+                    f.path
+                ));
+            }
+            if f.sha256.len() != 64
+                || !f
+                    .sha256
+                    .bytes()
+                    .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            {
+                return Err(format!("file {:?} has no valid sha256", f.path));
+            }
+            if f.mode_bits().is_none() {
+                return Err(format!(
+                    "file {:?} has an invalid mode {:?}",
+                    f.path,
+                    short(&f.mode)
+                ));
+            }
+            if files.insert(&f.path, f).is_some() {
+                return Err(format!("file {:?} is listed twice", f.path));
+            }
+        }
+        for path in files.keys() {
+            let mut prefix = String::new();
+            for comp in path.split('/') {
+                if !prefix.is_empty() && files.contains_key(prefix.as_str()) {
+                    return Err(format!("{prefix:?} is both a file and a directory"));
+                }
+                if !prefix.is_empty() {
+                    prefix.push('/');
+                }
+                prefix.push_str(comp);
+            }
+        }
+        // Every file is claimed by exactly the machine or set whose directory it is in.
+        let mut claimed = BTreeSet::new();
+        for m in &self.machines {
+            let dir = format!("machines/{}/", m.name);
+            for p in &m.files {
+                if !p.starts_with(&dir) || !files.contains_key(p.as_str()) {
+                    return Err(format!(
+                        "machine {:?} lists {:?}, which it does not hold",
+                        m.name, p
+                    ));
+                }
+                if !claimed.insert(p.as_str()) {
+                    return Err(format!("file {p:?} is claimed twice"));
+                }
+            }
+            if let Some(id) = &m.certset {
+                if !sets.contains(id.as_str()) {
+                    return Err(format!(
+                        "machine {:?} uses unknown cert set {:?}",
+                        m.name,
+                        short(id)
+                    ));
+                }
+            }
+        }
+        for s in &self.certsets {
+            let mut names = BTreeSet::new();
+            for mem in &s.members {
+                if !CERT_MEMBERS.contains(&mem.name.as_str()) || !names.insert(mem.name.as_str()) {
+                    return Err(format!(
+                        "cert set {:?} has an unexpected member {:?}",
+                        s.id,
+                        short(&mem.name)
+                    ));
+                }
+                if mem.path != format!("certsets/{}/{}", s.id, mem.name)
+                    || !files.contains_key(mem.path.as_str())
+                {
+                    return Err(format!(
+                        "cert set {:?} member {:?} is not at its place",
+                        s.id, mem.name
+                    ));
+                }
+                if !claimed.insert(mem.path.as_str()) {
+                    return Err(format!("file {:?} is claimed twice", mem.path));
+                }
+            }
+            if !names.contains(crate::store::CA_CERT) {
+                return Err(format!("cert set {:?} has no ca.pem", s.id));
+            }
+        }
+        if let Some(orphan) = files.keys().find(|p| !claimed.contains(*p)) {
+            return Err(format!("file {orphan:?} belongs to no machine or cert set"));
+        }
+        Ok(())
+    }
+}
+
+fn short(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("{}...", s.chars().take(60).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+/// docker-machine's own rule (`^[a-zA-Z0-9][a-zA-Z0-9\-\.]*$`), plus a length bound, and never
+/// `.`/`..`-like names.
+pub fn check_machine_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.len() > 255 {
+        return Err(format!("{} characters is longer than 255", name.len()));
+    }
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    {
+        return Err(
+            "a machine name is letters, digits, '-' and '.', starting with a letter or digit"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Cert set ids are 16 lowercase hex digits.
+pub fn check_certset_id(id: &str) -> Result<(), String> {
+    if id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        Ok(())
+    } else {
+        Err("not 16 lowercase hex digits".into())
+    }
+}
+
+/// A relative path of plain components separated by `/`: no absolute paths, no `.` or `..`,
+/// no empty components, no backslashes, no control characters, bounded lengths, at least
+/// `<machines|certsets>/<owner>/<file>`.
+pub fn check_archive_path(path: &str) -> Result<(), String> {
+    if path.is_empty() || path.len() > 1024 {
+        return Err("empty or longer than 1024 bytes".into());
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Err("contains a control character or a backslash".into());
+    }
+    if path.starts_with('/') {
+        return Err("absolute".into());
+    }
+    let comps: Vec<&str> = path.split('/').collect();
+    if comps.len() < 3 {
+        return Err("not inside a machine or cert set directory".into());
+    }
+    for c in &comps {
+        if c.is_empty() || *c == "." || *c == ".." {
+            return Err("has an empty, '.' or '..' component".into());
+        }
+        if c.len() > 255 {
+            return Err("a component is longer than 255 bytes".into());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Manifest {
+        let file = |path: &str| FileEntry {
+            path: path.into(),
+            size: 3,
+            mode: "0600".into(),
+            sha256: "a".repeat(64),
+        };
+        Manifest {
+            format: "mbundle".into(),
+            format_version: 1,
+            tool: "mbundle test".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            source: Source {
+                os: SourceOs::Linux,
+                store: "/home/a/.docker/machine".into(),
+                separator: "/".into(),
+                home: Some("/home/a".into()),
+                exported_from: "/home/a/.docker/machine".into(),
+                host_os: SourceOs::Linux,
+            },
+            machines: vec![MachineEntry {
+                name: "web".into(),
+                driver: "generic".into(),
+                url: None,
+                config_version: 3,
+                certset: Some("0123456789abcdef".into()),
+                store: "/home/a/.docker/machine".into(),
+                files: vec!["machines/web/config.json".into()],
+                absent: vec![],
+                external: vec![],
+            }],
+            certsets: vec![CertSetEntry {
+                id: "0123456789abcdef".into(),
+                role: CertRole::Default,
+                ca_fingerprint: "sha256:00".into(),
+                ca_name: None,
+                not_after: None,
+                client_fingerprint: None,
+                client_not_after: None,
+                members: vec![Member {
+                    name: "ca.pem".into(),
+                    path: "certsets/0123456789abcdef/ca.pem".into(),
+                    sources: vec![],
+                }],
+                missing: vec!["ca-key.pem".into()],
+                machines: vec!["web".into()],
+            }],
+            files: vec![
+                file("certsets/0123456789abcdef/ca.pem"),
+                file("machines/web/config.json"),
+            ],
+            excluded: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn a_sound_manifest_validates_and_round_trips() {
+        let m = sample();
+        m.validate().unwrap();
+        let json = serde_json::to_vec(&m).unwrap();
+        let back: Manifest = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "-x",
+            "a b",
+            "a\0b",
+            &"x".repeat(10_000),
+        ] {
+            let mut m = sample();
+            m.machines[0].name = bad.to_string();
+            assert!(m.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn hostile_paths_are_refused() {
+        for bad in [
+            "/etc/passwd",
+            "machines/web/../../x",
+            "machines/web/./x",
+            "machines/web//x",
+            "machines/web",
+            "machines/other/x",
+            "certsets/ffffffffffffffff/ca.pem",
+            "elsewhere/web/x",
+            "machines/web/a\\b",
+            "mbundle.json",
+        ] {
+            let mut m = sample();
+            m.files[1].path = bad.to_string();
+            m.machines[0].files[0] = bad.to_string();
+            assert!(m.validate().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn duplicates_orphans_and_bad_fields_are_refused() {
+        let mut m = sample();
+        m.files.push(m.files[1].clone());
+        assert!(m.validate().unwrap_err().contains("twice"));
+
+        let mut m = sample();
+        m.machines[0].files.clear();
+        assert!(m.validate().unwrap_err().contains("belongs to no"));
+
+        let mut m = sample();
+        m.files[0].sha256 = "zz".into();
+        assert!(m.validate().is_err());
+
+        let mut m = sample();
+        m.files[0].mode = "99999".into();
+        assert!(m.validate().is_err());
+
+        let mut m = sample();
+        m.format_version = 2;
+        assert!(m.validate().is_err());
+
+        let mut m = sample();
+        m.machines[0].certset = Some("ffffffffffffffff".into());
+        assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn a_file_cannot_also_be_a_directory() {
+        let mut m = sample();
+        m.files.push(FileEntry {
+            path: "machines/web/config.json/x".into(),
+            ..m.files[1].clone()
+        });
+        m.machines[0]
+            .files
+            .push("machines/web/config.json/x".into());
+        assert!(m
+            .validate()
+            .unwrap_err()
+            .contains("both a file and a directory"));
+    }
+}
