@@ -237,7 +237,7 @@ impl Error {
     /// 2 for a command line that cannot work, 1 for every other failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::NoRecipients => 2,
+            Error::Usage { .. } | Error::NoRecipients | Error::BadRecipient { .. } => 2,
             _ => 1,
         }
     }

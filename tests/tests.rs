@@ -1,0 +1,10 @@
+//! Integration tests: the real binary on real temp stores, with the real `age` CLI where the
+//! format's promise (stock-tool recovery) is at stake. One test binary, modules by subject.
+
+mod util;
+
+mod cli;
+mod export;
+mod inspect_verify;
+mod interop;
+mod man;
