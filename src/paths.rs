@@ -325,4 +325,75 @@ mod tests {
             PathBuf::from("/s/a/b")
         );
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn component() -> impl Strategy<Value = String> {
+            "[A-Za-z0-9 ._é-]{1,12}".prop_filter("plain", |c| c != "." && c != "..")
+        }
+
+        fn foreign() -> impl Strategy<Value = ForeignPath> {
+            (0..3usize, proptest::collection::vec(component(), 0..6)).prop_map(
+                |(kind, components)| {
+                    let (os, root) = match kind {
+                        0 => (SourceOs::Linux, "/".to_string()),
+                        1 => (SourceOs::Windows, "C:".to_string()),
+                        _ => (SourceOs::Windows, "\\\\srv\\share".to_string()),
+                    };
+                    let mut p = ForeignPath {
+                        os,
+                        root,
+                        components,
+                    };
+                    if let Some(again) = ForeignPath::parse(&p.to_string()) {
+                        p.os = again.os; // /Users/... is macOS
+                    }
+                    p
+                },
+            )
+        }
+
+        proptest! {
+            #[test]
+            fn parse_never_panics(s in "\\PC{0,64}") {
+                let _ = ForeignPath::parse(&s);
+            }
+
+            #[test]
+            fn display_then_parse_is_identity(p in foreign()) {
+                prop_assert_eq!(ForeignPath::parse(&p.to_string()), Some(p.clone()));
+            }
+
+            #[test]
+            fn join_then_strip_gives_back_the_rest(base in foreign(), rest in proptest::collection::vec(component(), 0..4)) {
+                let joined = base.join(&rest);
+                prop_assert_eq!(joined.strip_prefix(&base), Some(rest.as_slice()));
+            }
+
+            #[test]
+            fn a_sibling_is_never_under(base in foreign(), extra in "[a-z]{1,4}") {
+                prop_assume!(!base.components.is_empty());
+                let mut sibling = base.clone();
+                let last = sibling.components.pop().unwrap_or_default();
+                sibling.components.push(format!("{last}{extra}"));
+                prop_assert_eq!(sibling.strip_prefix(&base), None);
+            }
+
+            #[test]
+            fn case_only_matters_on_linux(base in foreign()) {
+                let upper = ForeignPath {
+                    components: base.components.iter().map(|c| c.to_uppercase()).collect(),
+                    ..base.clone()
+                };
+                let under = upper.strip_prefix(&base).is_some();
+                if base.os == SourceOs::Linux && upper.components != base.components {
+                    prop_assert!(!under);
+                } else {
+                    prop_assert!(under);
+                }
+            }
+        }
+    }
 }

@@ -99,3 +99,89 @@ fn help_has_examples_and_usage_errors_exit_2() {
     let v = dir.run(&["--version"]).ok().stdout;
     assert!(v.starts_with("mbundle "), "{v}");
 }
+
+#[test]
+fn ls_flags_expired_and_expiring_certificates() {
+    use crate::util::gen::{add_machine, days, write_certs, Ca};
+    let dir = Dir::new();
+    let store = dir.path("store");
+    let ca = Ca::new("soon", days(20));
+    write_certs(&store, &ca, days(400));
+    add_machine(&store, &ca, "old", "127.0.0.1", 2376, days(-3));
+    add_machine(&store, &ca, "fine", "127.0.0.1", 2377, days(800));
+    let out = dir.run(&["-s", store.to_str().unwrap(), "ls"]).ok().stdout;
+    let old = out.lines().find(|l| l.starts_with("old ")).unwrap();
+    assert!(old.contains("(EXPIRED)"), "{old}");
+    assert!(old.contains("tcp://127.0.0.1:2376"), "{old}");
+    let fine = out.lines().find(|l| l.starts_with("fine ")).unwrap();
+    assert!(
+        !fine.contains("EXPIRED") && !fine.contains("d left"),
+        "{fine}"
+    );
+    // Export warns that the CA is about to expire.
+    let r = demo_recipient();
+    let run = dir
+        .run(&[
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "--all",
+            "-r",
+            &r,
+            "-o",
+            "b.mbundle",
+        ])
+        .ok();
+    assert!(
+        run.stderr
+            .contains("the CA certificate \"soon\" expires on"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn passphrase_is_prompted_twice_on_a_terminal() {
+    // `script` gives mbundle a real pseudo-terminal, as a user at a shell would have.
+    let Some(script) = peer("script") else { return };
+    let dir = Dir::new();
+    let store = fixtures().join(LINUX);
+    let bin = env!("CARGO_BIN_EXE_mbundle");
+    let run = |cmd: String, input: &str| {
+        let mut child = std::process::Command::new(&script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(dir.root())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let export = format!("{bin} -s '{}' export web -p -o p.mbundle", store.display());
+    let (code, out) = run(export.clone(), "s3cret words\nother words\n");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("the two passphrases differ"), "{out}");
+    assert!(!dir.path("p.mbundle").exists());
+    let (code, out) = run(export, "s3cret words\ns3cret words\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Confirm passphrase"), "{out}");
+    std::fs::write(dir.path("pass.txt"), "s3cret words\n").unwrap();
+    dir.run(&["verify", "p.mbundle", "--passphrase-file", "pass.txt"])
+        .ok();
+    // Reading: prompted once, without -p, because the bundle says it needs a passphrase.
+    let (code, out) = run(format!("{bin} verify p.mbundle"), "s3cret words\n");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("OK: p.mbundle"), "{out}");
+}

@@ -8,3 +8,4 @@ mod export;
 mod inspect_verify;
 mod interop;
 mod man;
+mod robustness;

@@ -1,0 +1,166 @@
+//! Stores generated on the fly with rcgen: a CA, a client cert and per-machine server certs
+//! with whatever validity a test needs, and config.json as docker-machine 0.16 writes it for
+//! the generic driver, with the store's real paths.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use time::{Duration, OffsetDateTime};
+
+/// An issued certificate and its key, in PEM.
+pub struct Issued {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// A CA able to sign leaves.
+pub struct Ca {
+    pub cert: rcgen::Certificate,
+    pub key: KeyPair,
+}
+
+fn params(org: &str, not_after: OffsetDateTime, sans: &[&str]) -> CertificateParams {
+    let mut p =
+        CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    p.distinguished_name.push(DnType::OrganizationName, org);
+    p.not_before = OffsetDateTime::now_utc() - Duration::days(1);
+    p.not_after = not_after;
+    p
+}
+
+impl Ca {
+    pub fn new(org: &str, not_after: OffsetDateTime) -> Ca {
+        let mut p = params(org, not_after, &[]);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::KeyCertSign,
+        ];
+        let key = KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        Ca { cert, key }
+    }
+
+    /// A client (no SANs) or server certificate.
+    pub fn issue(
+        &self,
+        org: &str,
+        not_after: OffsetDateTime,
+        server_sans: Option<&[&str]>,
+    ) -> Issued {
+        let mut p = params(org, not_after, server_sans.unwrap_or(&[]));
+        p.use_authority_key_identifier_extension = true;
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        p.extended_key_usages = vec![if server_sans.is_some() {
+            ExtendedKeyUsagePurpose::ServerAuth
+        } else {
+            ExtendedKeyUsagePurpose::ClientAuth
+        }];
+        let key = KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &self.cert, &self.key).unwrap();
+        Issued {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    pub fn cert_pem(&self) -> String {
+        self.cert.pem()
+    }
+}
+
+fn write_private(path: &Path, data: &str) {
+    fs::write(path, data).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+/// Writes `<store>/certs/` for `ca` with a fresh client certificate.
+pub fn write_certs(store: &Path, ca: &Ca, client_not_after: OffsetDateTime) {
+    let certs = store.join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    let client = ca.issue("tester", client_not_after, None);
+    fs::write(certs.join("ca.pem"), ca.cert_pem()).unwrap();
+    write_private(&certs.join("ca-key.pem"), &ca.key.serialize_pem());
+    fs::write(certs.join("cert.pem"), &client.cert_pem).unwrap();
+    write_private(&certs.join("key.pem"), &client.key_pem);
+}
+
+/// Adds a generic-driver machine signed by `ca`, serving on `ip:port`, with copies of the
+/// store's certs in its directory, as docker-machine lays it out. Returns its directory.
+pub fn add_machine(
+    store: &Path,
+    ca: &Ca,
+    name: &str,
+    ip: &str,
+    port: u16,
+    server_not_after: OffsetDateTime,
+) -> PathBuf {
+    let dir = store.join("machines").join(name);
+    fs::create_dir_all(&dir).unwrap();
+    let server = ca.issue(
+        &format!("tester.{name}"),
+        server_not_after,
+        Some(&["localhost", ip]),
+    );
+    fs::write(dir.join("server.pem"), &server.cert_pem).unwrap();
+    write_private(&dir.join("server-key.pem"), &server.key_pem);
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        fs::copy(store.join("certs").join(f), dir.join(f)).unwrap();
+    }
+    let s = store.to_str().unwrap();
+    let config = serde_json::json!({
+        "ConfigVersion": 3,
+        "Driver": {
+            "IPAddress": ip, "MachineName": name, "SSHUser": "root", "SSHPort": 22,
+            "SSHKeyPath": format!("{s}/machines/{name}/id_rsa"), "StorePath": s,
+            "SwarmMaster": false, "SwarmHost": "", "SwarmDiscovery": "", "EnginePort": port,
+            "SSHKey": ""
+        },
+        "DriverName": "generic",
+        "HostOptions": {
+            "Driver": "", "Memory": 0, "Disk": 0,
+            "AuthOptions": {
+                "CertDir": format!("{s}/certs"),
+                "CaCertPath": format!("{s}/certs/ca.pem"),
+                "CaPrivateKeyPath": format!("{s}/certs/ca-key.pem"),
+                "CaCertRemotePath": "",
+                "ServerCertPath": format!("{s}/machines/{name}/server.pem"),
+                "ServerKeyPath": format!("{s}/machines/{name}/server-key.pem"),
+                "ClientKeyPath": format!("{s}/certs/key.pem"),
+                "ServerCertRemotePath": "", "ServerKeyRemotePath": "",
+                "ClientCertPath": format!("{s}/certs/cert.pem"),
+                "ServerCertSANs": [],
+                "StorePath": format!("{s}/machines/{name}")
+            }
+        },
+        "Name": name
+    });
+    write_private(&dir.join("config.json"), &docker_machine_json(&config));
+    dir
+}
+
+pub fn days(n: i64) -> OffsetDateTime {
+    OffsetDateTime::now_utc() + Duration::days(n)
+}
+
+/// JSON as Go's json.MarshalIndent(v, "", "    ") writes it, as docker-machine does.
+pub fn docker_machine_json(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).unwrap();
+    String::from_utf8(out).unwrap()
+}
