@@ -215,12 +215,7 @@ fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFi
 /// Field names whose values are local file paths worth reporting when absent or external.
 fn is_local_path_field(field: &str) -> bool {
     let key = field.rsplit('.').next().unwrap_or(field);
-    if key.ends_with("RemotePath") || key == "VolumeDevicePath" || key.contains('[') {
-        return false;
-    }
-    ["Path", "File", "Dir", "Key", "ISO", "Keypath"]
-        .iter()
-        .any(|s| key.ends_with(s))
+    !key.contains('[') && crate::rewrite::is_local_path_field(key)
 }
 
 struct MachineScan {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod export;
 pub mod manifest;
 pub mod paths;
+pub mod rewrite;
 pub mod store;
 
 pub use error::{Error, Result};
