@@ -12,13 +12,15 @@ use serde_json::json;
 use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
 use crate::certs::{self, CertInfo};
 use crate::cli::{
-    Cli, Command, DecryptArgs, EncryptArgs, ExportArgs, InspectArgs, LsArgs, VerifyArgs,
+    Cli, Command, DecryptArgs, EncryptArgs, EnvArgs, ExportArgs, ImportArgs, InspectArgs, LsArgs,
+    VerifyArgs,
 };
 use crate::crypto::{
     parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
 };
 use crate::error::{Error, IoContext, Result};
 use crate::export::{self, ExportRequest, Output};
+use crate::import::{self, ImportRequest, Placement};
 use crate::manifest::{CertRole, Manifest};
 use crate::store::{default_store_path, Store, CA_CERT, CLIENT_CERT};
 
@@ -35,11 +37,48 @@ pub fn run(cli: Cli) -> Result<()> {
                 )
             })
     };
+    let open_store = || -> Result<Store> {
+        let store = Store::open(&store_path()?)?;
+        finish_interrupted(&store.root)?;
+        Ok(store)
+    };
     match &cli.command {
-        Command::Ls(a) => ls(&Store::open(&store_path()?)?, a),
-        Command::Export(a) => export_cmd(&Store::open(&store_path()?)?, a),
+        Command::Ls(a) => ls(&open_store()?, a),
+        Command::Export(a) => export_cmd(&open_store()?, a),
+        Command::Import(a) => import_cmd(&absolute(&store_path()?)?, cli.storage_path.is_some(), a),
+        Command::Env(a) if a.unset => env_cmd(None, false, a),
+        Command::Env(a) => env_cmd(Some(&open_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect(a),
         Command::Verify(a) => verify(a),
+    }
+}
+
+/// Finishes or removes what an interrupted import left behind, before anything reads the
+/// store, and says so.
+fn finish_interrupted(root: &Path) -> Result<()> {
+    let leftover = std::fs::read_dir(root)
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(import::STAGING_PREFIX)
+            })
+        })
+        .unwrap_or(false);
+    if leftover {
+        let _lock = import::lock_store(root)?;
+        for msg in import::recover(root)? {
+            eprintln!("note: {msg}");
+        }
+    }
+    Ok(())
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        Ok(p.to_path_buf())
+    } else {
+        Ok(std::env::current_dir().ctx("read", ".")?.join(p))
     }
 }
 
@@ -439,6 +478,183 @@ pub fn describe(m: &Manifest, what: &str) -> String {
         }
     }
     s
+}
+
+fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
+    let mut renames = Vec::new();
+    for r in &a.renames {
+        renames.push(import::parse_rename(r)?);
+    }
+    let req = ImportRequest { renames };
+    let keys = decrypt_with(&a.decrypt);
+    let (input, what) = open_input(&a.bundle)?;
+    let store_flag = if explicit_store {
+        format!("-s {} ", shell_word(&root.display().to_string()))
+    } else {
+        String::new()
+    };
+    if a.dry_run {
+        let report = import::dry_run(root, input, &keys, &what, &req)?;
+        for w in &report.warnings {
+            warn(w);
+        }
+        print!("{}", describe_import(&report, root, true, &store_flag));
+        return Ok(());
+    }
+    // Ctrl-C and SIGTERM stop the import between files; staging is then removed. The
+    // commit itself is never interrupted half-way.
+    let _ =
+        ctrlc::set_handler(|| import::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
+    let report = import::run(root, input, &keys, &what, &req)?;
+    for msg in &report.recovered {
+        eprintln!("note: {msg}");
+    }
+    for w in &report.warnings {
+        warn(w);
+    }
+    if !a.quiet {
+        print!("{}", describe_import(&report, root, false, &store_flag));
+    }
+    Ok(())
+}
+
+fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The import report (or, for a dry run, the plan).
+pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &str) -> String {
+    let mut s = String::new();
+    if dry {
+        s.push_str(&format!(
+            "import plan for {} (dry run: nothing written)\n",
+            root.display()
+        ));
+    } else {
+        s.push_str(&format!(
+            "imported {} machine(s) into {}\n",
+            r.machines.len(),
+            root.display()
+        ));
+    }
+    for (src, dst, dir) in &r.machines {
+        let renamed = if src != dst {
+            format!(" (renamed from {src})")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!("  machine {dst}: {}{renamed}\n", dir.display()));
+    }
+    for (id, ca, placement, dir, writes) in &r.sets {
+        let ca = ca
+            .as_deref()
+            .map(|c| format!(" (CA {c:?})"))
+            .unwrap_or_default();
+        let what = match placement {
+            Placement::ReuseDefault => format!("identical to {}, reused", dir.display()),
+            Placement::NewDefault => {
+                format!("becomes the store's {} (there was none)", dir.display())
+            }
+            Placement::Imported if *writes == 0 => format!("already in {}, reused", dir.display()),
+            Placement::Imported => format!("{} (beside certs/, never replacing it)", dir.display()),
+        };
+        s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
+    }
+    let total: usize = r.changes.iter().map(|(_, c)| c.len()).sum();
+    if dry {
+        s.push_str(&format!("config.json rewrites ({total}):\n"));
+        for (m, changes) in &r.changes {
+            for c in changes {
+                s.push_str(&format!("  {m}: {}: {} -> {}\n", c.field, c.from, c.to));
+            }
+        }
+    } else {
+        s.push_str(&format!(
+            "rewrote {total} path(s) in config.json (--dry-run lists them)\n"
+        ));
+    }
+    if !r.untouched.is_empty() {
+        s.push_str("left as they are (outside anything the bundle carries):\n");
+        for (m, list) in &r.untouched {
+            for u in list {
+                s.push_str(&format!("  {m}: {} = {}\n", u.field, u.path));
+            }
+        }
+    }
+    if !r.missing.is_empty() {
+        s.push_str("named in config.json but absent (they were absent when exported):\n");
+        for (m, field, path) in &r.missing {
+            s.push_str(&format!("  {m}: {field} = {path}\n"));
+        }
+    }
+    if !dry {
+        if let Some((_, name, _)) = r.machines.first() {
+            s.push_str(&format!("use it: eval $(mbundle {store_flag}env {name})\n"));
+        }
+    }
+    s
+}
+
+fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<()> {
+    let shell = a.shell.unwrap_or_else(crate::env::Shell::detect);
+    let store_flag = match store {
+        Some(store) if explicit_store => {
+            format!("-s {} ", shell_word(&store.root.display().to_string()))
+        }
+        _ => String::new(),
+    };
+    let shell_flag = a
+        .shell
+        .map(|s| format!(" --shell {}", format!("{s:?}").to_lowercase()))
+        .unwrap_or_default();
+    let text = if a.unset {
+        let values: Vec<(&str, String)> = crate::env::VARS
+            .iter()
+            .map(|v| (*v, String::new()))
+            .collect();
+        crate::env::render(shell, &values, true, &format!("mbundle env -u{shell_flag}"))
+    } else {
+        let Some(store) = store else {
+            return Err(Error::usage("env needs a machine name", "mbundle env NAME"));
+        };
+        let name = a.name.as_deref().unwrap_or_default();
+        let m = store.machine(name)?;
+        let url = m.url().ok_or_else(|| Error::BadConfig {
+            name: name.to_string(),
+            path: m.dir.join("config.json"),
+            reason: "it holds no URL or IP address for the machine's daemon".into(),
+        })?;
+        for f in [CA_CERT, CLIENT_CERT, "key.pem"] {
+            if !m.dir.join(f).is_file() {
+                warn(&format!(
+                    "{} is missing: the docker CLI needs it in DOCKER_CERT_PATH",
+                    m.dir.join(f).display()
+                ));
+            }
+        }
+        let values = vec![
+            ("DOCKER_TLS_VERIFY", "1".to_string()),
+            ("DOCKER_HOST", url),
+            ("DOCKER_CERT_PATH", m.dir.display().to_string()),
+            ("DOCKER_MACHINE_NAME", m.name.clone()),
+        ];
+        crate::env::render(
+            shell,
+            &values,
+            false,
+            &format!("mbundle {store_flag}env {}{shell_flag}", m.name),
+        )
+    };
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .ctx("write", "standard output")
 }
 
 fn verify(a: &VerifyArgs) -> Result<()> {

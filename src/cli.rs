@@ -60,6 +60,27 @@ VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder ar
 listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup).")]
     Export(ExportArgs),
 
+    /// Import every machine of a bundle: certs beside existing ones, every path rewritten
+    #[command(after_help = "Examples:\n  \
+mbundle import web.mbundle -i ~/.ssh/id_ed25519\n  \
+mbundle -s /srv/dm import backup.mbundle -i key.txt --dry-run\n  \
+mbundle import team.mbundle -i key.txt --rename web=web-staging\n  \
+ssh laptop1 'mbundle export --all -r age1... -o -' | mbundle import - -i key.txt\n\n\
+The import is a transaction: everything is staged inside the store and checked first; on any \
+failure (including Ctrl-C) the store is left exactly as it was. Conflicts (an existing machine, \
+an existing file with other bytes) are all listed and nothing is written. Cert sets go to \
+imported-certs/<id>/ beside certs/ (never replacing a file), or to certs/ when the store has \
+none, or stay in certs/ when identical.")]
+    Import(ImportArgs),
+
+    /// Print the environment for the docker CLI to reach a machine, as docker-machine env does
+    #[command(after_help = "Examples:\n  \
+eval $(mbundle env web)\n  \
+mbundle env web --shell fish | source\n  \
+mbundle env -u\n  \
+& mbundle env web --shell powershell | Invoke-Expression")]
+    Env(EnvArgs),
+
     /// Show what a bundle holds, without writing anything
     #[command(after_help = "Examples:\n  \
 mbundle inspect web.mbundle -i key.txt\n  \
@@ -185,4 +206,44 @@ pub struct VerifyArgs {
     /// Print nothing on success
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The bundle; - for standard input
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Decryption.
+    #[command(flatten)]
+    pub decrypt: DecryptArgs,
+
+    /// Import machine OLD under the name NEW (repeatable)
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    pub renames: Vec<String>,
+
+    /// Print the plan (names, cert placement, every path rewrite) and write nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Print nothing but warnings and errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+/// `env`.
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// The machine
+    #[arg(value_name = "NAME", required_unless_present = "unset")]
+    pub name: Option<String>,
+
+    /// The shell to write for [default: from $SHELL]
+    #[arg(long, value_enum)]
+    pub shell: Option<crate::env::Shell>,
+
+    /// Print the commands that unset the variables instead
+    #[arg(short = 'u', long)]
+    pub unset: bool,
 }

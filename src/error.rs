@@ -148,6 +148,14 @@ pub enum Error {
         actual: String,
     },
 
+    /// The import would clobber or collide; every conflict is listed.
+    #[error("cannot import: {} conflict(s):\n  {}", .0.len(), .0.join("\n  "))]
+    Conflicts(Vec<String>),
+
+    /// Ctrl-C or SIGTERM arrived; what was staged has been removed.
+    #[error("interrupted; nothing was changed")]
+    Interrupted,
+
     /// The command line cannot work as given.
     #[error("{message}")]
     Usage {
@@ -230,6 +238,10 @@ impl Error {
             ),
             Error::BadManifest(_) => Some("this bundle was not made by mbundle, or was altered".into()),
             Error::FutureFormat { .. } => Some("upgrade mbundle to read this bundle".into()),
+            Error::Conflicts(_) => Some(
+                "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
+            ),
+            Error::Interrupted => None,
             Error::Usage { hint, .. } => hint.clone(),
         }
     }
@@ -238,6 +250,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::NoRecipients | Error::BadRecipient { .. } => 2,
+            Error::Interrupted => 130,
             _ => 1,
         }
     }

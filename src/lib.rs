@@ -12,11 +12,45 @@ pub mod bundle;
 pub mod certs;
 pub mod cli;
 pub mod crypto;
+pub mod env;
 pub mod error;
 pub mod export;
+pub mod import;
 pub mod manifest;
 pub mod paths;
 pub mod rewrite;
 pub mod store;
 
 pub use error::{Error, Result};
+
+/// Failure injection for the transaction tests: `MBUNDLE_TEST_FAILPOINT=NAME:N` makes the N-th
+/// pass through the point NAME fail with an error, `NAME:N:abort` abort the process there (no
+/// destructors run, as with kill -9). Unset, this does nothing.
+#[doc(hidden)]
+pub fn failpoint(name: &str) -> Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static SPEC: OnceLock<Option<(String, u64, bool)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    let spec = SPEC.get_or_init(|| {
+        let v = std::env::var("MBUNDLE_TEST_FAILPOINT").ok()?;
+        let mut parts = v.split(':');
+        let point = parts.next()?.to_string();
+        let n = parts.next().and_then(|n| n.parse().ok()).unwrap_or(1);
+        let abort = parts.next() == Some("abort");
+        Some((point, n, abort))
+    });
+    if let Some((point, n, abort)) = spec {
+        if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n {
+            if *abort {
+                std::process::abort();
+            }
+            return Err(Error::io(
+                "continue at failpoint",
+                name,
+                std::io::Error::other("injected failure"),
+            ));
+        }
+    }
+    Ok(())
+}

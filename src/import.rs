@@ -1,0 +1,1139 @@
+//! Import: bundle -> plan -> store, as a transaction.
+//!
+//! 1. The manifest is read and validated before any byte is written.
+//! 2. [`plan`] (pure) decides target names, where each cert set goes and every path mapping,
+//!    and lists *all* conflicts at once.
+//! 3. Files are extracted into `<store>/.mbundle-staging-*` (0700, same file system), each
+//!    checked against its declared size and sha256 by the reader.
+//! 4. config.json files are rewritten in staging.
+//! 5. A journal of the renames is written into staging, then the renames are done: cert
+//!    directories first, machines last (a machine is visible to docker-machine only once its
+//!    directory is in place, and by then everything it points at is there).
+//!
+//! Any failure before step 5 deletes staging: the store is byte-for-byte as before. A failure
+//! during step 5 is rolled back in process. A run killed during step 5 leaves the journal; the
+//! next run of mbundle on the store rolls it forward ([`recover`]), so the store ends either as
+//! before or fully imported. A run killed earlier leaves staging without a journal, which the
+//! next run removes.
+//!
+//! Cert sets never clobber: an existing file is never replaced, under any flag.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::bundle::{read_bundle, Visitor, IO_BUFFER};
+use crate::crypto::DecryptWith;
+use crate::error::{Error, IoContext, Result};
+use crate::export::is_secret_file;
+use crate::manifest::{check_machine_name, CertRole, FileEntry, Manifest};
+use crate::paths::ForeignPath;
+use crate::rewrite::{rewrite_config, to_docker_machine_json, Change, PathMap, Untouched};
+
+/// Prefix of staging directories inside the store.
+pub const STAGING_PREFIX: &str = ".mbundle-staging-";
+/// The lock file serializing mbundle writers on one store.
+pub const LOCK_FILE: &str = ".mbundle.lock";
+/// Where cert sets that cannot be `certs/` go.
+pub const IMPORTED_CERTS: &str = "imported-certs";
+const JOURNAL: &str = "journal.json";
+const MAX_CONFIG: u64 = 4 << 20;
+
+/// Drivers whose VM is registered under the machine's name in the hypervisor: renaming the
+/// directory would orphan the VM.
+pub const VM_NAMED_DRIVERS: &[&str] = &["virtualbox", "vmwarefusion", "hyperv", "parallels"];
+
+/// Drivers built into docker-machine 0.16; any other needs `docker-machine-driver-<name>`.
+pub const BUILTIN_DRIVERS: &[&str] = &[
+    "amazonec2",
+    "azure",
+    "digitalocean",
+    "exoscale",
+    "generic",
+    "google",
+    "hyperv",
+    "none",
+    "openstack",
+    "rackspace",
+    "softlayer",
+    "virtualbox",
+    "vmwarefusion",
+    "vmwarevcloudair",
+    "vmwarevsphere",
+];
+
+/// Set by the Ctrl-C / SIGTERM handler; checked between entries. The commit phase ignores it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+fn check_interrupt() -> Result<()> {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        Err(Error::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+/// What the user asked for.
+#[derive(Clone, Debug, Default)]
+pub struct ImportRequest {
+    /// `--rename OLD=NEW`, in order.
+    pub renames: Vec<(String, String)>,
+}
+
+/// Parses `OLD=NEW`.
+pub fn parse_rename(s: &str) -> Result<(String, String)> {
+    let Some((old, new)) = s.split_once('=') else {
+        return Err(Error::usage(
+            format!("--rename {s:?} is not OLD=NEW"),
+            "e.g. --rename web=web-old",
+        ));
+    };
+    for n in [old, new] {
+        check_machine_name(n).map_err(|e| {
+            Error::usage(
+                format!("--rename {s:?}: {n:?} is not a machine name: {e}"),
+                "e.g. --rename web=web-old",
+            )
+        })?;
+    }
+    Ok((old.to_string(), new.to_string()))
+}
+
+/// What the target store holds that the plan depends on.
+#[derive(Clone, Debug, Default)]
+pub struct TargetState {
+    /// The store root (absolute).
+    pub root: PathBuf,
+    /// Names present under `machines/` (any kind of entry).
+    pub machines: BTreeSet<String>,
+    /// sha256 of the cert files that exist at places a set could go (relative paths);
+    /// `None` for something that is not a regular file.
+    pub cert_files: BTreeMap<String, Option<String>>,
+}
+
+fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).ctx("read", path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Looks at the store for what the plan needs: existing machine names and the cert files at
+/// every place the bundle's sets could go.
+pub fn snapshot(root: &Path, manifest: &Manifest) -> Result<TargetState> {
+    let mut state = TargetState {
+        root: root.to_path_buf(),
+        ..Default::default()
+    };
+    let machines = root.join("machines");
+    match fs::read_dir(&machines) {
+        Ok(rd) => {
+            for e in rd {
+                let e = e.ctx("list", &machines)?;
+                state
+                    .machines
+                    .insert(e.file_name().to_string_lossy().into_owned());
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("list", machines, e)),
+    }
+    let mut rels = Vec::new();
+    for set in &manifest.certsets {
+        for m in crate::store::CERT_MEMBERS {
+            rels.push(format!("certs/{m}"));
+            rels.push(format!("{IMPORTED_CERTS}/{}/{m}", set.id));
+        }
+    }
+    for rel in rels {
+        let p = root.join(&rel);
+        match fs::symlink_metadata(&p) {
+            Ok(md) if md.is_file() => {
+                state.cert_files.insert(rel, Some(sha256_file(&p)?));
+            }
+            Ok(_) => {
+                state.cert_files.insert(rel, None);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("stat", p, e)),
+        }
+    }
+    Ok(state)
+}
+
+/// Where a cert set goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Byte-identical to the store's `certs/`: machines point there, nothing is written.
+    ReuseDefault,
+    /// The store had no `certs/ca.pem`: the bundle's default set becomes `certs/`.
+    NewDefault,
+    /// `imported-certs/<id>/`, beside `certs/`.
+    Imported,
+}
+
+/// The plan for one cert set.
+#[derive(Clone, Debug)]
+pub struct SetPlan {
+    /// Its id.
+    pub id: String,
+    /// The CA's name, for the report.
+    pub ca_name: Option<String>,
+    /// Where it goes.
+    pub placement: Placement,
+    /// The directory, relative to the store root.
+    pub dir_rel: String,
+    /// Members to write.
+    pub writes: Vec<String>,
+    /// Members already there with the same bytes.
+    pub identical: Vec<String>,
+}
+
+/// The plan for one machine.
+#[derive(Clone, Debug)]
+pub struct MachinePlan {
+    /// Name in the bundle.
+    pub source: String,
+    /// Name in the store.
+    pub target: String,
+    /// Its driver.
+    pub driver: String,
+    /// Its cert set.
+    pub certset: Option<String>,
+    /// How its config.json paths move.
+    pub map: PathMap,
+}
+
+/// What happens to one archived file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileTarget {
+    /// Written at this path relative to the store root (through staging).
+    Write(String),
+    /// Already in the store with the same bytes.
+    Identical,
+}
+
+/// Everything decided before a byte is written.
+#[derive(Clone, Debug)]
+pub struct ImportPlan {
+    /// The store root.
+    pub root: PathBuf,
+    /// Machines, in bundle order.
+    pub machines: Vec<MachinePlan>,
+    /// Cert sets, in bundle order.
+    pub sets: Vec<SetPlan>,
+    /// Archive path -> fate.
+    pub files: HashMap<String, FileTarget>,
+    /// Things to tell the user.
+    pub warnings: Vec<String>,
+}
+
+/// Decides everything from the manifest and the store's state. Pure. On conflicts returns
+/// [`Error::Conflicts`] listing all of them.
+pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Result<ImportPlan> {
+    let root_text = state.root.to_str().ok_or_else(|| {
+        Error::usage(
+            format!("the store path {} is not valid UTF-8", state.root.display()),
+            "use a store path that is valid UTF-8",
+        )
+    })?;
+    let root_fp = ForeignPath::parse(root_text).ok_or_else(|| {
+        Error::usage(
+            format!("the store path {root_text} is not absolute"),
+            "pass an absolute -s DIR",
+        )
+    })?;
+
+    // Renames.
+    let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
+    for (old, new) in &req.renames {
+        let Some(m) = manifest.machines.iter().find(|m| &m.name == old) else {
+            let names: Vec<&str> = manifest.machines.iter().map(|m| m.name.as_str()).collect();
+            return Err(Error::usage(
+                format!("--rename {old}={new}: the bundle has no machine named {old}"),
+                format!("machines in the bundle: {}", names.join(", ")),
+            ));
+        };
+        if renames.insert(old, new).is_some() {
+            return Err(Error::usage(
+                format!("--rename {old}= is given twice"),
+                "rename each machine once",
+            ));
+        }
+        if old != new && VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+            return Err(Error::usage(
+                format!(
+                    "cannot rename {old}: its {} VM is registered under the name {old:?} in the hypervisor, and a renamed machine would no longer find it",
+                    m.driver
+                ),
+                format!("import it under its own name (move the existing machine {old} aside first, e.g. with docker-machine rm)"),
+            ));
+        }
+    }
+
+    let mut conflicts = Vec::new();
+    let mut warnings = Vec::new();
+    let mut files = HashMap::new();
+
+    // Cert sets.
+    let certs_identical = |set: &crate::manifest::CertSetEntry| {
+        set.members.iter().all(|mem| {
+            let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
+            state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
+        })
+    };
+    let no_default_ca = !state.cert_files.contains_key("certs/ca.pem");
+    let mut default_taken = false;
+    let mut sets = Vec::new();
+    for set in &manifest.certsets {
+        let compatible = |dir: &str| {
+            set.members.iter().all(|mem| {
+                match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
+                    None => true,
+                    Some(have) => {
+                        have.as_deref() == manifest.file(&mem.path).map(|f| f.sha256.as_str())
+                    }
+                }
+            })
+        };
+        let (placement, dir_rel) = if certs_identical(set) {
+            (Placement::ReuseDefault, "certs".to_string())
+        } else if set.role == CertRole::Default
+            && no_default_ca
+            && !default_taken
+            && compatible("certs")
+        {
+            default_taken = true;
+            (Placement::NewDefault, "certs".to_string())
+        } else {
+            (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
+        };
+        let mut writes = Vec::new();
+        let mut identical = Vec::new();
+        for mem in &set.members {
+            let rel = format!("{dir_rel}/{}", mem.name);
+            let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
+            match state.cert_files.get(&rel) {
+                None => {
+                    writes.push(mem.name.clone());
+                    files.insert(mem.path.clone(), FileTarget::Write(rel));
+                }
+                Some(have) if *have == declared => {
+                    identical.push(mem.name.clone());
+                    files.insert(mem.path.clone(), FileTarget::Identical);
+                }
+                Some(_) => conflicts.push(format!(
+                    "{} exists with other content; mbundle never replaces an existing file",
+                    state.root.join(&rel).display()
+                )),
+            }
+        }
+        sets.push(SetPlan {
+            id: set.id.clone(),
+            ca_name: set.ca_name.clone(),
+            placement,
+            dir_rel,
+            writes,
+            identical,
+        });
+    }
+
+    // Machines.
+    let mut targets = BTreeSet::new();
+    let mut machines = Vec::new();
+    for m in &manifest.machines {
+        let target = renames
+            .get(m.name.as_str())
+            .copied()
+            .unwrap_or(&m.name)
+            .to_string();
+        if !targets.insert(target.clone()) {
+            conflicts.push(format!("two machines would both be named {target}"));
+        }
+        if state.machines.contains(&target) {
+            let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+                format!(
+                    "a {} machine keeps its name: move the existing {target} aside first",
+                    m.driver
+                )
+            } else {
+                format!(
+                    "import it under another name with --rename {}={target}-2",
+                    m.name
+                )
+            };
+            conflicts.push(format!(
+                "machine {target} already exists in {} ({fix})",
+                state.root.display()
+            ));
+        }
+        let prefix = format!("machines/{}/", m.name);
+        for f in &m.files {
+            let rest = &f[prefix.len()..];
+            files.insert(
+                f.clone(),
+                FileTarget::Write(format!("machines/{target}/{rest}")),
+            );
+        }
+        // The path map: member files exactly, then the machine directory, the cert
+        // directories, and the store root as prefixes.
+        let mut map = PathMap::new();
+        let set = m.certset.as_ref().and_then(|id| {
+            manifest
+                .certsets
+                .iter()
+                .zip(&sets)
+                .find(|(s, _)| &s.id == id)
+        });
+        if let Some((set, sp)) = set {
+            let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
+            for mem in &set.members {
+                for src in &mem.sources {
+                    if let Some(from) = ForeignPath::parse(src) {
+                        map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
+                        if let Some(parent) = from.parent() {
+                            map.prefix(parent, dir.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(old_root) = ForeignPath::parse(&m.store) {
+            map.prefix(
+                old_root.join(&["machines", m.name.as_str()]),
+                root_fp.join(&["machines", target.as_str()]),
+            );
+            map.prefix(old_root, root_fp.clone());
+        } else {
+            warnings.push(format!(
+                "machine {}: the bundle does not say where its store was ({:?}); only cert paths are rewritten",
+                m.name, m.store
+            ));
+        }
+        if !BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
+            let plugin = format!("docker-machine-driver-{}", m.driver);
+            if !on_path(&plugin) {
+                warnings.push(format!(
+                    "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
+                    m.driver
+                ));
+            }
+        }
+        machines.push(MachinePlan {
+            source: m.name.clone(),
+            target,
+            driver: m.driver.clone(),
+            certset: m.certset.clone(),
+            map,
+        });
+    }
+
+    if !conflicts.is_empty() {
+        return Err(Error::Conflicts(conflicts));
+    }
+    Ok(ImportPlan {
+        root: state.root.clone(),
+        machines,
+        sets,
+        files,
+        warnings,
+    })
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+/// Creates a directory 0700 whatever the umask.
+pub fn mkdir_private(p: &Path) -> Result<()> {
+    let mut b = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(p).ctx("create directory", p)?;
+    set_mode(p, 0o700)
+}
+
+fn set_mode(p: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(p, fs::Permissions::from_mode(mode)).ctx("set permissions of", p)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (p, mode);
+    Ok(())
+}
+
+fn sync_dir(p: &Path) -> Result<()> {
+    #[cfg(unix)]
+    File::open(p).and_then(|f| f.sync_all()).ctx("sync", p)?;
+    #[cfg(not(unix))]
+    let _ = p;
+    Ok(())
+}
+
+/// The mode a file gets in the store: 0600 for keys and config.json, else 0644. Never what
+/// the bundle claims.
+pub fn store_mode(name: &str) -> u32 {
+    if is_secret_file(name) {
+        0o600
+    } else {
+        0o644
+    }
+}
+
+/// Writes files into staging as the reader hands them over.
+struct Stager<'a> {
+    plan: &'a ImportPlan,
+    staging: &'a Path,
+    made_dirs: BTreeSet<PathBuf>,
+}
+
+impl Stager<'_> {
+    fn ensure_dir(&mut self, dir: &Path) -> Result<()> {
+        if dir == self.staging || self.made_dirs.contains(dir) {
+            return Ok(());
+        }
+        if let Some(parent) = dir.parent() {
+            self.ensure_dir(parent)?;
+        }
+        if !dir.exists() {
+            mkdir_private(dir)?;
+        }
+        self.made_dirs.insert(dir.to_path_buf());
+        Ok(())
+    }
+}
+
+impl Visitor for Stager<'_> {
+    fn manifest(&mut self, _: &Manifest) -> Result<()> {
+        Ok(())
+    }
+
+    fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+        check_interrupt()?;
+        let Some(FileTarget::Write(rel)) = self.plan.files.get(&entry.path) else {
+            return Ok(());
+        };
+        let dest = self.staging.join(rel);
+        if let Some(parent) = dest.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&dest).ctx("create", &dest)?;
+        let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
+        io::copy(data, &mut w).map_err(|e| {
+            if e.kind() == io::ErrorKind::Other
+                || e.kind() == io::ErrorKind::InvalidData
+                || e.kind() == io::ErrorKind::UnexpectedEof
+            {
+                Error::Corrupt(format!("{}: {e}", entry.path))
+            } else {
+                Error::io("write", &dest, e)
+            }
+        })?;
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::io("write", &dest, e.into_error()))?;
+        file.sync_all().ctx("sync", &dest)?;
+        set_mode(&dest, store_mode(name))
+    }
+}
+
+/// One step of the commit, relative paths.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Step {
+    /// Create this directory of the store (0700).
+    Mkdir(String),
+    /// Move staging/from to store/to.
+    Rename { from: String, to: String },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Journal {
+    version: u32,
+    machines: Vec<String>,
+    steps: Vec<Step>,
+}
+
+/// What an import did, for the report.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// (bundle name, store name, directory).
+    pub machines: Vec<(String, String, PathBuf)>,
+    /// (set id, CA name, placement, directory, members written).
+    pub sets: Vec<(String, Option<String>, Placement, PathBuf, usize)>,
+    /// (machine, changes).
+    pub changes: Vec<(String, Vec<Change>)>,
+    /// (machine, untouched paths pointing outside anything carried).
+    pub untouched: Vec<(String, Vec<Untouched>)>,
+    /// (machine, field, path) of paths that do not exist after import.
+    pub missing: Vec<(String, String, String)>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Leftovers found and dealt with before importing.
+    pub recovered: Vec<String>,
+}
+
+/// Holds the store lock; removes the lock file when dropped.
+pub struct StoreLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the store's writer lock (fails at once if another mbundle holds it).
+pub fn lock_store(root: &Path) -> Result<StoreLock> {
+    let path = root.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .ctx("create", &path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(StoreLock { path, _file: file }),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::usage(
+            format!("another mbundle is writing to {}", root.display()),
+            "wait for it to finish",
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+    }
+}
+
+/// Finishes or removes what an interrupted import left in the store: a staging directory with
+/// a journal is rolled forward (the commit had begun), one without is deleted (nothing of it
+/// reached the store). Call with the store lock held. Returns what was done, for the user.
+pub fn recover(root: &Path) -> Result<Vec<String>> {
+    let mut done = Vec::new();
+    let rd = match fs::read_dir(root) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(done),
+        Err(e) => return Err(Error::io("list", root, e)),
+    };
+    let mut leftovers = Vec::new();
+    for e in rd {
+        let e = e.ctx("list", root)?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with(STAGING_PREFIX) && e.file_type().ctx("stat", e.path())?.is_dir() {
+            leftovers.push(e.path());
+        }
+    }
+    leftovers.sort();
+    for staging in leftovers {
+        let journal_path = staging.join(JOURNAL);
+        if journal_path.is_file() {
+            let bytes = fs::read(&journal_path).ctx("read", &journal_path)?;
+            let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Corrupt(format!(
+                    "the journal {} is unreadable ({e}); move that directory away by hand",
+                    journal_path.display()
+                ))
+            })?;
+            let mut skipped = Vec::new();
+            for step in &journal.steps {
+                match step {
+                    Step::Mkdir(rel) => {
+                        let p = root.join(rel);
+                        if !p.exists() {
+                            mkdir_private(&p)?;
+                        }
+                    }
+                    Step::Rename { from, to } => {
+                        let src = staging.join(from);
+                        let dst = root.join(to);
+                        if src.exists() {
+                            if dst.exists() {
+                                skipped.push(to.clone());
+                            } else {
+                                fs::rename(&src, &dst).ctx("rename into", &dst)?;
+                            }
+                        }
+                    }
+                }
+            }
+            sync_dir(root)?;
+            if !skipped.is_empty() {
+                return Err(Error::Corrupt(format!(
+                    "an interrupted import in {} could not be finished: {} appeared meanwhile; nothing was replaced",
+                    staging.display(),
+                    skipped.join(", ")
+                )));
+            }
+            fs::remove_dir_all(&staging).ctx("remove", &staging)?;
+            done.push(format!(
+                "finished an import that was interrupted while committing (machines: {})",
+                journal.machines.join(", ")
+            ));
+        } else {
+            fs::remove_dir_all(&staging).ctx("remove", &staging)?;
+            done.push(format!(
+                "removed {}, left by an import that was interrupted before it changed anything",
+                staging.display()
+            ));
+        }
+    }
+    Ok(done)
+}
+
+/// Rewrites every staged config.json and checks the result. Returns the report parts.
+fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
+    let root_fp = plan
+        .root
+        .to_str()
+        .and_then(ForeignPath::parse)
+        .ok_or_else(|| {
+            Error::usage(
+                "the store path is not an absolute UTF-8 path",
+                "pass -s DIR",
+            )
+        })?;
+    for m in &plan.machines {
+        let path = staging.join("machines").join(&m.target).join("config.json");
+        let bad = |reason: String| {
+            Error::Corrupt(format!(
+                "machine {}: config.json in the bundle {reason}",
+                m.source
+            ))
+        };
+        let md = fs::metadata(&path).map_err(|_| bad("is missing".into()))?;
+        if md.len() > MAX_CONFIG {
+            return Err(bad("is too large".into()));
+        }
+        let text = fs::read(&path).ctx("read", &path)?;
+        let mut config: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| bad(format!("is not valid JSON ({e})")))?;
+        if !config.is_object() {
+            return Err(bad("is not a JSON object".into()));
+        }
+        let rename = (m.source != m.target).then_some((m.source.as_str(), m.target.as_str()));
+        let outcome = rewrite_config(&mut config, &m.map, rename);
+        let new_text = to_docker_machine_json(&config, &text);
+        // Written next to it and renamed: staging is ours, this is our own file.
+        let tmp = path.with_extension("json.new");
+        {
+            let mut opts = OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            let mut f = opts.open(&tmp).ctx("create", &tmp)?;
+            f.write_all(&new_text).ctx("write", &tmp)?;
+            f.sync_all().ctx("sync", &tmp)?;
+        }
+        fs::rename(&tmp, &path).ctx("rename into", &path)?;
+        set_mode(&path, 0o600)?;
+        // The result must parse, and every path it now names inside the store must exist
+        // (in staging, or already in the store).
+        let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
+            .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
+        for (field, s) in crate::store::string_fields(&reparsed) {
+            let key = field.rsplit('.').next().unwrap_or(&field);
+            if crate::rewrite::never_rewritten(key) {
+                continue;
+            }
+            let Some(p) = ForeignPath::parse(s) else {
+                continue;
+            };
+            let Some(rest) = p.strip_prefix(&root_fp) else {
+                continue;
+            };
+            let Some(in_staging) = crate::paths::local_join(staging, rest) else {
+                return Err(Error::Corrupt(format!(
+                    "rewritten path {s} is not a plain path"
+                )));
+            };
+            let in_store = crate::paths::local_join(&plan.root, rest).unwrap_or_default();
+            if !in_staging.exists() && !in_store.exists() {
+                report
+                    .missing
+                    .push((m.target.clone(), field.clone(), s.to_string()));
+            }
+        }
+        report.changes.push((m.target.clone(), outcome.changes));
+        if !outcome.untouched.is_empty() {
+            report.untouched.push((m.target.clone(), outcome.untouched));
+        }
+    }
+    Ok(())
+}
+
+/// The commit steps: cert directories (or single files) first, machines last.
+fn commit_steps(plan: &ImportPlan, staging: &Path) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut mkdirs: Vec<String> = Vec::new();
+    let mut need_dir = |rel: &str, steps: &mut Vec<Step>| {
+        let mut acc = String::new();
+        for comp in rel.split('/') {
+            if !acc.is_empty() {
+                acc.push('/');
+            }
+            acc.push_str(comp);
+            if !plan.root.join(&acc).exists() && !mkdirs.contains(&acc) {
+                mkdirs.push(acc.clone());
+                steps.push(Step::Mkdir(acc.clone()));
+            }
+        }
+    };
+    for set in &plan.sets {
+        if set.writes.is_empty() {
+            continue;
+        }
+        let dir = plan.root.join(&set.dir_rel);
+        if dir.exists() {
+            for name in &set.writes {
+                let rel = format!("{}/{name}", set.dir_rel);
+                steps.push(Step::Rename {
+                    from: rel.clone(),
+                    to: rel,
+                });
+            }
+        } else {
+            if let Some((parent, _)) = set.dir_rel.rsplit_once('/') {
+                need_dir(parent, &mut steps);
+            }
+            steps.push(Step::Rename {
+                from: set.dir_rel.clone(),
+                to: set.dir_rel.clone(),
+            });
+        }
+    }
+    for m in &plan.machines {
+        if staging.join("machines").join(&m.target).exists() {
+            need_dir("machines", &mut steps);
+            let rel = format!("machines/{}", m.target);
+            steps.push(Step::Rename {
+                from: rel.clone(),
+                to: rel,
+            });
+        }
+    }
+    steps
+}
+
+fn write_journal(staging: &Path, journal: &Journal) -> Result<()> {
+    let tmp = staging.join("journal.json.new");
+    let path = staging.join(JOURNAL);
+    let bytes = serde_json::to_vec_pretty(journal)
+        .map_err(|e| Error::io("write", &tmp, io::Error::other(e)))?;
+    let mut f = File::create(&tmp).ctx("create", &tmp)?;
+    f.write_all(&bytes).ctx("write", &tmp)?;
+    f.sync_all().ctx("sync", &tmp)?;
+    fs::rename(&tmp, &path).ctx("rename into", &path)?;
+    sync_dir(staging)
+}
+
+/// Runs the commit; on error undoes what it did, in reverse.
+fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Result<()> {
+    let mut done: Vec<&Step> = Vec::new();
+    let result = (|| -> Result<()> {
+        for step in steps {
+            crate::failpoint("commit-step")?;
+            match step {
+                Step::Mkdir(rel) => mkdir_private(&plan.root.join(rel))?,
+                Step::Rename { from, to } => {
+                    let dst = plan.root.join(to);
+                    if fs::symlink_metadata(&dst).is_ok() {
+                        return Err(Error::Conflicts(vec![format!(
+                            "{} appeared while importing; nothing was replaced",
+                            dst.display()
+                        )]));
+                    }
+                    fs::rename(staging.join(from), &dst).ctx("rename into", &dst)?;
+                }
+            }
+            done.push(step);
+        }
+        Ok(())
+    })();
+    if let Err(e) = result {
+        for step in done.iter().rev() {
+            match step {
+                Step::Mkdir(rel) => {
+                    let _ = fs::remove_dir(plan.root.join(rel));
+                }
+                Step::Rename { from, to } => {
+                    let _ = fs::rename(plan.root.join(to), staging.join(from));
+                }
+            }
+        }
+        return Err(e);
+    }
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    dirs.insert(plan.root.clone());
+    for step in steps {
+        if let Step::Rename { to, .. } = step {
+            if let Some(parent) = plan.root.join(to).parent() {
+                dirs.insert(parent.to_path_buf());
+            }
+        }
+    }
+    for d in dirs {
+        sync_dir(&d)?;
+    }
+    Ok(())
+}
+
+/// Imports a bundle into the store at `root` (created if missing). Reads `input` once,
+/// streaming. On any error the store is as it was.
+pub fn run<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    // A fresh laptop may not even have ~/.docker: create what is missing (0700), and remove
+    // exactly that again if the import fails.
+    let mut created = Vec::new();
+    let mut p = root.to_path_buf();
+    while !p.exists() {
+        created.push(p.clone());
+        match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => p = parent.to_path_buf(),
+            _ => break,
+        }
+    }
+    for dir in created.iter().rev() {
+        if let Err(e) = mkdir_private(dir) {
+            remove_created(&created);
+            return Err(e);
+        }
+    }
+    let result = run_locked(root, input, keys, what, req);
+    if result.is_err() {
+        remove_created(&created);
+    }
+    result
+}
+
+fn remove_created(created: &[PathBuf]) {
+    for dir in created {
+        let _ = fs::remove_dir(dir);
+    }
+}
+
+fn run_locked<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    let lock = lock_store(root)?;
+    let mut report = Report {
+        recovered: recover(root)?,
+        ..Default::default()
+    };
+
+    let staging = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(root)
+        .ctx("create a staging directory in", root)?;
+    set_mode(staging.path(), 0o700)?;
+
+    struct Planner<'a> {
+        root: &'a Path,
+        req: &'a ImportRequest,
+        plan: Option<ImportPlan>,
+        staging: &'a Path,
+        made_dirs: BTreeSet<PathBuf>,
+    }
+    impl Visitor for Planner<'_> {
+        fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+            crate::failpoint("plan")?;
+            let state = snapshot(self.root, manifest)?;
+            self.plan = Some(plan(manifest, &state, self.req)?);
+            Ok(())
+        }
+        fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+            crate::failpoint("stage-file")?;
+            let Some(plan) = self.plan.as_ref() else {
+                return Err(Error::Corrupt("a file came before the manifest".into()));
+            };
+            let mut stager = Stager {
+                plan,
+                staging: self.staging,
+                made_dirs: std::mem::take(&mut self.made_dirs),
+            };
+            let r = stager.file(entry, data);
+            self.made_dirs = stager.made_dirs;
+            r
+        }
+    }
+    let mut planner = Planner {
+        root,
+        req,
+        plan: None,
+        staging: staging.path(),
+        made_dirs: BTreeSet::new(),
+    };
+    read_bundle(input, keys, what, &mut planner)?;
+    let plan = planner
+        .plan
+        .ok_or_else(|| Error::Corrupt("no manifest".into()))?;
+    check_interrupt()?;
+    crate::failpoint("rewrite")?;
+    rewrite_staged(&plan, staging.path(), &mut report)?;
+    check_interrupt()?;
+
+    let steps = commit_steps(&plan, staging.path());
+    let journal = Journal {
+        version: 1,
+        machines: plan.machines.iter().map(|m| m.target.clone()).collect(),
+        steps: steps.clone(),
+    };
+    crate::failpoint("journal")?;
+    write_journal(staging.path(), &journal)?;
+    // From here on, finishing is the only safe direction: a signal no longer stops us.
+    commit(&plan, staging.path(), &steps).inspect_err(|_| {
+        let _ = fs::remove_file(staging.path().join(JOURNAL));
+    })?;
+    // Committed. What is left in staging is empty directories and the journal.
+    let staging_path = staging.keep();
+    if let Err(e) = fs::remove_dir_all(&staging_path) {
+        report.warnings.push(format!(
+            "the import is complete, but {} could not be removed ({e}); the next mbundle run removes it",
+            staging_path.display()
+        ));
+    }
+    drop(lock);
+
+    for m in &plan.machines {
+        report.machines.push((
+            m.source.clone(),
+            m.target.clone(),
+            plan.root.join("machines").join(&m.target),
+        ));
+    }
+    for s in &plan.sets {
+        report.sets.push((
+            s.id.clone(),
+            s.ca_name.clone(),
+            s.placement,
+            plan.root.join(&s.dir_rel),
+            s.writes.len(),
+        ));
+    }
+    report.warnings.extend(plan.warnings.clone());
+    Ok(report)
+}
+
+/// What `--dry-run` shows: the plan and every rewrite, computed from the bundle without
+/// writing anything.
+pub fn dry_run<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    struct Collect<'a> {
+        root: &'a Path,
+        req: &'a ImportRequest,
+        plan: Option<ImportPlan>,
+        configs: BTreeMap<String, Vec<u8>>,
+    }
+    impl Visitor for Collect<'_> {
+        fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+            let state = if self.root.exists() {
+                snapshot(self.root, manifest)?
+            } else {
+                TargetState {
+                    root: self.root.to_path_buf(),
+                    ..Default::default()
+                }
+            };
+            self.plan = Some(plan(manifest, &state, self.req)?);
+            Ok(())
+        }
+        fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+            let is_config = entry.path.starts_with("machines/")
+                && entry.path.matches('/').count() == 2
+                && entry.path.ends_with("/config.json");
+            if is_config && entry.size <= MAX_CONFIG {
+                let mut buf = Vec::with_capacity(entry.size as usize);
+                data.take(MAX_CONFIG)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                self.configs.insert(entry.path.clone(), buf);
+            }
+            Ok(())
+        }
+    }
+    let mut c = Collect {
+        root,
+        req,
+        plan: None,
+        configs: BTreeMap::new(),
+    };
+    read_bundle(input, keys, what, &mut c)?;
+    let plan = c.plan.ok_or_else(|| Error::Corrupt("no manifest".into()))?;
+    let mut report = Report::default();
+    for m in &plan.machines {
+        let key = format!("machines/{}/config.json", m.source);
+        let Some(text) = c.configs.get(&key) else {
+            continue;
+        };
+        let mut config: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
+            Error::Corrupt(format!(
+                "machine {}: config.json is not valid JSON ({e})",
+                m.source
+            ))
+        })?;
+        let rename = (m.source != m.target).then_some((m.source.as_str(), m.target.as_str()));
+        let outcome = rewrite_config(&mut config, &m.map, rename);
+        report.changes.push((m.target.clone(), outcome.changes));
+        if !outcome.untouched.is_empty() {
+            report.untouched.push((m.target.clone(), outcome.untouched));
+        }
+        report.machines.push((
+            m.source.clone(),
+            m.target.clone(),
+            plan.root.join("machines").join(&m.target),
+        ));
+    }
+    for s in &plan.sets {
+        report.sets.push((
+            s.id.clone(),
+            s.ca_name.clone(),
+            s.placement,
+            plan.root.join(&s.dir_rel),
+            s.writes.len(),
+        ));
+    }
+    report.warnings = plan.warnings;
+    Ok(report)
+}
