@@ -25,25 +25,34 @@ pub use error::{Error, Result};
 
 /// Failure injection for the transaction tests: `MBUNDLE_TEST_FAILPOINT=NAME:N` makes the N-th
 /// pass through the point NAME fail with an error, `NAME:N:abort` abort the process there (no
-/// destructors run, as with kill -9). Unset, this does nothing.
+/// destructors run, as with kill -9), `NAME:N:sigint` send this process a real SIGINT there
+/// (as Ctrl-C would) and go on. Unset, this does nothing.
 #[doc(hidden)]
 pub fn failpoint(name: &str) -> Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::OnceLock;
-    static SPEC: OnceLock<Option<(String, u64, bool)>> = OnceLock::new();
+    static SPEC: OnceLock<Option<(String, u64, String)>> = OnceLock::new();
     static HITS: AtomicU64 = AtomicU64::new(0);
     let spec = SPEC.get_or_init(|| {
         let v = std::env::var("MBUNDLE_TEST_FAILPOINT").ok()?;
         let mut parts = v.split(':');
         let point = parts.next()?.to_string();
         let n = parts.next().and_then(|n| n.parse().ok()).unwrap_or(1);
-        let abort = parts.next() == Some("abort");
-        Some((point, n, abort))
+        let action = parts.next().unwrap_or("error").to_string();
+        Some((point, n, action))
     });
-    if let Some((point, n, abort)) = spec {
+    if let Some((point, n, action)) = spec {
         if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n {
-            if *abort {
-                std::process::abort();
+            match action.as_str() {
+                "abort" => std::process::abort(),
+                "sigint" => {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-INT", &std::process::id().to_string()])
+                        .status();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                    return Ok(());
+                }
+                _ => {}
             }
             return Err(Error::io(
                 "continue at failpoint",

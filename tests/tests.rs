@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod export;
+mod import;
 mod inspect_verify;
 mod interop;
 mod man;
