@@ -114,6 +114,8 @@ pub struct TargetState {
     /// sha256 of the cert files that exist at places a set could go (relative paths);
     /// `None` for something that is not a regular file.
     pub cert_files: BTreeMap<String, Option<String>>,
+    /// For each existing machine, the sha256 of its `ca.pem` copy (None if it has none).
+    pub machine_cas: BTreeMap<String, Option<String>>,
 }
 
 fn sha256_file(path: &Path) -> Result<String> {
@@ -142,9 +144,15 @@ pub fn snapshot(root: &Path, manifest: &Manifest) -> Result<TargetState> {
         Ok(rd) => {
             for e in rd {
                 let e = e.ctx("list", &machines)?;
-                state
-                    .machines
-                    .insert(e.file_name().to_string_lossy().into_owned());
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ca = e.path().join("ca.pem");
+                let sha = if ca.is_file() {
+                    Some(sha256_file(&ca)?)
+                } else {
+                    None
+                };
+                state.machine_cas.insert(name.clone(), sha);
+                state.machines.insert(name);
             }
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -296,6 +304,21 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         })
     };
     let no_default_ca = !state.cert_files.contains_key("certs/ca.pem");
+    // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
+    // only if it is the CA they already carry a copy of (a restore after losing certs/), or
+    // if there are none (a fresh laptop). Otherwise it would silently change their CA.
+    let adoptable = |set: &crate::manifest::CertSetEntry| {
+        let ca_sha = set
+            .members
+            .iter()
+            .find(|m| m.name == crate::store::CA_CERT)
+            .and_then(|m| manifest.file(&m.path))
+            .map(|f| f.sha256.clone());
+        state
+            .machine_cas
+            .values()
+            .all(|have| have.is_some() && *have == ca_sha)
+    };
     let mut default_taken = false;
     let mut sets = Vec::new();
     for set in &manifest.certsets {
@@ -315,6 +338,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             && no_default_ca
             && !default_taken
             && compatible("certs")
+            && adoptable(set)
         {
             default_taken = true;
             (Placement::NewDefault, "certs".to_string())
@@ -736,6 +760,21 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
         if !config.is_object() {
             return Err(bad("is not a JSON object".into()));
         }
+        let names_its_ca =
+            crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
+                .cert_ref(crate::store::CA_CERT)
+                .is_some();
+        let in_certs = m
+            .certset
+            .as_ref()
+            .and_then(|id| plan.sets.iter().find(|s| &s.id == id))
+            .is_some_and(|s| s.dir_rel == "certs");
+        if !names_its_ca && m.certset.is_some() && !in_certs {
+            report.warnings.push(format!(
+                "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
+                m.target, m.target
+            ));
+        }
         let rename = (m.source != m.target).then_some((m.source.as_str(), m.target.as_str()));
         let outcome = rewrite_config(&mut config, &m.map, rename);
         let new_text = to_docker_machine_json(&config, &text);
@@ -1136,4 +1175,81 @@ pub fn dry_run<R: Read>(
     }
     report.warnings = plan.warnings;
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::tests::sample;
+
+    fn state(machine_cas: &[(&str, Option<&str>)], cert_files: &[(&str, &str)]) -> TargetState {
+        TargetState {
+            root: PathBuf::from("/t/dm"),
+            machines: machine_cas.iter().map(|(n, _)| n.to_string()).collect(),
+            cert_files: cert_files
+                .iter()
+                .map(|(p, h)| (p.to_string(), Some(h.to_string())))
+                .collect(),
+            machine_cas: machine_cas
+                .iter()
+                .map(|(n, h)| (n.to_string(), h.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    fn placement(st: &TargetState) -> Placement {
+        let mut m = sample();
+        m.machines[0].name = "new".into();
+        m.machines[0].files = vec!["machines/new/config.json".into()];
+        m.files[1].path = "machines/new/config.json".into();
+        plan(&m, st, &ImportRequest::default()).unwrap().sets[0].placement
+    }
+
+    #[test]
+    fn the_default_set_becomes_certs_only_where_it_changes_no_machine() {
+        let ca = "a".repeat(64); // the sample's ca.pem hash
+        assert_eq!(
+            placement(&state(&[], &[])),
+            Placement::NewDefault,
+            "fresh laptop"
+        );
+        assert_eq!(
+            placement(&state(&[("old", Some(&ca))], &[])),
+            Placement::NewDefault,
+            "restore after losing certs/: the machines carry this very CA"
+        );
+        assert_eq!(
+            placement(&state(&[("old", Some("other"))], &[])),
+            Placement::Imported
+        );
+        assert_eq!(
+            placement(&state(&[("old", None)], &[])),
+            Placement::Imported
+        );
+        assert_eq!(
+            placement(&state(&[], &[("certs/ca.pem", &ca)])),
+            Placement::ReuseDefault,
+            "identical to certs/"
+        );
+        assert_eq!(
+            placement(&state(&[], &[("certs/ca.pem", "other")])),
+            Placement::Imported
+        );
+    }
+
+    #[test]
+    fn conflicts_are_listed_together() {
+        let m = sample();
+        let st = state(
+            &[("web", None)],
+            &[
+                ("imported-certs/0123456789abcdef/ca.pem", "zz"),
+                ("certs/ca.pem", "other"),
+            ],
+        );
+        match plan(&m, &st, &ImportRequest::default()) {
+            Err(Error::Conflicts(c)) => assert_eq!(c.len(), 2, "{c:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }
