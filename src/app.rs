@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
 use crate::certs::{self, CertInfo};
 use crate::cli::{
-    Cli, Command, DecryptArgs, EncryptArgs, EnvArgs, ExportArgs, ImportArgs, InspectArgs, LsArgs,
-    VerifyArgs,
+    Cli, Command, ContextArgs, DecryptArgs, EncryptArgs, EnvArgs, ExportArgs, ImportArgs,
+    InspectArgs, LsArgs, VerifyArgs,
 };
 use crate::crypto::{
     parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
@@ -46,6 +46,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ls(a) => ls(&open_store()?, a),
         Command::Export(a) => export_cmd(&open_store()?, a),
         Command::Import(a) => import_cmd(&absolute(&store_path()?)?, cli.storage_path.is_some(), a),
+        Command::Context(a) => context_cmd(&open_store()?, a),
         Command::Env(a) if a.unset => env_cmd(None, false, a),
         Command::Env(a) => env_cmd(Some(&open_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect(a),
@@ -485,7 +486,20 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
     for r in &a.renames {
         renames.push(import::parse_rename(r)?);
     }
-    let req = ImportRequest { renames };
+    let docker_context = if a.docker_context {
+        Some(crate::context::docker_config_dir().ok_or_else(|| {
+            Error::usage(
+                "cannot find the docker CLI's config: HOME is not set",
+                "set DOCKER_CONFIG",
+            )
+        })?)
+    } else {
+        None
+    };
+    let req = ImportRequest {
+        renames,
+        docker_context: docker_context.clone(),
+    };
     let keys = decrypt_with(&a.decrypt);
     let (input, what) = open_input(&a.bundle)?;
     let store_flag = if explicit_store {
@@ -514,6 +528,44 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
     }
     if !a.quiet {
         print!("{}", describe_import(&report, root, false, &store_flag));
+    }
+    if let Some(cfg) = &docker_context {
+        let store = Store::open(root)?;
+        for (_, name, _) in &report.machines {
+            let m = store.machine(name)?;
+            let spec = crate::context::ContextSpec::for_machine(&store, &m, name)?;
+            crate::context::write_into_store(cfg, &spec)?;
+            if !a.quiet {
+                println!("docker context {name} created: docker --context {name} version");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
+    let m = store.machine(&a.name)?;
+    let name = a.context_name.clone().unwrap_or_else(|| m.name.clone());
+    let spec = crate::context::ContextSpec::for_machine(store, &m, &name)?;
+    match &a.output {
+        Some(out) => {
+            crate::context::write_export_file(out, &spec, a.force)?;
+            eprintln!(
+                "wrote {}: import it with docker context import {name} {}",
+                out.display(),
+                out.display()
+            );
+        }
+        None => {
+            let cfg = crate::context::docker_config_dir().ok_or_else(|| {
+                Error::usage(
+                    "cannot find the docker CLI's config: HOME is not set",
+                    "set DOCKER_CONFIG",
+                )
+            })?;
+            crate::context::write_into_store(&cfg, &spec)?;
+            eprintln!("docker context {name} created: docker --context {name} version");
+        }
     }
     Ok(())
 }

@@ -81,6 +81,15 @@ mbundle env -u\n  \
 & mbundle env web --shell powershell | Invoke-Expression")]
     Env(EnvArgs),
 
+    /// Write a docker context for a machine (into the docker CLI's store, or a .dockercontext file)
+    #[command(after_help = "Examples:\n  \
+mbundle context web && docker --context web version\n  \
+mbundle context w --context-name machine-w\n  \
+mbundle context web --output web.dockercontext && docker context import web web.dockercontext\n\n\
+Contexts go to $DOCKER_CONFIG/contexts (default ~/.docker/contexts), laid out as the docker CLI \
+lays them out; an existing context is never replaced.")]
+    Context(ContextArgs),
+
     /// Show what a bundle holds, without writing anything
     #[command(after_help = "Examples:\n  \
 mbundle inspect web.mbundle -i key.txt\n  \
@@ -223,6 +232,10 @@ pub struct ImportArgs {
     #[arg(long = "rename", value_name = "OLD=NEW")]
     pub renames: Vec<String>,
 
+    /// Also write a docker context (named like the machine) for every machine imported
+    #[arg(long)]
+    pub docker_context: bool,
+
     /// Print the plan (names, cert placement, every path rewrite) and write nothing
     #[arg(short = 'n', long)]
     pub dry_run: bool,
@@ -246,4 +259,24 @@ pub struct EnvArgs {
     /// Print the commands that unset the variables instead
     #[arg(short = 'u', long)]
     pub unset: bool,
+}
+
+/// `context`.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The machine
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The context's name [default: the machine's]
+    #[arg(long, value_name = "CTX")]
+    pub context_name: Option<String>,
+
+    /// Write a .dockercontext file (for `docker context import`) instead of adding the context
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// With --output: replace the file if it exists
+    #[arg(short = 'f', long, requires = "output")]
+    pub force: bool,
 }

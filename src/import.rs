@@ -83,6 +83,8 @@ fn check_interrupt() -> Result<()> {
 pub struct ImportRequest {
     /// `--rename OLD=NEW`, in order.
     pub renames: Vec<(String, String)>,
+    /// `--docker-context`: the docker CLI config directory contexts will be written to.
+    pub docker_context: Option<PathBuf>,
 }
 
 /// Parses `OLD=NEW`.
@@ -403,6 +405,18 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
                 "machine {target} already exists in {} ({fix})",
                 state.root.display()
             ));
+        }
+        if let Some(cfg) = &req.docker_context {
+            if let Err(e) = crate::context::check_context_name(&target) {
+                conflicts.push(format!(
+                    "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
+                ));
+            } else if crate::context::context_exists(cfg, &target) {
+                conflicts.push(format!(
+                    "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
+                    cfg.display()
+                ));
+            }
         }
         let prefix = format!("machines/{}/", m.name);
         for f in &m.files {

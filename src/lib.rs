@@ -11,6 +11,7 @@ pub mod app;
 pub mod bundle;
 pub mod certs;
 pub mod cli;
+pub mod context;
 pub mod crypto;
 pub mod env;
 pub mod error;
