@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod e2e;
 mod export;
 mod import;
 mod inspect_verify;

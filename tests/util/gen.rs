@@ -164,3 +164,83 @@ pub fn docker_machine_json(v: &serde_json::Value) -> String {
     v.serialize(&mut ser).unwrap();
     String::from_utf8(out).unwrap()
 }
+
+/// A CA with one client and one server certificate: what a docker-machine store holds.
+pub struct Pki {
+    pub ca: Ca,
+    pub client: Issued,
+    pub server: Issued,
+}
+
+impl Pki {
+    /// Server certificate for `sans` (IPs or DNS names), as docker-machine issues it.
+    pub fn new(org: &str, sans: &[&str]) -> Pki {
+        let ca = Ca::new(org, days(1080));
+        let client = ca.issue(org, days(1080), None);
+        let server = ca.issue(&format!("{org}.dev"), days(1080), Some(sans));
+        Pki { ca, client, server }
+    }
+}
+
+/// Writes a store at `fs_root` whose config.json spells its paths as a store at `spelled`
+/// (with separator `sep`) would: a store made on another computer (Windows, macOS) and
+/// copied here. With `spelled == fs_root` it is a store made in place.
+pub fn write_store(
+    fs_root: &Path,
+    spelled: &str,
+    sep: char,
+    pki: &Pki,
+    name: &str,
+    ip: &str,
+    port: u16,
+) {
+    let certs = fs_root.join("certs");
+    fs::create_dir_all(&certs).unwrap();
+    fs::write(certs.join("ca.pem"), pki.ca.cert_pem()).unwrap();
+    write_private(&certs.join("ca-key.pem"), &pki.ca.key.serialize_pem());
+    fs::write(certs.join("cert.pem"), &pki.client.cert_pem).unwrap();
+    write_private(&certs.join("key.pem"), &pki.client.key_pem);
+    let dir = fs_root.join("machines").join(name);
+    fs::create_dir_all(&dir).unwrap();
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        fs::copy(certs.join(f), dir.join(f)).unwrap();
+    }
+    fs::write(dir.join("server.pem"), &pki.server.cert_pem).unwrap();
+    write_private(&dir.join("server-key.pem"), &pki.server.key_pem);
+    let j = |parts: &[&str]| {
+        let mut s = spelled.to_string();
+        for p in parts {
+            s.push(sep);
+            s.push_str(p);
+        }
+        s
+    };
+    let config = serde_json::json!({
+        "ConfigVersion": 3,
+        "Driver": {
+            "IPAddress": ip, "MachineName": name, "SSHUser": "root", "SSHPort": 22,
+            "SSHKeyPath": "", "StorePath": spelled,
+            "SwarmMaster": false, "SwarmHost": "", "SwarmDiscovery": "", "EnginePort": port,
+            "SSHKey": ""
+        },
+        "DriverName": "generic",
+        "HostOptions": {
+            "Driver": "", "Memory": 0, "Disk": 0,
+            "AuthOptions": {
+                "CertDir": j(&["certs"]),
+                "CaCertPath": j(&["certs", "ca.pem"]),
+                "CaPrivateKeyPath": j(&["certs", "ca-key.pem"]),
+                "CaCertRemotePath": "",
+                "ServerCertPath": j(&["machines", name, "server.pem"]),
+                "ServerKeyPath": j(&["machines", name, "server-key.pem"]),
+                "ClientKeyPath": j(&["certs", "key.pem"]),
+                "ServerCertRemotePath": "", "ServerKeyRemotePath": "",
+                "ClientCertPath": j(&["certs", "cert.pem"]),
+                "ServerCertSANs": [],
+                "StorePath": j(&["machines", name])
+            }
+        },
+        "Name": name
+    });
+    write_private(&dir.join("config.json"), &docker_machine_json(&config));
+}

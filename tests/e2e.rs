@@ -1,0 +1,422 @@
+//! End to end with the real programs a user has: Debian's dockerd serving its API with mutual
+//! TLS on loopback, the real docker CLI, the reference age CLI, ssh-keygen. A machine is made
+//! with rcgen-issued certificates, exported, imported under another HOME, and the docker CLI
+//! must reach the daemon through `mbundle env` and through a docker context.
+
+use std::fs;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::gen::{days, write_store, Ca, Pki};
+use crate::util::*;
+
+/// A dockerd of our own: TLS on a free loopback port, its own data and exec roots, stopped
+/// by PID when dropped (also when a test fails).
+pub struct Dockerd {
+    child: Child,
+    pub port: u16,
+    pub version: String,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether this machine can run the real daemon; a note (or, under MBUNDLE_REQUIRE_PEERS, a
+/// failure) when it cannot.
+pub fn can_run_dockerd() -> bool {
+    let (Some(_), Some(_)) = (peer("dockerd"), peer("docker")) else {
+        return false;
+    };
+    let uid = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if uid != "0" {
+        if std::env::var_os("MBUNDLE_REQUIRE_PEERS").is_some() {
+            panic!("dockerd needs root, and MBUNDLE_REQUIRE_PEERS is set");
+        }
+        eprintln!("SKIPPED: dockerd needs root; this test needs the real daemon");
+        return false;
+    }
+    true
+}
+
+impl Dockerd {
+    pub fn start(ca: &Path, cert: &Path, key: &Path, host: &str) -> Dockerd {
+        // Short paths: dockerd's sockets live under the exec root.
+        let dir = tempfile::Builder::new()
+            .prefix("mbd")
+            .tempdir_in("/tmp")
+            .unwrap();
+        let port = free_port();
+        let log = fs::File::create(dir.path().join("dockerd.log")).unwrap();
+        let child = Command::new("dockerd")
+            .arg("--tlsverify")
+            .arg("--tlscacert")
+            .arg(ca)
+            .arg("--tlscert")
+            .arg(cert)
+            .arg("--tlskey")
+            .arg(key)
+            .arg("-H")
+            .arg(format!("tcp://{host}:{port}"))
+            .args([
+                "--iptables=false",
+                "--ip6tables=false",
+                "--bridge=none",
+                "--storage-driver=vfs",
+            ])
+            .arg("--data-root")
+            .arg(dir.path().join("data"))
+            .arg("--exec-root")
+            .arg(dir.path().join("x"))
+            .arg("--pidfile")
+            .arg(dir.path().join("pid"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start dockerd");
+        let mut d = Dockerd {
+            child,
+            port,
+            version: String::new(),
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = d.child.try_wait() {
+                let log = fs::read_to_string(d._dir.path().join("dockerd.log")).unwrap_or_default();
+                panic!("dockerd exited with {status}:\n{log}");
+            }
+            if TcpStream::connect((host, port)).is_ok() {
+                let out = Command::new("docker")
+                    .env("DOCKER_CONFIG", d._dir.path().join("cli"))
+                    .arg("--tlsverify")
+                    .arg("--tlscacert")
+                    .arg(ca)
+                    .arg("--tlscert")
+                    .arg(cert_for_ping(ca))
+                    .arg("--tlskey")
+                    .arg(key_for_ping(ca))
+                    .args([
+                        "-H",
+                        &format!("tcp://{host}:{port}"),
+                        "version",
+                        "--format",
+                        "{{.Server.Version}}",
+                    ])
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    d.version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+                    return d;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "dockerd did not become ready in 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+// The readiness probe uses the client material stored next to the CA by `pki_files`.
+fn cert_for_ping(ca: &Path) -> PathBuf {
+    ca.with_file_name("probe-cert.pem")
+}
+fn key_for_ping(ca: &Path) -> PathBuf {
+    ca.with_file_name("probe-key.pem")
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The daemon's side of a Pki, as files: CA, server cert and key, and a probe client.
+fn pki_files(dir: &Path, pki: &Pki) -> (PathBuf, PathBuf, PathBuf) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("ca.pem"), pki.ca.cert_pem()).unwrap();
+    fs::write(dir.join("server.pem"), &pki.server.cert_pem).unwrap();
+    fs::write(dir.join("server-key.pem"), &pki.server.key_pem).unwrap();
+    fs::write(dir.join("probe-cert.pem"), &pki.client.cert_pem).unwrap();
+    fs::write(dir.join("probe-key.pem"), &pki.client.key_pem).unwrap();
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server-key.pem"),
+    )
+}
+
+/// Runs a shell script with `mbundle` on PATH, HOME set, in `cwd`.
+fn sh(script: &str, home: &Path, cwd: &Path) -> Run {
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_mbundle")).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .current_dir(cwd)
+        .env("PATH", path)
+        .env("HOME", home)
+        .env_remove("MACHINE_STORAGE_PATH")
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        raw_stdout: out.stdout,
+    }
+}
+
+fn walkthrough(name: &str) -> String {
+    let text = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/walkthroughs")
+            .join(name),
+    )
+    .unwrap();
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(
+        readme.contains(&text),
+        "README.md must show tests/walkthroughs/{name} verbatim"
+    );
+    text
+}
+
+#[test]
+fn moving_a_machine_to_a_new_laptop() {
+    if !can_run_dockerd() || peer("age-keygen").is_none() {
+        return;
+    }
+    let dir = Dir::new();
+    let pki = Pki::new("alice", &["127.0.0.1", "localhost"]);
+    let (ca, cert, key) = pki_files(&dir.path("daemon"), &pki);
+    let daemon = Dockerd::start(&ca, &cert, &key, "127.0.0.1");
+    let old = dir.path("old-laptop");
+    let new = dir.path("new-laptop");
+    fs::create_dir_all(&new).unwrap();
+    let store = old.join(".docker/machine");
+    write_store(
+        &store,
+        store.to_str().unwrap(),
+        '/',
+        &pki,
+        "dev",
+        "127.0.0.1",
+        daemon.port,
+    );
+    let shared = dir.path("shared");
+    fs::create_dir_all(&shared).unwrap();
+
+    sh(&walkthrough("move-1-new-laptop-key.sh"), &new, &shared).ok();
+    let ls = sh(&walkthrough("move-2-old-laptop-export.sh"), &old, &shared).ok();
+    assert!(
+        ls.stdout
+            .contains(&format!("tcp://127.0.0.1:{}", daemon.port)),
+        "{}",
+        ls.stdout
+    );
+    let run = sh(&walkthrough("move-3-new-laptop-import.sh"), &new, &shared).ok();
+    // Both `docker version` calls reached the daemon: through env, and through the context.
+    assert_eq!(
+        run.stdout.matches(daemon.version.as_str()).count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Context:           dev"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("docker context dev created"),
+        "{}",
+        run.stdout
+    );
+    let ctx = Command::new("docker")
+        .env("HOME", &new)
+        .args(["context", "ls", "--format", "{{.Name}} {{.DockerEndpoint}}"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&ctx.stdout)
+        .contains(&format!("dev tcp://127.0.0.1:{}", daemon.port)));
+
+    // A client certificate from another CA is refused by the daemon.
+    let other = Ca::new("mallory", days(30));
+    let bad = other.issue("mallory", days(30), None);
+    fs::write(dir.path("bad-cert.pem"), &bad.cert_pem).unwrap();
+    fs::write(dir.path("bad-key.pem"), &bad.key_pem).unwrap();
+    let out = Command::new("docker")
+        .env("DOCKER_CONFIG", dir.path("cli"))
+        .arg("--tlsverify")
+        .arg("--tlscacert")
+        .arg(&ca)
+        .arg("--tlscert")
+        .arg(dir.path("bad-cert.pem"))
+        .arg("--tlskey")
+        .arg(dir.path("bad-key.pem"))
+        .args([
+            "-H",
+            &format!("tcp://127.0.0.1:{}", daemon.port),
+            "version",
+            "--format",
+            "{{.Server.Version}}",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a foreign client certificate was accepted"
+    );
+    assert!(
+        stderr.contains("certificate") || stderr.contains("tls"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn stores_made_on_windows_and_macos_work_on_linux() {
+    if !can_run_dockerd() {
+        return;
+    }
+    let dir = Dir::new();
+    let pki = Pki::new("bob", &["127.0.0.1", "localhost"]);
+    let (ca, cert, key) = pki_files(&dir.path("daemon"), &pki);
+    let daemon = Dockerd::start(&ca, &cert, &key, "127.0.0.1");
+    for (spelled, sep) in [
+        ("C:\\Users\\Bob\\.docker\\machine", '\\'),
+        ("/Users/bob/.docker/machine", '/'),
+    ] {
+        // The store was copied here by hand; its config.json still names the other computer.
+        let src = dir.path(&format!("copied-{}", sep as u32));
+        write_store(&src, spelled, sep, &pki, "dev", "127.0.0.1", daemon.port);
+        let r = demo_recipient();
+        let bundle = format!("{}.mbundle", sep as u32);
+        dir.run(&[
+            "-s",
+            src.to_str().unwrap(),
+            "export",
+            "dev",
+            "-r",
+            &r,
+            "-o",
+            &bundle,
+        ])
+        .ok();
+        let m = manifest_json(&dir, &bundle);
+        assert_eq!(
+            m["certsets"][0]["members"].as_array().unwrap().len(),
+            4,
+            "{spelled}: certs found through the mapping"
+        );
+        let home = dir.path(&format!("linux-{}", sep as u32));
+        let store = home.join(".docker/machine");
+        dir.run(&[
+            "-s",
+            store.to_str().unwrap(),
+            "import",
+            &bundle,
+            "-i",
+            demo_key().to_str().unwrap(),
+        ])
+        .ok();
+        let run = sh(
+            &format!(
+                "eval $(mbundle -s '{}' env dev)\ndocker version --format '{{{{.Server.Version}}}}'",
+                store.display()
+            ),
+            &home,
+            dir.root(),
+        )
+        .ok();
+        assert_eq!(run.stdout.trim(), daemon.version, "{spelled}");
+        let cfg = fs::read_to_string(store.join("machines/dev/config.json")).unwrap();
+        assert!(!cfg.contains("Users"), "{spelled}: {cfg}");
+    }
+}
+
+#[test]
+fn backing_up_and_restoring_the_ca() {
+    let Some(keygen) = peer("ssh-keygen") else {
+        return;
+    };
+    if !can_run_dockerd() {
+        return;
+    }
+    let dir = Dir::new();
+    let pki = Pki::new("carol", &["127.0.0.1", "localhost"]);
+    let (ca, cert, key) = pki_files(&dir.path("daemon"), &pki);
+    let daemon = Dockerd::start(&ca, &cert, &key, "127.0.0.1");
+    let home = dir.path("laptop");
+    let store = home.join(".docker/machine");
+    write_store(
+        &store,
+        store.to_str().unwrap(),
+        '/',
+        &pki,
+        "dev",
+        "127.0.0.1",
+        daemon.port,
+    );
+    fs::create_dir_all(home.join(".ssh")).unwrap();
+    let st = Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(home.join(".ssh/id_ed25519"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let work = dir.path("work");
+    fs::create_dir_all(&work).unwrap();
+    let ca_key_before = fs::read(store.join("certs/ca-key.pem")).unwrap();
+
+    sh(&walkthrough("backup-1-export.sh"), &home, &work).ok();
+    fs::remove_dir_all(home.join(".docker")).unwrap();
+    let run = sh(&walkthrough("backup-2-restore.sh"), &home, &work).ok();
+    assert_eq!(
+        run.stdout.matches(daemon.version.as_str()).count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("becomes the store's"), "{}", run.stdout);
+    // The CA key is back, byte for byte, where docker-machine looks for it.
+    assert_eq!(
+        fs::read(store.join("certs/ca-key.pem")).unwrap(),
+        ca_key_before
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&store.join("certs/ca-key.pem")), 0o600);
+}
