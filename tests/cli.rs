@@ -185,3 +185,54 @@ fn passphrase_is_prompted_twice_on_a_terminal() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("OK: p.mbundle"), "{out}");
 }
+
+#[test]
+fn one_character_machines_need_a_context_name() {
+    use crate::util::gen::{add_machine, days, write_certs, Ca};
+    let dir = Dir::new();
+    let store = dir.path("store");
+    let ca = Ca::new("t", days(100));
+    write_certs(&store, &ca, days(100));
+    add_machine(&store, &ca, "w", "127.0.0.1", 2376, days(100));
+    let s = store.to_str().unwrap();
+    dir.cmd()
+        .env("DOCKER_CONFIG", dir.path("cfg"))
+        .args(["-s", s, "context", "w"])
+        .output()
+        .map(|o| {
+            assert_eq!(o.status.code(), Some(2));
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                e.contains("not a valid docker context name") && e.contains("--context-name"),
+                "{e}"
+            );
+        })
+        .unwrap();
+    let out = dir
+        .cmd()
+        .env("DOCKER_CONFIG", dir.path("cfg"))
+        .args(["-s", s, "context", "w", "--context-name", "machine-w"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = dir
+        .path("cfg/contexts/meta")
+        .join(mbundle::context::context_id("machine-w"))
+        .join("meta.json");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap();
+    assert_eq!(v["Name"], "machine-w");
+    assert_eq!(v["Endpoints"]["docker"]["Host"], "tcp://127.0.0.1:2376");
+    #[cfg(unix)]
+    assert_eq!(
+        mode(
+            &dir.path("cfg/contexts/tls")
+                .join(mbundle::context::context_id("machine-w"))
+                .join("docker/key.pem")
+        ),
+        0o600
+    );
+}

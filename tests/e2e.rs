@@ -273,6 +273,37 @@ fn moving_a_machine_to_a_new_laptop() {
     assert!(String::from_utf8_lossy(&ctx.stdout)
         .contains(&format!("dev tcp://127.0.0.1:{}", daemon.port)));
 
+    // A .dockercontext file, imported by the real docker CLI, reaches the daemon too.
+    let old_store = old.join(".docker/machine");
+    let s = old_store.to_str().unwrap();
+    sh(
+        &format!(
+            "mbundle -s '{s}' context dev --context-name dev-file --output dev.dockercontext
+docker context import dev-file dev.dockercontext
+docker --context dev-file version --format '{{{{.Server.Version}}}}'"
+        ),
+        &new,
+        &shared,
+    )
+    .ok();
+    let run = sh(
+        "docker --context dev-file version --format '{{.Server.Version}}'",
+        &new,
+        &shared,
+    )
+    .ok();
+    assert_eq!(run.stdout.trim(), daemon.version);
+    // An existing context is never replaced.
+    let again = sh(&format!("mbundle -s '{s}' context dev"), &new, &shared);
+    assert_eq!(again.code, 2, "{}", again.stderr);
+    assert!(
+        again
+            .stderr
+            .contains("docker context \"dev\" already exists"),
+        "{}",
+        again.stderr
+    );
+
     // A client certificate from another CA is refused by the daemon.
     let other = Ca::new("mallory", days(30));
     let bad = other.issue("mallory", days(30), None);

@@ -584,6 +584,13 @@ fn env_after_import_points_at_the_new_home() {
     let target = dir.path("t");
     import(&dir, &target, "m.mbundle", &[]).ok();
     let t = target.to_str().unwrap();
+    // The none driver never wrote server.pem: export and import say so, and go on.
+    let report = import(&dir, &dir.path("t2"), "m.mbundle", &[]).ok().stdout;
+    assert!(
+        report.contains("remote: HostOptions.AuthOptions.ServerCertPath"),
+        "{report}"
+    );
+    assert!(report.contains("absent"), "{report}");
     let out = dir.run(&["-s", t, "env", "remote"]).ok().stdout;
     assert_eq!(
         out,
