@@ -147,7 +147,55 @@ pub trait Visitor {
     fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()>;
 }
 
-type Decoded<R> = MultiGzDecoder<age::stream::StreamReader<BufReader<TagRead<R>>>>;
+type Decoded<R> = Budgeted<MultiGzDecoder<age::stream::StreamReader<BufReader<TagRead<R>>>>>;
+
+/// How many decompressed bytes the reader may still take. Before the manifest is read the
+/// allowance covers the largest manifest; after, exactly what the manifest declares plus tar
+/// overhead. A bundle that expands beyond that (a compression bomb, a giant long-name or PAX
+/// header, padding without end) is refused instead of filling memory or disk.
+#[derive(Clone, Default)]
+struct Budget(std::rc::Rc<std::cell::Cell<(u64, u64)>>);
+
+impl Budget {
+    fn used(&self) -> u64 {
+        self.0.get().0
+    }
+    fn set_limit(&self, limit: u64) {
+        let (used, _) = self.0.get();
+        self.0.set((used, limit));
+    }
+}
+
+/// The error a [`Budgeted`] reader raises when the budget runs out.
+#[derive(Debug)]
+struct OverBudget;
+impl std::fmt::Display for OverBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the bundle expands beyond what its manifest declares (a compression bomb?)")
+    }
+}
+impl std::error::Error for OverBudget {}
+
+struct Budgeted<R> {
+    inner: R,
+    budget: Budget,
+}
+
+impl<R: Read> Read for Budgeted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (used, limit) = self.budget.0.get();
+        if used >= limit {
+            return Err(io::Error::other(OverBudget));
+        }
+        let room = (limit - used).min(buf.len() as u64) as usize;
+        let n = self.inner.read(&mut buf[..room])?;
+        self.budget.0.set((used + n as u64, limit));
+        Ok(n)
+    }
+}
+
+/// Tar overhead allowed per file: header, padding, and a long-name or PAX header.
+const PER_FILE_OVERHEAD: u64 = 512 + 512 + 4096;
 
 /// Marks read errors of the underlying input so they are reported as I/O, not as damage.
 struct TagRead<R>(R);
@@ -174,6 +222,9 @@ impl<R: Read> Read for TagRead<R> {
 }
 
 fn stream_error(what: &str, e: io::Error) -> Error {
+    if e.get_ref().is_some_and(|i| i.is::<OverBudget>()) {
+        return Error::Corrupt(format!("{what}: {OverBudget}"));
+    }
     if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<InputReadError>()) {
         return Error::io(
             "read",
@@ -191,10 +242,16 @@ fn open_stream<R: Read>(
     input: R,
     keys: &DecryptWith,
     what: &str,
-) -> Result<tar::Archive<Decoded<R>>> {
+) -> Result<(tar::Archive<Decoded<R>>, Budget)> {
     let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input));
     let plain = open_age(buffered, keys, what)?;
-    Ok(tar::Archive::new(MultiGzDecoder::new(plain)))
+    let budget = Budget::default();
+    budget.set_limit(MAX_MANIFEST_BYTES + 3 * PER_FILE_OVERHEAD);
+    let gz = Budgeted {
+        inner: MultiGzDecoder::new(plain),
+        budget: budget.clone(),
+    };
+    Ok((tar::Archive::new(gz), budget))
 }
 
 fn entry_path(entry: &tar::Entry<'_, impl Read>) -> String {
@@ -265,7 +322,7 @@ fn parse_manifest_entry<R: Read>(
 
 /// Reads and validates the manifest only. Nothing after it is read or checked.
 pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Manifest> {
-    let mut archive = open_stream(input, keys, what)?;
+    let (mut archive, _) = open_stream(input, keys, what)?;
     let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
     parse_manifest_entry(&mut entries, what)
 }
@@ -278,10 +335,22 @@ pub fn read_bundle<R: Read>(
     what: &str,
     visitor: &mut dyn Visitor,
 ) -> Result<Manifest> {
-    let mut archive = open_stream(input, keys, what)?;
+    let (mut archive, budget) = open_stream(input, keys, what)?;
     let manifest = {
         let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
         let manifest = parse_manifest_entry(&mut entries, what)?;
+        // From here on, the archive may hold what the manifest declares and no more.
+        let declared = manifest
+            .files
+            .iter()
+            .map(|f| f.size.saturating_add(PER_FILE_OVERHEAD))
+            .fold(0u64, u64::saturating_add);
+        budget.set_limit(
+            budget
+                .used()
+                .saturating_add(declared)
+                .saturating_add(MAX_TRAILING_PADDING + 64 * 1024),
+        );
         visitor.manifest(&manifest)?;
         let index: std::collections::HashMap<&str, &FileEntry> = manifest
             .files

@@ -23,8 +23,14 @@ pub type Recipient = Box<dyn age::Recipient + Send>;
 
 /// Parses one recipient string: `age1...`, `ssh-ed25519 ...` or `ssh-rsa ...`.
 pub fn parse_recipient(s: &str, origin: Option<String>) -> Result<Recipient> {
+    // Never echo a secret key back, even one given by mistake.
+    let shown = if s.contains("AGE-SECRET-KEY-") || s.contains("PRIVATE KEY") {
+        "(a secret key, not shown)".to_string()
+    } else {
+        s.chars().take(80).collect()
+    };
     let bad = |reason: String| Error::BadRecipient {
-        value: s.chars().take(80).collect(),
+        value: shown.clone(),
         origin: origin.clone(),
         reason,
     };

@@ -67,6 +67,22 @@ pub const BUILTIN_DRIVERS: &[&str] = &[
     "vmwarevsphere",
 ];
 
+/// config.json fields naming files or directories docker-machine creates or overwrites.
+const WRITTEN_FIELDS: &[&str] = &[
+    "/HostOptions/AuthOptions/CertDir",
+    "/HostOptions/AuthOptions/CaCertPath",
+    "/HostOptions/AuthOptions/CaPrivateKeyPath",
+    "/HostOptions/AuthOptions/PrivateKeyPath",
+    "/HostOptions/AuthOptions/ClientCertPath",
+    "/HostOptions/AuthOptions/ClientKeyPath",
+    "/HostOptions/AuthOptions/ServerCertPath",
+    "/HostOptions/AuthOptions/ServerKeyPath",
+    "/HostOptions/AuthOptions/StorePath",
+    "/Driver/StorePath",
+    "/Driver/SSHKeyPath",
+    "/StorePath",
+];
+
 /// Set by the Ctrl-C / SIGTERM handler; checked between entries. The commit phase ignores it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
@@ -812,6 +828,25 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
         // (in staging, or already in the store).
         let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
             .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
+        // Fields docker-machine writes to (certificates on regenerate-certs, the CA on
+        // create) must stay inside this store: a bundle naming ~/.bashrc or /etc/passwd
+        // there would have docker-machine overwrite it later.
+        for pointer in WRITTEN_FIELDS {
+            if let Some(s) = reparsed.pointer(pointer).and_then(|v| v.as_str()) {
+                if s.is_empty() {
+                    continue;
+                }
+                let inside =
+                    ForeignPath::parse(s).is_some_and(|p| p.strip_prefix(&root_fp).is_some());
+                if !inside {
+                    return Err(Error::Corrupt(format!(
+                        "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
+                        m.source,
+                        pointer[1..].replace('/', ".")
+                    )));
+                }
+            }
+        }
         for (field, s) in crate::store::string_fields(&reparsed) {
             let key = field.rsplit('.').next().unwrap_or(&field);
             if crate::rewrite::never_rewritten(key) {
