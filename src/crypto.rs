@@ -293,7 +293,13 @@ pub fn open_age<R: BufRead>(
         }
         other => Error::NotAge {
             what: what.to_string(),
-            reason: other.to_string(),
+            reason: other
+                .to_string()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .trim_end_matches('.')
+                .to_string(),
         },
     })?;
     let result = if decryptor.is_scrypt() {

@@ -6,6 +6,7 @@ mod util;
 mod cli;
 mod e2e;
 mod export;
+mod hostile;
 mod import;
 mod inspect_verify;
 mod interop;
