@@ -600,16 +600,19 @@ impl Visitor for Stager<'_> {
         }
         let file = opts.open(&dest).ctx("create", &dest)?;
         let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
-        io::copy(data, &mut w).map_err(|e| {
-            if e.kind() == io::ErrorKind::Other
-                || e.kind() == io::ErrorKind::InvalidData
-                || e.kind() == io::ErrorKind::UnexpectedEof
-            {
-                Error::Corrupt(format!("{}: {e}", entry.path))
-            } else {
-                Error::io("write", &dest, e)
+        // Chunk by chunk: a read error is the bundle's fault, a write error the disk's.
+        let mut buf = vec![0u8; IO_BUFFER];
+        loop {
+            let n = data
+                .read(&mut buf)
+                .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
+            if n == 0 {
+                break;
             }
-        })?;
+            w.write_all(&buf[..n]).ctx("write", &dest)?;
+            crate::failpoint("stage-chunk")?;
+            check_interrupt()?;
+        }
         let file = w
             .into_inner()
             .map_err(|e| Error::io("write", &dest, e.into_error()))?;
@@ -773,6 +776,7 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             )
         })?;
     for m in &plan.machines {
+        crate::failpoint("rewrite-machine")?;
         let path = staging.join("machines").join(&m.target).join("config.json");
         let bad = |reason: String| {
             Error::Corrupt(format!(

@@ -26,7 +26,8 @@ pub use error::{Error, Result};
 
 /// Failure injection for the transaction tests: `MBUNDLE_TEST_FAILPOINT=NAME:N` makes the N-th
 /// pass through the point NAME fail with an error, `NAME:N:abort` abort the process there (no
-/// destructors run, as with kill -9), `NAME:N:sigint` send this process a real SIGINT there
+/// destructors run), `NAME:N:sigkill` have this process killed by a real SIGKILL there,
+/// `NAME:N:sigint` send this process a real SIGINT there
 /// (as Ctrl-C would) and go on. Unset, this does nothing.
 #[doc(hidden)]
 pub fn failpoint(name: &str) -> Result<()> {
@@ -46,6 +47,13 @@ pub fn failpoint(name: &str) -> Result<()> {
         if point == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *n {
             match action.as_str() {
                 "abort" => std::process::abort(),
+                "sigkill" => {
+                    let _ = std::process::Command::new("kill")
+                        .args(["-KILL", &std::process::id().to_string()])
+                        .status();
+                    std::thread::sleep(std::time::Duration::from_secs(10));
+                    std::process::abort();
+                }
                 "sigint" => {
                     let _ = std::process::Command::new("kill")
                         .args(["-INT", &std::process::id().to_string()])

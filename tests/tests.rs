@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod crash;
 mod e2e;
 mod export;
 mod hostile;
