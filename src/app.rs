@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
 use crate::certs::{self, CertInfo};
 use crate::cli::{
-    Cli, Command, ContextArgs, DecryptArgs, EncryptArgs, EnvArgs, ExportArgs, ImportArgs,
-    InspectArgs, LsArgs, VerifyArgs,
+    Cli, Command, ContextArgs, DecryptArgs, DoctorArgs, EncryptArgs, EnvArgs, ExportArgs,
+    ImportArgs, InspectArgs, LsArgs, VerifyArgs,
 };
 use crate::crypto::{
     parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
@@ -47,6 +47,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export_cmd(&open_store()?, a),
         Command::Import(a) => import_cmd(&absolute(&store_path()?)?, cli.storage_path.is_some(), a),
         Command::Context(a) => context_cmd(&open_store()?, a),
+        Command::Doctor(a)
+            if a.names.is_empty() && a.certs_d.is_some() && cli.storage_path.is_none() =>
+        {
+            // Only the registry directory was asked about; a missing store is no problem.
+            doctor_cmd(Store::open(&store_path()?).ok().as_ref(), a)
+        }
+        Command::Doctor(a) => doctor_cmd(Some(&open_store()?), a),
         Command::Env(a) if a.unset => env_cmd(None, false, a),
         Command::Env(a) => env_cmd(Some(&open_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect(a),
@@ -539,6 +546,93 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
                 println!("docker context {name} created: docker --context {name} version");
             }
         }
+    }
+    Ok(())
+}
+
+fn doctor_cmd(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
+    use crate::doctor::{check_certs_d, check_machine, Finding, Level};
+    let now = time::OffsetDateTime::now_utc();
+    let mut out = String::new();
+    let (mut errors, mut warnings) = (0usize, 0usize);
+    let mut show = |title: String, findings: &[Finding], out: &mut String| {
+        out.push_str(&title);
+        out.push('\n');
+        for x in findings {
+            out.push_str(&format!("  {:<5} {}\n", x.level.label(), x.text));
+            if let Some(fix) = &x.fix {
+                if x.level >= Level::Warn {
+                    out.push_str(&format!("        -> {fix}\n"));
+                }
+            }
+            match x.level {
+                Level::Error => errors += 1,
+                Level::Warn => warnings += 1,
+                _ => {}
+            }
+        }
+    };
+    let mut checked = 0;
+    if let Some(store) = store {
+        let names = if a.names.is_empty() {
+            if a.certs_d.is_some() {
+                Vec::new()
+            } else {
+                store.machine_names()?
+            }
+        } else {
+            a.names.clone()
+        };
+        for name in &names {
+            let m = store.machine(name)?;
+            let findings = check_machine(store, &m, now);
+            let title = format!(
+                "machine {} ({}, {})",
+                m.name,
+                m.driver(),
+                m.url().unwrap_or_else(|| "no URL".into())
+            );
+            show(title, &findings, &mut out);
+            checked += 1;
+        }
+    }
+    if let Some(dir) = &a.certs_d {
+        let dirs = check_certs_d(dir, now).map_err(|e| {
+            Error::usage(e, "give the certs.d directory or one registry's directory")
+        })?;
+        if dirs.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "{} holds no registry directories and no .crt/.cert/.key files",
+                    dir.display()
+                ),
+                "give /etc/docker/certs.d or one registry's directory in it",
+            ));
+        }
+        for (d, findings) in dirs {
+            show(
+                format!("registry certificates {}", d.display()),
+                &findings,
+                &mut out,
+            );
+            checked += 1;
+        }
+    }
+    if checked == 0 {
+        return Err(Error::usage(
+            "nothing to check: the store has no machines",
+            "name machines, or give --certs-d DIR",
+        ));
+    }
+    out.push_str(&format!(
+        "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
+    ));
+    io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .ctx("write", "standard output")?;
+    if errors > 0 {
+        return Err(Error::Unhealthy(errors));
     }
     Ok(())
 }

@@ -178,3 +178,128 @@ mod tests {
         );
     }
 }
+
+/// The DER of the first certificate in a PEM file.
+pub fn pem_cert_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)
+        .map_err(|e| format!("not a PEM certificate ({e})"))?;
+    if pem.label != "CERTIFICATE" {
+        return Err(format!("PEM block is {:?}, not CERTIFICATE", pem.label));
+    }
+    Ok(pem.contents)
+}
+
+/// Parses a certificate's DER.
+pub fn info_der(der: &[u8]) -> Result<CertInfo, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+    Ok(info(&cert, der))
+}
+
+/// Whether `cert` carries a signature made by `issuer`'s key (and names it as issuer).
+pub fn issued_by(cert: &[u8], issuer: &[u8]) -> Result<bool, String> {
+    let (_, c) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
+    let (_, i) = x509_parser::parse_x509_certificate(issuer).map_err(|e| e.to_string())?;
+    if c.issuer() != i.subject() {
+        return Ok(false);
+    }
+    match c.verify_signature(Some(i.public_key())) {
+        Ok(()) => Ok(true),
+        Err(x509_parser::error::X509Error::SignatureVerificationError) => Ok(false),
+        Err(e) => Err(format!("cannot check the signature ({e})")),
+    }
+}
+
+/// Whether the certificate allows TLS client authentication (no extendedKeyUsage at all
+/// allows everything).
+pub fn allows_client_auth(cert: &[u8]) -> bool {
+    match x509_parser::parse_x509_certificate(cert) {
+        Ok((_, c)) => match c.extended_key_usage() {
+            Ok(Some(eku)) => eku.value.client_auth || eku.value.any,
+            Ok(None) => true,
+            Err(_) => false,
+        },
+        Err(_) => false,
+    }
+}
+
+/// Whether the private key in `key_pem` (PKCS#1 RSA as docker-machine writes, or PKCS#8 RSA,
+/// ECDSA P-256/P-384, Ed25519) is the one whose public half `cert` carries.
+pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
+    use ring::signature::KeyPair;
+    let (_, c) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
+    let cert_pub = c.public_key().subject_public_key.data.to_vec();
+    let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem)
+        .map_err(|e| format!("not a PEM private key ({e})"))?;
+    let der = zeroize::Zeroizing::new(pem.contents.clone());
+    let public: Vec<u8> = match pem.label.as_str() {
+        "RSA PRIVATE KEY" => ring::rsa::KeyPair::from_der(&der)
+            .map_err(|e| format!("unusable RSA key ({e})"))?
+            .public_key()
+            .as_ref()
+            .to_vec(),
+        "PRIVATE KEY" => {
+            let rng = ring::rand::SystemRandom::new();
+            if let Ok(k) = ring::rsa::KeyPair::from_pkcs8(&der) {
+                k.public_key().as_ref().to_vec()
+            } else if let Ok(k) = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                &der,
+                &rng,
+            ) {
+                k.public_key().as_ref().to_vec()
+            } else if let Ok(k) = ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+                &der,
+                &rng,
+            ) {
+                k.public_key().as_ref().to_vec()
+            } else if let Ok(k) = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+            {
+                k.public_key().as_ref().to_vec()
+            } else {
+                return Err("a PKCS#8 key of a kind mbundle cannot check".into());
+            }
+        }
+        "ENCRYPTED PRIVATE KEY" => return Err("the key is encrypted with a passphrase".into()),
+        other => return Err(format!("a {other:?} PEM block, which mbundle cannot check")),
+    };
+    Ok(public == cert_pub)
+}
+
+#[cfg(test)]
+mod checks {
+    use super::*;
+
+    const DIR: &str = "fixtures/linux/home/alice/.docker/machine";
+
+    fn read(p: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(DIR)
+                .join(p),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn docker_machine_pkcs1_keys_match_their_certs() {
+        let ca = pem_cert_der(&read("certs/ca.pem")).unwrap();
+        let web = pem_cert_der(&read("machines/web/server.pem")).unwrap();
+        assert!(key_matches(&read("certs/ca-key.pem"), &ca).unwrap());
+        assert!(key_matches(&read("machines/web/server-key.pem"), &web).unwrap());
+        assert!(!key_matches(&read("machines/db/server-key.pem"), &web).unwrap());
+        assert!(issued_by(&web, &ca).unwrap());
+        assert!(!issued_by(&ca, &web).unwrap());
+        let client = pem_cert_der(&read("certs/cert.pem")).unwrap();
+        assert!(allows_client_auth(&client));
+        assert!(!allows_client_auth(&web));
+    }
+
+    #[test]
+    fn another_ca_did_not_issue_it() {
+        let acme = pem_cert_der(&read("../../acme-ca/ca.pem")).unwrap();
+        let web = pem_cert_der(&read("machines/web/server.pem")).unwrap();
+        assert!(!issued_by(&web, &acme).unwrap());
+    }
+}

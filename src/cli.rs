@@ -90,6 +90,18 @@ Contexts go to $DOCKER_CONFIG/contexts (default ~/.docker/contexts), laid out as
 lays them out; an existing context is never replaced.")]
     Context(ContextArgs),
 
+    /// Check machines' certificates, keys, paths and permissions, and a certs.d directory
+    #[command(after_help = "Examples:\n  \
+mbundle doctor\n  \
+mbundle doctor web db\n  \
+mbundle doctor --certs-d /etc/docker/certs.d\n  \
+mbundle doctor web --certs-d ~/.docker/certs.d/registry.example.com:5000\n\n\
+Checks that the CA certificate matches the CA key, that the client and server certificates \
+were issued by that CA and match their keys, expiry (warning within 30 days), that the server \
+certificate names the machine's address, that every path in config.json exists and that keys \
+are private. Exits 1 when something is broken.")]
+    Doctor(DoctorArgs),
+
     /// Show what a bundle holds, without writing anything
     #[command(after_help = "Examples:\n  \
 mbundle inspect web.mbundle -i key.txt\n  \
@@ -279,4 +291,16 @@ pub struct ContextArgs {
     /// With --output: replace the file if it exists
     #[arg(short = 'f', long, requires = "output")]
     pub force: bool,
+}
+
+/// `doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Machines to check [default: all]
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Also check a Docker registry certificate directory (certs.d or one registry's)
+    #[arg(long = "certs-d", value_name = "DIR")]
+    pub certs_d: Option<PathBuf>,
 }

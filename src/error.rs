@@ -152,6 +152,10 @@ pub enum Error {
     #[error("cannot import: {} conflict(s):\n  {}", .0.len(), .0.join("\n  "))]
     Conflicts(Vec<String>),
 
+    /// `doctor` found things that are broken.
+    #[error("doctor found {0} problem(s)")]
+    Unhealthy(usize),
+
     /// Ctrl-C or SIGTERM arrived; what was staged has been removed.
     #[error("interrupted; nothing was changed")]
     Interrupted,
@@ -242,6 +246,7 @@ impl Error {
                 "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
             ),
             Error::Interrupted => None,
+            Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

@@ -13,6 +13,7 @@ pub mod certs;
 pub mod cli;
 pub mod context;
 pub mod crypto;
+pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod export;

@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod crash;
+mod doctor;
 mod e2e;
 mod export;
 mod hostile;

@@ -1,0 +1,658 @@
+//! `mbundle doctor`: checks a machine's TLS material and files and explains, in plain words,
+//! what is wrong and what to do. Also checks a Docker `certs.d` registry directory for the
+//! naming rules of `shared/reference/docker-certs-d.md` (a CA saved as `.cert` is the classic
+//! mistake).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use time::OffsetDateTime;
+
+use crate::certs::{self, CertInfo};
+use crate::export::is_secret_file;
+use crate::paths::display_under;
+use crate::rewrite::is_local_path_field;
+use crate::store::{
+    string_fields, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
+};
+
+/// Days before expiry that earn a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    /// All good.
+    Ok,
+    /// Worth knowing; nothing to fix.
+    Note,
+    /// Will break soon or may surprise.
+    Warn,
+    /// Broken now.
+    Error,
+}
+
+impl Level {
+    /// The word printed before the finding.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Ok => "ok",
+            Level::Note => "note",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// How bad.
+    pub level: Level,
+    /// What was found, in plain words.
+    pub text: String,
+    /// What to do.
+    pub fix: Option<String>,
+}
+
+fn f(level: Level, text: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding {
+        level,
+        text: text.into(),
+        fix,
+    }
+}
+
+/// A loaded certificate file.
+struct Loaded {
+    path: PathBuf,
+    der: Vec<u8>,
+    info: CertInfo,
+}
+
+fn load(path: &Path) -> Result<Loaded, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({e})"))?;
+    let der = certs::pem_cert_der(&bytes)?;
+    let info = certs::info_der(&der)?;
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        der,
+        info,
+    })
+}
+
+fn expiry(what: &str, c: &Loaded, now: OffsetDateTime, fix: &str, out: &mut Vec<Finding>) {
+    let date = &certs::rfc3339(c.info.not_after)[..10];
+    let days = (c.info.not_after - now).whole_days();
+    if c.info.not_after <= now {
+        out.push(f(
+            Level::Error,
+            format!("{what} expired on {date}"),
+            Some(fix.to_string()),
+        ));
+    } else if days < EXPIRY_WARNING_DAYS {
+        out.push(f(
+            Level::Warn,
+            format!("{what} expires in {days} day(s), on {date}"),
+            Some(fix.to_string()),
+        ));
+    } else if c.info.not_before > now {
+        out.push(f(
+            Level::Error,
+            format!(
+                "{what} is not valid before {}",
+                &certs::rfc3339(c.info.not_before)[..10]
+            ),
+            Some("check this computer's clock".into()),
+        ));
+    }
+}
+
+fn key_check(what: &str, cert: &Loaded, key: &Path, shown: &str, out: &mut Vec<Finding>) {
+    match fs::read(key) {
+        Err(e) => out.push(f(Level::Error, format!("cannot read {shown} ({e})"), None)),
+        Ok(bytes) => match certs::key_matches(&bytes, &cert.der) {
+            Ok(true) => out.push(f(
+                Level::Ok,
+                format!("{what} matches its key {shown}"),
+                None,
+            )),
+            Ok(false) => out.push(f(
+                Level::Error,
+                format!("{shown} is not the key of {what}: TLS will fail"),
+                Some("put back the key that belongs to this certificate, or reissue both".into()),
+            )),
+            Err(e) => out.push(f(Level::Warn, format!("cannot check {shown}: {e}"), None)),
+        },
+    }
+}
+
+#[cfg(unix)]
+fn mode(p: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p)
+        .ok()
+        .map(|m| m.permissions().mode() & 0o7777)
+}
+
+#[cfg(not(unix))]
+fn mode(_: &Path) -> Option<u32> {
+    None
+}
+
+/// The host part of a `tcp://host:port` URL.
+pub fn url_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let authority = rest.split('/').next()?;
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().map(str::to_string);
+    }
+    let host = authority
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or(authority);
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// Whether a certificate's SANs cover `host` (an IP literal or a DNS name, `*.` wildcards).
+pub fn sans_cover(sans: &[String], host: &str) -> bool {
+    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+        return sans
+            .iter()
+            .any(|s| s.strip_prefix("IP:").and_then(|x| x.parse().ok()) == Some(ip));
+    }
+    let host = host.to_ascii_lowercase();
+    sans.iter().filter_map(|s| s.strip_prefix("DNS:")).any(|d| {
+        let d = d.to_ascii_lowercase();
+        d == host
+            || d.strip_prefix("*.").is_some_and(|suffix| {
+                host.split_once('.')
+                    .is_some_and(|(first, rest)| !first.is_empty() && rest == suffix)
+            })
+    })
+}
+
+/// Checks one machine. `now` is injected so tests are stable.
+pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let shown = |p: &Path| display_under(p, &store.root);
+    let found = m.issuing_material(store);
+    let path_of = |n: &str| found.iter().find(|x| x.name == n).map(|x| x.local.clone());
+    let regen = format!("reissue it: docker-machine regenerate-certs {}", m.name);
+
+    // The CA.
+    let ca = match path_of(CA_CERT) {
+        None => {
+            out.push(f(
+                Level::Error,
+                "no CA certificate: config.json names none that exists, and the machine directory has no ca.pem",
+                Some("restore it from a bundle (mbundle import) or a backup".into()),
+            ));
+            None
+        }
+        Some(p) => match load(&p) {
+            Err(e) => {
+                out.push(f(
+                    Level::Error,
+                    format!("CA certificate {}: {e}", shown(&p)),
+                    None,
+                ));
+                None
+            }
+            Ok(c) => {
+                if !c.info.is_ca {
+                    out.push(f(
+                        Level::Error,
+                        format!(
+                            "{} is not a CA certificate (no basicConstraints CA:TRUE)",
+                            shown(&p)
+                        ),
+                        None,
+                    ));
+                } else {
+                    out.push(f(
+                        Level::Ok,
+                        format!("CA \"{}\" is {}", c.info.name, shown(&p)),
+                        None,
+                    ));
+                }
+                expiry(
+                    "the CA certificate",
+                    &c,
+                    now,
+                    "renew the CA certificate with the same key (keeps every issued certificate valid); docker-machine would instead delete the key and orphan every machine",
+                    &mut out,
+                );
+                match path_of(CA_KEY) {
+                    Some(k) => key_check("the CA certificate", &c, &k, &shown(&k), &mut out),
+                    None => out.push(f(
+                        Level::Note,
+                        "the CA key is absent (a custom CA kept elsewhere?): no new certificates can be issued here",
+                        None,
+                    )),
+                }
+                Some(c)
+            }
+        },
+    };
+
+    // A leaf: issued by the CA, key matches, not expired.
+    let leaf = |what: &str,
+                cert: Option<PathBuf>,
+                key: Option<PathBuf>,
+                out: &mut Vec<Finding>|
+     -> Option<Loaded> {
+        let cert = cert?;
+        let c = match load(&cert) {
+            Ok(c) => c,
+            Err(e) => {
+                out.push(f(
+                    Level::Error,
+                    format!("{what} {}: {e}", shown(&cert)),
+                    None,
+                ));
+                return None;
+            }
+        };
+        if let Some(ca) = &ca {
+            match certs::issued_by(&c.der, &ca.der) {
+                Ok(true) => out.push(f(
+                    Level::Ok,
+                    format!("{what} {} is issued by that CA", shown(&cert)),
+                    None,
+                )),
+                Ok(false) => out.push(f(
+                    Level::Error,
+                    format!(
+                        "{what} {} was not issued by the CA {} (it names {:?}): the other side will refuse it",
+                        shown(&cert),
+                        shown(&ca.path),
+                        c.info.issuer
+                    ),
+                    Some("point config.json at the CA that issued it, or reissue the certificate from this CA".into()),
+                )),
+                Err(e) => out.push(f(Level::Warn, format!("{what}: {e}"), None)),
+            }
+        }
+        match key {
+            Some(k) => key_check(what, &c, &k, &shown(&k), out),
+            None => out.push(f(Level::Error, format!("{what} has no key file"), None)),
+        }
+        expiry(what, &c, now, &regen, out);
+        Some(c)
+    };
+
+    let client = leaf(
+        "the client certificate",
+        path_of(CLIENT_CERT),
+        path_of(CLIENT_KEY),
+        &mut out,
+    );
+    if let Some(c) = &client {
+        if !certs::allows_client_auth(&c.der) {
+            out.push(f(
+                Level::Warn,
+                "the client certificate does not allow TLS client authentication (extendedKeyUsage)",
+                None,
+            ));
+        }
+    } else if path_of(CLIENT_CERT).is_none() {
+        out.push(f(
+            Level::Error,
+            "no client certificate (cert.pem) found",
+            None,
+        ));
+    }
+
+    let server_cert = m.server_cert(store);
+    let server_key = m
+        .str_at(&["HostOptions", "AuthOptions", "ServerKeyPath"])
+        .and_then(|s| match m.locate(store, s) {
+            Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
+            _ => None,
+        })
+        .or_else(|| Some(m.dir.join("server-key.pem")).filter(|p| p.is_file()));
+    match leaf("the server certificate", server_cert, server_key, &mut out) {
+        Some(srv) => {
+            if let Some(host) = m.url().as_deref().and_then(url_host) {
+                if sans_cover(&srv.info.sans, &host) {
+                    out.push(f(Level::Ok, format!("the server certificate names {host}"), None));
+                } else {
+                    out.push(f(
+                        Level::Error,
+                        format!(
+                            "the server certificate does not name {host}, the machine's address (it names {}): the docker CLI will refuse the daemon — did the machine's IP change?",
+                            if srv.info.sans.is_empty() { "nothing".to_string() } else { srv.info.sans.join(", ") }
+                        ),
+                        Some(regen.clone()),
+                    ));
+                }
+            }
+        }
+        None if m.driver() == "none" => out.push(f(
+            Level::Note,
+            "no server certificate here (the none driver never makes one; the daemon keeps its own)",
+            None,
+        )),
+        None => out.push(f(Level::Warn, "no server certificate found", Some(regen.clone()))),
+    }
+
+    // What DOCKER_CERT_PATH (the machine directory) gives the docker CLI.
+    for (name, canonical) in [
+        (CA_CERT, path_of(CA_CERT)),
+        (CLIENT_CERT, path_of(CLIENT_CERT)),
+        (CLIENT_KEY, path_of(CLIENT_KEY)),
+    ] {
+        let copy = m.dir.join(name);
+        match (copy.is_file(), canonical) {
+            (false, _) => out.push(f(
+                Level::Warn,
+                format!(
+                    "{} is missing: `docker-machine env` points the docker CLI there",
+                    shown(&copy)
+                ),
+                Some(format!("copy the machine's {name} there")),
+            )),
+            (true, Some(c)) if c != copy => {
+                if fs::read(&copy).ok() != fs::read(&c).ok() {
+                    out.push(f(
+                        Level::Warn,
+                        format!(
+                            "{} differs from {}, which config.json names",
+                            shown(&copy),
+                            shown(&c)
+                        ),
+                        None,
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    // Every path config.json names, and the permissions of secrets.
+    for (field, s) in string_fields(&m.config) {
+        let key = field.rsplit('.').next().unwrap_or(&field);
+        if key.contains('[')
+            || !is_local_path_field(key)
+            || crate::paths::ForeignPath::parse(s).is_none()
+        {
+            continue;
+        }
+        match m.locate(store, s) {
+            Located::InStore(p) | Located::Outside(p) => {
+                if !p.exists() {
+                    let expected_absent =
+                        m.driver() == "none" && (key == "ServerCertPath" || key == "ServerKeyPath");
+                    if !expected_absent && key != "CaPrivateKeyPath" && key != "PrivateKeyPath" {
+                        out.push(f(
+                            Level::Error,
+                            format!("{field} names {s}, which does not exist"),
+                            None,
+                        ));
+                    }
+                }
+            }
+            Located::Nowhere => {
+                if key != "SSHKey" && key != "UserDataFile" {
+                    out.push(f(
+                        Level::Warn,
+                        format!("{field} names {s}, which is not on this computer"),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    let mut secrets: Vec<PathBuf> = found
+        .iter()
+        .filter(|x| x.name == CA_KEY || x.name == CLIENT_KEY)
+        .map(|x| x.local.clone())
+        .collect();
+    if let Ok(rd) = fs::read_dir(&m.dir) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if is_secret_file(&name) && e.path().is_file() {
+                secrets.push(e.path());
+            }
+        }
+    }
+    secrets.sort();
+    secrets.dedup();
+    let mut loose = Vec::new();
+    for p in &secrets {
+        if let Some(md) = mode(p) {
+            if md & 0o077 != 0 {
+                loose.push(format!("{} ({md:04o})", shown(p)));
+            }
+        }
+    }
+    if loose.is_empty() {
+        out.push(f(
+            Level::Ok,
+            "keys and config.json are private to their owner",
+            None,
+        ));
+    } else {
+        out.push(f(
+            Level::Error,
+            format!("readable by other users: {}", loose.join(", ")),
+            Some("chmod 600 those files".into()),
+        ));
+    }
+    if let Some(md) = mode(&m.dir) {
+        if md & 0o022 != 0 {
+            out.push(f(
+                Level::Error,
+                format!("{} is writable by other users ({md:04o})", shown(&m.dir)),
+                Some(format!("chmod 700 {}", m.dir.display())),
+            ));
+        }
+    }
+    out
+}
+
+/// Checks a certs.d tree: either one registry directory (holding `.crt`/`.cert`/`.key`
+/// files) or a directory of them (`/etc/docker/certs.d`). Returns (registry dir, findings).
+pub fn check_certs_d(
+    dir: &Path,
+    now: OffsetDateTime,
+) -> Result<Vec<(PathBuf, Vec<Finding>)>, String> {
+    let entries: Vec<PathBuf> = fs::read_dir(dir)
+        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let holds_certs = entries.iter().any(|p| {
+        p.is_file()
+            && matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("crt" | "cert" | "key")
+            )
+    });
+    let mut dirs: Vec<PathBuf> = if holds_certs {
+        vec![dir.to_path_buf()]
+    } else {
+        entries.into_iter().filter(|p| p.is_dir()).collect()
+    };
+    dirs.sort();
+    Ok(dirs
+        .into_iter()
+        .map(|d| {
+            let findings = check_registry_dir(&d, now);
+            (d, findings)
+        })
+        .collect())
+}
+
+fn check_registry_dir(dir: &Path, now: OffsetDateTime) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if let Some((host, port)) = name.rsplit_once(':') {
+        if host.is_empty() || port.parse::<u16>().map(|p| p == 0).unwrap_or(true) {
+            out.push(f(
+                Level::Error,
+                format!("directory name {name:?} is not host:port"),
+                Some("name it after the registry as you address it: registry.example.com:5000, or just the host for port 443".into()),
+            ));
+        }
+    }
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let stem = |p: &Path| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    let file = |p: &Path| {
+        p.file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    for p in &files {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        match ext {
+            "crt" => match load(p) {
+                Err(e) => out.push(f(Level::Error, format!("{}: {e}", file(p)), None)),
+                Ok(c) if !c.info.is_ca => out.push(f(
+                    Level::Warn,
+                    format!(
+                        "{} is not a CA certificate, yet .crt files are trusted as CA roots",
+                        file(p)
+                    ),
+                    Some(format!(
+                        "if it is a client certificate, name it {}.cert and give it {}.key",
+                        stem(p),
+                        stem(p)
+                    )),
+                )),
+                Ok(c) => {
+                    out.push(f(
+                        Level::Ok,
+                        format!("{} is a CA root (\"{}\")", file(p), c.info.name),
+                        None,
+                    ));
+                    expiry(
+                        &file(p),
+                        &c,
+                        now,
+                        "get a current CA certificate from the registry's operator",
+                        &mut out,
+                    );
+                }
+            },
+            "cert" => {
+                let key = p.with_extension("key");
+                match load(p) {
+                    Err(e) => out.push(f(Level::Error, format!("{}: {e}", file(p)), None)),
+                    Ok(c) if c.info.is_ca => out.push(f(
+                        Level::Error,
+                        format!(
+                            "{} is a CA certificate saved as .cert: docker reads .cert as a client certificate and fails with \"Missing key {}.key for client certificate {}\"",
+                            file(p),
+                            stem(p),
+                            file(p)
+                        ),
+                        Some(format!("rename it to {}.crt (CA certificates use .crt)", stem(p))),
+                    )),
+                    Ok(c) => {
+                        if !key.is_file() {
+                            out.push(f(
+                                Level::Error,
+                                format!("Missing key {}.key for client certificate {}", stem(p), file(p)),
+                                Some(format!("put the client key beside it as {}.key", stem(p))),
+                            ));
+                        } else {
+                            key_check(&format!("client certificate {}", file(p)), &c, &key, &file(&key), &mut out);
+                        }
+                        if !certs::allows_client_auth(&c.der) {
+                            out.push(f(
+                                Level::Warn,
+                                format!("{} does not allow TLS client authentication (extendedKeyUsage clientAuth)", file(p)),
+                                None,
+                            ));
+                        }
+                        expiry(&file(p), &c, now, "get a new client certificate", &mut out);
+                    }
+                }
+            }
+            "key" => {
+                if !p.with_extension("cert").is_file() {
+                    out.push(f(
+                        Level::Error,
+                        format!(
+                            "{} has no {}.cert beside it: docker pairs <name>.key with <name>.cert",
+                            file(p),
+                            stem(p)
+                        ),
+                        Some(format!(
+                            "add the client certificate as {}.cert, or remove the key",
+                            stem(p)
+                        )),
+                    ));
+                }
+                if let Some(md) = mode(p) {
+                    if md & 0o077 != 0 {
+                        out.push(f(
+                            Level::Warn,
+                            format!("{} is readable by other users ({md:04o})", file(p)),
+                            Some("chmod 600 it".into()),
+                        ));
+                    }
+                }
+            }
+            "pem" => out.push(f(
+                Level::Warn,
+                format!(
+                    "{} is ignored by docker: it reads only .crt, .cert and .key",
+                    file(p)
+                ),
+                Some(format!(
+                    "a CA goes in {}.crt; a client pair in NAME.cert + NAME.key",
+                    stem(p)
+                )),
+            )),
+            _ => {}
+        }
+    }
+    if !files.iter().any(|p| {
+        matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("crt" | "cert" | "key")
+        )
+    }) {
+        out.push(f(Level::Warn, "no .crt, .cert or .key files here", None));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_sans() {
+        assert_eq!(url_host("tcp://1.2.3.4:2376").unwrap(), "1.2.3.4");
+        assert_eq!(url_host("tcp://[::1]:2376").unwrap(), "::1");
+        assert_eq!(
+            url_host("tcp://docker.example.com:2376").unwrap(),
+            "docker.example.com"
+        );
+        let sans = vec![
+            "DNS:localhost".to_string(),
+            "IP:10.0.0.1".into(),
+            "DNS:*.example.com".into(),
+        ];
+        assert!(sans_cover(&sans, "10.0.0.1"));
+        assert!(!sans_cover(&sans, "10.0.0.2"));
+        assert!(sans_cover(&sans, "LOCALHOST"));
+        assert!(sans_cover(&sans, "a.example.com"));
+        assert!(!sans_cover(&sans, "a.b.example.com"));
+        assert!(!sans_cover(&sans, "example.com"));
+    }
+}
