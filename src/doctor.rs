@@ -353,18 +353,16 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
                 ),
                 Some(format!("copy the machine's {name} there")),
             )),
-            (true, Some(c)) if c != copy => {
-                if fs::read(&copy).ok() != fs::read(&c).ok() {
-                    out.push(f(
-                        Level::Warn,
-                        format!(
-                            "{} differs from {}, which config.json names",
-                            shown(&copy),
-                            shown(&c)
-                        ),
-                        None,
-                    ));
-                }
+            (true, Some(c)) if c != copy && fs::read(&copy).ok() != fs::read(&c).ok() => {
+                out.push(f(
+                    Level::Warn,
+                    format!(
+                        "{} differs from {}, which config.json names",
+                        shown(&copy),
+                        shown(&c)
+                    ),
+                    None,
+                ));
             }
             _ => {}
         }
