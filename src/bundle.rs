@@ -147,7 +147,7 @@ pub trait Visitor {
     fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()>;
 }
 
-type Decoded<R> = Budgeted<MultiGzDecoder<age::stream::StreamReader<BufReader<TagRead<R>>>>>;
+type Decoded<P> = Budgeted<MultiGzDecoder<P>>;
 
 /// How many decompressed bytes the reader may still take. Before the manifest is read the
 /// allowance covers the largest manifest; after, exactly what the manifest declares plus tar
@@ -238,20 +238,23 @@ fn stream_error(what: &str, e: io::Error) -> Error {
     }
 }
 
-fn open_stream<R: Read>(
+fn decrypt<R: Read>(
     input: R,
     keys: &DecryptWith,
     what: &str,
-) -> Result<(tar::Archive<Decoded<R>>, Budget)> {
+) -> Result<age::stream::StreamReader<BufReader<TagRead<R>>>> {
     let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input));
-    let plain = open_age(buffered, keys, what)?;
+    open_age(buffered, keys, what)
+}
+
+fn open_plain<P: Read>(plain: P) -> (tar::Archive<Decoded<P>>, Budget) {
     let budget = Budget::default();
     budget.set_limit(MAX_MANIFEST_BYTES + 3 * PER_FILE_OVERHEAD);
     let gz = Budgeted {
         inner: MultiGzDecoder::new(plain),
         budget: budget.clone(),
     };
-    Ok((tar::Archive::new(gz), budget))
+    (tar::Archive::new(gz), budget)
 }
 
 fn entry_path(entry: &tar::Entry<'_, impl Read>) -> String {
@@ -322,7 +325,7 @@ fn parse_manifest_entry<R: Read>(
 
 /// Reads and validates the manifest only. Nothing after it is read or checked.
 pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Manifest> {
-    let (mut archive, _) = open_stream(input, keys, what)?;
+    let (mut archive, _) = open_plain(decrypt(input, keys, what)?);
     let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
     parse_manifest_entry(&mut entries, what)
 }
@@ -335,7 +338,17 @@ pub fn read_bundle<R: Read>(
     what: &str,
     visitor: &mut dyn Visitor,
 ) -> Result<Manifest> {
-    let (mut archive, budget) = open_stream(input, keys, what)?;
+    read_plaintext(decrypt(input, keys, what)?, what, visitor)
+}
+
+/// [`read_bundle`] after decryption: reads the gzip-compressed tar `plain`. Public for the
+/// fuzz targets, which attack this layer directly.
+pub fn read_plaintext<P: Read>(
+    plain: P,
+    what: &str,
+    visitor: &mut dyn Visitor,
+) -> Result<Manifest> {
+    let (mut archive, budget) = open_plain(plain);
     let manifest = {
         let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
         let manifest = parse_manifest_entry(&mut entries, what)?;

@@ -376,6 +376,17 @@ mod tests {
         assert_eq!(keys[2], "SSHKeyPath");
     }
 
+    /// Found by the rewrite fuzz target: serde_json's default float parsing is not exact,
+    /// so numbers could change on the way through. With `arbitrary_precision` they keep
+    /// their text.
+    #[test]
+    fn numbers_keep_their_exact_text() {
+        let text = b"{\n    \"a\": 5.9999999999999985e+68,\n    \"b\": 1.10,\n    \"c\": 18446744073709551616,\n    \"d\": -0\n}";
+        let mut v: Value = serde_json::from_slice(text).unwrap();
+        rewrite_config(&mut v, &PathMap::new(), None);
+        assert_eq!(to_docker_machine_json(&v, text), text.to_vec());
+    }
+
     #[test]
     fn formatting_is_kept() {
         let four = b"{\n    \"a\": {\n        \"b\": 1\n    }\n}";
