@@ -646,6 +646,7 @@ pub fn write<W: Write>(
     };
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
     for f in &plan.files {
+        crate::failpoint("export-file")?;
         let file = File::open(&f.local).ctx("read", &f.local)?;
         let len = file.metadata().ctx("stat", &f.local)?.len();
         if len != f.entry.size {

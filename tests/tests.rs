@@ -14,3 +14,4 @@ mod inspect_verify;
 mod interop;
 mod man;
 mod robustness;
+mod secrets;
