@@ -12,10 +12,11 @@
 //! and the age stream must end where its last authenticated chunk says it does.
 
 use std::io::{self, BufReader, Read, Write};
+use std::sync::mpsc::{self, SyncSender};
+use std::thread::JoinHandle;
 
+use crate::pgzip::ParGzWriter;
 use flate2::read::MultiGzDecoder;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use sha2::{Digest, Sha256};
 
 use crate::crypto::{open_age, DecryptWith};
@@ -76,9 +77,73 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-/// Streams a bundle into any writer.
-pub struct BundleWriter<W: Write> {
-    tar: tar::Builder<GzEncoder<age::stream::StreamWriter<W>>>,
+struct CountingReader<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Streams a bundle into any writer: tar on the calling thread, gzip on every core
+/// ([`ParGzWriter`]), age encryption and output on a thread of their own.
+pub struct BundleWriter<W: Write + Send + 'static> {
+    tar: tar::Builder<ParGzWriter<Pipe>>,
+    sink: Option<JoinHandle<io::Result<W>>>,
+}
+
+/// Hands compressed bytes to the encrypting thread in 1 MiB blocks.
+struct Pipe {
+    tx: Option<SyncSender<Vec<u8>>>,
+    buf: Vec<u8>,
+}
+
+/// The encrypting thread stopped (its own error says why).
+#[derive(Debug)]
+struct SinkStopped;
+impl std::fmt::Display for SinkStopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the bundle output stopped")
+    }
+}
+impl std::error::Error for SinkStopped {}
+
+impl Pipe {
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let block = std::mem::replace(&mut self.buf, Vec::with_capacity(IO_BUFFER));
+        self.tx
+            .as_ref()
+            .ok_or_else(|| io::Error::other(SinkStopped))?
+            .send(block)
+            .map_err(|_| io::Error::other(SinkStopped))
+    }
+
+    fn close(mut self) -> io::Result<()> {
+        let r = self.send();
+        self.tx = None;
+        r
+    }
+}
+
+impl Write for Pipe {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= IO_BUFFER {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 fn header_for(path: &str, size: u64, mode: u32, mtime: u64) -> io::Result<tar::Header> {
@@ -94,7 +159,7 @@ fn header_for(path: &str, size: u64, mode: u32, mtime: u64) -> io::Result<tar::H
     Ok(h)
 }
 
-impl<W: Write> BundleWriter<W> {
+impl<W: Write + Send + 'static> BundleWriter<W> {
     /// Starts a bundle: age header, gzip header, then the manifest as the first tar entry.
     pub fn new(
         out: W,
@@ -102,39 +167,91 @@ impl<W: Write> BundleWriter<W> {
         manifest: &Manifest,
         level: u32,
     ) -> io::Result<Self> {
-        let age = encryptor.wrap_output(out)?;
-        let gz = GzEncoder::new(age, Compression::new(level));
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        let sink = std::thread::spawn(move || -> io::Result<W> {
+            let mut age = encryptor.wrap_output(out)?;
+            for block in rx {
+                age.write_all(&block)?;
+            }
+            age.finish()
+        });
+        let pipe = Pipe {
+            tx: Some(tx),
+            buf: Vec::with_capacity(IO_BUFFER),
+        };
+        let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let gz = ParGzWriter::new(pipe, level, threads);
         let mut tar = tar::Builder::new(gz);
         tar.follow_symlinks(false);
+        let mut w = BundleWriter {
+            tar,
+            sink: Some(sink),
+        };
         let json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
-        let mut h = header_for(MANIFEST_PATH, json.len() as u64, 0o600, now)?;
-        tar.append(&h, json.as_slice())?;
-        h.set_size(0);
-        Ok(BundleWriter { tar })
+        let h = header_for(MANIFEST_PATH, json.len() as u64, 0o600, now)?;
+        let r = w.tar.append(&h, json.as_slice());
+        w.explain(r)?;
+        Ok(w)
     }
 
-    /// Appends one file. `data` must yield exactly `entry.size` bytes; returns what it read,
-    /// hashed, so the caller can compare with the manifest (a file that changed after hashing
-    /// fails the export).
+    /// Replaces a "the output stopped" error with the output's own error.
+    fn explain<T>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        explain(&mut self.sink, r)
+    }
+
+    /// Appends one file. `data` must yield exactly `entry.size` bytes. Returns how many it
+    /// gave and, when `hash` is set, their sha256, so the caller can tell a file that changed
+    /// since it was hashed.
     pub fn add_file<R: Read>(
         &mut self,
         entry: &FileEntry,
         mtime: u64,
         data: R,
-    ) -> io::Result<(u64, String)> {
+        hash: bool,
+    ) -> io::Result<(u64, Option<String>)> {
         let mode = entry.mode_bits().unwrap_or(0o600);
         let h = header_for(&entry.path, entry.size, mode, mtime)?;
-        let mut hashing = HashingReader::new(data.take(entry.size));
-        self.tar.append(&h, &mut hashing)?;
-        Ok(hashing.finish())
+        if hash {
+            let mut hashing = HashingReader::new(data.take(entry.size));
+            let r = self.tar.append(&h, &mut hashing);
+            self.explain(r)?;
+            let (n, sha) = hashing.finish();
+            Ok((n, Some(sha)))
+        } else {
+            let mut counting = CountingReader {
+                inner: data.take(entry.size),
+                count: 0,
+            };
+            let r = self.tar.append(&h, &mut counting);
+            self.explain(r)?;
+            Ok((counting.count, None))
+        }
     }
 
-    /// Writes the tar end marker, the gzip trailer and the age final chunk, in that order.
+    /// Writes the tar end marker, the gzip trailer and the age final chunk, in that order,
+    /// and returns the output once everything reached it.
     pub fn finish(self) -> io::Result<W> {
-        let gz = self.tar.into_inner()?;
-        let age = gz.finish()?;
-        age.finish()
+        let BundleWriter { tar, mut sink } = self;
+        let gz = explain(&mut sink, tar.into_inner())?;
+        let pipe = explain(&mut sink, gz.finish())?;
+        explain(&mut sink, pipe.close())?;
+        sink.take()
+            .ok_or_else(|| io::Error::other(SinkStopped))?
+            .join()
+            .map_err(|_| io::Error::other("the encrypting thread panicked"))?
+    }
+}
+
+fn explain<W, T>(sink: &mut Option<JoinHandle<io::Result<W>>>, r: io::Result<T>) -> io::Result<T> {
+    match r {
+        Err(e) if e.get_ref().is_some_and(|i| i.is::<SinkStopped>()) => {
+            match sink.take().map(|s| s.join()) {
+                Some(Ok(Err(real))) => Err(real),
+                _ => Err(e),
+            }
+        }
+        other => other,
     }
 }
 

@@ -47,7 +47,57 @@ pub struct PlannedFile {
     pub local: PathBuf,
     /// Modification time, seconds since the epoch.
     pub mtime: u64,
+    /// The file's identity and times when it was hashed.
+    pub stamp: Stamp,
 }
+
+/// What changes when a file is written to: size, times (ctime cannot be set back by a
+/// user), inode and device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stamp {
+    /// Reads the stamp of an open file's metadata.
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                len: meta.len(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                ino: meta.ino(),
+                dev: meta.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let t = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                len: meta.len(),
+                mtime_ns: t,
+                ctime_ns: 0,
+                ino: 0,
+                dev: 0,
+            }
+        }
+    }
+}
+
+/// Files up to this size are hashed again as they stream; larger ones (VM disks) are checked
+/// by their [`Stamp`] before and after, which any write changes, instead of paying for a
+/// second sha256 of gigabytes.
+pub const REHASH_MAX: u64 = 8 << 20;
 
 /// Everything decided before a byte of the bundle is written.
 #[derive(Clone, Debug)]
@@ -197,9 +247,15 @@ fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
 fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
     let file = File::open(local).ctx("read", local)?;
     let meta = file.metadata().ctx("stat", local)?;
-    let mut r = HashingReader::new(io::BufReader::with_capacity(IO_BUFFER, file));
+    let mut r = HashingReader::new(io::BufReader::with_capacity(IO_BUFFER, &file));
     io::copy(&mut r, &mut io::sink()).ctx("read", local)?;
     let (size, sha256) = r.finish();
+    let stamp = Stamp::of(&file.metadata().ctx("stat", local)?);
+    if stamp != Stamp::of(&meta) || size != meta.len() {
+        return Err(Error::ChangedWhileExporting {
+            path: local.to_path_buf(),
+        });
+    }
     Ok(PlannedFile {
         entry: FileEntry {
             path: archive_path,
@@ -209,6 +265,7 @@ fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFi
         },
         local: local.to_path_buf(),
         mtime: mtime_of(&meta),
+        stamp,
     })
 }
 
@@ -625,7 +682,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
 }
 
 /// Streams the planned files into a bundle written to `out` (second pass).
-pub fn write<W: Write>(
+pub fn write<W: Write + Send + 'static>(
     plan: &ExportPlan,
     out: W,
     encryptor: age::Encryptor,
@@ -647,22 +704,26 @@ pub fn write<W: Write>(
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
     for f in &plan.files {
         crate::failpoint("export-file")?;
+        let changed = || Error::ChangedWhileExporting {
+            path: f.local.clone(),
+        };
         let file = File::open(&f.local).ctx("read", &f.local)?;
-        let len = file.metadata().ctx("stat", &f.local)?.len();
-        if len != f.entry.size {
-            return Err(Error::ChangedWhileExporting {
-                path: f.local.clone(),
-            });
+        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+            return Err(changed());
         }
+        let rehash = f.entry.size <= REHASH_MAX;
         let reader = SourceReader {
-            inner: io::BufReader::with_capacity(IO_BUFFER, file),
+            inner: io::BufReader::with_capacity(IO_BUFFER, &file),
             path: &f.local,
         };
-        let (count, sha) = w.add_file(&f.entry, f.mtime, reader).map_err(out_err)?;
-        if count != f.entry.size || sha != f.entry.sha256 {
-            return Err(Error::ChangedWhileExporting {
-                path: f.local.clone(),
-            });
+        let (count, sha) = w
+            .add_file(&f.entry, f.mtime, reader, rehash)
+            .map_err(out_err)?;
+        if count != f.entry.size || (rehash && sha.as_deref() != Some(f.entry.sha256.as_str())) {
+            return Err(changed());
+        }
+        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+            return Err(changed());
         }
     }
     w.finish().map_err(out_err)
@@ -781,9 +842,8 @@ pub fn run(
     check_output(output, force)?;
     let bytes_out = match output {
         Output::Stdout => {
-            let stdout = io::stdout().lock();
             let counting = CountingWriter {
-                inner: BufWriter::with_capacity(IO_BUFFER, stdout),
+                inner: BufWriter::with_capacity(IO_BUFFER, io::stdout()),
                 count: 0,
             };
             let mut w = write(plan, counting, encryptor, Path::new("standard output"))?;
@@ -803,8 +863,9 @@ pub fn run(
                 .tempfile_in(&parent)
                 .ctx("create a temporary file in", &parent)?;
             let count = {
+                let file = tmp.as_file().try_clone().ctx("write", path)?;
                 let counting = CountingWriter {
-                    inner: BufWriter::with_capacity(IO_BUFFER, tmp.as_file()),
+                    inner: BufWriter::with_capacity(IO_BUFFER, file),
                     count: 0,
                 };
                 let mut w = write(plan, counting, encryptor, path)?;

@@ -20,6 +20,7 @@ pub mod export;
 pub mod import;
 pub mod manifest;
 pub mod paths;
+pub mod pgzip;
 pub mod rewrite;
 pub mod store;
 

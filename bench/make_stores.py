@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Builds the benchmark stores from the fixtures (no network, no openssl needed):
+
+  vbox-store/   one virtualbox machine whose disk.vmdk is DISK_MIB MiB: the first half
+                random (encrypted or already-compressed data: incompressible), the second
+                half a mostly empty region with file data scattered in it (compressible).
+  cloud-store/  500 generic machines sharing two CAs: 250 on the store's certs/, 250 on a
+                custom CA kept outside the store, config.json spelled for where it is.
+"""
+import json
+import os
+import shutil
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "..", "fixtures", "linux", "home", "alice")
+STORE = os.path.join(FIX, ".docker", "machine")
+
+
+def write_disk(path, mib):
+    half = mib * (1 << 20) // 2
+    with open(path, "wb") as f:
+        left = half
+        while left:
+            n = min(left, 1 << 20)
+            f.write(os.urandom(n))
+            left -= n
+        # Free space with files in it: 1 KiB of log-like text every 16 KiB.
+        text = b"".join(b"2026-11-24T06:%02d:%02d.%03d INFO worker-%d job %08d done in %dms\n" % (i % 60, i % 60, i % 1000, i % 16, i * 7919, i % 997) for i in range(16))[:1024]
+        block = text + b"\0" * (16384 - len(text))
+        left = mib * (1 << 20) - half
+        chunk = block * 64
+        while left:
+            n = min(left, len(chunk))
+            f.write(chunk[:n])
+            left -= n
+
+
+def config_for(src_config, old_root, new_root, old_name, new_name, extra=()):
+    with open(src_config, encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace(old_root + "/machines/" + old_name, new_root + "/machines/" + new_name)
+    text = text.replace(old_root, new_root)
+    for a, b in extra:
+        text = text.replace(a, b)
+    cfg = json.loads(text)
+    cfg["Name"] = new_name
+    cfg["Driver"]["MachineName"] = new_name
+    return json.dumps(cfg, indent=4, ensure_ascii=False)
+
+
+def vbox_store(out, mib):
+    dst = os.path.join(out, "vbox-store")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(os.path.join(STORE, "certs"), os.path.join(dst, "certs"))
+    m = os.path.join(dst, "machines", "vbox")
+    shutil.copytree(os.path.join(STORE, "machines", "vbox"), m)
+    os.remove(os.path.join(m, "disk.vmdk"))
+    write_disk(os.path.join(m, "disk.vmdk"), mib)
+    with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
+        f.write(config_for(os.path.join(STORE, "machines", "vbox", "config.json"), "/home/alice/.docker/machine", dst, "vbox", "vbox"))
+
+
+def cloud_store(out, count):
+    dst = os.path.join(out, "cloud-store")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(os.path.join(STORE, "certs"), os.path.join(dst, "certs"))
+    acme = os.path.join(out, "acme-ca")
+    shutil.rmtree(acme, ignore_errors=True)
+    shutil.copytree(os.path.join(FIX, "acme-ca"), acme)
+    for i in range(count):
+        name = "cloud%03d" % i
+        src = "db" if i % 2 == 0 else "edge"
+        m = os.path.join(dst, "machines", name)
+        shutil.copytree(os.path.join(STORE, "machines", src), m)
+        extra = [("/home/alice/acme-ca", acme)] if src == "edge" else []
+        with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
+            f.write(config_for(os.path.join(STORE, "machines", src, "config.json"), "/home/alice/.docker/machine", dst, src, name, extra))
+
+
+if __name__ == "__main__":
+    out, mib = sys.argv[1], int(sys.argv[2])
+    os.makedirs(out, exist_ok=True)
+    if len(sys.argv) > 3 and sys.argv[3] == "vbox-only":
+        vbox_store(out, mib)
+    else:
+        vbox_store(out, mib)
+        cloud_store(out, 500)

@@ -1,0 +1,299 @@
+//! Parallel gzip: the stream is cut into chunks, each compressed on its own core into a
+//! complete gzip member, and the members are written in order. A multi-member gzip file is
+//! still gzip (RFC 1952): `gzip -d`, `tar -xz` and every decoder read it as one stream.
+//!
+//! Chunks that do not compress (VM disk images are half encrypted or already-compressed data)
+//! are stored instead of deflated, so no CPU is burnt on them: a probe of the chunk's start at
+//! the fastest level decides. Memory is bounded: at most `2 * workers + 2` chunks are in
+//! flight, whatever the stream's size.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+/// Size of one chunk (one gzip member).
+pub const CHUNK: usize = 1 << 20;
+/// Bytes of a chunk's start compressed at level 1 to decide whether it compresses at all.
+const PROBE: usize = 16 << 10;
+/// A probe that shrinks by less than this fraction marks the chunk incompressible.
+const MIN_SAVING: f64 = 0.03;
+
+type Job = (u64, Vec<u8>);
+type Done = (u64, io::Result<Vec<u8>>);
+
+/// Compresses one chunk into a complete gzip member.
+pub fn compress_member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
+    let level = if level > 0 && !compressible(data) {
+        0
+    } else {
+        level
+    };
+    let mut out = Vec::with_capacity(if level == 0 {
+        data.len() + 64
+    } else {
+        data.len() / 2 + 64
+    });
+    let mut gz = GzEncoder::new(&mut out, Compression::new(level));
+    gz.write_all(data)?;
+    gz.finish()?;
+    Ok(out)
+}
+
+/// Whether deflate is worth running on a chunk, judged from its start.
+pub fn compressible(data: &[u8]) -> bool {
+    let probe = &data[..data.len().min(PROBE)];
+    if probe.len() < 512 {
+        return true;
+    }
+    let mut c = flate2::Compress::new(Compression::fast(), false);
+    let mut out = Vec::with_capacity(probe.len() + 64);
+    if c.compress_vec(probe, &mut out, flate2::FlushCompress::Finish)
+        .is_err()
+    {
+        return true;
+    }
+    (out.len() as f64) < probe.len() as f64 * (1.0 - MIN_SAVING)
+}
+
+/// A writer that gzips what it is given on several threads.
+pub struct ParGzWriter<W: Write> {
+    inner: Option<W>,
+    level: u32,
+    buf: Vec<u8>,
+    next_seq: u64,
+    next_out: u64,
+    ready: BTreeMap<u64, Vec<u8>>,
+    jobs: Option<SyncSender<Job>>,
+    results: Receiver<Done>,
+    workers: Vec<JoinHandle<()>>,
+    max_in_flight: u64,
+    wrote_any: bool,
+}
+
+impl<W: Write> ParGzWriter<W> {
+    /// Compresses at `level` (0-9) on `threads` threads (at least 1).
+    pub fn new(inner: W, level: u32, threads: usize) -> ParGzWriter<W> {
+        let threads = threads.max(1);
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(threads);
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, results) = mpsc::channel::<Done>();
+        let workers = (0..threads)
+            .map(|_| {
+                let rx = Arc::clone(&job_rx);
+                let tx = done_tx.clone();
+                std::thread::spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(guard) => guard.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok((seq, data)) = job else { return };
+                    if tx.send((seq, compress_member(&data, level))).is_err() {
+                        return;
+                    }
+                })
+            })
+            .collect();
+        ParGzWriter {
+            inner: Some(inner),
+            level,
+            buf: Vec::with_capacity(CHUNK),
+            next_seq: 0,
+            next_out: 0,
+            ready: BTreeMap::new(),
+            jobs: Some(jobs),
+            results,
+            workers,
+            max_in_flight: 2 * threads as u64 + 2,
+            wrote_any: false,
+        }
+    }
+
+    fn inner(&mut self) -> io::Result<&mut W> {
+        self.inner
+            .as_mut()
+            .ok_or_else(|| io::Error::other("gzip writer already finished"))
+    }
+
+    /// Writes every finished member that is next in order.
+    fn drain_ready(&mut self) -> io::Result<()> {
+        while let Some(member) = self.ready.remove(&self.next_out) {
+            self.inner()?.write_all(&member)?;
+            self.next_out += 1;
+        }
+        Ok(())
+    }
+
+    fn receive(&mut self, block: bool) -> io::Result<bool> {
+        let got = if block {
+            self.results.recv().ok()
+        } else {
+            self.results.try_recv().ok()
+        };
+        match got {
+            Some((seq, member)) => {
+                self.ready.insert(seq, member?);
+                self.drain_ready()?;
+                Ok(true)
+            }
+            None if block => Err(io::Error::other("a compression thread died")),
+            None => Ok(false),
+        }
+    }
+
+    fn submit(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.wrote_any = true;
+        self.jobs
+            .as_ref()
+            .ok_or_else(|| io::Error::other("gzip writer already finished"))?
+            .send((seq, data))
+            .map_err(|_| io::Error::other("the compression threads stopped"))?;
+        while self.receive(false)? {}
+        while self.next_seq - self.next_out > self.max_in_flight {
+            self.receive(true)?;
+        }
+        Ok(())
+    }
+
+    /// Compresses what is left, writes every member in order, and returns the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        if !self.wrote_any && self.buf.is_empty() {
+            // An empty stream is still one (empty) gzip member.
+            let member = compress_member(&[], self.level)?;
+            self.inner()?.write_all(&member)?;
+        }
+        self.submit()?;
+        self.jobs = None;
+        while self.next_out < self.next_seq {
+            self.receive(true)?;
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+        self.inner
+            .take()
+            .ok_or_else(|| io::Error::other("gzip writer already finished"))
+    }
+}
+
+impl<W: Write> Write for ParGzWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let room = CHUNK - self.buf.len();
+        let n = room.min(data.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() == CHUNK {
+            self.submit()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<W: Write> Drop for ParGzWriter<W> {
+    fn drop(&mut self) {
+        self.jobs = None;
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn gunzip(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(data)
+            .read_to_end(&mut out)
+            .unwrap();
+        out
+    }
+
+    fn noise(n: usize) -> Vec<u8> {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn round_trips_across_chunk_boundaries() {
+        for (len, threads) in [
+            (0, 1),
+            (1, 2),
+            (CHUNK - 1, 2),
+            (CHUNK, 3),
+            (3 * CHUNK + 17, 2),
+        ] {
+            let mut data = noise(len / 2);
+            data.extend(std::iter::repeat_n(7u8, len - len / 2));
+            let mut w = ParGzWriter::new(Vec::new(), 6, threads);
+            for piece in data.chunks(777) {
+                w.write_all(piece).unwrap();
+            }
+            let gz = w.finish().unwrap();
+            assert_eq!(gunzip(&gz), data, "len {len}");
+        }
+    }
+
+    #[test]
+    fn incompressible_chunks_are_stored_not_burnt() {
+        let data = noise(CHUNK);
+        assert!(!compressible(&data));
+        assert!(compressible(&vec![0u8; CHUNK]));
+        let member = compress_member(&data, 6).unwrap();
+        assert!(
+            member.len() <= data.len() + data.len() / 1000 + 64,
+            "{}",
+            member.len()
+        );
+        assert_eq!(gunzip(&member), data);
+    }
+
+    #[test]
+    fn stock_gzip_reads_the_members_as_one_stream() {
+        let Ok(out) = std::process::Command::new("gzip").arg("--version").output() else {
+            return;
+        };
+        if !out.status.success() {
+            return;
+        }
+        let mut data = noise(CHUNK + 5);
+        data.extend(vec![1u8; 2 * CHUNK]);
+        let mut w = ParGzWriter::new(Vec::new(), 6, 2);
+        w.write_all(&data).unwrap();
+        let gz = w.finish().unwrap();
+        let mut child = std::process::Command::new("gzip")
+            .arg("-dc")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let writer = std::thread::spawn(move || stdin.write_all(&gz));
+        let out = child.wait_with_output().unwrap();
+        writer.join().unwrap().unwrap();
+        assert!(out.status.success());
+        assert_eq!(out.stdout, data);
+    }
+}
