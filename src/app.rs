@@ -300,7 +300,11 @@ fn export_cmd(store: &Store, a: &ExportArgs) -> Result<()> {
         warn(w);
     }
     let encryptor = to.encryptor()?;
-    let summary = export::run(&plan, encryptor, &output, a.force)?;
+    let progress =
+        crate::progress::Progress::bytes(plan.manifest.total_size(), "exporting", !a.quiet);
+    let result = export::run(&plan, encryptor, &output, a.force, &progress);
+    progress.finish();
+    let summary = result?;
     if !a.quiet {
         let m = &plan.manifest;
         if !m.excluded.is_empty() {
@@ -506,6 +510,7 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
     let req = ImportRequest {
         renames,
         docker_context: docker_context.clone(),
+        progress: !a.quiet,
     };
     let keys = decrypt_with(&a.decrypt);
     let (input, what) = open_input(&a.bundle)?;
@@ -740,6 +745,14 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
         }
     }
     if !dry {
+        s.push_str(&format!(
+            "{} machine(s), {} cert set(s), {} files, {} written in {:.2}s\n",
+            r.machines.len(),
+            r.sets.len(),
+            r.files_written,
+            human_bytes(r.bytes_written),
+            r.seconds
+        ));
         if let Some((_, name, _)) = r.machines.first() {
             s.push_str(&format!("use it: eval $(mbundle {store_flag}env {name})\n"));
         }

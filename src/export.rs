@@ -22,6 +22,7 @@ use crate::manifest::{
     FORMAT_VERSION,
 };
 use crate::paths::{ForeignPath, SourceOs};
+use crate::progress::Progress;
 use crate::store::{
     string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY, CERT_MEMBERS,
     CLIENT_CERT, CLIENT_KEY,
@@ -687,6 +688,7 @@ pub fn write<W: Write + Send + 'static>(
     out: W,
     encryptor: age::Encryptor,
     out_name: &Path,
+    progress: &Progress,
 ) -> Result<W> {
     let out_err = |e: io::Error| -> Error {
         if let Some(src) = e
@@ -715,6 +717,7 @@ pub fn write<W: Write + Send + 'static>(
         let reader = SourceReader {
             inner: io::BufReader::with_capacity(IO_BUFFER, &file),
             path: &f.local,
+            progress,
         };
         let (count, sha) = w
             .add_file(&f.entry, f.mtime, reader, rehash)
@@ -732,16 +735,19 @@ pub fn write<W: Write + Send + 'static>(
 struct SourceReader<'a, R> {
     inner: R,
     path: &'a Path,
+    progress: &'a Progress,
 }
 
 impl<R: Read> Read for SourceReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.inner.read(buf).map_err(|e| {
+        let n = self.inner.read(buf).map_err(|e| {
             io::Error::other(SourceReadError {
                 path: self.path.to_path_buf(),
                 source: e,
             })
-        })
+        })?;
+        self.progress.inc(n as u64);
+        Ok(n)
     }
 }
 
@@ -837,6 +843,7 @@ pub fn run(
     encryptor: age::Encryptor,
     output: &Output,
     force: bool,
+    progress: &Progress,
 ) -> Result<Summary> {
     let start = Instant::now();
     check_output(output, force)?;
@@ -846,7 +853,13 @@ pub fn run(
                 inner: BufWriter::with_capacity(IO_BUFFER, io::stdout()),
                 count: 0,
             };
-            let mut w = write(plan, counting, encryptor, Path::new("standard output"))?;
+            let mut w = write(
+                plan,
+                counting,
+                encryptor,
+                Path::new("standard output"),
+                progress,
+            )?;
             w.flush().ctx("write", "standard output")?;
             w.count
         }
@@ -868,7 +881,7 @@ pub fn run(
                     inner: BufWriter::with_capacity(IO_BUFFER, file),
                     count: 0,
                 };
-                let mut w = write(plan, counting, encryptor, path)?;
+                let mut w = write(plan, counting, encryptor, path, progress)?;
                 w.flush().ctx("write", path)?;
                 w.count
             };

@@ -33,6 +33,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::export::is_secret_file;
 use crate::manifest::{check_machine_name, CertRole, FileEntry, Manifest};
 use crate::paths::ForeignPath;
+use crate::progress::Progress;
 use crate::rewrite::{rewrite_config, to_docker_machine_json, Change, PathMap, Untouched};
 
 /// Prefix of staging directories inside the store.
@@ -101,6 +102,8 @@ pub struct ImportRequest {
     pub renames: Vec<(String, String)>,
     /// `--docker-context`: the docker CLI config directory contexts will be written to.
     pub docker_context: Option<PathBuf>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
 }
 
 /// Parses `OLD=NEW`.
@@ -558,6 +561,8 @@ struct Stager<'a> {
     plan: &'a ImportPlan,
     staging: &'a Path,
     made_dirs: BTreeSet<PathBuf>,
+    progress: &'a Progress,
+    written: (u64, u64),
 }
 
 impl Stager<'_> {
@@ -610,6 +615,8 @@ impl Visitor for Stager<'_> {
                 break;
             }
             w.write_all(&buf[..n]).ctx("write", &dest)?;
+            self.progress.inc(n as u64);
+            self.written.1 += n as u64;
             crate::failpoint("stage-chunk")?;
             check_interrupt()?;
         }
@@ -617,6 +624,7 @@ impl Visitor for Stager<'_> {
             .into_inner()
             .map_err(|e| Error::io("write", &dest, e.into_error()))?;
         file.sync_all().ctx("sync", &dest)?;
+        self.written.0 += 1;
         set_mode(&dest, store_mode(name))
     }
 }
@@ -655,6 +663,12 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// Leftovers found and dealt with before importing.
     pub recovered: Vec<String>,
+    /// Files written into the store.
+    pub files_written: u64,
+    /// Bytes written into the store.
+    pub bytes_written: u64,
+    /// Wall time.
+    pub seconds: f64,
 }
 
 /// Holds the store lock; removes the lock file when dropped.
@@ -1062,12 +1076,15 @@ fn run_locked<R: Read>(
         plan: Option<ImportPlan>,
         staging: &'a Path,
         made_dirs: BTreeSet<PathBuf>,
+        progress: Progress,
+        written: (u64, u64),
     }
     impl Visitor for Planner<'_> {
         fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
             crate::failpoint("plan")?;
             let state = snapshot(self.root, manifest)?;
             self.plan = Some(plan(manifest, &state, self.req)?);
+            self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
             Ok(())
         }
         fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
@@ -1079,20 +1096,30 @@ fn run_locked<R: Read>(
                 plan,
                 staging: self.staging,
                 made_dirs: std::mem::take(&mut self.made_dirs),
+                progress: &self.progress,
+                written: self.written,
             };
             let r = stager.file(entry, data);
             self.made_dirs = stager.made_dirs;
+            self.written = stager.written;
             r
         }
     }
+    let start = std::time::Instant::now();
     let mut planner = Planner {
         root,
         req,
         plan: None,
         staging: staging.path(),
         made_dirs: BTreeSet::new(),
+        progress: Progress::off(),
+        written: (0, 0),
     };
-    read_bundle(input, keys, what, &mut planner)?;
+    let read = read_bundle(input, keys, what, &mut planner);
+    planner.progress.finish();
+    read?;
+    report.files_written = planner.written.0;
+    report.bytes_written = planner.written.1;
     let plan = planner
         .plan
         .ok_or_else(|| Error::Corrupt("no manifest".into()))?;
@@ -1140,6 +1167,7 @@ fn run_locked<R: Read>(
         ));
     }
     report.warnings.extend(plan.warnings.clone());
+    report.seconds = start.elapsed().as_secs_f64();
     Ok(report)
 }
 

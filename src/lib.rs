@@ -21,6 +21,7 @@ pub mod import;
 pub mod manifest;
 pub mod paths;
 pub mod pgzip;
+pub mod progress;
 pub mod rewrite;
 pub mod store;
 

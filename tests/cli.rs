@@ -236,3 +236,72 @@ fn one_character_machines_need_a_context_name() {
         0o600
     );
 }
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let Some(script) = peer("script") else { return };
+    let dir = Dir::new();
+    let store = dir.copy_fixture(LINUX, "store");
+    std::fs::write(store.join("machines/vbox/disk.vmdk"), vec![3u8; 48 << 20]).unwrap();
+    let r = demo_recipient();
+    let bin = env!("CARGO_BIN_EXE_mbundle");
+    let s = store.display();
+    let k = demo_key();
+    let pty = |cmd: String| {
+        let out = std::process::Command::new(&script)
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(dir.root())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shown = pty(format!(
+        "{bin} -s '{s}' export --all --include-disks -r {r} -o a.mbundle"
+    ));
+    assert!(
+        shown.contains("exporting") && shown.contains("MiB"),
+        "{shown}"
+    );
+    assert!(shown.contains("exported 4 machine(s)"), "{shown}");
+    let quiet = pty(format!(
+        "{bin} -s '{s}' export --all --include-disks -r {r} -o b.mbundle -q"
+    ));
+    assert!(
+        !quiet.contains("exporting") && !quiet.contains("exported"),
+        "{quiet}"
+    );
+    let shown = pty(format!(
+        "{bin} -s '{}' import a.mbundle -i '{}'",
+        dir.path("t").display(),
+        k.display()
+    ));
+    assert!(shown.contains("importing"), "{shown}");
+    assert!(
+        shown.contains("files,") && shown.contains("written in"),
+        "{shown}"
+    );
+    // Not a terminal: the summary only, no bar.
+    let piped = dir
+        .run(&[
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "--all",
+            "-r",
+            &r,
+            "-o",
+            "c.mbundle",
+        ])
+        .ok();
+    assert!(
+        !piped.stderr.contains("exporting") && piped.stderr.contains("exported 4 machine(s)"),
+        "{}",
+        piped.stderr
+    );
+}

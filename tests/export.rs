@@ -701,8 +701,14 @@ fn a_file_changed_between_passes_fails_the_export() {
     let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let out = dir.path("c.mbundle");
-    let err = mbundle::export::run(&p, enc, &mbundle::export::Output::File(out.clone()), false)
-        .unwrap_err();
+    let err = mbundle::export::run(
+        &p,
+        enc,
+        &mbundle::export::Output::File(out.clone()),
+        false,
+        &mbundle::progress::Progress::off(),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("changed while exporting"), "{err}");
     assert!(!out.exists(), "a failed export leaves no bundle");
     let leftovers: Vec<_> = fs::read_dir(dir.root())
