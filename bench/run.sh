@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# mbundle against the shell pipelines a user would otherwise type, measured in the same run.
+#
+#   bench/run.sh                 # full run: 1 GiB disk, 500 machines, memory at 10 MB..2 GiB
+#   DISK_MIB=256 RUNS=2 bench/run.sh   # quicker
+#
+# Builds its own stores (bench/make_stores.py) under $BENCH_DIR (default /tmp/mbundle-bench).
+# Needs: hyperfine pigz zstd gzip age age-keygen /usr/bin/time python3
+#   apt-get install hyperfine pigz zstd age time
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+W="${BENCH_DIR:-/tmp/mbundle-bench}"
+DISK_MIB="${DISK_MIB:-1024}"
+RUNS="${RUNS:-3}"
+RSS_SIZES="${RSS_SIZES:-10 100 1024 2048}"
+
+for tool in hyperfine pigz zstd gzip age age-keygen python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install hyperfine pigz zstd age time" >&2; exit 1; }
+done
+[ -x /usr/bin/time ] || { echo "missing /usr/bin/time: apt-get install time" >&2; exit 1; }
+
+(cd "$root" && cargo build --release --quiet)
+M="$root/target/release/mbundle"
+rm -rf "$W" && mkdir -p "$W" && cd "$W"
+echo "building stores in $W (disk: $DISK_MIB MiB, 500 cloud machines)..."
+python3 "$here/make_stores.py" "$W" "$DISK_MIB"
+age-keygen -o key.txt 2>/dev/null
+R="$(age-keygen -y key.txt)"
+cores="$(nproc)"
+
+echo
+echo "== (a) one virtualbox machine, ${DISK_MIB} MiB disk (half incompressible), --include-disks =="
+hyperfine --style basic --runs "$RUNS" --export-json a-export.json \
+  -n "mbundle export" "$M -s vbox-store export --all --include-disks -r $R -o out.mbundle -f -q" \
+  -n "tar|gzip|age" "tar -C vbox-store -cf - . | gzip | age -r $R > out-gzip.age" \
+  -n "tar|pigz -p$cores|age" "tar -C vbox-store -cf - . | pigz -p$cores | age -r $R > out-pigz.age" \
+  -n "tar|zstd -T$cores|age" "tar -C vbox-store -cf - . | zstd -q -T$cores | age -r $R > out-zstd.age"
+hyperfine --style basic --runs "$RUNS" --export-json a-import.json \
+  --prepare "rm -rf t-m t-p && mkdir t-p" \
+  -n "mbundle import (verifies every sha256)" "$M -s $W/t-m import out.mbundle -i key.txt -q" \
+  -n "age -d|pigz -d|tar -x" "age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C t-p"
+
+echo
+echo "== (b) 500 cloud machines sharing two CAs =="
+hyperfine --style basic --runs "$RUNS" --export-json b-export.json \
+  -n "mbundle export --all" "$M -s cloud-store export --all -r $R -o cloud.mbundle -f -q" \
+  -n "tar|pigz|age" "tar -C cloud-store -cf - . | pigz -p$cores | age -r $R > cloud-pigz.age"
+hyperfine --style basic --runs "$RUNS" --export-json b-import.json \
+  --prepare "rm -rf c-m c-p && mkdir c-p" \
+  -n "mbundle import (500 machines)" "$M -s $W/c-m import cloud.mbundle -i key.txt -q" \
+  -n "age -d|pigz -d|tar -x" "age -d -i key.txt cloud-pigz.age | pigz -d | tar -xf - -C c-p"
+
+echo
+echo "== peak memory (RSS) of mbundle by disk size =="
+printf '%10s %14s %14s\n' "disk MiB" "export KiB" "import KiB"
+for mib in $RSS_SIZES; do
+  mkdir -p "rss-$mib"
+  python3 "$here/make_stores.py" "$W/rss-$mib" "$mib" vbox-only
+  e=$( { /usr/bin/time -f '%M' "$M" -s "rss-$mib/vbox-store" export --all --include-disks -r "$R" -o "rss-$mib.mbundle" -f -q; } 2>&1 | tail -n 1)
+  rm -rf "rss-$mib/t"
+  i=$( { /usr/bin/time -f '%M' "$M" -s "$W/rss-$mib/t" import "rss-$mib.mbundle" -i key.txt -q; } 2>&1 | tail -n 1)
+  printf '%10s %14s %14s\n' "$mib" "$e" "$i"
+  rm -rf "rss-$mib" "rss-$mib.mbundle"
+done
+
+echo
+python3 - <<'PY'
+import json, os
+def load(f):
+    return {r["command"]: r["mean"] for r in json.load(open(f))["results"]}
+a, ai, b, bi = (load(f) for f in ("a-export.json", "a-import.json", "b-export.json", "b-import.json"))
+size = lambda f: os.path.getsize(f)
+m = a["mbundle export"]
+print("export (a), mean seconds and speed-up of mbundle:")
+for k, v in a.items():
+    print(f"  {k:28s} {v:7.2f} s   x{v / m:5.2f}")
+pig = [k for k in a if "pigz" in k][0]
+print("output sizes (a):")
+for name, f in (("mbundle", "out.mbundle"), ("gzip", "out-gzip.age"), ("pigz", "out-pigz.age"), ("zstd", "out-zstd.age")):
+    print(f"  {name:10s} {size(f):>14,d} bytes   {size(f) / size('out-pigz.age'):.4f} of pigz -6")
+mi = [k for k in ai if k.startswith("mbundle")][0]
+pi = [k for k in ai if not k.startswith("mbundle")][0]
+print(f"import (a): mbundle {ai[mi]:.2f} s vs {pi} {ai[pi]:.2f} s   (x{ai[pi] / ai[mi]:.2f})")
+print(f"500 machines: export --all {b['mbundle export --all']:.2f} s, import {bi['mbundle import (500 machines)']:.2f} s")
+print(f"summary: export x{a[pig] / m:.2f} faster than {pig}; size {size('out.mbundle') / size('out-pigz.age'):.4f} of pigz -6")
+PY
