@@ -13,7 +13,7 @@ use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
 use crate::certs::{self, CertInfo};
 use crate::cli::{
     Cli, Command, ContextArgs, DecryptArgs, DoctorArgs, EncryptArgs, EnvArgs, ExportArgs,
-    ImportArgs, InspectArgs, LsArgs, VerifyArgs,
+    ImportArgs, InspectArgs, LsArgs, RegenerateArgs, RenewCaArgs, VerifyArgs,
 };
 use crate::crypto::{
     parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
@@ -47,6 +47,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(a) => export_cmd(&open_store()?, a),
         Command::Import(a) => import_cmd(&absolute(&store_path()?)?, cli.storage_path.is_some(), a),
         Command::Context(a) => context_cmd(&open_store()?, a),
+        Command::RegenerateCerts(a) => regenerate_cmd(&open_store()?, a),
+        Command::RenewCa(a) => renew_ca_cmd(&open_store()?, a),
         Command::Doctor(a)
             if a.names.is_empty() && a.certs_d.is_some() && cli.storage_path.is_none() =>
         {
@@ -640,6 +642,95 @@ fn doctor_cmd(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
         return Err(Error::Unhealthy(errors));
     }
     Ok(())
+}
+
+fn regenerate_cmd(store: &Store, a: &RegenerateArgs) -> Result<()> {
+    let m = store.machine(&a.name)?;
+    let r = crate::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans)?;
+    let mut out = String::new();
+    if a.json {
+        out = serde_json::to_string_pretty(&r).unwrap_or_default();
+        out.push('\n');
+    } else {
+        out.push_str(&format!(
+            "new server certificate for {}: {}\n  names {}, valid until {}\n",
+            r.machine,
+            r.server_cert.display(),
+            r.sans.join(", "),
+            &r.not_after[..10]
+        ));
+        if let Some(ip) = &r.new_address {
+            out.push_str(&format!(
+                "  config.json now gives the machine's address as {ip}\n"
+            ));
+        }
+        for k in &r.kept {
+            out.push_str(&format!("  kept the old file as {}\n", k.display()));
+        }
+        out.push_str("\nFinish on the host: copy these files and restart its docker daemon\n");
+        for c in &r.copy {
+            out.push_str(&format!("  {}  ->  {}\n", c.local.display(), c.remote));
+        }
+        if r.commands.is_empty() {
+            out.push_str("(the machine has no SSH key or user in config.json: copy them by your own means)\n");
+        } else {
+            out.push_str("with the machine's SSH key:\n");
+            for c in &r.commands {
+                out.push_str(&format!("  {c}\n"));
+            }
+        }
+    }
+    io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .ctx("write", "standard output")
+}
+
+fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
+    if a.days < 1 || a.days > 36500 {
+        return Err(Error::usage(
+            "--days must be between 1 and 36500",
+            "e.g. --days 3650",
+        ));
+    }
+    let dir = match &a.cert_set {
+        Some(id) => {
+            crate::manifest::check_certset_id(id).map_err(|e| {
+                Error::usage(
+                    format!("--cert-set {id:?}: {e}"),
+                    "the id is the directory name under imported-certs/",
+                )
+            })?;
+            store.root.join(import::IMPORTED_CERTS).join(id)
+        }
+        None => store.certs_dir(),
+    };
+    let r = crate::lifecycle::renew_ca(store, &dir, a.days)?;
+    let mut out = String::new();
+    if a.json {
+        out = serde_json::to_string_pretty(&r).unwrap_or_default();
+        out.push('\n');
+    } else {
+        out.push_str(&format!(
+            "renewed {} with the same key and subject, valid until {}\n",
+            r.ca_cert.display(),
+            &r.not_after[..10]
+        ));
+        for k in &r.kept {
+            out.push_str(&format!("  kept the old file as {}\n", k.display()));
+        }
+        if !r.machines.is_empty() {
+            out.push_str(&format!(
+                "  updated the copy in machines: {}\n",
+                r.machines.join(", ")
+            ));
+        }
+        out.push_str("Every certificate this CA issued still verifies. Copy the new ca.pem to each host's /etc/docker/ca.pem and restart docker there (`mbundle regenerate-certs NAME` prints the commands).\n");
+    }
+    io::stdout()
+        .lock()
+        .write_all(out.as_bytes())
+        .ctx("write", "standard output")
 }
 
 fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {

@@ -77,19 +77,6 @@ impl<R: Read> Read for HashingReader<R> {
     }
 }
 
-struct CountingReader<R> {
-    inner: R,
-    count: u64,
-}
-
-impl<R: Read> Read for CountingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.count += n as u64;
-        Ok(n)
-    }
-}
-
 /// Streams a bundle into any writer: tar on the calling thread, gzip on every core
 /// ([`ParGzWriter`]), age encryption and output on a thread of their own.
 pub struct BundleWriter<W: Write + Send + 'static> {
@@ -133,15 +120,33 @@ impl Pipe {
     }
 }
 
-impl Write for Pipe {
+/// [`Pipe`] as a plain writer, for what age writes.
+struct BlockWriter(Pipe);
+
+impl Write for BlockWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= IO_BUFFER {
-            self.send()?;
+        self.0.buf.extend_from_slice(data);
+        if self.0.buf.len() >= IO_BUFFER {
+            self.0.send()?;
         }
         Ok(data.len())
     }
     fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl crate::pgzip::MemberSink for Pipe {
+    fn put(&mut self, member: Vec<u8>) -> io::Result<()> {
+        // Members are about a chunk each: pass them on as they are, no copy.
+        if self.buf.is_empty() && member.len() >= IO_BUFFER / 2 {
+            self.buf = member;
+            return self.send();
+        }
+        self.buf.extend_from_slice(&member);
+        if self.buf.len() >= IO_BUFFER {
+            self.send()?;
+        }
         Ok(())
     }
 }
@@ -168,12 +173,38 @@ impl<W: Write + Send + 'static> BundleWriter<W> {
         level: u32,
     ) -> io::Result<Self> {
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        // Two threads after compression: one encrypts, one writes, so the kernel's copy into
+        // the page cache overlaps with the cipher.
         let sink = std::thread::spawn(move || -> io::Result<W> {
-            let mut age = encryptor.wrap_output(out)?;
-            for block in rx {
-                age.write_all(&block)?;
+            let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(4);
+            let writer = std::thread::spawn(move || -> io::Result<W> {
+                let mut out = out;
+                for block in wrx {
+                    out.write_all(&block)?;
+                }
+                out.flush()?;
+                Ok(out)
+            });
+            let pipe = Pipe {
+                tx: Some(wtx),
+                buf: Vec::with_capacity(IO_BUFFER),
+            };
+            let encrypted = (|| -> io::Result<()> {
+                let mut age = encryptor.wrap_output(BlockWriter(pipe))?;
+                for block in rx {
+                    age.write_all(&block)?;
+                }
+                age.finish()?.0.close()
+            })();
+            let written = writer
+                .join()
+                .map_err(|_| io::Error::other("the writing thread panicked"))?;
+            // The writer's own error (disk full...) explains a stopped pipe best.
+            match (encrypted, written) {
+                (_, Err(e)) => Err(e),
+                (Err(e), Ok(_)) => Err(e),
+                (Ok(()), Ok(out)) => Ok(out),
             }
-            age.finish()
         });
         let pipe = Pipe {
             tx: Some(tx),
@@ -207,26 +238,46 @@ impl<W: Write + Send + 'static> BundleWriter<W> {
         &mut self,
         entry: &FileEntry,
         mtime: u64,
-        data: R,
+        mut data: R,
         hash: bool,
     ) -> io::Result<(u64, Option<String>)> {
         let mode = entry.mode_bits().unwrap_or(0o600);
         let h = header_for(&entry.path, entry.size, mode, mtime)?;
-        if hash {
-            let mut hashing = HashingReader::new(data.take(entry.size));
-            let r = self.tar.append(&h, &mut hashing);
+        // Header, data and padding written here in large blocks (tar's own append copies
+        // through an 8 KiB buffer).
+        let r = self.tar.get_mut().write_all(h.as_bytes());
+        self.explain(r)?;
+        let mut hasher = hash.then(Sha256::new);
+        let mut buf = vec![0u8; (entry.size as usize).clamp(1, 256 << 10)];
+        let mut left = entry.size;
+        while left > 0 {
+            let want = (buf.len() as u64).min(left) as usize;
+            let n = data.read(&mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            if let Some(hh) = hasher.as_mut() {
+                hh.update(&buf[..n]);
+            }
+            let r = self.tar.get_mut().write_all(&buf[..n]);
             self.explain(r)?;
-            let (n, sha) = hashing.finish();
-            Ok((n, Some(sha)))
-        } else {
-            let mut counting = CountingReader {
-                inner: data.take(entry.size),
-                count: 0,
-            };
-            let r = self.tar.append(&h, &mut counting);
-            self.explain(r)?;
-            Ok((counting.count, None))
+            left -= n as u64;
         }
+        let count = entry.size - left;
+        if left > 0 {
+            // The file shrank: keep the archive well-formed; the caller fails the export.
+            let zeros = vec![0u8; left.min(1 << 20) as usize];
+            while left > 0 {
+                let n = left.min(zeros.len() as u64) as usize;
+                let r = self.tar.get_mut().write_all(&zeros[..n]);
+                self.explain(r)?;
+                left -= n as u64;
+            }
+        }
+        let pad = (512 - (entry.size % 512) as usize) % 512;
+        let r = self.tar.get_mut().write_all(&[0u8; 512][..pad]);
+        self.explain(r)?;
+        Ok((count, hasher.map(|h| hex::encode(h.finalize()))))
     }
 
     /// Writes the tar end marker, the gzip trailer and the age final chunk, in that order,

@@ -102,6 +102,31 @@ certificate names the machine's address, that every path in config.json exists a
 are private. Exits 1 when something is broken.")]
     Doctor(DoctorArgs),
 
+    /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
+    #[command(
+        name = "regenerate-certs",
+        after_help = "Examples:\n  \
+mbundle regenerate-certs web --ip 192.168.99.101\n  \
+mbundle regenerate-certs web --san web.example.com --san 10.0.0.5\n  \
+mbundle regenerate-certs web --json\n\n\
+The old server.pem and server-key.pem are kept, renamed with a timestamp. The new ones must \
+then be copied to the host (/etc/docker/) and its daemon restarted: the command prints how, \
+with the machine's SSH key and user."
+    )]
+    RegenerateCerts(RegenerateArgs),
+
+    /// Re-issue a CA certificate with the same key and subject, before (or after) it expires
+    #[command(
+        name = "renew-ca",
+        after_help = "Examples:\n  \
+mbundle renew-ca\n  \
+mbundle renew-ca --cert-set 005e615795b1819c --days 3650\n\n\
+Every certificate the CA issued keeps verifying. The old ca.pem is kept, renamed with a \
+timestamp; machine directories holding a copy of the old CA get the new one. Copy it to each \
+host's /etc/docker/ca.pem too (the daemon checks client certificates against it)."
+    )]
+    RenewCa(RenewCaArgs),
+
     /// Show what a bundle holds, without writing anything
     #[command(after_help = "Examples:\n  \
 mbundle inspect web.mbundle -i key.txt\n  \
@@ -303,4 +328,40 @@ pub struct DoctorArgs {
     /// Also check a Docker registry certificate directory (certs.d or one registry's)
     #[arg(long = "certs-d", value_name = "DIR")]
     pub certs_d: Option<PathBuf>,
+}
+
+/// `regenerate-certs`.
+#[derive(Debug, Args)]
+pub struct RegenerateArgs {
+    /// The machine
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The machine's new IP address: written into config.json and into the certificate
+    #[arg(long, value_name = "IP")]
+    pub ip: Option<String>,
+
+    /// One more name or address for the certificate (repeatable)
+    #[arg(long = "san", value_name = "IP_OR_DNS")]
+    pub sans: Vec<String>,
+
+    /// Print what was done and what to copy where, as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `renew-ca`.
+#[derive(Debug, Args)]
+pub struct RenewCaArgs {
+    /// The cert set to renew (imported-certs/ID) [default: the store's certs/]
+    #[arg(long = "cert-set", value_name = "ID")]
+    pub cert_set: Option<String>,
+
+    /// Validity of the renewed certificate, in days
+    #[arg(long, default_value_t = 3650, value_name = "N")]
+    pub days: i64,
+
+    /// Print what was done as JSON
+    #[arg(long)]
+    pub json: bool,
 }

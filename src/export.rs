@@ -8,13 +8,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{BundleWriter, HashingReader, SourceReadError, IO_BUFFER};
+use crate::bundle::{BundleWriter, SourceReadError, IO_BUFFER};
 use crate::certs;
 use crate::error::{Error, IoContext, Result};
 use crate::manifest::{
@@ -248,9 +248,22 @@ fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
 fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
     let file = File::open(local).ctx("read", local)?;
     let meta = file.metadata().ctx("stat", local)?;
-    let mut r = HashingReader::new(io::BufReader::with_capacity(IO_BUFFER, &file));
-    io::copy(&mut r, &mut io::sink()).ctx("read", local)?;
-    let (size, sha256) = r.finish();
+    let (size, sha256) = if meta.len() >= REHASH_MAX {
+        hash_with_readahead(&file, local)?
+    } else {
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; (meta.len() as usize).clamp(1, IO_BUFFER)];
+        loop {
+            let n = (&file).read(&mut buf).ctx("read", local)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        (size, hex::encode(hasher.finalize()))
+    };
     let stamp = Stamp::of(&file.metadata().ctx("stat", local)?);
     if stamp != Stamp::of(&meta) || size != meta.len() {
         return Err(Error::ChangedWhileExporting {
@@ -267,6 +280,47 @@ fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFi
         local: local.to_path_buf(),
         mtime: mtime_of(&meta),
         stamp,
+    })
+}
+
+/// Hashes a large file with one thread reading ahead while this one hashes, so the kernel's
+/// copy and sha256 overlap. Buffers circulate between the two; memory stays at a few MiB.
+fn hash_with_readahead(mut file: &File, local: &Path) -> Result<(u64, String)> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(3);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..4 {
+        let _ = empty_tx.send(vec![0u8; IO_BUFFER]);
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for mut buf in empty_rx {
+                buf.resize(IO_BUFFER, 0);
+                match file.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if full_tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        for block in full_rx {
+            let block = block.ctx("read", local)?;
+            hasher.update(&block);
+            size += block.len() as u64;
+            let _ = empty_tx.send(block);
+        }
+        drop(empty_tx);
+        Ok((size, hex::encode(hasher.finalize())))
     })
 }
 
@@ -715,7 +769,7 @@ pub fn write<W: Write + Send + 'static>(
         }
         let rehash = f.entry.size <= REHASH_MAX;
         let reader = SourceReader {
-            inner: io::BufReader::with_capacity(IO_BUFFER, &file),
+            inner: &file,
             path: &f.local,
             progress,
         };
@@ -849,8 +903,9 @@ pub fn run(
     check_output(output, force)?;
     let bytes_out = match output {
         Output::Stdout => {
+            // age writes whole 64 KiB chunks: no extra buffer needed.
             let counting = CountingWriter {
-                inner: BufWriter::with_capacity(IO_BUFFER, io::stdout()),
+                inner: io::stdout(),
                 count: 0,
             };
             let mut w = write(
@@ -878,7 +933,7 @@ pub fn run(
             let count = {
                 let file = tmp.as_file().try_clone().ctx("write", path)?;
                 let counting = CountingWriter {
-                    inner: BufWriter::with_capacity(IO_BUFFER, file),
+                    inner: file,
                     count: 0,
                 };
                 let mut w = write(plan, counting, encryptor, path, progress)?;

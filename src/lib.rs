@@ -18,10 +18,12 @@ pub mod env;
 pub mod error;
 pub mod export;
 pub mod import;
+pub mod lifecycle;
 pub mod manifest;
 pub mod paths;
 pub mod pgzip;
 pub mod progress;
+pub mod reissue;
 pub mod rewrite;
 pub mod store;
 

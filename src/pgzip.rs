@@ -24,7 +24,24 @@ const PROBE: usize = 16 << 10;
 const MIN_SAVING: f64 = 0.03;
 
 type Job = (u64, Vec<u8>);
-type Done = (u64, io::Result<Vec<u8>>);
+/// A finished member, and the input buffer handed back for reuse.
+type Done = (u64, io::Result<Vec<u8>>, Vec<u8>);
+
+/// Where finished members go. Any writer takes them as bytes; a sink that can take the
+/// buffer itself (a channel to another thread) saves a copy of the whole stream.
+pub trait MemberSink {
+    /// Takes one finished gzip member.
+    fn put(&mut self, member: Vec<u8>) -> io::Result<()>;
+}
+
+/// Adapts any writer into a [`MemberSink`].
+pub struct WriteSink<W>(pub W);
+
+impl<W: Write> MemberSink for WriteSink<W> {
+    fn put(&mut self, member: Vec<u8>) -> io::Result<()> {
+        self.0.write_all(&member)
+    }
+}
 
 /// Compresses one chunk into a complete gzip member.
 pub fn compress_member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
@@ -61,7 +78,7 @@ pub fn compressible(data: &[u8]) -> bool {
 }
 
 /// A writer that gzips what it is given on several threads.
-pub struct ParGzWriter<W: Write> {
+pub struct ParGzWriter<W: MemberSink> {
     inner: Option<W>,
     level: u32,
     buf: Vec<u8>,
@@ -73,13 +90,14 @@ pub struct ParGzWriter<W: Write> {
     workers: Vec<JoinHandle<()>>,
     max_in_flight: u64,
     wrote_any: bool,
+    pool: Vec<Vec<u8>>,
 }
 
-impl<W: Write> ParGzWriter<W> {
+impl<W: MemberSink> ParGzWriter<W> {
     /// Compresses at `level` (0-9) on `threads` threads (at least 1).
     pub fn new(inner: W, level: u32, threads: usize) -> ParGzWriter<W> {
         let threads = threads.max(1);
-        let (jobs, job_rx) = mpsc::sync_channel::<Job>(threads);
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(2 * threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, results) = mpsc::channel::<Done>();
         let workers = (0..threads)
@@ -91,8 +109,10 @@ impl<W: Write> ParGzWriter<W> {
                         Ok(guard) => guard.recv(),
                         Err(_) => return,
                     };
-                    let Ok((seq, data)) = job else { return };
-                    if tx.send((seq, compress_member(&data, level))).is_err() {
+                    let Ok((seq, mut data)) = job else { return };
+                    let member = compress_member(&data, level);
+                    data.clear();
+                    if tx.send((seq, member, data)).is_err() {
                         return;
                     }
                 })
@@ -110,6 +130,7 @@ impl<W: Write> ParGzWriter<W> {
             workers,
             max_in_flight: 2 * threads as u64 + 2,
             wrote_any: false,
+            pool: Vec::new(),
         }
     }
 
@@ -122,7 +143,7 @@ impl<W: Write> ParGzWriter<W> {
     /// Writes every finished member that is next in order.
     fn drain_ready(&mut self) -> io::Result<()> {
         while let Some(member) = self.ready.remove(&self.next_out) {
-            self.inner()?.write_all(&member)?;
+            self.inner()?.put(member)?;
             self.next_out += 1;
         }
         Ok(())
@@ -135,7 +156,8 @@ impl<W: Write> ParGzWriter<W> {
             self.results.try_recv().ok()
         };
         match got {
-            Some((seq, member)) => {
+            Some((seq, member, buf)) => {
+                self.pool.push(buf);
                 self.ready.insert(seq, member?);
                 self.drain_ready()?;
                 Ok(true)
@@ -149,7 +171,8 @@ impl<W: Write> ParGzWriter<W> {
         if self.buf.is_empty() {
             return Ok(());
         }
-        let data = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let next = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let data = std::mem::replace(&mut self.buf, next);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.wrote_any = true;
@@ -170,7 +193,7 @@ impl<W: Write> ParGzWriter<W> {
         if !self.wrote_any && self.buf.is_empty() {
             // An empty stream is still one (empty) gzip member.
             let member = compress_member(&[], self.level)?;
-            self.inner()?.write_all(&member)?;
+            self.inner()?.put(member)?;
         }
         self.submit()?;
         self.jobs = None;
@@ -186,7 +209,7 @@ impl<W: Write> ParGzWriter<W> {
     }
 }
 
-impl<W: Write> Write for ParGzWriter<W> {
+impl<W: MemberSink> Write for ParGzWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let room = CHUNK - self.buf.len();
         let n = room.min(data.len());
@@ -202,7 +225,7 @@ impl<W: Write> Write for ParGzWriter<W> {
     }
 }
 
-impl<W: Write> Drop for ParGzWriter<W> {
+impl<W: MemberSink> Drop for ParGzWriter<W> {
     fn drop(&mut self) {
         self.jobs = None;
         for w in self.workers.drain(..) {
@@ -247,11 +270,11 @@ mod tests {
         ] {
             let mut data = noise(len / 2);
             data.extend(std::iter::repeat_n(7u8, len - len / 2));
-            let mut w = ParGzWriter::new(Vec::new(), 6, threads);
+            let mut w = ParGzWriter::new(WriteSink(Vec::new()), 6, threads);
             for piece in data.chunks(777) {
                 w.write_all(piece).unwrap();
             }
-            let gz = w.finish().unwrap();
+            let gz = w.finish().unwrap().0;
             assert_eq!(gunzip(&gz), data, "len {len}");
         }
     }
@@ -280,9 +303,9 @@ mod tests {
         }
         let mut data = noise(CHUNK + 5);
         data.extend(vec![1u8; 2 * CHUNK]);
-        let mut w = ParGzWriter::new(Vec::new(), 6, 2);
+        let mut w = ParGzWriter::new(WriteSink(Vec::new()), 6, 2);
         w.write_all(&data).unwrap();
-        let gz = w.finish().unwrap();
+        let gz = w.finish().unwrap().0;
         let mut child = std::process::Command::new("gzip")
             .arg("-dc")
             .stdin(std::process::Stdio::piped())

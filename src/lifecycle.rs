@@ -1,0 +1,393 @@
+//! Certificates that outlive a move: `regenerate-certs` (a new server certificate for a
+//! changed address, signed by the machine's own CA) and `renew-ca` (the CA certificate
+//! re-issued with the same key and subject before it expires).
+//!
+//! Old files are never destroyed: each is renamed with a timestamp before the new one is put
+//! in place, and new files are written to a temp file beside the target and renamed.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::certs;
+use crate::doctor::url_host;
+use crate::error::{Error, IoContext, Result};
+use crate::reissue::{Issuer, DEFAULT_DAYS};
+use crate::rewrite::to_docker_machine_json;
+use crate::store::{Located, Machine, Store, CA_CERT, CA_KEY};
+
+/// Where docker-machine's provisioning puts the TLS files on the host.
+pub const REMOTE_DIR: &str = "/etc/docker";
+
+/// One file to copy to the host.
+#[derive(Clone, Debug, Serialize)]
+pub struct CopyStep {
+    /// Here.
+    pub local: PathBuf,
+    /// On the host.
+    pub remote: String,
+}
+
+/// What `regenerate-certs` did and what the user must still do.
+#[derive(Clone, Debug, Serialize)]
+pub struct Regenerated {
+    /// The machine.
+    pub machine: String,
+    /// New server certificate.
+    pub server_cert: PathBuf,
+    /// New server key.
+    pub server_key: PathBuf,
+    /// Its SANs.
+    pub sans: Vec<String>,
+    /// Its end of validity.
+    pub not_after: String,
+    /// The address written into config.json, when `--ip` was given.
+    pub new_address: Option<String>,
+    /// The old files, renamed.
+    pub kept: Vec<PathBuf>,
+    /// Files to copy to the host.
+    pub copy: Vec<CopyStep>,
+    /// Commands that do it over SSH, when the machine has an SSH key and user.
+    pub commands: Vec<String>,
+}
+
+/// What `renew-ca` did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Renewed {
+    /// The renewed CA certificate.
+    pub ca_cert: PathBuf,
+    /// Its new end of validity.
+    pub not_after: String,
+    /// The old files, renamed.
+    pub kept: Vec<PathBuf>,
+    /// Machine directories whose ca.pem copy was updated too.
+    pub machines: Vec<String>,
+}
+
+fn stamp() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Renames `path` to `path.<timestamp>.old` (never over an existing file).
+fn keep_old(path: &Path, ts: &str) -> Result<PathBuf> {
+    let mut kept = PathBuf::from(format!("{}.{ts}.old", path.display()));
+    let mut n = 1;
+    while fs::symlink_metadata(&kept).is_ok() {
+        kept = PathBuf::from(format!("{}.{ts}-{n}.old", path.display()));
+        n += 1;
+    }
+    fs::rename(path, &kept).ctx("rename", path)?;
+    Ok(kept)
+}
+
+/// Writes a new file beside `path` and renames it into place; `mode` whatever the umask.
+fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".mbundle-new-")
+        .tempfile_in(dir)
+        .ctx("create a temporary file in", dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
+            .ctx("set permissions of", tmp.path())?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .open(tmp.path())
+            .ctx("write", tmp.path())?;
+        f.write_all(data).ctx("write", tmp.path())?;
+        f.sync_all().ctx("sync", tmp.path())?;
+    }
+    tmp.persist(path)
+        .map_err(|e| Error::io("rename into", path, e.error))?;
+    Ok(())
+}
+
+/// Replaces `path` with `data`, keeping the old file.
+fn replace(path: &Path, data: &[u8], mode: u32, ts: &str, kept: &mut Vec<PathBuf>) -> Result<()> {
+    if path.exists() {
+        kept.push(keep_old(path, ts)?);
+    }
+    write_new(path, data, mode)
+}
+
+fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {
+    let found = m.issuing_material(store);
+    let get = |n: &str| found.iter().find(|f| f.name == n).map(|f| f.local.clone());
+    let refuse = |reason: String| Error::Usage {
+        message: format!("cannot issue certificates for {}: {reason}", m.name),
+        hint: Some(
+            "import a bundle that carries the CA key, or point CaPrivateKeyPath at it".into(),
+        ),
+    };
+    let ca = get(CA_CERT).ok_or_else(|| refuse("no CA certificate found".into()))?;
+    let key = get(CA_KEY).ok_or_else(|| {
+        refuse("its CA key is absent (a custom CA whose key was never stored here)".into())
+    })?;
+    let ca_pem = fs::read(&ca).ctx("read", &ca)?;
+    let key_pem = zeroize::Zeroizing::new(fs::read(&key).ctx("read", &key)?);
+    Issuer::load(&ca_pem, &key_pem).map_err(|e| refuse(format!("{e} ({})", key.display())))
+}
+
+fn in_store(store: &Store, m: &Machine, field: &str, default: &str) -> Result<PathBuf> {
+    let configured = m
+        .str_at(&["HostOptions", "AuthOptions", field])
+        .filter(|s| !s.is_empty())
+        .map(|s| m.locate(store, s));
+    match configured {
+        Some(Located::InStore(p)) => Ok(p),
+        Some(Located::Outside(p)) => Err(Error::usage(
+            format!(
+                "{field} of {} points outside the store ({}); refusing to write there",
+                m.name,
+                p.display()
+            ),
+            "fix config.json first",
+        )),
+        _ => Ok(m.dir.join(default)),
+    }
+}
+
+/// The host's address as config.json records it, with `--ip` applied.
+fn set_address(config: &mut Value, ip: &str) {
+    if let Some(driver) = config.get_mut("Driver").and_then(Value::as_object_mut) {
+        let url = driver
+            .get("URL")
+            .and_then(Value::as_str)
+            .filter(|u| !u.is_empty())
+            .map(str::to_string);
+        match url {
+            // The none driver keeps "host:port" in IPAddress and the tcp URL in URL.
+            Some(url) => {
+                let port = url
+                    .rsplit_once(':')
+                    .map(|(_, p)| p.to_string())
+                    .unwrap_or_else(|| "2376".into());
+                let host = if ip.contains(':') {
+                    format!("[{ip}]")
+                } else {
+                    ip.to_string()
+                };
+                driver.insert("URL".into(), Value::String(format!("tcp://{host}:{port}")));
+                driver.insert("IPAddress".into(), Value::String(format!("{host}:{port}")));
+            }
+            None => {
+                driver.insert("IPAddress".into(), Value::String(ip.to_string()));
+            }
+        }
+    }
+}
+
+/// Issues a new server certificate for a machine (optionally at a new address).
+pub fn regenerate(
+    store: &Store,
+    m: &Machine,
+    new_ip: Option<&str>,
+    extra_sans: &[String],
+) -> Result<Regenerated> {
+    if let Some(ip) = new_ip {
+        ip.parse::<std::net::IpAddr>().map_err(|_| {
+            Error::usage(
+                format!("--ip {ip:?} is not an IP address"),
+                "e.g. --ip 192.168.99.101",
+            )
+        })?;
+    }
+    let issuer = issuer_for(store, m)?;
+    let ts = stamp();
+    let mut kept = Vec::new();
+
+    let config_path = m.dir.join("config.json");
+    let mut config = m.config.clone();
+    if let Some(ip) = new_ip {
+        set_address(&mut config, ip);
+    }
+    let updated = Machine::new(m.name.clone(), m.dir.clone(), config.clone());
+    let host = updated.url().as_deref().and_then(url_host).ok_or_else(|| {
+        Error::usage(
+            format!("{} has no address in config.json", m.name),
+            "give it one with --ip",
+        )
+    })?;
+    let mut sans = vec!["localhost".to_string(), host];
+    if let Some(Value::Array(list)) = config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
+        sans.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+    }
+    sans.extend(extra_sans.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    sans.retain(|s| seen.insert(s.to_ascii_lowercase()));
+
+    let cert_path = in_store(store, m, "ServerCertPath", "server.pem")?;
+    let key_path = in_store(store, m, "ServerKeyPath", "server-key.pem")?;
+    let org = fs::read(&cert_path)
+        .ok()
+        .and_then(|b| certs::parse_pem(&b).ok())
+        .map(|c| c.name)
+        .unwrap_or_else(|| format!("mbundle.{}", m.name));
+    let (cert, key) = issuer.server_cert(&org, &sans, DEFAULT_DAYS).map_err(|e| {
+        Error::usage(
+            format!("cannot issue the certificate: {e}"),
+            "check --san values",
+        )
+    })?;
+    let info =
+        certs::parse_pem(cert.as_bytes()).map_err(|e| Error::usage(e, "report this as a bug"))?;
+
+    replace(&key_path, key.as_bytes(), 0o600, &ts, &mut kept)?;
+    replace(&cert_path, cert.as_bytes(), 0o644, &ts, &mut kept)?;
+    if new_ip.is_some() {
+        let original = fs::read(&config_path).ctx("read", &config_path)?;
+        let text = to_docker_machine_json(&config, &original);
+        replace(&config_path, &text, 0o600, &ts, &mut kept)?;
+    }
+
+    let ca_copy = m.dir.join(CA_CERT);
+    let copy = vec![
+        CopyStep {
+            local: ca_copy,
+            remote: format!("{REMOTE_DIR}/ca.pem"),
+        },
+        CopyStep {
+            local: cert_path.clone(),
+            remote: format!("{REMOTE_DIR}/server.pem"),
+        },
+        CopyStep {
+            local: key_path.clone(),
+            remote: format!("{REMOTE_DIR}/server-key.pem"),
+        },
+    ];
+    let commands = ssh_commands(&updated, &copy);
+    Ok(Regenerated {
+        machine: m.name.clone(),
+        server_cert: cert_path,
+        server_key: key_path,
+        sans: info.sans,
+        not_after: certs::rfc3339(info.not_after),
+        new_address: new_ip.map(str::to_string),
+        kept,
+        copy,
+        commands,
+    })
+}
+
+fn quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// scp + ssh commands using the machine's own SSH key, user and port.
+fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> Vec<String> {
+    let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
+    let key = m
+        .str_at(&["Driver", "SSHKeyPath"])
+        .filter(|k| !k.is_empty());
+    let host = m.url().as_deref().and_then(url_host);
+    let (Some(user), Some(key), Some(host)) = (user, key, host) else {
+        return Vec::new();
+    };
+    let port = m
+        .config
+        .pointer("/Driver/SSHPort")
+        .and_then(Value::as_u64)
+        .filter(|p| *p > 0)
+        .unwrap_or(22);
+    let key = m.dir.join(Path::new(key).file_name().unwrap_or_default());
+    let key = quote(&key.display().to_string());
+    let files: Vec<String> = copy
+        .iter()
+        .map(|c| quote(&c.local.display().to_string()))
+        .collect();
+    let names: Vec<String> = copy
+        .iter()
+        .map(|c| {
+            format!(
+                "/tmp/{}",
+                Path::new(&c.remote)
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+            )
+        })
+        .collect();
+    vec![
+        format!("scp -i {key} -P {port} {} {user}@{host}:/tmp/", files.join(" ")),
+        format!(
+            "ssh -i {key} -p {port} {user}@{host} 'sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem && sudo systemctl restart docker'",
+            names.join(" ")
+        ),
+    ]
+}
+
+/// Re-issues the CA certificate of a cert directory (`certs/` or `imported-certs/<id>/`) and
+/// of every machine directory holding a copy of it.
+pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
+    let ca_path = dir.join(CA_CERT);
+    let key_path = dir.join(CA_KEY);
+    if !ca_path.is_file() {
+        return Err(Error::usage(
+            format!("{} does not exist", ca_path.display()),
+            "choose the cert set with --cert-set ID (see mbundle ls)",
+        ));
+    }
+    if !key_path.is_file() {
+        return Err(Error::usage(
+            format!(
+                "{} does not exist: a CA certificate can only be renewed with its key",
+                key_path.display()
+            ),
+            "import a bundle that carries the CA key",
+        ));
+    }
+    let old = fs::read(&ca_path).ctx("read", &ca_path)?;
+    let key = zeroize::Zeroizing::new(fs::read(&key_path).ctx("read", &key_path)?);
+    let issuer = Issuer::load(&old, &key).map_err(|e| {
+        Error::usage(
+            format!("cannot renew {}: {e}", ca_path.display()),
+            "check the CA files",
+        )
+    })?;
+    let new = issuer
+        .renewed_ca(days)
+        .map_err(|e| Error::usage(format!("cannot renew the CA: {e}"), "report this as a bug"))?;
+    let info =
+        certs::parse_pem(new.as_bytes()).map_err(|e| Error::usage(e, "report this as a bug"))?;
+    let ts = stamp();
+    let mut kept = Vec::new();
+    replace(&ca_path, new.as_bytes(), 0o644, &ts, &mut kept)?;
+    let mut machines = Vec::new();
+    for name in store.machine_names()? {
+        let copy = store.machines_dir().join(&name).join(CA_CERT);
+        if copy != ca_path && fs::read(&copy).ok().as_deref() == Some(old.as_slice()) {
+            replace(&copy, new.as_bytes(), 0o644, &ts, &mut kept)?;
+            machines.push(name);
+        }
+    }
+    Ok(Renewed {
+        ca_cert: ca_path,
+        not_after: certs::rfc3339(info.not_after),
+        kept,
+        machines,
+    })
+}

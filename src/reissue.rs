@@ -1,0 +1,199 @@
+//! Issuing certificates locally with a machine's own CA: a new server certificate when the
+//! machine's address changed (`regenerate-certs`), and a renewed CA certificate with the same
+//! key and subject (`renew-ca`), so every certificate it issued keeps verifying.
+//!
+//! docker-machine writes CA keys as PKCS#1 (`RSA PRIVATE KEY`); rcgen with ring signs only
+//! with PKCS#8 keys, so PKCS#1 keys are wrapped into PKCS#8 first (same key, other envelope).
+
+use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsagePurpose};
+use time::{Duration, OffsetDateTime};
+use zeroize::Zeroizing;
+
+/// Validity of what is issued, as docker-machine does it.
+pub const DEFAULT_DAYS: i64 = 1080;
+
+fn der_len(n: usize, out: &mut Vec<u8>) {
+    if n < 0x80 {
+        out.push(n as u8);
+    } else {
+        let bytes: Vec<u8> = n
+            .to_be_bytes()
+            .iter()
+            .copied()
+            .skip_while(|b| *b == 0)
+            .collect();
+        out.push(0x80 | bytes.len() as u8);
+        out.extend(bytes);
+    }
+}
+
+fn der(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    der_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+/// A private key PEM as PKCS#8 DER: PKCS#8 as is, PKCS#1 RSA wrapped.
+pub fn pkcs8_der(key_pem: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+    let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem)
+        .map_err(|e| format!("not a PEM private key ({e})"))?;
+    let contents = Zeroizing::new(pem.contents.clone());
+    match pem.label.as_str() {
+        "PRIVATE KEY" => Ok(contents),
+        "RSA PRIVATE KEY" => {
+            // PrivateKeyInfo ::= SEQUENCE { version 0, rsaEncryption + NULL, OCTET STRING pkcs1 }
+            let mut body = vec![0x02, 0x01, 0x00];
+            body.extend(der(
+                0x30,
+                &[
+                    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+                ],
+            ));
+            body.extend(der(0x04, &contents));
+            Ok(Zeroizing::new(der(0x30, &body)))
+        }
+        "ENCRYPTED PRIVATE KEY" => Err("the key is encrypted with a passphrase".into()),
+        other => Err(format!("a {other:?} key, which mbundle cannot sign with")),
+    }
+}
+
+/// The CA, ready to sign: rcgen's view of the existing certificate and its key.
+pub struct Issuer {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+    params_der: Vec<u8>,
+}
+
+impl Issuer {
+    /// Loads a CA certificate and its key, checking that they belong together.
+    pub fn load(ca_pem: &[u8], key_pem: &[u8]) -> Result<Issuer, String> {
+        let ca_der = crate::certs::pem_cert_der(ca_pem)?;
+        if !crate::certs::key_matches(key_pem, &ca_der)? {
+            return Err("the CA key does not belong to the CA certificate".into());
+        }
+        let pkcs8 = pkcs8_der(key_pem)?;
+        let key = KeyPair::try_from(pkcs8.as_slice())
+            .map_err(|e| format!("cannot sign with the CA key ({e})"))?;
+        let params = CertificateParams::from_ca_cert_der(&ca_der.clone().into())
+            .map_err(|e| format!("cannot read the CA certificate ({e})"))?;
+        // rcgen needs a Certificate to sign with; this one only lends its subject and key
+        // identifier, it is never written anywhere.
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| format!("cannot use the CA ({e})"))?;
+        Ok(Issuer {
+            cert,
+            key,
+            params_der: ca_der,
+        })
+    }
+
+    /// A new server certificate and key (ECDSA P-256) for `sans` (IPs or DNS names), with
+    /// docker-machine's usages: serverAuth, digitalSignature + keyEncipherment.
+    pub fn server_cert(
+        &self,
+        org: &str,
+        sans: &[String],
+        days: i64,
+    ) -> Result<(String, Zeroizing<String>), String> {
+        let mut p =
+            CertificateParams::new(sans.to_vec()).map_err(|e| format!("invalid SAN ({e})"))?;
+        p.distinguished_name.push(DnType::OrganizationName, org);
+        let now = OffsetDateTime::now_utc();
+        p.not_before = now - Duration::hours(1);
+        p.not_after = now + Duration::days(days);
+        p.serial_number = Some(random_serial());
+        p.use_authority_key_identifier_extension = true;
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().map_err(|e| format!("cannot make a key ({e})"))?;
+        let cert = p
+            .signed_by(&key, &self.cert, &self.key)
+            .map_err(|e| format!("cannot sign ({e})"))?;
+        Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+    }
+
+    /// The CA certificate issued again: same key, same subject, same key identifier and
+    /// usages, new serial and validity. Everything the old one signed verifies with it.
+    pub fn renewed_ca(&self, days: i64) -> Result<String, String> {
+        let mut p = CertificateParams::from_ca_cert_der(&self.params_der.clone().into())
+            .map_err(|e| format!("cannot read the CA certificate ({e})"))?;
+        let now = OffsetDateTime::now_utc();
+        p.not_before = now - Duration::hours(1);
+        p.not_after = now + Duration::days(days);
+        p.serial_number = Some(random_serial());
+        let cert = p
+            .self_signed(&self.key)
+            .map_err(|e| format!("cannot sign ({e})"))?;
+        Ok(cert.pem())
+    }
+}
+
+fn random_serial() -> rcgen::SerialNumber {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 16];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    b[0] &= 0x7f;
+    b[0] |= 0x01;
+    rcgen::SerialNumber::from_slice(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STORE: &str = "fixtures/linux/home/alice/.docker/machine";
+
+    fn read(p: &str) -> Vec<u8> {
+        std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(STORE)
+                .join(p),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn signs_with_a_docker_machine_pkcs1_ca() {
+        let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
+        let (cert, key) = issuer
+            .server_cert("alice.web", &["localhost".into(), "10.1.2.3".into()], 30)
+            .unwrap();
+        let der = crate::certs::pem_cert_der(cert.as_bytes()).unwrap();
+        let ca = crate::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        assert!(crate::certs::issued_by(&der, &ca).unwrap());
+        assert!(crate::certs::key_matches(key.as_bytes(), &der).unwrap());
+        let info = crate::certs::info_der(&der).unwrap();
+        assert_eq!(info.sans, ["DNS:localhost", "IP:10.1.2.3"]);
+        assert_eq!(info.name, "alice.web");
+    }
+
+    #[test]
+    fn a_renewed_ca_still_verifies_what_the_old_one_issued() {
+        let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
+        let renewed = issuer.renewed_ca(3650).unwrap();
+        let new_ca = crate::certs::pem_cert_der(renewed.as_bytes()).unwrap();
+        let old_ca = crate::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        let old_server = crate::certs::pem_cert_der(&read("machines/web/server.pem")).unwrap();
+        assert!(crate::certs::issued_by(&old_server, &new_ca).unwrap());
+        let (a, b) = (
+            crate::certs::info_der(&new_ca).unwrap(),
+            crate::certs::info_der(&old_ca).unwrap(),
+        );
+        assert_eq!(a.subject, b.subject);
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert!(a.is_ca);
+    }
+
+    #[test]
+    fn refuses_a_key_of_another_ca() {
+        let err = Issuer::load(&read("certs/ca.pem"), &read("machines/web/server-key.pem"))
+            .err()
+            .unwrap();
+        assert!(err.contains("does not belong"), "{err}");
+    }
+}
