@@ -36,10 +36,12 @@ hyperfine --style basic --runs "$RUNS" --export-json a-export.json \
   -n "tar|gzip|age" "tar -C vbox-store -cf - . | gzip | age -r $R > out-gzip.age" \
   -n "tar|pigz -p$cores|age" "tar -C vbox-store -cf - . | pigz -p$cores | age -r $R > out-pigz.age" \
   -n "tar|zstd -T$cores|age" "tar -C vbox-store -cf - . | zstd -q -T$cores | age -r $R > out-zstd.age"
+# Imports go to a fresh directory each run: deleting thousands of files right before
+# creating them again makes ext4 search past recently freed inodes and slows every create.
+mkdir -p imp
 hyperfine --style basic --runs "$RUNS" --export-json a-import.json \
-  --prepare "rm -rf t-m t-p && mkdir t-p" \
-  -n "mbundle import (verifies every sha256)" "$M -s $W/t-m import out.mbundle -i key.txt -q" \
-  -n "age -d|pigz -d|tar -x" "age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C t-p"
+  -n "mbundle import (verifies every sha256)" "$M -s $W/imp/m-\$(date +%s%N) import out.mbundle -i key.txt -q" \
+  -n "age -d|pigz -d|tar -x" "d=$W/imp/p-\$(date +%s%N); mkdir \$d; age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C \$d"
 
 echo
 echo "== (b) 500 cloud machines sharing two CAs =="
@@ -47,9 +49,9 @@ hyperfine --style basic --runs "$RUNS" --export-json b-export.json \
   -n "mbundle export --all" "$M -s cloud-store export --all -r $R -o cloud.mbundle -f -q" \
   -n "tar|pigz|age" "tar -C cloud-store -cf - . | pigz -p$cores | age -r $R > cloud-pigz.age"
 hyperfine --style basic --runs "$RUNS" --export-json b-import.json \
-  --prepare "rm -rf c-m c-p && mkdir c-p" \
-  -n "mbundle import (500 machines)" "$M -s $W/c-m import cloud.mbundle -i key.txt -q" \
-  -n "age -d|pigz -d|tar -x" "age -d -i key.txt cloud-pigz.age | pigz -d | tar -xf - -C c-p"
+  -n "mbundle import (500 machines)" "$M -s $W/imp/c-\$(date +%s%N) import cloud.mbundle -i key.txt -q" \
+  -n "age -d|pigz -d|tar -x" "d=$W/imp/q-\$(date +%s%N); mkdir \$d; age -d -i key.txt cloud-pigz.age | pigz -d | tar -xf - -C \$d"
+rm -rf imp
 
 echo
 echo "== peak memory (RSS) of mbundle by disk size =="

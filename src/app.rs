@@ -161,6 +161,8 @@ fn ls(store: &Store, args: &LsArgs) -> Result<()> {
         "SERVER CERT EXPIRES".into(),
     ]];
     let mut out_json = Vec::new();
+    // CAs that expired or expire within 90 days, each reported once.
+    let mut ca_alerts: Vec<(PathBuf, CertInfo)> = Vec::new();
     for name in store.machine_names()? {
         let m = match store.machine(&name) {
             Ok(m) => m,
@@ -181,6 +183,15 @@ fn ls(store: &Store, args: &LsArgs) -> Result<()> {
         let ca = read_cert(ca_path);
         let client = read_cert(path_of(CLIENT_CERT));
         let server = read_cert(m.server_cert(store).as_deref());
+        if let (Some(p), Some(c)) = (ca_path, &ca) {
+            if (c.not_after - now).whole_days() < 90
+                && !ca_alerts
+                    .iter()
+                    .any(|(_, x)| x.fingerprint == c.fingerprint)
+            {
+                ca_alerts.push((p.to_path_buf(), c.clone()));
+            }
+        }
         let where_ca = match ca_path {
             Some(p) if p.starts_with(store.certs_dir()) => "certs/",
             Some(p) if p.starts_with(&m.dir) => "machine copy",
@@ -229,6 +240,20 @@ fn ls(store: &Store, args: &LsArgs) -> Result<()> {
                 _ => None,
             },
         }));
+    }
+    for (path, ca) in &ca_alerts {
+        let date = &certs::rfc3339(ca.not_after)[..10];
+        let when = if ca.not_after <= now {
+            format!("expired on {date}")
+        } else {
+            format!("expires on {date}")
+        };
+        warn(&format!(
+            "the CA \"{}\" ({}) {when}; {}",
+            ca.name,
+            crate::paths::display_under(path, &store.root),
+            crate::doctor::renew_ca_hint(store, path)
+        ));
     }
     let mut stdout = io::stdout().lock();
     if args.json {

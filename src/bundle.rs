@@ -172,11 +172,11 @@ impl<W: Write + Send + 'static> BundleWriter<W> {
         manifest: &Manifest,
         level: u32,
     ) -> io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(4);
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(2);
         // Two threads after compression: one encrypts, one writes, so the kernel's copy into
         // the page cache overlaps with the cipher.
         let sink = std::thread::spawn(move || -> io::Result<W> {
-            let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(4);
+            let (wtx, wrx) = mpsc::sync_channel::<Vec<u8>>(2);
             let writer = std::thread::spawn(move || -> io::Result<W> {
                 let mut out = out;
                 for block in wrx {

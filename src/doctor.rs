@@ -172,13 +172,30 @@ pub fn sans_cover(sans: &[String], host: &str) -> bool {
     })
 }
 
+/// The command that renews the CA at `ca` (the store's certs/ or an imported set).
+pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
+    let imported = store.root.join(crate::import::IMPORTED_CERTS);
+    let set = ca
+        .parent()
+        .filter(|d| d.parent() == Some(imported.as_path()))
+        .and_then(|d| d.file_name())
+        .map(|id| format!(" --cert-set {}", id.to_string_lossy()))
+        .unwrap_or_default();
+    format!(
+        "renew it with the same key: mbundle renew-ca{set} (every certificate it issued keeps verifying; docker-machine would instead delete the key and orphan every machine)"
+    )
+}
+
 /// Checks one machine. `now` is injected so tests are stable.
 pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Finding> {
     let mut out = Vec::new();
     let shown = |p: &Path| display_under(p, &store.root);
     let found = m.issuing_material(store);
     let path_of = |n: &str| found.iter().find(|x| x.name == n).map(|x| x.local.clone());
-    let regen = format!("reissue it: docker-machine regenerate-certs {}", m.name);
+    let regen = format!(
+        "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
+        m.name
+    );
 
     // The CA.
     let ca = match path_of(CA_CERT) {
@@ -220,7 +237,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
                     "the CA certificate",
                     &c,
                     now,
-                    "renew the CA certificate with the same key (keeps every issued certificate valid); docker-machine would instead delete the key and orphan every machine",
+                    &renew_ca_hint(store, &p),
                     &mut out,
                 );
                 match path_of(CA_KEY) {

@@ -386,6 +386,25 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
                 )),
             }
         }
+        if let Some(t) = set.not_after.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }) {
+            let now = time::OffsetDateTime::now_utc();
+            if (t - now).whole_days() < 90 {
+                let verb = if t <= now { "expired" } else { "expires" };
+                let flag = if dir_rel == "certs" {
+                    String::new()
+                } else {
+                    format!(" --cert-set {}", set.id)
+                };
+                warnings.push(format!(
+                    "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
+                    set.id,
+                    set.ca_name.as_deref().unwrap_or("?"),
+                    &crate::certs::rfc3339(t)[..10]
+                ));
+            }
+        }
         sets.push(SetPlan {
             id: set.id.clone(),
             ca_name: set.ca_name.clone(),
@@ -623,7 +642,8 @@ impl Visitor for Stager<'_> {
         let file = w
             .into_inner()
             .map_err(|e| Error::io("write", &dest, e.into_error()))?;
-        file.sync_all().ctx("sync", &dest)?;
+        // Made durable all at once by sync_staged() before the journal is written.
+        drop(file);
         self.written.0 += 1;
         set_mode(&dest, store_mode(name))
     }
@@ -838,7 +858,6 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             }
             let mut f = opts.open(&tmp).ctx("create", &tmp)?;
             f.write_all(&new_text).ctx("write", &tmp)?;
-            f.sync_all().ctx("sync", &tmp)?;
         }
         fs::rename(&tmp, &path).ctx("rename into", &path)?;
         set_mode(&path, 0o600)?;
@@ -947,6 +966,27 @@ fn commit_steps(plan: &ImportPlan, staging: &Path) -> Vec<Step> {
         }
     }
     steps
+}
+
+/// Makes everything staged durable before the journal says it may be committed: one
+/// `syncfs` of the store's file system on Linux, an fsync of every file and directory
+/// elsewhere.
+fn sync_staged(staging: &Path) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let dir = File::open(staging).ctx("open", staging)?;
+        rustix::fs::syncfs(&dir).map_err(|e| Error::io("sync", staging, io::Error::from(e)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        for entry in walkdir::WalkDir::new(staging) {
+            let entry = entry.map_err(|e| Error::io("sync", staging, io::Error::other(e)))?;
+            File::open(entry.path())
+                .and_then(|f| f.sync_all())
+                .ctx("sync", entry.path())?;
+        }
+        Ok(())
+    }
 }
 
 fn write_journal(staging: &Path, journal: &Journal) -> Result<()> {
@@ -1135,6 +1175,7 @@ fn run_locked<R: Read>(
         steps: steps.clone(),
     };
     crate::failpoint("journal")?;
+    sync_staged(staging.path())?;
     write_journal(staging.path(), &journal)?;
     // From here on, finishing is the only safe direction: a signal no longer stops us.
     commit(&plan, staging.path(), &steps).inspect_err(|_| {

@@ -97,7 +97,7 @@ impl<W: MemberSink> ParGzWriter<W> {
     /// Compresses at `level` (0-9) on `threads` threads (at least 1).
     pub fn new(inner: W, level: u32, threads: usize) -> ParGzWriter<W> {
         let threads = threads.max(1);
-        let (jobs, job_rx) = mpsc::sync_channel::<Job>(2 * threads);
+        let (jobs, job_rx) = mpsc::sync_channel::<Job>(threads);
         let job_rx = Arc::new(Mutex::new(job_rx));
         let (done_tx, results) = mpsc::channel::<Done>();
         let workers = (0..threads)
@@ -128,7 +128,7 @@ impl<W: MemberSink> ParGzWriter<W> {
             jobs: Some(jobs),
             results,
             workers,
-            max_in_flight: 2 * threads as u64 + 2,
+            max_in_flight: threads as u64 + 2,
             wrote_any: false,
             pool: Vec::new(),
         }

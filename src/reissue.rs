@@ -99,6 +99,8 @@ impl Issuer {
     ) -> Result<(String, Zeroizing<String>), String> {
         let mut p =
             CertificateParams::new(sans.to_vec()).map_err(|e| format!("invalid SAN ({e})"))?;
+        // As docker-machine: the subject is O=<org> alone (rcgen's default adds a CN).
+        p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(DnType::OrganizationName, org);
         let now = OffsetDateTime::now_utc();
         p.not_before = now - Duration::hours(1);
@@ -170,6 +172,7 @@ mod tests {
         let info = crate::certs::info_der(&der).unwrap();
         assert_eq!(info.sans, ["DNS:localhost", "IP:10.1.2.3"]);
         assert_eq!(info.name, "alice.web");
+        assert_eq!(info.subject, "O=alice.web");
     }
 
     #[test]

@@ -52,12 +52,25 @@ pub fn can_run_dockerd() -> bool {
 
 impl Dockerd {
     pub fn start(ca: &Path, cert: &Path, key: &Path, host: &str) -> Dockerd {
+        let probe = (cert_for_ping(ca), key_for_ping(ca));
+        Dockerd::start_on(ca, cert, key, host, free_port(), (&probe.0, &probe.1))
+    }
+
+    /// Starts on a given port; `probe` is a client certificate and key the daemon accepts,
+    /// used to wait until it serves.
+    pub fn start_on(
+        ca: &Path,
+        cert: &Path,
+        key: &Path,
+        host: &str,
+        port: u16,
+        probe: (&Path, &Path),
+    ) -> Dockerd {
         // Short paths: dockerd's sockets live under the exec root.
         let dir = tempfile::Builder::new()
             .prefix("mbd")
             .tempdir_in("/tmp")
             .unwrap();
-        let port = free_port();
         let log = fs::File::create(dir.path().join("dockerd.log")).unwrap();
         let child = Command::new("dockerd")
             .arg("--tlsverify")
@@ -99,15 +112,17 @@ impl Dockerd {
                 panic!("dockerd exited with {status}:\n{log}");
             }
             if TcpStream::connect((host, port)).is_ok() {
+                // TLS with the client certificate, without checking the server's (it may
+                // name another address: that is what some tests are about).
                 let out = Command::new("docker")
                     .env("DOCKER_CONFIG", d._dir.path().join("cli"))
-                    .arg("--tlsverify")
+                    .arg("--tls")
                     .arg("--tlscacert")
                     .arg(ca)
                     .arg("--tlscert")
-                    .arg(cert_for_ping(ca))
+                    .arg(probe.0)
                     .arg("--tlskey")
-                    .arg(key_for_ping(ca))
+                    .arg(probe.1)
                     .args([
                         "-H",
                         &format!("tcp://{host}:{port}"),
@@ -450,4 +465,120 @@ fn backing_up_and_restoring_the_ca() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&store.join("certs/ca-key.pem")), 0o600);
+}
+
+#[test]
+fn a_machine_at_a_new_address_gets_a_new_certificate_and_its_ca_is_renewed() {
+    if !can_run_dockerd() || peer("openssl").is_none() {
+        return;
+    }
+    let dir = Dir::new();
+    let home = dir.path("laptop");
+    let store = home.join(".docker/machine");
+    // A CA 20 days from expiry, and a server certificate naming 127.0.0.1 only.
+    let ca = Ca::new("dave", days(20));
+    let pki = Pki {
+        client: ca.issue("dave", days(400), None),
+        server: ca.issue("dave.dev", days(400), Some(&["127.0.0.1", "localhost"])),
+        ca,
+    };
+    let port = free_port();
+    write_store(
+        &store,
+        store.to_str().unwrap(),
+        '/',
+        &pki,
+        "dev",
+        "127.0.0.1",
+        port,
+    );
+    let s = store.to_str().unwrap();
+    let m = store.join("machines/dev");
+    let (probe_cert, probe_key) = (store.join("certs/cert.pem"), store.join("certs/key.pem"));
+    let probe = (probe_cert.as_path(), probe_key.as_path());
+    let ca_file = store.join("certs/ca.pem");
+    let start = || {
+        Dockerd::start_on(
+            &ca_file,
+            &m.join("server.pem"),
+            &m.join("server-key.pem"),
+            "127.0.0.2",
+            port,
+            probe,
+        )
+    };
+    let version = format!(
+        "eval $(mbundle -s '{s}' env dev)\ndocker version --format '{{{{.Server.Version}}}}'"
+    );
+
+    // The host came back at 127.0.0.2 with its old certificate: the CLI refuses it.
+    let daemon = start();
+    let old = sh(
+        &format!("eval $(mbundle -s '{s}' env dev)\nDOCKER_HOST=tcp://127.0.0.2:{port} docker version --format '{{{{.Server.Version}}}}'"),
+        &home,
+        dir.root(),
+    );
+    assert_ne!(
+        old.code, 0,
+        "the old certificate was accepted for 127.0.0.2"
+    );
+    assert!(
+        old.stderr.contains("127.0.0.2") && old.stderr.contains("certificate"),
+        "{}",
+        old.stderr
+    );
+    let ls = sh(&format!("mbundle -s '{s}' ls"), &home, dir.root()).ok();
+    assert!(
+        ls.stderr.contains("expires on") && ls.stderr.contains("mbundle renew-ca"),
+        "{}",
+        ls.stderr
+    );
+    drop(daemon);
+
+    // Reissue for the new address, restart the daemon with the new files: it works.
+    let regen = sh(
+        &format!("mbundle -s '{s}' regenerate-certs dev --ip 127.0.0.2"),
+        &home,
+        dir.root(),
+    )
+    .ok();
+    assert!(regen.stdout.contains("IP:127.0.0.2"), "{}", regen.stdout);
+    assert!(
+        regen.stdout.contains("/etc/docker/server.pem"),
+        "{}",
+        regen.stdout
+    );
+    let daemon = start();
+    let run = sh(&version, &home, dir.root()).ok();
+    assert_eq!(run.stdout.trim(), daemon.version);
+    drop(daemon);
+
+    // Renew the CA with the same key: old client and server certificates keep verifying,
+    // with openssl and with dockerd using the renewed CA on both sides.
+    let old_ca = fs::read(&ca_file).unwrap();
+    sh(&format!("mbundle -s '{s}' renew-ca"), &home, dir.root()).ok();
+    assert_ne!(fs::read(&ca_file).unwrap(), old_ca);
+    assert_eq!(
+        fs::read(m.join("ca.pem")).unwrap(),
+        fs::read(&ca_file).unwrap(),
+        "the machine's copy follows"
+    );
+    let verify = Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&ca_file)
+        .arg(m.join("server.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let daemon = start();
+    let run = sh(&version, &home, dir.root()).ok();
+    assert_eq!(run.stdout.trim(), daemon.version);
+    let ls = sh(&format!("mbundle -s '{s}' ls"), &home, dir.root()).ok();
+    assert!(!ls.stderr.contains("warning"), "{}", ls.stderr);
 }

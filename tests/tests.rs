@@ -12,6 +12,7 @@ mod hostile;
 mod import;
 mod inspect_verify;
 mod interop;
+mod lifecycle;
 mod man;
 mod robustness;
 mod secrets;

@@ -26,6 +26,8 @@ pub struct Ca {
 fn params(org: &str, not_after: OffsetDateTime, sans: &[&str]) -> CertificateParams {
     let mut p =
         CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+    // rcgen's default subject has CN "rcgen self signed cert": start from an empty one.
+    p.distinguished_name = rcgen::DistinguishedName::new();
     p.distinguished_name.push(DnType::OrganizationName, org);
     p.not_before = OffsetDateTime::now_utc() - Duration::days(1);
     p.not_after = not_after;
