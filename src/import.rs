@@ -1191,6 +1191,13 @@ fn run_locked<R: Read>(
     }
     drop(lock);
 
+    report_plan(&plan, &mut report);
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Copies the plan's machines, cert placements and warnings into the report.
+fn report_plan(plan: &ImportPlan, report: &mut Report) {
     for m in &plan.machines {
         report.machines.push((
             m.source.clone(),
@@ -1207,9 +1214,7 @@ fn run_locked<R: Read>(
             s.writes.len(),
         ));
     }
-    report.warnings.extend(plan.warnings.clone());
-    report.seconds = start.elapsed().as_secs_f64();
-    Ok(report)
+    report.warnings.extend(plan.warnings.iter().cloned());
 }
 
 /// What `--dry-run` shows: the plan and every rewrite, computed from the bundle without
@@ -1280,22 +1285,8 @@ pub fn dry_run<R: Read>(
         if !outcome.untouched.is_empty() {
             report.untouched.push((m.target.clone(), outcome.untouched));
         }
-        report.machines.push((
-            m.source.clone(),
-            m.target.clone(),
-            plan.root.join("machines").join(&m.target),
-        ));
     }
-    for s in &plan.sets {
-        report.sets.push((
-            s.id.clone(),
-            s.ca_name.clone(),
-            s.placement,
-            plan.root.join(&s.dir_rel),
-            s.writes.len(),
-        ));
-    }
-    report.warnings = plan.warnings;
+    report_plan(&plan, &mut report);
     Ok(report)
 }
 
