@@ -281,25 +281,44 @@ fn encrypt_to(a: &EncryptArgs) -> Result<EncryptTo> {
     for f in &a.recipients_files {
         recipients.extend(read_recipients_file(f)?);
     }
-    let passphrase = match (&a.passphrase_file, a.passphrase) {
+    Ok(EncryptTo {
+        recipients,
+        passphrase: passphrase_source(&a.passphrase_file, a.passphrase),
+    })
+}
+
+/// `--passphrase-file F` wins over `-p` (clap refuses both together anyway).
+fn passphrase_source(file: &Option<PathBuf>, prompt: bool) -> PassphraseSource {
+    match (file, prompt) {
         (Some(f), _) => PassphraseSource::File(f.clone()),
         (None, true) => PassphraseSource::Prompt,
         (None, false) => PassphraseSource::None,
-    };
-    Ok(EncryptTo {
-        recipients,
-        passphrase,
-    })
+    }
 }
 
 fn decrypt_with(a: &DecryptArgs) -> DecryptWith {
     DecryptWith {
         identities: a.identities.clone(),
-        passphrase: match (&a.passphrase_file, a.passphrase) {
-            (Some(f), _) => PassphraseSource::File(f.clone()),
-            (None, true) => PassphraseSource::Prompt,
-            (None, false) => PassphraseSource::None,
-        },
+        passphrase: passphrase_source(&a.passphrase_file, a.passphrase),
+    }
+}
+
+/// The docker CLI's config directory, or a usage error saying how to name it.
+fn docker_config() -> Result<PathBuf> {
+    crate::context::docker_config_dir().ok_or_else(|| {
+        Error::usage(
+            "cannot find the docker CLI's config: HOME is not set",
+            "set DOCKER_CONFIG",
+        )
+    })
+}
+
+/// `-s STORE ` for the commands mbundle suggests, when the user named the store.
+fn store_flag(root: &Path, explicit: bool) -> String {
+    if explicit {
+        format!("-s {} ", shell_word(&root.display().to_string()))
+    } else {
+        String::new()
     }
 }
 
@@ -525,12 +544,7 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
         renames.push(import::parse_rename(r)?);
     }
     let docker_context = if a.docker_context {
-        Some(crate::context::docker_config_dir().ok_or_else(|| {
-            Error::usage(
-                "cannot find the docker CLI's config: HOME is not set",
-                "set DOCKER_CONFIG",
-            )
-        })?)
+        Some(docker_config()?)
     } else {
         None
     };
@@ -541,11 +555,7 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
     };
     let keys = decrypt_with(&a.decrypt);
     let (input, what) = open_input(&a.bundle)?;
-    let store_flag = if explicit_store {
-        format!("-s {} ", shell_word(&root.display().to_string()))
-    } else {
-        String::new()
-    };
+    let store_flag = store_flag(root, explicit_store);
     if a.dry_run {
         let report = import::dry_run(root, input, &keys, &what, &req)?;
         for w in &report.warnings {
@@ -772,12 +782,7 @@ fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
             );
         }
         None => {
-            let cfg = crate::context::docker_config_dir().ok_or_else(|| {
-                Error::usage(
-                    "cannot find the docker CLI's config: HOME is not set",
-                    "set DOCKER_CONFIG",
-                )
-            })?;
+            let cfg = docker_config()?;
             crate::context::write_into_store(&cfg, &spec)?;
             eprintln!("docker context {name} created: docker --context {name} version");
         }
@@ -878,12 +883,7 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
 
 fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<()> {
     let shell = a.shell.unwrap_or_else(crate::env::Shell::detect);
-    let store_flag = match store {
-        Some(store) if explicit_store => {
-            format!("-s {} ", shell_word(&store.root.display().to_string()))
-        }
-        _ => String::new(),
-    };
+    let store_flag = store.map_or_else(String::new, |s| store_flag(&s.root, explicit_store));
     let shell_flag = a
         .shell
         .map(|s| format!(" --shell {}", format!("{s:?}").to_lowercase()))

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::certs::{self, CertInfo};
 use crate::export::is_secret_file;
 use crate::paths::display_under;
-use crate::rewrite::is_local_path_field;
+use crate::rewrite::is_local_path_field_path;
 use crate::store::{
     string_fields, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
 };
@@ -322,13 +322,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     }
 
     let server_cert = m.server_cert(store);
-    let server_key = m
-        .str_at(&["HostOptions", "AuthOptions", "ServerKeyPath"])
-        .and_then(|s| match m.locate(store, s) {
-            Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
-            _ => None,
-        })
-        .or_else(|| Some(m.dir.join("server-key.pem")).filter(|p| p.is_file()));
+    let server_key = m.server_key(store);
     match leaf("the server certificate", server_cert, server_key, &mut out) {
         Some(srv) => {
             if let Some(host) = m.url().as_deref().and_then(url_host) {
@@ -388,10 +382,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     // Every path config.json names, and the permissions of secrets.
     for (field, s) in string_fields(&m.config) {
         let key = field.rsplit('.').next().unwrap_or(&field);
-        if key.contains('[')
-            || !is_local_path_field(key)
-            || crate::paths::ForeignPath::parse(s).is_none()
-        {
+        if !is_local_path_field_path(&field) || crate::paths::ForeignPath::parse(s).is_none() {
             continue;
         }
         match m.locate(store, s) {

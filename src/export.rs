@@ -324,12 +324,6 @@ fn hash_with_readahead(mut file: &File, local: &Path) -> Result<(u64, String)> {
     })
 }
 
-/// Field names whose values are local file paths worth reporting when absent or external.
-fn is_local_path_field(field: &str) -> bool {
-    let key = field.rsplit('.').next().unwrap_or(field);
-    !key.contains('[') && crate::rewrite::is_local_path_field(key)
-}
-
 struct MachineScan {
     entry: MachineEntry,
     files: Vec<PlannedFile>,
@@ -451,7 +445,7 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
     let mut absent = Vec::new();
     let mut external = Vec::new();
     for (field, s) in string_fields(&m.config) {
-        if !is_local_path_field(&field) || ForeignPath::parse(s).is_none() {
+        if !crate::rewrite::is_local_path_field_path(&field) || ForeignPath::parse(s).is_none() {
             continue;
         }
         let note = PathNote {

@@ -246,6 +246,28 @@ pub struct MachinePlan {
     pub map: PathMap,
 }
 
+impl MachinePlan {
+    /// Parses the machine's config.json from the bundle and rewrites it for its new home:
+    /// every path through [`MachinePlan::map`], and its name when renamed.
+    fn rewrite(&self, text: &[u8]) -> Result<(serde_json::Value, crate::rewrite::Outcome)> {
+        let bad = |reason: String| {
+            Error::Corrupt(format!(
+                "machine {}: config.json in the bundle {reason}",
+                self.source
+            ))
+        };
+        let mut config: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| bad(format!("is not valid JSON ({e})")))?;
+        if !config.is_object() {
+            return Err(bad("is not a JSON object".into()));
+        }
+        let rename =
+            (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
+        let outcome = rewrite_config(&mut config, &self.map, rename);
+        Ok((config, outcome))
+    }
+}
+
 /// What happens to one archived file.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FileTarget {
@@ -576,12 +598,19 @@ pub fn store_mode(name: &str) -> u32 {
 }
 
 /// Writes files into staging as the reader hands them over.
+/// Plans when the manifest arrives, then writes files into staging as the reader hands
+/// them over.
 struct Stager<'a> {
-    plan: &'a ImportPlan,
+    root: &'a Path,
+    req: &'a ImportRequest,
+    plan: Option<ImportPlan>,
     staging: &'a Path,
     made_dirs: BTreeSet<PathBuf>,
-    progress: &'a Progress,
+    progress: Progress,
+    /// Files and bytes written.
     written: (u64, u64),
+    /// Read buffer, reused for every file.
+    buf: Vec<u8>,
 }
 
 impl Stager<'_> {
@@ -601,20 +630,29 @@ impl Stager<'_> {
 }
 
 impl Visitor for Stager<'_> {
-    fn manifest(&mut self, _: &Manifest) -> Result<()> {
+    fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+        crate::failpoint("plan")?;
+        let state = snapshot(self.root, manifest)?;
+        self.plan = Some(plan(manifest, &state, self.req)?);
+        self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
         Ok(())
     }
 
     fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+        crate::failpoint("stage-file")?;
         check_interrupt()?;
-        let Some(FileTarget::Write(rel)) = self.plan.files.get(&entry.path) else {
+        let Some(plan) = self.plan.as_ref() else {
+            return Err(Error::Corrupt("a file came before the manifest".into()));
+        };
+        let Some(FileTarget::Write(rel)) = plan.files.get(&entry.path) else {
             return Ok(());
         };
-        let dest = self.staging.join(rel);
+        let rel = rel.clone();
+        let dest = self.staging.join(&rel);
         if let Some(parent) = dest.parent() {
             self.ensure_dir(parent)?;
         }
-        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -625,15 +663,15 @@ impl Visitor for Stager<'_> {
         let file = opts.open(&dest).ctx("create", &dest)?;
         let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
         // Chunk by chunk: a read error is the bundle's fault, a write error the disk's.
-        let mut buf = vec![0u8; IO_BUFFER];
+        self.buf.resize(IO_BUFFER, 0);
         loop {
             let n = data
-                .read(&mut buf)
+                .read(&mut self.buf)
                 .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
             if n == 0 {
                 break;
             }
-            w.write_all(&buf[..n]).ctx("write", &dest)?;
+            w.write_all(&self.buf[..n]).ctx("write", &dest)?;
             self.progress.inc(n as u64);
             self.written.1 += n as u64;
             crate::failpoint("stage-chunk")?;
@@ -689,6 +727,17 @@ pub struct Report {
     pub bytes_written: u64,
     /// Wall time.
     pub seconds: f64,
+}
+
+impl Report {
+    /// Adds one machine's rewrite outcome.
+    fn record(&mut self, machine: &str, outcome: crate::rewrite::Outcome) {
+        self.changes.push((machine.to_string(), outcome.changes));
+        if !outcome.untouched.is_empty() {
+            self.untouched
+                .push((machine.to_string(), outcome.untouched));
+        }
+    }
 }
 
 /// Holds the store lock; removes the lock file when dropped.
@@ -823,11 +872,7 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             return Err(bad("is too large".into()));
         }
         let text = fs::read(&path).ctx("read", &path)?;
-        let mut config: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| bad(format!("is not valid JSON ({e})")))?;
-        if !config.is_object() {
-            return Err(bad("is not a JSON object".into()));
-        }
+        let (config, outcome) = m.rewrite(&text)?;
         let names_its_ca =
             crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
                 .cert_ref(crate::store::CA_CERT)
@@ -843,8 +888,6 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
                 m.target, m.target
             ));
         }
-        let rename = (m.source != m.target).then_some((m.source.as_str(), m.target.as_str()));
-        let outcome = rewrite_config(&mut config, &m.map, rename);
         let new_text = to_docker_machine_json(&config, &text);
         // Written next to it and renamed: staging is ours, this is our own file.
         let tmp = path.with_extension("json.new");
@@ -907,10 +950,7 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
                     .push((m.target.clone(), field.clone(), s.to_string()));
             }
         }
-        report.changes.push((m.target.clone(), outcome.changes));
-        if !outcome.untouched.is_empty() {
-            report.untouched.push((m.target.clone(), outcome.untouched));
-        }
+        report.record(&m.target, outcome);
     }
     Ok(())
 }
@@ -1110,43 +1150,8 @@ fn run_locked<R: Read>(
         .ctx("create a staging directory in", root)?;
     set_mode(staging.path(), 0o700)?;
 
-    struct Planner<'a> {
-        root: &'a Path,
-        req: &'a ImportRequest,
-        plan: Option<ImportPlan>,
-        staging: &'a Path,
-        made_dirs: BTreeSet<PathBuf>,
-        progress: Progress,
-        written: (u64, u64),
-    }
-    impl Visitor for Planner<'_> {
-        fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
-            crate::failpoint("plan")?;
-            let state = snapshot(self.root, manifest)?;
-            self.plan = Some(plan(manifest, &state, self.req)?);
-            self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
-            Ok(())
-        }
-        fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
-            crate::failpoint("stage-file")?;
-            let Some(plan) = self.plan.as_ref() else {
-                return Err(Error::Corrupt("a file came before the manifest".into()));
-            };
-            let mut stager = Stager {
-                plan,
-                staging: self.staging,
-                made_dirs: std::mem::take(&mut self.made_dirs),
-                progress: &self.progress,
-                written: self.written,
-            };
-            let r = stager.file(entry, data);
-            self.made_dirs = stager.made_dirs;
-            self.written = stager.written;
-            r
-        }
-    }
     let start = std::time::Instant::now();
-    let mut planner = Planner {
+    let mut planner = Stager {
         root,
         req,
         plan: None,
@@ -1154,6 +1159,7 @@ fn run_locked<R: Read>(
         made_dirs: BTreeSet::new(),
         progress: Progress::off(),
         written: (0, 0),
+        buf: Vec::new(),
     };
     let read = read_bundle(input, keys, what, &mut planner);
     planner.progress.finish();
@@ -1273,18 +1279,8 @@ pub fn dry_run<R: Read>(
         let Some(text) = c.configs.get(&key) else {
             continue;
         };
-        let mut config: serde_json::Value = serde_json::from_slice(text).map_err(|e| {
-            Error::Corrupt(format!(
-                "machine {}: config.json is not valid JSON ({e})",
-                m.source
-            ))
-        })?;
-        let rename = (m.source != m.target).then_some((m.source.as_str(), m.target.as_str()));
-        let outcome = rewrite_config(&mut config, &m.map, rename);
-        report.changes.push((m.target.clone(), outcome.changes));
-        if !outcome.untouched.is_empty() {
-            report.untouched.push((m.target.clone(), outcome.untouched));
-        }
+        let (_, outcome) = m.rewrite(text)?;
+        report.record(&m.target, outcome);
     }
     report_plan(&plan, &mut report);
     Ok(report)

@@ -126,6 +126,13 @@ pub fn is_local_path_field(key: &str) -> bool {
             .any(|s| key.ends_with(s))
 }
 
+/// [`is_local_path_field`] for a dotted field path (`Driver.SSHKey`); array elements
+/// (`X[0]`) never count.
+pub fn is_local_path_field_path(field: &str) -> bool {
+    let key = field.rsplit('.').next().unwrap_or(field);
+    !key.contains('[') && is_local_path_field(key)
+}
+
 /// Rewrites config.json in place: every mappable path, plus `Name` and `Driver.MachineName`
 /// when the machine is renamed.
 pub fn rewrite_config(config: &mut Value, map: &PathMap, rename: Option<(&str, &str)>) -> Outcome {

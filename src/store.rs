@@ -292,10 +292,7 @@ impl Machine {
             let configured = self.cert_ref(name);
             let mut local = configured
                 .as_ref()
-                .and_then(|(_, s)| match self.locate(store, s) {
-                    Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
-                    _ => None,
-                });
+                .and_then(|(_, s)| self.existing_file(store, s));
             if local.is_none() && configured.is_none() {
                 let p = store.certs_dir().join(name);
                 local = p.is_file().then_some(p);
@@ -315,19 +312,31 @@ impl Machine {
         out
     }
 
+    /// The file a config.json path names, if it exists on this computer.
+    pub fn existing_file(&self, store: &Store, s: &str) -> Option<PathBuf> {
+        match self.locate(store, s) {
+            Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The file `HostOptions.AuthOptions.<field>` names, else `default` in the machine
+    /// directory, if either exists.
+    fn auth_file(&self, store: &Store, field: &str, default: &str) -> Option<PathBuf> {
+        self.str_at(&["HostOptions", "AuthOptions", field])
+            .and_then(|s| self.existing_file(store, s))
+            .or_else(|| Some(self.dir.join(default)).filter(|p| p.is_file()))
+    }
+
     /// The server certificate: where config.json says, else `server.pem` in the machine
     /// directory.
     pub fn server_cert(&self, store: &Store) -> Option<PathBuf> {
-        let configured = self
-            .str_at(&["HostOptions", "AuthOptions", "ServerCertPath"])
-            .and_then(|s| match self.locate(store, s) {
-                Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
-                _ => None,
-            });
-        configured.or_else(|| {
-            let p = self.dir.join("server.pem");
-            p.is_file().then_some(p)
-        })
+        self.auth_file(store, "ServerCertPath", "server.pem")
+    }
+
+    /// The server certificate's key, found the same way.
+    pub fn server_key(&self, store: &Store) -> Option<PathBuf> {
+        self.auth_file(store, "ServerKeyPath", "server-key.pem")
     }
 }
 

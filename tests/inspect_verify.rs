@@ -148,17 +148,7 @@ fn not_a_bundle_wrong_key_and_truncation_are_told_apart() {
     let entries = decrypt_entries(&bytes, &demo_key());
 
     // A plain tar.gz, as someone might send instead.
-    let mut tarball = Vec::new();
-    {
-        let mut b = tar::Builder::new(&mut tarball);
-        let mut h = tar::Header::new_ustar();
-        h.set_path("mbundle.json").unwrap();
-        h.set_size(entries[0].1.len() as u64);
-        h.set_cksum();
-        b.append(&h, entries[0].1.as_slice()).unwrap();
-        b.finish().unwrap();
-    }
-    fs::write(dir.path("plain.tar.gz"), gzip(&tarball)).unwrap();
+    fs::write(dir.path("plain.tar.gz"), gzip(&plain_tar(&entries[..1]))).unwrap();
     dir.run(&["verify", "plain.tar.gz", "-i", &key()]).fails(
         1,
         &[

@@ -129,20 +129,7 @@ fn a_bundle_encrypted_by_reference_age_is_read() {
     ])
     .ok();
     let entries = decrypt_entries(&fs::read(dir.path("m.mbundle")).unwrap(), &demo_key());
-    let mut tarball = Vec::new();
-    {
-        let mut b = tar::Builder::new(&mut tarball);
-        for (p, data) in &entries {
-            let mut h = tar::Header::new_ustar();
-            h.set_path(p).unwrap();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o600);
-            h.set_cksum();
-            b.append(&h, data.as_slice()).unwrap();
-        }
-        b.finish().unwrap();
-    }
-    fs::write(dir.path("plain.tar.gz"), gzip(&tarball)).unwrap();
+    fs::write(dir.path("plain.tar.gz"), gzip(&plain_tar(&entries))).unwrap();
     let status = std::process::Command::new(age)
         .args(["-r", &r, "-o"])
         .arg(dir.path("byage.mbundle"))

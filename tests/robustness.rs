@@ -13,7 +13,6 @@ fn sound_plaintext() -> Vec<u8> {
 }
 
 fn make_plaintext() -> Vec<u8> {
-    use std::io::Read;
     let dir = Dir::new();
     let store = fixtures().join(QUIRKS);
     let r = demo_recipient();
@@ -28,18 +27,7 @@ fn make_plaintext() -> Vec<u8> {
         "q.mbundle",
     ])
     .ok();
-    let bytes = fs::read(dir.path("q.mbundle")).unwrap();
-    let ids = age::IdentityFile::from_file(demo_key().to_str().unwrap().to_string())
-        .unwrap()
-        .into_identities()
-        .unwrap();
-    let dec = age::Decryptor::new(bytes.as_slice()).unwrap();
-    let mut plain = Vec::new();
-    dec.decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        .unwrap()
-        .read_to_end(&mut plain)
-        .unwrap();
-    plain
+    decrypt(&fs::read(dir.path("q.mbundle")).unwrap(), &demo_key())
 }
 
 fn read(bytes: &[u8]) -> Result<(), mbundle::Error> {

@@ -236,16 +236,7 @@ pub fn age_decrypt_extract(bundle: &Path, key: &Path, into: &Path) -> bool {
 /// Decrypts a bundle with the library-independent path (age crate directly) and returns the
 /// tar entries as (path, bytes) — test-side view of what a bundle holds.
 pub fn decrypt_entries(bundle: &[u8], key: &Path) -> Vec<(String, Vec<u8>)> {
-    let ids = age::IdentityFile::from_file(key.to_str().unwrap().to_string())
-        .unwrap()
-        .into_identities()
-        .unwrap();
-    let dec = age::Decryptor::new(bundle).unwrap();
-    let mut r = dec
-        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
-        .unwrap();
-    let mut plain = Vec::new();
-    r.read_to_end(&mut plain).unwrap();
+    let plain = decrypt(bundle, key);
     let mut gz = flate2::read::MultiGzDecoder::new(plain.as_slice());
     let mut tarball = Vec::new();
     gz.read_to_end(&mut tarball).unwrap();
@@ -261,9 +252,23 @@ pub fn decrypt_entries(bundle: &[u8], key: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Rebuilds a bundle from (path, bytes) entries, encrypted to the demo recipient: the tool
-/// tests use to craft damaged or hostile bundles.
-pub fn craft_bundle(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+/// The age plaintext of a bundle (the gzip-compressed tar), decrypted with `key`.
+pub fn decrypt(bundle: &[u8], key: &Path) -> Vec<u8> {
+    let ids = age::IdentityFile::from_file(key.to_str().unwrap().to_string())
+        .unwrap()
+        .into_identities()
+        .unwrap();
+    let dec = age::Decryptor::new(bundle).unwrap();
+    let mut r = dec
+        .decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
+        .unwrap();
+    let mut plain = Vec::new();
+    r.read_to_end(&mut plain).unwrap();
+    plain
+}
+
+/// A POSIX tar of (path, bytes) entries, mode 0600.
+pub fn plain_tar(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut tarball = Vec::new();
     {
         let mut b = tar::Builder::new(&mut tarball);
@@ -277,7 +282,13 @@ pub fn craft_bundle(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
         }
         b.finish().unwrap();
     }
-    encrypt_to_demo(&gzip(&tarball))
+    tarball
+}
+
+/// Rebuilds a bundle from (path, bytes) entries, encrypted to the demo recipient: the tool
+/// tests use to craft damaged or hostile bundles.
+pub fn craft_bundle(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    encrypt_to_demo(&gzip(&plain_tar(entries)))
 }
 
 pub fn gzip(data: &[u8]) -> Vec<u8> {
