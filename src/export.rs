@@ -335,7 +335,11 @@ struct MachineScan {
 fn fingerprint_file(path: &Path) -> Result<String> {
     let meta = fs::metadata(path).ctx("stat", path)?;
     if meta.len() > 1 << 20 {
-        return Ok(certs::fingerprint_der(path.to_string_lossy().as_bytes()));
+        // Not a certificate anyone made; still identified by its content (not its path),
+        // streamed rather than read whole, as file_fingerprint does for raw bytes.
+        let mut h = Sha256::new();
+        io::copy(&mut File::open(path).ctx("read", path)?, &mut h).ctx("read", path)?;
+        return Ok(format!("sha256:{}", hex::encode(h.finalize())));
     }
     Ok(certs::file_fingerprint(&fs::read(path).ctx("read", path)?))
 }
