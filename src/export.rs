@@ -229,10 +229,17 @@ fn mtime_of(meta: &fs::Metadata) -> u64 {
         .unwrap_or(0)
 }
 
+/// The mode a file is carried with: its own, except that secret files are always 0600, so
+/// that even `age -d | tar -x` by hand restores keys private when the source store (a git
+/// checkout, a copy made with a loose umask) had them readable by others.
 #[cfg(unix)]
-fn mode_of(meta: &fs::Metadata, _name: &str) -> u32 {
+fn mode_of(meta: &fs::Metadata, name: &str) -> u32 {
     use std::os::unix::fs::PermissionsExt;
-    meta.permissions().mode() & 0o7777
+    if is_secret_file(name) {
+        0o600
+    } else {
+        meta.permissions().mode() & 0o7777
+    }
 }
 
 #[cfg(not(unix))]
