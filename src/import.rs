@@ -20,7 +20,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -565,7 +565,29 @@ pub fn mkdir_private(p: &Path) -> Result<()> {
         b.mode(0o700);
     }
     b.create(p).ctx("create directory", p)?;
-    set_mode(p, 0o700)
+    if umask_keeps(0o700) {
+        Ok(())
+    } else {
+        set_mode(p, 0o700)
+    }
+}
+
+/// The process umask, read once from /proc/self/status (reading it with umask(2) would
+/// briefly change it for every thread). None where that is not available.
+fn process_umask() -> Option<u32> {
+    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
+    *UMASK.get_or_init(|| {
+        let status = fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
+        u32::from_str_radix(line.trim(), 8).ok()
+    })
+}
+
+/// Whether a file or directory created with `mode` gets exactly that mode under the
+/// current umask, so that no chmod is needed afterwards (one syscall fewer per file: an
+/// import of 500 machines creates thousands).
+fn umask_keeps(mode: u32) -> bool {
+    cfg!(unix) && process_umask().is_some_and(|u| mode & u == 0)
 }
 
 fn set_mode(p: &Path, mode: u32) -> Result<()> {
@@ -576,6 +598,19 @@ fn set_mode(p: &Path, mode: u32) -> Result<()> {
     }
     #[cfg(not(unix))]
     let _ = (p, mode);
+    Ok(())
+}
+
+/// Sets an open file's mode (fchmod: no second path lookup).
+fn set_file_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(fs::Permissions::from_mode(mode))
+            .ctx("set permissions of", path)?;
+    }
+    #[cfg(not(unix))]
+    let _ = (file, path, mode);
     Ok(())
 }
 
@@ -621,9 +656,8 @@ impl Stager<'_> {
         if let Some(parent) = dir.parent() {
             self.ensure_dir(parent)?;
         }
-        if !dir.exists() {
-            mkdir_private(dir)?;
-        }
+        // Staging is ours and fresh: only directories made here exist in it.
+        mkdir_private(dir)?;
         self.made_dirs.insert(dir.to_path_buf());
         Ok(())
     }
@@ -653,14 +687,18 @@ impl Visitor for Stager<'_> {
             self.ensure_dir(parent)?;
         }
         let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let mode = store_mode(name);
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
+            opts.mode(mode);
         }
         let file = opts.open(&dest).ctx("create", &dest)?;
+        if !umask_keeps(mode) {
+            set_file_mode(&file, &dest, mode)?;
+        }
         let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
         // Chunk by chunk: a read error is the bundle's fault, a write error the disk's.
         self.buf.resize(IO_BUFFER, 0);
@@ -683,7 +721,7 @@ impl Visitor for Stager<'_> {
         // Made durable all at once by sync_staged() before the journal is written.
         drop(file);
         self.written.0 += 1;
-        set_mode(&dest, store_mode(name))
+        Ok(())
     }
 }
 
@@ -867,11 +905,20 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
                 m.source
             ))
         };
-        let md = fs::metadata(&path).map_err(|_| bad("is missing".into()))?;
-        if md.len() > MAX_CONFIG {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|_| bad("is missing".into()))?;
+        let len = file.metadata().ctx("stat", &path)?.len();
+        if len > MAX_CONFIG {
             return Err(bad("is too large".into()));
         }
-        let text = fs::read(&path).ctx("read", &path)?;
+        let mut text = Vec::with_capacity(len as usize + 1);
+        (&file)
+            .take(MAX_CONFIG + 1)
+            .read_to_end(&mut text)
+            .ctx("read", &path)?;
         let (config, outcome) = m.rewrite(&text)?;
         let names_its_ca =
             crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
@@ -889,21 +936,12 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             ));
         }
         let new_text = to_docker_machine_json(&config, &text);
-        // Written next to it and renamed: staging is ours, this is our own file.
-        let tmp = path.with_extension("json.new");
-        {
-            let mut opts = OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            let mut f = opts.open(&tmp).ctx("create", &tmp)?;
-            f.write_all(&new_text).ctx("write", &tmp)?;
-        }
-        fs::rename(&tmp, &path).ctx("rename into", &path)?;
-        set_mode(&path, 0o600)?;
+        // Overwritten in place: staging is ours, and nothing in it counts until the journal
+        // is written after sync_staged(); a crash here leaves staging to be discarded.
+        file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
+        file.set_len(0).ctx("write", &path)?;
+        file.write_all(&new_text).ctx("write", &path)?;
+        drop(file);
         // The result must parse, and every path it now names inside the store must exist
         // (in staging, or already in the store).
         let reparsed: serde_json::Value = serde_json::from_slice(&new_text)

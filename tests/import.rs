@@ -552,28 +552,38 @@ fn keys_are_private_whatever_the_umask_and_the_bundle_claim() {
     }
     entries[0].1 = serde_json::to_vec(&m).unwrap();
     fs::write(dir.path("loose.mbundle"), craft_bundle(&entries)).unwrap();
-    let target = dir.path("t");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!(
-            "umask 000; exec '{}' -s '{}' import loose.mbundle -i '{}'",
-            env!("CARGO_BIN_EXE_mbundle"),
-            target.display(),
-            demo_key().display()
-        ))
-        .current_dir(dir.root())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    #[cfg(unix)]
-    {
-        assert_private(&target);
-        assert_eq!(mode(&target.join("machines/web/ca.pem")), 0o644);
-        assert_eq!(mode(&target.join("machines/web/id_rsa")), 0o600);
+    // 000 would leave a naive writer's files open to all; 277 takes the owner's own write
+    // bit away; 022 is everyone's default (no chmod needed, none done).
+    for umask in ["000", "277", "022"] {
+        let target = dir.path(&format!("t{umask}"));
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask {umask}; exec '{}' -s '{}' import loose.mbundle -i '{}'",
+                env!("CARGO_BIN_EXE_mbundle"),
+                target.display(),
+                demo_key().display()
+            ))
+            .current_dir(dir.root())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "umask {umask}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        #[cfg(unix)]
+        {
+            assert_private(&target);
+            assert_eq!(mode(&target.join("machines/web/ca.pem")), 0o644, "{umask}");
+            assert_eq!(mode(&target.join("machines/web/id_rsa")), 0o600, "{umask}");
+            assert_eq!(mode(&target.join("machines/web")), 0o700, "{umask}");
+            assert_eq!(
+                mode(&target.join("machines/web/config.json")),
+                0o600,
+                "{umask}"
+            );
+        }
     }
 }
 
