@@ -22,7 +22,20 @@ done
 
 (cd "$root" && cargo build --release --quiet)
 M="$root/target/release/mbundle"
-rm -rf "$W" && mkdir -p "$W" && cd "$W"
+if [ -e "$W" ]; then
+  rm -rf "$W"
+  # On ext4 without a journal (this project's machine), the kernel will not reuse an inode
+  # freed in the last 60 s (300 s while its table block is unwritten), and every file
+  # created meanwhile scans past all of them: thousands of creates right after deleting
+  # thousands of files cost seconds, for tar as for mbundle. Let the last run's files settle
+  # so the figures measure the tools, not the previous run's cleanup.
+  if [ -z "${BENCH_NO_SETTLE:-}" ]; then
+    echo "removed the previous run's $W; sync and 65 s for the freed inodes to settle (BENCH_NO_SETTLE=1 skips)"
+    sync
+    sleep 65
+  fi
+fi
+mkdir -p "$W" && cd "$W"
 echo "building stores in $W (disk: $DISK_MIB MiB, 500 cloud machines)..."
 python3 "$here/make_stores.py" "$W" "$DISK_MIB"
 age-keygen -o key.txt 2>/dev/null
