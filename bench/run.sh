@@ -51,8 +51,11 @@ hyperfine --style basic --runs "$RUNS" --export-json a-export.json \
   -n "tar|zstd -T$cores|age" "tar -C vbox-store -cf - . | zstd -q -T$cores | age -r $R > out-zstd.age"
 # Imports go to a fresh directory each run: deleting thousands of files right before
 # creating them again makes ext4 search past recently freed inodes and slows every create.
+# Each run starts after `sync`: mbundle makes its staged files durable with one syncfs
+# before it commits, and that would otherwise also write out the GiBs the previous
+# benchmark left dirty (tar, which never syncs, would not pay for them).
 mkdir -p imp
-hyperfine --style basic --runs "$RUNS" --export-json a-import.json \
+hyperfine --style basic --runs "$RUNS" --prepare sync --export-json a-import.json \
   -n "mbundle import (verifies every sha256)" "$M -s $W/imp/m-\$(date +%s%N) import out.mbundle -i key.txt -q" \
   -n "age -d|pigz -d|tar -x" "d=$W/imp/p-\$(date +%s%N); mkdir \$d; age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C \$d"
 
@@ -61,7 +64,7 @@ echo "== (b) 500 cloud machines sharing two CAs =="
 hyperfine --style basic --runs "$RUNS" --export-json b-export.json \
   -n "mbundle export --all" "$M -s cloud-store export --all -r $R -o cloud.mbundle -f -q" \
   -n "tar|pigz|age" "tar -C cloud-store -cf - . | pigz -p$cores | age -r $R > cloud-pigz.age"
-hyperfine --style basic --runs "$RUNS" --export-json b-import.json \
+hyperfine --style basic --runs "$RUNS" --prepare sync --export-json b-import.json \
   -n "mbundle import (500 machines)" "$M -s $W/imp/c-\$(date +%s%N) import cloud.mbundle -i key.txt -q" \
   -n "age -d|pigz -d|tar -x" "d=$W/imp/q-\$(date +%s%N); mkdir \$d; age -d -i key.txt cloud-pigz.age | pigz -d | tar -xf - -C \$d"
 rm -rf imp

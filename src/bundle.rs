@@ -248,19 +248,25 @@ impl<W: Write + Send + 'static> BundleWriter<W> {
         let r = self.tar.get_mut().write_all(h.as_bytes());
         self.explain(r)?;
         let mut hasher = hash.then(Sha256::new);
-        let mut buf = vec![0u8; (entry.size as usize).clamp(1, 256 << 10)];
+        let mut seen = |b: &[u8]| {
+            if let Some(hh) = hasher.as_mut() {
+                hh.update(b);
+            }
+        };
         let mut left = entry.size;
         while left > 0 {
-            let want = (buf.len() as u64).min(left) as usize;
-            let n = data.read(&mut buf[..want])?;
+            // Read straight into the compressor's chunk: one copy of the stream fewer.
+            let want = left.min(1 << 20) as usize;
+            let r = self.tar.get_mut().fill_from(&mut data, want, &mut seen);
+            let n = match r {
+                Err(e) if e.get_ref().is_some_and(|i| i.is::<SinkStopped>()) => {
+                    return self.explain(Err(e))
+                }
+                r => r?,
+            };
             if n == 0 {
                 break;
             }
-            if let Some(hh) = hasher.as_mut() {
-                hh.update(&buf[..n]);
-            }
-            let r = self.tar.get_mut().write_all(&buf[..n]);
-            self.explain(r)?;
             left -= n as u64;
         }
         let count = entry.size - left;

@@ -45,20 +45,43 @@ impl<W: Write> MemberSink for WriteSink<W> {
 
 /// Compresses one chunk into a complete gzip member.
 pub fn compress_member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
-    let level = if level > 0 && !compressible(data) {
-        0
-    } else {
-        level
-    };
-    let mut out = Vec::with_capacity(if level == 0 {
-        data.len() + 64
-    } else {
-        data.len() / 2 + 64
-    });
+    if level == 0 || !compressible(data) {
+        return Ok(stored_member(data));
+    }
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
     let mut gz = GzEncoder::new(&mut out, Compression::new(level));
     gz.write_all(data)?;
     gz.finish()?;
     Ok(out)
+}
+
+/// Largest stored deflate block (RFC 1951 3.2.4: LEN is 16 bits).
+const STORED_BLOCK: usize = 0xffff;
+
+/// A gzip member holding `data` in stored (uncompressed) deflate blocks, written directly:
+/// one copy of the data and its CRC-32, where zlib's level 0 copies it through its window
+/// too. Same header as flate2's (no name, mtime 0, OS unknown).
+pub fn stored_member(data: &[u8]) -> Vec<u8> {
+    let blocks = data.len().div_ceil(STORED_BLOCK).max(1);
+    let mut out = Vec::with_capacity(10 + data.len() + 5 * blocks + 8);
+    out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+    let mut pieces = data.chunks(STORED_BLOCK).peekable();
+    if pieces.peek().is_none() {
+        out.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+    }
+    while let Some(piece) = pieces.next() {
+        let last = pieces.peek().is_none();
+        let len = piece.len() as u16;
+        out.push(u8::from(last));
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&(!len).to_le_bytes());
+        out.extend_from_slice(piece);
+    }
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 /// Whether deflate is worth running on a chunk, judged from its start.
@@ -209,6 +232,38 @@ impl<W: MemberSink> ParGzWriter<W> {
     }
 }
 
+impl<W: MemberSink> ParGzWriter<W> {
+    /// Reads up to `limit` bytes from `r` straight into the chunk being filled (one read
+    /// call; no intermediate buffer, so the stream is copied once less) and hands what was
+    /// read to `seen` before it is compressed. Returns the count; 0 at end of input.
+    pub fn fill_from<R: io::Read + ?Sized>(
+        &mut self,
+        r: &mut R,
+        limit: usize,
+        seen: &mut dyn FnMut(&[u8]),
+    ) -> io::Result<usize> {
+        let start = self.buf.len();
+        let want = (CHUNK - start).min(limit);
+        if want == 0 {
+            return Ok(0);
+        }
+        self.buf.resize(start + want, 0);
+        let n = match r.read(&mut self.buf[start..]) {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(start);
+                return Err(e);
+            }
+        };
+        self.buf.truncate(start + n);
+        seen(&self.buf[start..]);
+        if self.buf.len() == CHUNK {
+            self.submit()?;
+        }
+        Ok(n)
+    }
+}
+
 impl<W: MemberSink> Write for ParGzWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         let room = CHUNK - self.buf.len();
@@ -276,6 +331,53 @@ mod tests {
             }
             let gz = w.finish().unwrap().0;
             assert_eq!(gunzip(&gz), data, "len {len}");
+        }
+    }
+
+    #[test]
+    fn fill_from_reads_into_the_chunk_and_shows_every_byte() {
+        let mut data = noise(2 * CHUNK + 300);
+        data.extend(vec![3u8; CHUNK]);
+        let mut w = ParGzWriter::new(WriteSink(Vec::new()), 6, 2);
+        w.write_all(b"header").unwrap();
+        let mut input: &[u8] = &data;
+        let mut seen = Vec::new();
+        loop {
+            let n = w
+                .fill_from(&mut input, 100_000, &mut |b| seen.extend_from_slice(b))
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+        }
+        w.write_all(b"trailer").unwrap();
+        let out = gunzip(&w.finish().unwrap().0);
+        assert_eq!(seen, data);
+        assert_eq!(&out[..6], b"header");
+        assert_eq!(&out[6..6 + data.len()], &data[..]);
+        assert_eq!(&out[6 + data.len()..], b"trailer");
+    }
+
+    #[test]
+    fn stored_members_decode_at_every_block_boundary() {
+        for len in [
+            0,
+            1,
+            STORED_BLOCK - 1,
+            STORED_BLOCK,
+            STORED_BLOCK + 1,
+            3 * STORED_BLOCK,
+            CHUNK,
+        ] {
+            let data = noise(len);
+            let member = stored_member(&data);
+            assert_eq!(gunzip(&member), data, "len {len}");
+            // No larger than what zlib writes at level 0.
+            let mut zlib = Vec::new();
+            let mut gz = GzEncoder::new(&mut zlib, Compression::new(0));
+            gz.write_all(&data).unwrap();
+            gz.finish().unwrap();
+            assert!(member.len() <= zlib.len(), "len {len}");
         }
     }
 
