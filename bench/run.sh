@@ -44,7 +44,12 @@ cores="$(nproc)"
 
 echo
 echo "== (a) one virtualbox machine, ${DISK_MIB} MiB disk (half incompressible), --include-disks =="
+# Before each run its command's previous output is removed and everything synced: every
+# command then starts with a clean page cache and does not pay for freeing the last run's
+# half-GiB file (this file system discards freed blocks) nor for anyone else's writeback.
 hyperfine --style basic --runs "$RUNS" --export-json a-export.json \
+  --prepare "rm -f out.mbundle; sync" --prepare "rm -f out-gzip.age; sync" \
+  --prepare "rm -f out-pigz.age; sync" --prepare "rm -f out-zstd.age; sync" \
   -n "mbundle export" "$M -s vbox-store export --all --include-disks -r $R -o out.mbundle -f -q" \
   -n "tar|gzip|age" "tar -C vbox-store -cf - . | gzip | age -r $R > out-gzip.age" \
   -n "tar|pigz -p$cores|age" "tar -C vbox-store -cf - . | pigz -p$cores | age -r $R > out-pigz.age" \
@@ -62,6 +67,7 @@ hyperfine --style basic --runs "$RUNS" --prepare sync --export-json a-import.jso
 echo
 echo "== (b) 500 cloud machines sharing two CAs =="
 hyperfine --style basic --runs "$RUNS" --export-json b-export.json \
+  --prepare "rm -f cloud.mbundle; sync" --prepare "rm -f cloud-pigz.age; sync" \
   -n "mbundle export --all" "$M -s cloud-store export --all -r $R -o cloud.mbundle -f -q" \
   -n "tar|pigz|age" "tar -C cloud-store -cf - . | pigz -p$cores | age -r $R > cloud-pigz.age"
 hyperfine --style basic --runs "$RUNS" --prepare sync --export-json b-import.json \
