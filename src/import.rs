@@ -249,7 +249,15 @@ pub struct MachinePlan {
 impl MachinePlan {
     /// Parses the machine's config.json from the bundle and rewrites it for its new home:
     /// every path through [`MachinePlan::map`], and its name when renamed.
-    fn rewrite(&self, text: &[u8]) -> Result<(serde_json::Value, crate::rewrite::Outcome)> {
+    ///
+    /// Refuses a result whose fields docker-machine writes to (certificates on
+    /// regenerate-certs, the CA on create) point outside the store at `root`: a bundle
+    /// naming ~/.bashrc or /etc/passwd there would have docker-machine overwrite it later.
+    fn rewrite(
+        &self,
+        text: &[u8],
+        root: &ForeignPath,
+    ) -> Result<(serde_json::Value, crate::rewrite::Outcome)> {
         let bad = |reason: String| {
             Error::Corrupt(format!(
                 "machine {}: config.json in the bundle {reason}",
@@ -264,8 +272,34 @@ impl MachinePlan {
         let rename =
             (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
         let outcome = rewrite_config(&mut config, &self.map, rename);
+        for pointer in WRITTEN_FIELDS {
+            let Some(s) = config.pointer(pointer).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if s.is_empty() {
+                continue;
+            }
+            let inside = ForeignPath::parse(s).is_some_and(|p| p.strip_prefix(root).is_some());
+            if !inside {
+                return Err(Error::Corrupt(format!(
+                    "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
+                    self.source,
+                    pointer[1..].replace('/', ".")
+                )));
+            }
+        }
         Ok((config, outcome))
     }
+}
+
+/// The store root as the kind of absolute path config.json files hold.
+fn root_path(root: &Path) -> Result<ForeignPath> {
+    root.to_str().and_then(ForeignPath::parse).ok_or_else(|| {
+        Error::usage(
+            "the store path is not an absolute UTF-8 path",
+            "pass -s DIR",
+        )
+    })
 }
 
 /// What happens to one archived file.
@@ -886,16 +920,7 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
 
 /// Rewrites every staged config.json and checks the result. Returns the report parts.
 fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
-    let root_fp = plan
-        .root
-        .to_str()
-        .and_then(ForeignPath::parse)
-        .ok_or_else(|| {
-            Error::usage(
-                "the store path is not an absolute UTF-8 path",
-                "pass -s DIR",
-            )
-        })?;
+    let root_fp = root_path(&plan.root)?;
     for m in &plan.machines {
         crate::failpoint("rewrite-machine")?;
         let path = staging.join("machines").join(&m.target).join("config.json");
@@ -919,7 +944,7 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             .take(MAX_CONFIG + 1)
             .read_to_end(&mut text)
             .ctx("read", &path)?;
-        let (config, outcome) = m.rewrite(&text)?;
+        let (config, outcome) = m.rewrite(&text, &root_fp)?;
         let names_its_ca =
             crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
                 .cert_ref(crate::store::CA_CERT)
@@ -946,25 +971,6 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
         // (in staging, or already in the store).
         let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
             .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
-        // Fields docker-machine writes to (certificates on regenerate-certs, the CA on
-        // create) must stay inside this store: a bundle naming ~/.bashrc or /etc/passwd
-        // there would have docker-machine overwrite it later.
-        for pointer in WRITTEN_FIELDS {
-            if let Some(s) = reparsed.pointer(pointer).and_then(|v| v.as_str()) {
-                if s.is_empty() {
-                    continue;
-                }
-                let inside =
-                    ForeignPath::parse(s).is_some_and(|p| p.strip_prefix(&root_fp).is_some());
-                if !inside {
-                    return Err(Error::Corrupt(format!(
-                        "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
-                        m.source,
-                        pointer[1..].replace('/', ".")
-                    )));
-                }
-            }
-        }
         for (field, s) in crate::store::string_fields(&reparsed) {
             let key = field.rsplit('.').next().unwrap_or(&field);
             if crate::rewrite::never_rewritten(key) {
@@ -1312,12 +1318,13 @@ pub fn dry_run<R: Read>(
     read_bundle(input, keys, what, &mut c)?;
     let plan = c.plan.ok_or_else(|| Error::Corrupt("no manifest".into()))?;
     let mut report = Report::default();
+    let root_fp = root_path(&plan.root)?;
     for m in &plan.machines {
         let key = format!("machines/{}/config.json", m.source);
         let Some(text) = c.configs.get(&key) else {
             continue;
         };
-        let (_, outcome) = m.rewrite(text)?;
+        let (_, outcome) = m.rewrite(text, &root_fp)?;
         report.record(&m.target, outcome);
     }
     report_plan(&plan, &mut report);

@@ -587,6 +587,16 @@ fn every_hostile_bundle_is_refused_and_changes_nothing() {
             outside_before,
             "{name}: something was written outside the store"
         );
+        // --dry-run must refuse what import refuses: it reports what import would do.
+        let mut dry = args.clone();
+        dry.push("--dry-run");
+        let run = dir.run(&dry);
+        assert_eq!(
+            run.code, 1,
+            "{name}: --dry-run did not refuse\nstdout: {}\nstderr: {}",
+            run.stdout, run.stderr
+        );
+        assert_eq!(tree(&dir.path("victim")), victim_before, "{name}: dry run");
         reasons.push(format!("{name}: {first}"));
         fs::remove_file(dir.path(&file)).ok();
     }
