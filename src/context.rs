@@ -206,8 +206,8 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     let t_meta = tmp.path().join("meta");
     mkdirs(&t_meta, 0o755)?;
     write_private(&t_meta.join("meta.json"), &spec.meta_json(), 0o644)?;
-    fs::rename(&t_tls, &tls_dir).ctx("rename into", &tls_dir)?;
-    if let Err(e) = fs::rename(&t_meta, &meta_dir) {
+    crate::rename_noreplace(&t_tls, &tls_dir).ctx("rename into", &tls_dir)?;
+    if let Err(e) = crate::rename_noreplace(&t_meta, &meta_dir) {
         let _ = fs::remove_dir_all(&tls_dir);
         return Err(Error::io("rename into", meta_dir, e));
     }

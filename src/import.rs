@@ -885,10 +885,11 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
                         let src = staging.join(from);
                         let dst = root.join(to);
                         if src.exists() {
-                            if dst.exists() {
-                                skipped.push(to.clone());
-                            } else {
-                                fs::rename(&src, &dst).ctx("rename into", &dst)?;
+                            match crate::rename_noreplace(&src, &dst) {
+                                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                                    skipped.push(to.clone());
+                                }
+                                r => r.ctx("rename into", &dst)?,
                             }
                         }
                     }
@@ -1095,13 +1096,15 @@ fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Result<()> {
                 Step::Mkdir(rel) => mkdir_private(&plan.root.join(rel))?,
                 Step::Rename { from, to } => {
                     let dst = plan.root.join(to);
-                    if fs::symlink_metadata(&dst).is_ok() {
-                        return Err(Error::Conflicts(vec![format!(
-                            "{} appeared while importing; nothing was replaced",
-                            dst.display()
-                        )]));
+                    match crate::rename_noreplace(&staging.join(from), &dst) {
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                            return Err(Error::Conflicts(vec![format!(
+                                "{} appeared while importing; nothing was replaced",
+                                dst.display()
+                            )]));
+                        }
+                        r => r.ctx("rename into", &dst)?,
                     }
-                    fs::rename(staging.join(from), &dst).ctx("rename into", &dst)?;
                 }
             }
             done.push(step);

@@ -88,7 +88,7 @@ fn keep_old(path: &Path, ts: &str) -> Result<PathBuf> {
         kept = PathBuf::from(format!("{}.{ts}-{n}.old", path.display()));
         n += 1;
     }
-    fs::rename(path, &kept).ctx("rename", path)?;
+    crate::rename_noreplace(path, &kept).ctx("rename", path)?;
     Ok(kept)
 }
 

@@ -867,3 +867,80 @@ fn ssh_rsa_and_ed25519_identities_open_what_they_were_sent() {
         assert!(target.join("machines/web/config.json").is_file());
     }
 }
+
+#[test]
+fn a_machine_that_appears_during_the_import_is_never_replaced() {
+    // docker-machine creates `web` (here: an empty directory, which a plain rename(2)
+    // would silently replace) after the plan was made and before the commit.
+    use std::io::Write;
+    let dir = Dir::new();
+    // Big enough for many age chunks: the importer stages while the tail is held back.
+    let src = dir.copy_fixture(LINUX, "src");
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let noise: Vec<u8> = (0..2u32 << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    fs::write(src.join("machines/web/notes.bin"), noise).unwrap();
+    export(&dir, &src, "w.mbundle", &["web"]);
+    let bundle = fs::read(dir.path("w.mbundle")).unwrap();
+    assert!(bundle.len() > 1 << 20, "{}", bundle.len());
+    let target = dir.copy_fixture(MACOS, "t");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mbundle"))
+        .args(["-s", target.to_str().unwrap(), "import", "-", "-i"])
+        .arg(demo_key())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let (head, tail) = bundle.split_at(bundle.len() - 64);
+    stdin.write_all(head).unwrap();
+    stdin.flush().unwrap();
+    // The plan is made as soon as the manifest is read; wait until staging holds files.
+    let staged = || {
+        fs::read_dir(&target).unwrap().any(|e| {
+            let e = e.unwrap();
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(".mbundle-staging")
+                && e.path().join("machines/web").is_dir()
+        })
+    };
+    let t0 = std::time::Instant::now();
+    while !staged() {
+        assert!(t0.elapsed().as_secs() < 30, "import never staged");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    fs::create_dir(target.join("machines/web")).unwrap();
+    let before = tree(&target);
+    stdin.write_all(tail).unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("appeared while importing; nothing was replaced"),
+        "{stderr}"
+    );
+    // Everything as it was just before the commit, staging gone, the new directory empty.
+    let mut after = tree(&target);
+    after.retain(|k, _| !k.starts_with(".mbundle-staging"));
+    let mut before = before;
+    before.retain(|k, _| !k.starts_with(".mbundle-staging") && k != ".mbundle.lock");
+    assert_eq!(after, before);
+    assert!(fs::read_dir(target.join("machines/web"))
+        .unwrap()
+        .next()
+        .is_none());
+    assert!(!fs::read_dir(&target).unwrap().any(|e| e
+        .unwrap()
+        .file_name()
+        .to_string_lossy()
+        .starts_with(".mbundle-staging")));
+}
