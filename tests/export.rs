@@ -1,6 +1,7 @@
 //! Export on every fixture store, and the refusals a user can act on.
 
 use std::fs;
+use std::io::Read;
 
 use crate::util::*;
 
@@ -716,4 +717,53 @@ fn a_file_changed_between_passes_fails_the_export() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers, ["store"], "no temp file left behind");
+}
+
+#[test]
+#[cfg(unix)]
+fn secret_files_are_carried_private_even_from_a_loose_store() {
+    // A store copied with a loose umask, or checked out of git: keys 0644.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let store = dir.copy_fixture(LINUX, "store");
+    for p in walk(&store) {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    export_all(&dir, store.to_str().unwrap(), "b.mbundle", &[]).ok();
+    let plain = decrypt(&fs::read(dir.path("b.mbundle")).unwrap(), &demo_key());
+    let mut tarball = Vec::new();
+    flate2::read::MultiGzDecoder::new(plain.as_slice())
+        .read_to_end(&mut tarball)
+        .unwrap();
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &decrypt_entries(&fs::read(dir.path("b.mbundle")).unwrap(), &demo_key())[0].1,
+    )
+    .unwrap();
+    let declared: std::collections::BTreeMap<String, String> = manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let p = f["path"].as_str().unwrap().to_string();
+            (p, f["mode"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let mut secrets = 0;
+    let mut ar = tar::Archive::new(tarball.as_slice());
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let name = path.rsplit('/').next().unwrap().to_string();
+        let mode = e.header().mode().unwrap();
+        if mbundle::export::is_secret_file(&name) || path == "mbundle.json" {
+            assert_eq!(mode, 0o600, "{path}: tar header says {mode:o}");
+            if path != "mbundle.json" {
+                assert_eq!(declared[&path], "0600", "{path}: manifest");
+                secrets += 1;
+            }
+        } else {
+            assert_eq!(mode, 0o644, "{path}: public files keep their mode");
+        }
+    }
+    assert!(secrets >= 10, "{secrets}");
 }
