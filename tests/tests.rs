@@ -4,6 +4,7 @@
 mod util;
 
 mod cli;
+mod compat;
 mod crash;
 mod doctor;
 mod e2e;
