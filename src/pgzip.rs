@@ -358,6 +358,32 @@ mod tests {
         assert_eq!(&out[6 + data.len()..], b"trailer");
     }
 
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            /// Any bytes, any level, any mix of runs and noise: one member gives them back.
+            #[test]
+            fn every_member_round_trips(
+                pieces in proptest::collection::vec((any::<bool>(), 0usize..40_000, any::<u8>()), 0..6),
+                level in 0u32..=9,
+            ) {
+                let mut data = Vec::new();
+                for (random, len, byte) in pieces {
+                    if random {
+                        data.extend(noise(len).iter().map(|b| b ^ byte));
+                    } else {
+                        data.extend(std::iter::repeat_n(byte, len));
+                    }
+                }
+                let member = compress_member(&data, level).unwrap();
+                prop_assert_eq!(gunzip(&member), data);
+            }
+        }
+    }
+
     #[test]
     fn stored_members_decode_at_every_block_boundary() {
         for len in [
