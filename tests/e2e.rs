@@ -568,6 +568,8 @@ fn a_machine_at_a_new_address_gets_a_new_certificate_and_its_ca_is_renewed() {
         .arg("-CAfile")
         .arg(&ca_file)
         .arg(m.join("server.pem"))
+        .arg(&probe_cert)
+        .arg(m.join("cert.pem"))
         .output()
         .unwrap();
     assert!(

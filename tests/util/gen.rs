@@ -67,6 +67,18 @@ impl Ca {
             ExtendedKeyUsagePurpose::ClientAuth
         }];
         let key = KeyPair::generate().unwrap();
+        // A subject key identifier, as openssl writes one for every certificate: without it,
+        // `openssl verify` takes a client certificate named like its CA (docker-machine names
+        // both O=<user>) for a self-signed one.
+        use sha2::Digest;
+        let id = &sha2::Sha256::digest(key.public_key_der())[..20];
+        let mut skid = vec![0x04, id.len() as u8];
+        skid.extend_from_slice(id);
+        p.custom_extensions
+            .push(rcgen::CustomExtension::from_oid_content(
+                &[2, 5, 29, 14],
+                skid,
+            ));
         let cert = p.signed_by(&key, &self.cert, &self.key).unwrap();
         Issued {
             cert_pem: cert.pem(),
