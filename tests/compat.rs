@@ -40,7 +40,7 @@ fn frozen_v1_bundles_verify_and_import_to_the_same_store() {
     let vectors = fixtures().join("vectors");
     for (name, how) in VECTORS {
         let bundle = vectors.join(name);
-        let bytes = fs::read(&bundle).unwrap();
+        let bytes = fs::read(&bundle).unwrap_or_else(|e| panic!("{}: {e}", bundle.display()));
         let open = opener(&vectors, how);
         let dir = Dir::new();
         let b = bundle.to_str().unwrap();
