@@ -23,7 +23,8 @@ const PROBE: usize = 16 << 10;
 /// A probe that shrinks by less than this fraction marks the chunk incompressible.
 const MIN_SAVING: f64 = 0.03;
 
-type Job = (u64, Vec<u8>);
+/// A chunk to compress: its sequence number, a CHUNK-long buffer and how much of it is data.
+type Job = (u64, Vec<u8>, usize);
 /// A finished member, and the input buffer handed back for reuse.
 type Done = (u64, io::Result<Vec<u8>>, Vec<u8>);
 
@@ -104,7 +105,10 @@ pub fn compressible(data: &[u8]) -> bool {
 pub struct ParGzWriter<W: MemberSink> {
     inner: Option<W>,
     level: u32,
+    /// The chunk being filled: always CHUNK long (zeroed once, when first allocated), data
+    /// in `buf[..fill]`, so reading into it never clears memory again.
     buf: Vec<u8>,
+    fill: usize,
     next_seq: u64,
     next_out: u64,
     ready: BTreeMap<u64, Vec<u8>>,
@@ -132,9 +136,8 @@ impl<W: MemberSink> ParGzWriter<W> {
                         Ok(guard) => guard.recv(),
                         Err(_) => return,
                     };
-                    let Ok((seq, mut data)) = job else { return };
-                    let member = compress_member(&data, level);
-                    data.clear();
+                    let Ok((seq, data, len)) = job else { return };
+                    let member = compress_member(&data[..len], level);
                     if tx.send((seq, member, data)).is_err() {
                         return;
                     }
@@ -144,7 +147,8 @@ impl<W: MemberSink> ParGzWriter<W> {
         ParGzWriter {
             inner: Some(inner),
             level,
-            buf: Vec::with_capacity(CHUNK),
+            buf: vec![0; CHUNK],
+            fill: 0,
             next_seq: 0,
             next_out: 0,
             ready: BTreeMap::new(),
@@ -191,18 +195,19 @@ impl<W: MemberSink> ParGzWriter<W> {
     }
 
     fn submit(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
+        if self.fill == 0 {
             return Ok(());
         }
-        let next = self.pool.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let next = self.pool.pop().unwrap_or_else(|| vec![0; CHUNK]);
         let data = std::mem::replace(&mut self.buf, next);
+        let len = std::mem::take(&mut self.fill);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.wrote_any = true;
         self.jobs
             .as_ref()
             .ok_or_else(|| io::Error::other("gzip writer already finished"))?
-            .send((seq, data))
+            .send((seq, data, len))
             .map_err(|_| io::Error::other("the compression threads stopped"))?;
         while self.receive(false)? {}
         while self.next_seq - self.next_out > self.max_in_flight {
@@ -213,7 +218,7 @@ impl<W: MemberSink> ParGzWriter<W> {
 
     /// Compresses what is left, writes every member in order, and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
-        if !self.wrote_any && self.buf.is_empty() {
+        if !self.wrote_any && self.fill == 0 {
             // An empty stream is still one (empty) gzip member.
             let member = compress_member(&[], self.level)?;
             self.inner()?.put(member)?;
@@ -242,22 +247,16 @@ impl<W: MemberSink> ParGzWriter<W> {
         limit: usize,
         seen: &mut dyn FnMut(&[u8]),
     ) -> io::Result<usize> {
-        let start = self.buf.len();
+        let start = self.fill;
         let want = (CHUNK - start).min(limit);
         if want == 0 {
             return Ok(0);
         }
-        self.buf.resize(start + want, 0);
-        let n = match r.read(&mut self.buf[start..]) {
-            Ok(n) => n,
-            Err(e) => {
-                self.buf.truncate(start);
-                return Err(e);
-            }
-        };
-        self.buf.truncate(start + n);
-        seen(&self.buf[start..]);
-        if self.buf.len() == CHUNK {
+        let n = r.read(&mut self.buf[start..start + want])?;
+        let n = n.min(want);
+        seen(&self.buf[start..start + n]);
+        self.fill += n;
+        if self.fill == CHUNK {
             self.submit()?;
         }
         Ok(n)
@@ -266,10 +265,11 @@ impl<W: MemberSink> ParGzWriter<W> {
 
 impl<W: MemberSink> Write for ParGzWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let room = CHUNK - self.buf.len();
+        let room = CHUNK - self.fill;
         let n = room.min(data.len());
-        self.buf.extend_from_slice(&data[..n]);
-        if self.buf.len() == CHUNK {
+        self.buf[self.fill..self.fill + n].copy_from_slice(&data[..n]);
+        self.fill += n;
+        if self.fill == CHUNK {
             self.submit()?;
         }
         Ok(n)
