@@ -255,22 +255,14 @@ fn ls(store: &Store, args: &LsArgs) -> Result<()> {
             crate::doctor::renew_ca_hint(store, path)
         ));
     }
-    let mut stdout = io::stdout().lock();
     if args.json {
-        writeln!(
-            stdout,
-            "{}",
-            serde_json::to_string_pretty(&out_json).unwrap_or_default()
-        )
-        .ctx("write", "standard output")?;
+        print(&json_text(&out_json))
     } else if rows.len() == 1 {
         eprintln!("no machines in {}", store.root.display());
+        Ok(())
     } else {
-        stdout
-            .write_all(table(&rows).as_bytes())
-            .ctx("write", "standard output")?;
+        print(&table(&rows))
     }
-    Ok(())
 }
 
 fn encrypt_to(a: &EncryptArgs) -> Result<EncryptTo> {
@@ -404,17 +396,11 @@ fn open_input(path: &Path) -> Result<(Box<dyn Read>, String)> {
 fn inspect(a: &InspectArgs) -> Result<()> {
     let (input, what) = open_input(&a.bundle)?;
     let manifest = read_manifest(input, &decrypt_with(&a.decrypt), &what)?;
-    let mut stdout = io::stdout().lock();
-    let text = if a.json {
-        let mut s = serde_json::to_string_pretty(&manifest).unwrap_or_default();
-        s.push('\n');
-        s
+    if a.json {
+        print(&json_text(&manifest))
     } else {
-        describe(&manifest, &what)
-    };
-    stdout
-        .write_all(text.as_bytes())
-        .ctx("write", "standard output")
+        print(&describe(&manifest, &what))
+    }
 }
 
 /// The human description of a bundle `inspect` prints. Holds nothing secret: the manifest
@@ -669,56 +655,65 @@ fn doctor_cmd(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
     out.push_str(&format!(
         "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
     ));
-    io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .ctx("write", "standard output")?;
+    print(&out)?;
     if errors > 0 {
         return Err(Error::Unhealthy(errors));
     }
     Ok(())
 }
 
+/// Writes what a command prints to standard output.
+fn print(text: &str) -> Result<()> {
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .ctx("write", "standard output")
+}
+
+/// `--json` output: pretty-printed, one trailing newline.
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 fn regenerate_cmd(store: &Store, a: &RegenerateArgs) -> Result<()> {
     let m = store.machine(&a.name)?;
     let r = crate::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans)?;
-    let mut out = String::new();
     if a.json {
-        out = serde_json::to_string_pretty(&r).unwrap_or_default();
-        out.push('\n');
-    } else {
+        return print(&json_text(&r));
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "new server certificate for {}: {}\n  names {}, valid until {}\n",
+        r.machine,
+        r.server_cert.display(),
+        r.sans.join(", "),
+        &r.not_after[..10]
+    ));
+    if let Some(ip) = &r.new_address {
         out.push_str(&format!(
-            "new server certificate for {}: {}\n  names {}, valid until {}\n",
-            r.machine,
-            r.server_cert.display(),
-            r.sans.join(", "),
-            &r.not_after[..10]
+            "  config.json now gives the machine's address as {ip}\n"
         ));
-        if let Some(ip) = &r.new_address {
-            out.push_str(&format!(
-                "  config.json now gives the machine's address as {ip}\n"
-            ));
-        }
-        for k in &r.kept {
-            out.push_str(&format!("  kept the old file as {}\n", k.display()));
-        }
-        out.push_str("\nFinish on the host: copy these files and restart its docker daemon\n");
-        for c in &r.copy {
-            out.push_str(&format!("  {}  ->  {}\n", c.local.display(), c.remote));
-        }
-        if r.commands.is_empty() {
-            out.push_str("(the machine has no SSH key or user in config.json: copy them by your own means)\n");
-        } else {
-            out.push_str("with the machine's SSH key:\n");
-            for c in &r.commands {
-                out.push_str(&format!("  {c}\n"));
-            }
+    }
+    for k in &r.kept {
+        out.push_str(&format!("  kept the old file as {}\n", k.display()));
+    }
+    out.push_str("\nFinish on the host: copy these files and restart its docker daemon\n");
+    for c in &r.copy {
+        out.push_str(&format!("  {}  ->  {}\n", c.local.display(), c.remote));
+    }
+    if r.commands.is_empty() {
+        out.push_str(
+            "(the machine has no SSH key or user in config.json: copy them by your own means)\n",
+        );
+    } else {
+        out.push_str("with the machine's SSH key:\n");
+        for c in &r.commands {
+            out.push_str(&format!("  {c}\n"));
         }
     }
-    io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .ctx("write", "standard output")
+    print(&out)
 }
 
 fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
@@ -741,31 +736,26 @@ fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
         None => store.certs_dir(),
     };
     let r = crate::lifecycle::renew_ca(store, &dir, a.days)?;
-    let mut out = String::new();
     if a.json {
-        out = serde_json::to_string_pretty(&r).unwrap_or_default();
-        out.push('\n');
-    } else {
-        out.push_str(&format!(
-            "renewed {} with the same key and subject, valid until {}\n",
-            r.ca_cert.display(),
-            &r.not_after[..10]
-        ));
-        for k in &r.kept {
-            out.push_str(&format!("  kept the old file as {}\n", k.display()));
-        }
-        if !r.machines.is_empty() {
-            out.push_str(&format!(
-                "  updated the copy in machines: {}\n",
-                r.machines.join(", ")
-            ));
-        }
-        out.push_str("Every certificate this CA issued still verifies. Copy the new ca.pem to each host's /etc/docker/ca.pem and restart docker there (`mbundle regenerate-certs NAME` prints the commands).\n");
+        return print(&json_text(&r));
     }
-    io::stdout()
-        .lock()
-        .write_all(out.as_bytes())
-        .ctx("write", "standard output")
+    let mut out = String::new();
+    out.push_str(&format!(
+        "renewed {} with the same key and subject, valid until {}\n",
+        r.ca_cert.display(),
+        &r.not_after[..10]
+    ));
+    for k in &r.kept {
+        out.push_str(&format!("  kept the old file as {}\n", k.display()));
+    }
+    if !r.machines.is_empty() {
+        out.push_str(&format!(
+            "  updated the copy in machines: {}\n",
+            r.machines.join(", ")
+        ));
+    }
+    out.push_str("Every certificate this CA issued still verifies. Copy the new ca.pem to each host's /etc/docker/ca.pem and restart docker there (`mbundle regenerate-certs NAME` prints the commands).\n");
+    print(&out)
 }
 
 fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
@@ -926,10 +916,7 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
             &format!("mbundle {store_flag}env {}{shell_flag}", m.name),
         )
     };
-    io::stdout()
-        .lock()
-        .write_all(text.as_bytes())
-        .ctx("write", "standard output")
+    print(&text)
 }
 
 fn verify(a: &VerifyArgs) -> Result<()> {

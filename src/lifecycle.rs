@@ -67,17 +67,9 @@ pub struct Renewed {
     pub machines: Vec<String>,
 }
 
+/// Now as a file-name stamp: RFC 3339 without its separators (20261124T092629Z).
 fn stamp() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::certs::rfc3339(time::OffsetDateTime::now_utc()).replace(['-', ':'], "")
 }
 
 /// Renames `path` to `path.<timestamp>.old` (never over an existing file).
