@@ -102,13 +102,83 @@ fn write_private(path: &Path, data: &str) {
 
 /// Writes `<store>/certs/` for `ca` with a fresh client certificate.
 pub fn write_certs(store: &Path, ca: &Ca, client_not_after: OffsetDateTime) {
-    let certs = store.join("certs");
-    fs::create_dir_all(&certs).unwrap();
     let client = ca.issue("tester", client_not_after, None);
-    fs::write(certs.join("ca.pem"), ca.cert_pem()).unwrap();
-    write_private(&certs.join("ca-key.pem"), &ca.key.serialize_pem());
-    fs::write(certs.join("cert.pem"), &client.cert_pem).unwrap();
-    write_private(&certs.join("key.pem"), &client.key_pem);
+    write_cert_files(&store.join("certs"), ca, &client);
+}
+
+/// `<dir>/{ca,ca-key,cert,key}.pem`: a CA and a client certificate, keys 0600.
+fn write_cert_files(dir: &Path, ca: &Ca, client: &Issued) {
+    fs::create_dir_all(dir).unwrap();
+    fs::write(dir.join("ca.pem"), ca.cert_pem()).unwrap();
+    write_private(&dir.join("ca-key.pem"), &ca.key.serialize_pem());
+    fs::write(dir.join("cert.pem"), &client.cert_pem).unwrap();
+    write_private(&dir.join("key.pem"), &client.key_pem);
+}
+
+/// `<store>/machines/<name>/` as docker-machine lays it out: copies of the store's
+/// `ca.pem`, `cert.pem`, `key.pem`, the server certificate and key. Returns the directory.
+fn write_machine_certs(store: &Path, name: &str, server: &Issued) -> PathBuf {
+    let dir = store.join("machines").join(name);
+    fs::create_dir_all(&dir).unwrap();
+    for f in ["ca.pem", "cert.pem", "key.pem"] {
+        fs::copy(store.join("certs").join(f), dir.join(f)).unwrap();
+    }
+    fs::write(dir.join("server.pem"), &server.cert_pem).unwrap();
+    write_private(&dir.join("server-key.pem"), &server.key_pem);
+    dir
+}
+
+/// A generic-driver config.json as docker-machine 0.16 writes it, every path spelled
+/// under `spelled` with separator `sep`; `Driver.SSHKeyPath` names the machine's id_rsa
+/// when `ssh_key` is set, else is empty.
+fn generic_config(
+    spelled: &str,
+    sep: char,
+    name: &str,
+    ip: &str,
+    port: u16,
+    ssh_key: bool,
+) -> String {
+    let j = |parts: &[&str]| {
+        let mut s = spelled.to_string();
+        for p in parts {
+            s.push(sep);
+            s.push_str(p);
+        }
+        s
+    };
+    let ssh_key_path = if ssh_key {
+        j(&["machines", name, "id_rsa"])
+    } else {
+        String::new()
+    };
+    docker_machine_json(&serde_json::json!({
+        "ConfigVersion": 3,
+        "Driver": {
+            "IPAddress": ip, "MachineName": name, "SSHUser": "root", "SSHPort": 22,
+            "SSHKeyPath": ssh_key_path, "StorePath": spelled,
+            "SwarmMaster": false, "SwarmHost": "", "SwarmDiscovery": "", "EnginePort": port,
+            "SSHKey": ""
+        },
+        "DriverName": "generic",
+        "HostOptions": {
+            "Driver": "", "Memory": 0, "Disk": 0,
+            "AuthOptions": {
+                "CertDir": j(&["certs"]),
+                "CaCertPath": j(&["certs", "ca.pem"]),
+                "CaPrivateKeyPath": j(&["certs", "ca-key.pem"]),
+                "CaCertRemotePath": "",
+                "ServerCertPath": j(&["machines", name, "server.pem"]),
+                "ServerKeyPath": j(&["machines", name, "server-key.pem"]),
+                "ClientKeyPath": j(&["certs", "key.pem"]),
+                "ServerCertRemotePath": "", "ServerKeyRemotePath": "",
+                "ClientCertPath": j(&["certs", "cert.pem"]),
+                "ServerCertSANs": [],
+                "StorePath": j(&["machines", name])
+            }
+        },
+        "Name": name
+    }))
 }
 
 /// Adds a generic-driver machine signed by `ca`, serving on `ip:port`, with copies of the
@@ -121,47 +191,14 @@ pub fn add_machine(
     port: u16,
     server_not_after: OffsetDateTime,
 ) -> PathBuf {
-    let dir = store.join("machines").join(name);
-    fs::create_dir_all(&dir).unwrap();
     let server = ca.issue(
         &format!("tester.{name}"),
         server_not_after,
         Some(&["localhost", ip]),
     );
-    fs::write(dir.join("server.pem"), &server.cert_pem).unwrap();
-    write_private(&dir.join("server-key.pem"), &server.key_pem);
-    for f in ["ca.pem", "cert.pem", "key.pem"] {
-        fs::copy(store.join("certs").join(f), dir.join(f)).unwrap();
-    }
-    let s = store.to_str().unwrap();
-    let config = serde_json::json!({
-        "ConfigVersion": 3,
-        "Driver": {
-            "IPAddress": ip, "MachineName": name, "SSHUser": "root", "SSHPort": 22,
-            "SSHKeyPath": format!("{s}/machines/{name}/id_rsa"), "StorePath": s,
-            "SwarmMaster": false, "SwarmHost": "", "SwarmDiscovery": "", "EnginePort": port,
-            "SSHKey": ""
-        },
-        "DriverName": "generic",
-        "HostOptions": {
-            "Driver": "", "Memory": 0, "Disk": 0,
-            "AuthOptions": {
-                "CertDir": format!("{s}/certs"),
-                "CaCertPath": format!("{s}/certs/ca.pem"),
-                "CaPrivateKeyPath": format!("{s}/certs/ca-key.pem"),
-                "CaCertRemotePath": "",
-                "ServerCertPath": format!("{s}/machines/{name}/server.pem"),
-                "ServerKeyPath": format!("{s}/machines/{name}/server-key.pem"),
-                "ClientKeyPath": format!("{s}/certs/key.pem"),
-                "ServerCertRemotePath": "", "ServerKeyRemotePath": "",
-                "ClientCertPath": format!("{s}/certs/cert.pem"),
-                "ServerCertSANs": [],
-                "StorePath": format!("{s}/machines/{name}")
-            }
-        },
-        "Name": name
-    });
-    write_private(&dir.join("config.json"), &docker_machine_json(&config));
+    let dir = write_machine_certs(store, name, &server);
+    let config = generic_config(store.to_str().unwrap(), '/', name, ip, port, true);
+    write_private(&dir.join("config.json"), &config);
     dir
 }
 
@@ -208,53 +245,8 @@ pub fn write_store(
     ip: &str,
     port: u16,
 ) {
-    let certs = fs_root.join("certs");
-    fs::create_dir_all(&certs).unwrap();
-    fs::write(certs.join("ca.pem"), pki.ca.cert_pem()).unwrap();
-    write_private(&certs.join("ca-key.pem"), &pki.ca.key.serialize_pem());
-    fs::write(certs.join("cert.pem"), &pki.client.cert_pem).unwrap();
-    write_private(&certs.join("key.pem"), &pki.client.key_pem);
-    let dir = fs_root.join("machines").join(name);
-    fs::create_dir_all(&dir).unwrap();
-    for f in ["ca.pem", "cert.pem", "key.pem"] {
-        fs::copy(certs.join(f), dir.join(f)).unwrap();
-    }
-    fs::write(dir.join("server.pem"), &pki.server.cert_pem).unwrap();
-    write_private(&dir.join("server-key.pem"), &pki.server.key_pem);
-    let j = |parts: &[&str]| {
-        let mut s = spelled.to_string();
-        for p in parts {
-            s.push(sep);
-            s.push_str(p);
-        }
-        s
-    };
-    let config = serde_json::json!({
-        "ConfigVersion": 3,
-        "Driver": {
-            "IPAddress": ip, "MachineName": name, "SSHUser": "root", "SSHPort": 22,
-            "SSHKeyPath": "", "StorePath": spelled,
-            "SwarmMaster": false, "SwarmHost": "", "SwarmDiscovery": "", "EnginePort": port,
-            "SSHKey": ""
-        },
-        "DriverName": "generic",
-        "HostOptions": {
-            "Driver": "", "Memory": 0, "Disk": 0,
-            "AuthOptions": {
-                "CertDir": j(&["certs"]),
-                "CaCertPath": j(&["certs", "ca.pem"]),
-                "CaPrivateKeyPath": j(&["certs", "ca-key.pem"]),
-                "CaCertRemotePath": "",
-                "ServerCertPath": j(&["machines", name, "server.pem"]),
-                "ServerKeyPath": j(&["machines", name, "server-key.pem"]),
-                "ClientKeyPath": j(&["certs", "key.pem"]),
-                "ServerCertRemotePath": "", "ServerKeyRemotePath": "",
-                "ClientCertPath": j(&["certs", "cert.pem"]),
-                "ServerCertSANs": [],
-                "StorePath": j(&["machines", name])
-            }
-        },
-        "Name": name
-    });
-    write_private(&dir.join("config.json"), &docker_machine_json(&config));
+    write_cert_files(&fs_root.join("certs"), &pki.ca, &pki.client);
+    let dir = write_machine_certs(fs_root, name, &pki.server);
+    let config = generic_config(spelled, sep, name, ip, port, false);
+    write_private(&dir.join("config.json"), &config);
 }
