@@ -43,19 +43,8 @@ fn sigkill_at_fifty_points_leaves_the_store_before_or_after_never_between() {
     let dir = Dir::new();
     let src = dir.path("source");
     big_store(&src);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        src.to_str().unwrap(),
-        "export",
-        "--all",
-        "--include-disks",
-        "-r",
-        &r,
-        "-o",
-        "big.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&src, "big.mbundle", &["--all", "--include-disks"])
+        .ok();
     let key = demo_key();
     let key = key.to_str().unwrap();
     let files = manifest_json(&dir, "big.mbundle")["files"]

@@ -390,15 +390,7 @@ fn stores_made_on_windows_and_macos_work_on_linux() {
         );
         let home = dir.path(&format!("linux-{}", sep as u32));
         let store = home.join(".docker/machine");
-        dir.run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "import",
-            &bundle,
-            "-i",
-            demo_key().to_str().unwrap(),
-        ])
-        .ok();
+        dir.import_demo(&store, &bundle, &[]).ok();
         let run = sh(
             &format!(
                 "eval $(mbundle -s '{}' env dev)\ndocker version --format '{{{{.Server.Version}}}}'",

@@ -5,13 +5,6 @@ use std::io::Read;
 
 use crate::util::*;
 
-fn export_all(dir: &Dir, store: &str, out: &str, extra: &[&str]) -> Run {
-    let r = demo_recipient();
-    let mut args = vec!["-s", store, "export", "--all", "-r", &r, "-o", out];
-    args.extend_from_slice(extra);
-    dir.run(&args)
-}
-
 fn certset_of<'a>(m: &'a serde_json::Value, machine: &str) -> &'a serde_json::Value {
     let id = m["machines"]
         .as_array()
@@ -43,7 +36,7 @@ fn member_names(set: &serde_json::Value) -> Vec<String> {
 fn linux_store_shares_one_certset_and_leaves_disks_out() {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    export_all(&dir, store.to_str().unwrap(), "all.mbundle", &[]).ok();
+    dir.export_demo(&store, "all.mbundle", &["--all"]).ok();
     #[cfg(unix)]
     assert_eq!(mode(&dir.path("all.mbundle")), 0o600);
     let m = manifest_json(&dir, "all.mbundle");
@@ -202,7 +195,7 @@ fn custom_ca_outside_the_store_is_carried_with_its_key() {
 fn windows_store_copied_to_linux_exports_by_mapping_its_paths() {
     let dir = Dir::new();
     let store = fixtures().join(WINDOWS);
-    let run = export_all(&dir, store.to_str().unwrap(), "win.mbundle", &[]).ok();
+    let run = dir.export_demo(&store, "win.mbundle", &["--all"]).ok();
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     let m = manifest_json(&dir, "win.mbundle");
     assert_eq!(m["source"]["os"], "windows");
@@ -238,7 +231,7 @@ fn windows_store_copied_to_linux_exports_by_mapping_its_paths() {
 fn macos_store_with_a_none_driver_records_what_was_never_created() {
     let dir = Dir::new();
     let store = fixtures().join(MACOS);
-    export_all(&dir, store.to_str().unwrap(), "mac.mbundle", &[]).ok();
+    dir.export_demo(&store, "mac.mbundle", &["--all"]).ok();
     let m = manifest_json(&dir, "mac.mbundle");
     assert_eq!(m["source"]["os"], "macos");
     let remote = m["machines"]
@@ -285,7 +278,7 @@ fn quirky_stores_export_without_error() {
     // No certs/ at all, ConfigVersion 0, 1 and 2, compact JSON, "AuthOptions": null, no id_rsa.
     let dir = Dir::new();
     let store = fixtures().join(QUIRKS);
-    let run = export_all(&dir, store.to_str().unwrap(), "q.mbundle", &[]).ok();
+    let run = dir.export_demo(&store, "q.mbundle", &["--all"]).ok();
     assert!(run.stderr.contains("CA key is absent"), "{}", run.stderr);
     let m = manifest_json(&dir, "q.mbundle");
     assert_eq!(m["machines"].as_array().unwrap().len(), 5);
@@ -372,7 +365,7 @@ fn all_carries_the_store_certs_even_without_machines() {
     let dir = Dir::new();
     let store = dir.copy_fixture(LINUX, "store");
     fs::remove_dir_all(store.join("machines")).unwrap();
-    export_all(&dir, store.to_str().unwrap(), "ca.mbundle", &[]).ok();
+    dir.export_demo(&store, "ca.mbundle", &["--all"]).ok();
     let m = manifest_json(&dir, "ca.mbundle");
     assert_eq!(m["machines"].as_array().unwrap().len(), 0);
     assert_eq!(m["certsets"].as_array().unwrap().len(), 1);
@@ -729,7 +722,7 @@ fn secret_files_are_carried_private_even_from_a_loose_store() {
     for p in walk(&store) {
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
     }
-    export_all(&dir, store.to_str().unwrap(), "b.mbundle", &[]).ok();
+    dir.export_demo(&store, "b.mbundle", &["--all"]).ok();
     let plain = decrypt(&fs::read(dir.path("b.mbundle")).unwrap(), &demo_key());
     let mut tarball = Vec::new();
     flate2::read::MultiGzDecoder::new(plain.as_slice())

@@ -78,18 +78,7 @@ fn bundle(entries: &[Ent]) -> Vec<u8> {
 fn sound() -> Vec<Ent> {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "web",
-        "-r",
-        &r,
-        "-o",
-        "w.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "w.mbundle", &["web"]).ok();
     decrypt_entries(&fs::read(dir.path("w.mbundle")).unwrap(), &demo_key())
         .into_iter()
         .map(|(p, d)| Ent::file(&p, &d))

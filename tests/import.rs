@@ -62,28 +62,6 @@ fn tree_with(root: &Path, content: impl Fn(&Path, Vec<u8>) -> Vec<u8>) -> BTreeM
     out
 }
 
-fn export(dir: &Dir, store: &Path, out: &str, what: &[&str]) {
-    let r = demo_recipient();
-    let mut args = vec!["-s", store.to_str().unwrap(), "export"];
-    args.extend_from_slice(what);
-    args.extend_from_slice(&["-r", &r, "-o", out]);
-    dir.run(&args).ok();
-}
-
-fn import(dir: &Dir, store: &Path, bundle: &str, extra: &[&str]) -> Run {
-    let key = demo_key();
-    let mut args = vec![
-        "-s",
-        store.to_str().unwrap(),
-        "import",
-        bundle,
-        "-i",
-        key.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    dir.run(&args)
-}
-
 fn config(store: &Path, machine: &str) -> serde_json::Value {
     serde_json::from_slice(
         &fs::read(store.join("machines").join(machine).join("config.json")).unwrap(),
@@ -155,10 +133,11 @@ fn every_fixture_store_round_trips_into_a_fresh_store() {
     ] {
         let dir = Dir::new();
         let src = fixtures().join(fixture);
-        export(&dir, &src, "b.mbundle", &["--all", "--include-disks"]);
+        dir.export_demo(&src, "b.mbundle", &["--all", "--include-disks"])
+            .ok();
         // A fresh laptop: not even ~/.docker exists.
         let target = dir.path("newhome/bob/.docker/machine");
-        let run = import(&dir, &target, "b.mbundle", &[]).ok();
+        let run = dir.import_demo(&target, "b.mbundle", &[]).ok();
         assert!(run.stdout.contains("imported"), "{}", run.stdout);
         for name in fs::read_dir(src.join("machines"))
             .unwrap()
@@ -199,9 +178,10 @@ fn every_fixture_store_round_trips_into_a_fresh_store() {
 #[test]
 fn windows_paths_become_linux_paths() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(WINDOWS), "w.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(WINDOWS), "w.mbundle", &["--all"])
+        .ok();
     let target = dir.path("srv/dm");
-    import(&dir, &target, "w.mbundle", &[]).ok();
+    dir.import_demo(&target, "w.mbundle", &[]).ok();
     let t = target.to_str().unwrap();
     let hv = config(&target, "hv");
     assert_eq!(
@@ -258,7 +238,7 @@ fn custom_storage_paths_on_both_ends() {
             ("c:\\\\Users\\\\José\\\\.docker\\\\machine", "D:\\\\dm"),
         ],
     );
-    export(&dir, &src, "d.mbundle", &["--all"]);
+    dir.export_demo(&src, "d.mbundle", &["--all"]).ok();
     let m = manifest_json(&dir, "d.mbundle");
     assert_eq!(m["source"]["store"], "D:\\dm");
     assert_eq!(
@@ -267,7 +247,7 @@ fn custom_storage_paths_on_both_ends() {
         "certs found through D:\\dm"
     );
     let target = dir.path("srv/dm");
-    import(&dir, &target, "d.mbundle", &[]).ok();
+    dir.import_demo(&target, "d.mbundle", &[]).ok();
     let hv = config(&target, "hv");
     assert_eq!(
         hv["HostOptions"]["AuthOptions"]["ClientKeyPath"],
@@ -296,9 +276,9 @@ fn rewriting_stops_at_component_boundaries_and_spares_look_alikes() {
             ),
         ],
     );
-    export(&dir, &src, "al.mbundle", &["web"]);
+    dir.export_demo(&src, "al.mbundle", &["web"]).ok();
     let target = dir.path("home/bob/.docker/machine");
-    import(&dir, &target, "al.mbundle", &[]).ok();
+    dir.import_demo(&target, "al.mbundle", &[]).ok();
     let web = config(&target, "web");
     let d = &web["Driver"];
     assert_eq!(d["SSHKey"], "/home/alice/.ssh/id_rsa");
@@ -323,10 +303,11 @@ fn rewriting_stops_at_component_boundaries_and_spares_look_alikes() {
 #[test]
 fn into_a_store_with_other_certs_and_machines() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(LINUX), "a.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(LINUX), "a.mbundle", &["--all"])
+        .ok();
     let target = dir.copy_fixture(MACOS, "carol");
     let before = tree(&target);
-    let out = import(&dir, &target, "a.mbundle", &[]).ok().stdout;
+    let out = dir.import_demo(&target, "a.mbundle", &[]).ok().stdout;
     assert!(out.contains("beside certs/"), "{out}");
     // carol's own things are untouched.
     let after = tree(&target);
@@ -350,8 +331,7 @@ fn into_a_store_with_other_certs_and_machines() {
     assert_eq!(sets.len(), 2, "alice's default set and edge's custom CA");
 
     // The same CA imported again lands in the same directory, once.
-    let again = import(
-        &dir,
+    let again = dir.import_demo(
         &target,
         "a.mbundle",
         &[
@@ -370,15 +350,16 @@ fn into_a_store_with_other_certs_and_machines() {
             "move the existing vbox aside",
         ],
     );
-    export(&dir, &fixtures().join(LINUX), "w.mbundle", &["web", "edge"]);
-    let out = import(
-        &dir,
-        &target,
-        "w.mbundle",
-        &["--rename", "web=web-b", "--rename", "edge=edge-b"],
-    )
-    .ok()
-    .stdout;
+    dir.export_demo(&fixtures().join(LINUX), "w.mbundle", &["web", "edge"])
+        .ok();
+    let out = dir
+        .import_demo(
+            &target,
+            "w.mbundle",
+            &["--rename", "web=web-b", "--rename", "edge=edge-b"],
+        )
+        .ok()
+        .stdout;
     assert!(out.contains("already in"), "{out}");
     assert_eq!(
         fs::read_dir(target.join("imported-certs")).unwrap().count(),
@@ -405,8 +386,9 @@ fn into_a_store_with_other_certs_and_machines() {
 fn a_set_identical_to_certs_is_reused_in_place() {
     let dir = Dir::new();
     let target = dir.copy_fixture(LINUX, "store");
-    export(&dir, &target, "w.mbundle", &["web"]);
-    let out = import(&dir, &target, "w.mbundle", &["--rename", "web=web2"])
+    dir.export_demo(&target, "w.mbundle", &["web"]).ok();
+    let out = dir
+        .import_demo(&target, "w.mbundle", &["--rename", "web=web2"])
         .ok()
         .stdout;
     assert!(out.contains("identical to"), "{out}");
@@ -422,7 +404,8 @@ fn a_set_identical_to_certs_is_reused_in_place() {
 fn conflicts_are_all_listed_and_nothing_is_written() {
     let dir = Dir::new();
     let target = dir.copy_fixture(LINUX, "store");
-    export(&dir, &target, "b.mbundle", &["web", "db", "edge"]);
+    dir.export_demo(&target, "b.mbundle", &["web", "db", "edge"])
+        .ok();
     // A different file where edge's cert set would go.
     let m = manifest_json(&dir, "b.mbundle");
     let edge_set = m["machines"]
@@ -441,7 +424,7 @@ fn conflicts_are_all_listed_and_nothing_is_written() {
     )
     .unwrap();
     let before = tree(&target);
-    import(&dir, &target, "b.mbundle", &[]).fails(
+    dir.import_demo(&target, "b.mbundle", &[]).fails(
         1,
         &[
             "4 conflict(s)",
@@ -454,8 +437,7 @@ fn conflicts_are_all_listed_and_nothing_is_written() {
     );
     assert_eq!(tree(&target), before);
     // Renaming fixes the names, but the file is never overwritten, under any flag.
-    import(
-        &dir,
+    dir.import_demo(
         &target,
         "b.mbundle",
         &[
@@ -469,26 +451,32 @@ fn conflicts_are_all_listed_and_nothing_is_written() {
 #[test]
 fn renames_are_checked() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(LINUX), "b.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(LINUX), "b.mbundle", &["--all"])
+        .ok();
     let target = dir.path("t");
-    import(&dir, &target, "b.mbundle", &["--rename", "vbox=vbox2"]).fails(
-        2,
-        &["cannot rename vbox", "registered under the name \"vbox\""],
-    );
-    import(&dir, &target, "b.mbundle", &["--rename", "nope=x"])
+    dir.import_demo(&target, "b.mbundle", &["--rename", "vbox=vbox2"])
+        .fails(
+            2,
+            &["cannot rename vbox", "registered under the name \"vbox\""],
+        );
+    dir.import_demo(&target, "b.mbundle", &["--rename", "nope=x"])
         .fails(2, &["no machine named nope", "web"]);
-    import(&dir, &target, "b.mbundle", &["--rename", "web"]).fails(2, &["not OLD=NEW"]);
-    import(&dir, &target, "b.mbundle", &["--rename", "web=../x"]).fails(2, &["not a machine name"]);
-    import(&dir, &target, "b.mbundle", &["--rename", "web=db"]).fails(1, &["both be named db"]);
+    dir.import_demo(&target, "b.mbundle", &["--rename", "web"])
+        .fails(2, &["not OLD=NEW"]);
+    dir.import_demo(&target, "b.mbundle", &["--rename", "web=../x"])
+        .fails(2, &["not a machine name"]);
+    dir.import_demo(&target, "b.mbundle", &["--rename", "web=db"])
+        .fails(1, &["both be named db"]);
     assert!(!target.exists(), "a refused import creates nothing");
 }
 
 #[test]
 fn the_machine_name_comes_from_the_manifest_not_the_file_name() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(LINUX), "db.mbundle", &["web"]);
+    dir.export_demo(&fixtures().join(LINUX), "db.mbundle", &["web"])
+        .ok();
     let target = dir.path("t");
-    import(&dir, &target, "db.mbundle", &[]).ok();
+    dir.import_demo(&target, "db.mbundle", &[]).ok();
     assert!(target.join("machines/web/config.json").is_file());
     assert!(!target.join("machines/db").exists());
 }
@@ -502,9 +490,9 @@ fn a_driver_without_its_plugin_imports_with_a_warning() {
         "kvm",
         &[("\"DriverName\": \"generic\"", "\"DriverName\": \"kvm2\"")],
     );
-    export(&dir, &src, "k.mbundle", &["web"]);
+    dir.export_demo(&src, "k.mbundle", &["web"]).ok();
     let target = dir.path("t");
-    let run = import(&dir, &target, "k.mbundle", &[]).ok();
+    let run = dir.import_demo(&target, "k.mbundle", &[]).ok();
     assert!(
         run.stderr
             .contains("docker-machine-driver-kvm2 is not on PATH"),
@@ -517,10 +505,12 @@ fn a_driver_without_its_plugin_imports_with_a_warning() {
 #[test]
 fn dry_run_writes_nothing_and_shows_every_rewrite() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(WINDOWS), "w.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(WINDOWS), "w.mbundle", &["--all"])
+        .ok();
     let target = dir.copy_fixture(MACOS, "carol");
     let before = tree(&target);
-    let out = import(&dir, &target, "w.mbundle", &["--dry-run"])
+    let out = dir
+        .import_demo(&target, "w.mbundle", &["--dry-run"])
         .ok()
         .stdout;
     assert!(out.contains("dry run: nothing written"), "{out}");
@@ -536,14 +526,15 @@ fn dry_run_writes_nothing_and_shows_every_rewrite() {
     );
     assert_eq!(tree(&target), before);
     let fresh = dir.path("fresh");
-    import(&dir, &fresh, "w.mbundle", &["-n"]).ok();
+    dir.import_demo(&fresh, "w.mbundle", &["-n"]).ok();
     assert!(!fresh.exists());
 }
 
 #[test]
 fn keys_are_private_whatever_the_umask_and_the_bundle_claim() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(LINUX), "b.mbundle", &["web"]);
+    dir.export_demo(&fixtures().join(LINUX), "b.mbundle", &["web"])
+        .ok();
     // The bundle claims 0777 for everything.
     let mut entries = decrypt_entries(&fs::read(dir.path("b.mbundle")).unwrap(), &demo_key());
     let mut m: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
@@ -590,12 +581,16 @@ fn keys_are_private_whatever_the_umask_and_the_bundle_claim() {
 #[test]
 fn env_after_import_points_at_the_new_home() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(MACOS), "m.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(MACOS), "m.mbundle", &["--all"])
+        .ok();
     let target = dir.path("t");
-    import(&dir, &target, "m.mbundle", &[]).ok();
+    dir.import_demo(&target, "m.mbundle", &[]).ok();
     let t = target.to_str().unwrap();
     // The none driver never wrote server.pem: export and import say so, and go on.
-    let report = import(&dir, &dir.path("t2"), "m.mbundle", &[]).ok().stdout;
+    let report = dir
+        .import_demo(&dir.path("t2"), "m.mbundle", &[])
+        .ok()
+        .stdout;
     assert!(
         report.contains("remote: HostOptions.AuthOptions.ServerCertPath"),
         "{report}"
@@ -627,12 +622,12 @@ fn env_after_import_points_at_the_new_home() {
 #[test]
 fn a_failure_at_any_step_leaves_the_store_as_it_was() {
     let dir = Dir::new();
-    export(
-        &dir,
+    dir.export_demo(
         &fixtures().join(LINUX),
         "b.mbundle",
         &["--all", "--include-disks"],
-    );
+    )
+    .ok();
     let files = manifest_json(&dir, "b.mbundle")["files"]
         .as_array()
         .unwrap()
@@ -691,18 +686,18 @@ fn a_failure_at_any_step_leaves_the_store_as_it_was() {
         );
     }
     // And without a failure it goes through.
-    import(&dir, &target, "b.mbundle", &[]).ok();
+    dir.import_demo(&target, "b.mbundle", &[]).ok();
 }
 
 #[test]
 fn ctrl_c_during_staging_changes_nothing() {
     let dir = Dir::new();
-    export(
-        &dir,
+    dir.export_demo(
         &fixtures().join(LINUX),
         "b.mbundle",
         &["--all", "--include-disks"],
-    );
+    )
+    .ok();
     let target = dir.copy_fixture(MACOS, "carol");
     let before = tree(&target);
     let key = demo_key();
@@ -731,11 +726,12 @@ fn ctrl_c_during_staging_changes_nothing() {
 #[test]
 fn a_killed_import_is_cleaned_up_or_finished_by_the_next_run() {
     let dir = Dir::new();
-    export(&dir, &fixtures().join(LINUX), "b.mbundle", &["--all"]);
+    dir.export_demo(&fixtures().join(LINUX), "b.mbundle", &["--all"])
+        .ok();
     let key = demo_key();
     // The reference: the same import, not interrupted.
     let reference = dir.copy_fixture(MACOS, "reference");
-    import(&dir, &reference, "b.mbundle", &[]).ok();
+    dir.import_demo(&reference, "b.mbundle", &[]).ok();
     let full = tree_relative(&reference);
 
     for (point, finished) in [
@@ -790,10 +786,11 @@ fn every_fixture_store_imports_beside_another_users_store() {
         (QUIRKS, WINDOWS),
     ] {
         let dir = Dir::new();
-        export(&dir, &fixtures().join(fixture), "b.mbundle", &["--all"]);
+        dir.export_demo(&fixtures().join(fixture), "b.mbundle", &["--all"])
+            .ok();
         let target = dir.copy_fixture(host, "host");
         let before = tree(&target);
-        let run = import(&dir, &target, "b.mbundle", &[]).ok();
+        let run = dir.import_demo(&target, "b.mbundle", &[]).ok();
         let after = tree(&target);
         for (k, v) in &before {
             assert_eq!(after.get(k), Some(v), "{fixture} into {host}: {k} changed");
@@ -886,7 +883,7 @@ fn a_machine_that_appears_during_the_import_is_never_replaced() {
         })
         .collect();
     fs::write(src.join("machines/web/notes.bin"), noise).unwrap();
-    export(&dir, &src, "w.mbundle", &["web"]);
+    dir.export_demo(&src, "w.mbundle", &["web"]).ok();
     let bundle = fs::read(dir.path("w.mbundle")).unwrap();
     assert!(bundle.len() > 1 << 20, "{}", bundle.len());
     let target = dir.copy_fixture(MACOS, "t");

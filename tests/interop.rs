@@ -9,19 +9,8 @@ use crate::util::*;
 fn reference_age_and_tar_restore_every_file() {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "--all",
-        "--include-disks",
-        "-r",
-        &r,
-        "-o",
-        "all.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "all.mbundle", &["--all", "--include-disks"])
+        .ok();
     let out = dir.path("restored");
     if !age_decrypt_extract(&dir.path("all.mbundle"), &demo_key(), &out) {
         return;

@@ -212,21 +212,9 @@ fn renew_ca_keeps_every_issued_certificate_valid() {
         "{}",
         doctor.stdout
     );
-    let r = demo_recipient();
-    let export = dir
-        .run(&["-s", s, "export", "--all", "-r", &r, "-o", "b.mbundle"])
-        .ok();
+    let export = dir.export_demo(&store, "b.mbundle", &["--all"]).ok();
     assert!(export.stderr.contains("expires on"), "{}", export.stderr);
-    let import = dir
-        .run(&[
-            "-s",
-            dir.path("other").to_str().unwrap(),
-            "import",
-            "b.mbundle",
-            "-i",
-            demo_key().to_str().unwrap(),
-        ])
-        .ok();
+    let import = dir.import_demo(&dir.path("other"), "b.mbundle", &[]).ok();
     assert!(
         import.stderr.contains("mbundle renew-ca"),
         "{}",
@@ -263,29 +251,11 @@ fn renew_ca_keeps_every_issued_certificate_valid() {
 #[test]
 fn renew_ca_of_an_imported_set_and_refusals() {
     let dir = Dir::new();
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        fixtures().join(LINUX).to_str().unwrap(),
-        "export",
-        "web",
-        "-r",
-        &r,
-        "-o",
-        "w.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&fixtures().join(LINUX), "w.mbundle", &["web"])
+        .ok();
     let target = dir.copy_fixture(MACOS, "carol");
     let t = target.to_str().unwrap();
-    dir.run(&[
-        "-s",
-        t,
-        "import",
-        "w.mbundle",
-        "-i",
-        demo_key().to_str().unwrap(),
-    ])
-    .ok();
+    dir.import_demo(&target, "w.mbundle", &[]).ok();
     let id = fs::read_dir(target.join("imported-certs"))
         .unwrap()
         .next()

@@ -161,6 +161,30 @@ impl Dir {
         Run::from(out)
     }
 
+    /// `mbundle -s STORE export WHAT... -r <demo recipient> -o OUT`.
+    pub fn export_demo(&self, store: &Path, out: &str, what: &[&str]) -> Run {
+        let r = demo_recipient();
+        let mut args = vec!["-s", store.to_str().unwrap(), "export"];
+        args.extend_from_slice(what);
+        args.extend_from_slice(&["-r", &r, "-o", out]);
+        self.run(&args)
+    }
+
+    /// `mbundle -s STORE import BUNDLE -i <demo key> EXTRA...`.
+    pub fn import_demo(&self, store: &Path, bundle: &str, extra: &[&str]) -> Run {
+        let key = demo_key();
+        let mut args = vec![
+            "-s",
+            store.to_str().unwrap(),
+            "import",
+            bundle,
+            "-i",
+            key.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
     /// Copies a fixture tree (relative to fixtures/) to `to` (relative to the temp dir).
     pub fn copy_fixture(&self, fixture: &str, to: &str) -> PathBuf {
         let dst = self.path(to);
