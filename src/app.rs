@@ -308,7 +308,10 @@ fn docker_config() -> Result<PathBuf> {
 /// `-s STORE ` for the commands mbundle suggests, when the user named the store.
 fn store_flag(root: &Path, explicit: bool) -> String {
     if explicit {
-        format!("-s {} ", shell_word(&root.display().to_string()))
+        format!(
+            "-s {} ",
+            crate::env::shell_word(&root.display().to_string())
+        )
     } else {
         String::new()
     }
@@ -778,16 +781,6 @@ fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
         }
     }
     Ok(())
-}
-
-fn shell_word(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:=@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// The import report (or, for a dry run, the plan).

@@ -45,6 +45,18 @@ pub const VARS: [&str; 4] = [
     "DOCKER_MACHINE_NAME",
 ];
 
+/// One word for a POSIX shell command line: as it is when it holds only characters no
+/// shell treats specially, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 fn quote_posix(v: &str) -> String {
     let mut s = String::with_capacity(v.len() + 2);
     s.push('"');
@@ -112,6 +124,22 @@ pub fn render(shell: Shell, values: &[(&str, String)], unset: bool, invocation: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        assert_eq!(
+            shell_word("/home/al/.docker/machine"),
+            "/home/al/.docker/machine"
+        );
+        assert_eq!(
+            shell_word("root@203.0.113.10:/etc/docker"),
+            "root@203.0.113.10:/etc/docker"
+        );
+        assert_eq!(shell_word("/srv/my store"), "'/srv/my store'");
+        assert_eq!(shell_word("/srv/a=b"), "'/srv/a=b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+    }
 
     fn vals() -> Vec<(&'static str, String)> {
         vec![

@@ -279,16 +279,6 @@ pub fn regenerate(
     })
 }
 
-fn quote(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
 /// scp + ssh commands using the machine's own SSH key, user and port.
 fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> Vec<String> {
     let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
@@ -306,10 +296,10 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> Vec<String> {
         .filter(|p| *p > 0)
         .unwrap_or(22);
     let key = m.dir.join(Path::new(key).file_name().unwrap_or_default());
-    let key = quote(&key.display().to_string());
+    let key = crate::env::shell_word(&key.display().to_string());
     let files: Vec<String> = copy
         .iter()
-        .map(|c| quote(&c.local.display().to_string()))
+        .map(|c| crate::env::shell_word(&c.local.display().to_string()))
         .collect();
     let names: Vec<String> = copy
         .iter()
