@@ -271,16 +271,7 @@ pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
 mod checks {
     use super::*;
 
-    const DIR: &str = "fixtures/linux/home/alice/.docker/machine";
-
-    fn read(p: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(DIR)
-                .join(p),
-        )
-        .unwrap()
-    }
+    use crate::test_fixture::read_linux_store as read;
 
     #[test]
     fn docker_machine_pkcs1_keys_match_their_certs() {

@@ -103,6 +103,18 @@ pub fn failpoint(name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Fixture access for the unit tests.
+#[cfg(test)]
+pub(crate) mod test_fixture {
+    /// A file of the Linux fixture store (fixtures/linux/home/alice/.docker/machine).
+    pub fn read_linux_store(rel: &str) -> Vec<u8> {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/linux/home/alice/.docker/machine")
+            .join(rel);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::rename_noreplace;

@@ -148,16 +148,7 @@ fn random_serial() -> rcgen::SerialNumber {
 mod tests {
     use super::*;
 
-    const STORE: &str = "fixtures/linux/home/alice/.docker/machine";
-
-    fn read(p: &str) -> Vec<u8> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join(STORE)
-                .join(p),
-        )
-        .unwrap()
-    }
+    use crate::test_fixture::read_linux_store as read;
 
     #[test]
     fn signs_with_a_docker_machine_pkcs1_ca() {
