@@ -119,19 +119,7 @@ fn ls_flags_expired_and_expiring_certificates() {
         "{fine}"
     );
     // Export warns that the CA is about to expire.
-    let r = demo_recipient();
-    let run = dir
-        .run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "export",
-            "--all",
-            "-r",
-            &r,
-            "-o",
-            "b.mbundle",
-        ])
-        .ok();
+    let run = dir.export_demo(&store, "b.mbundle", &["--all"]).ok();
     assert!(
         run.stderr
             .contains("the CA certificate \"soon\" expires on"),
@@ -287,18 +275,7 @@ fn progress_shows_on_a_terminal_only() {
         "{shown}"
     );
     // Not a terminal: the summary only, no bar.
-    let piped = dir
-        .run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "export",
-            "--all",
-            "-r",
-            &r,
-            "-o",
-            "c.mbundle",
-        ])
-        .ok();
+    let piped = dir.export_demo(&store, "c.mbundle", &["--all"]).ok();
     assert!(
         !piped.stderr.contains("exporting") && piped.stderr.contains("exported 4 machine(s)"),
         "{}",

@@ -369,19 +369,8 @@ fn stores_made_on_windows_and_macos_work_on_linux() {
         // The store was copied here by hand; its config.json still names the other computer.
         let src = dir.path(&format!("copied-{}", sep as u32));
         write_store(&src, spelled, sep, &pki, "dev", "127.0.0.1", daemon.port);
-        let r = demo_recipient();
         let bundle = format!("{}.mbundle", sep as u32);
-        dir.run(&[
-            "-s",
-            src.to_str().unwrap(),
-            "export",
-            "dev",
-            "-r",
-            &r,
-            "-o",
-            &bundle,
-        ])
-        .ok();
+        dir.export_demo(&src, &bundle, &["dev"]).ok();
         let m = manifest_json(&dir, &bundle);
         assert_eq!(
             m["certsets"][0]["members"].as_array().unwrap().len(),

@@ -117,19 +117,8 @@ fn linux_store_shares_one_certset_and_leaves_disks_out() {
 fn include_disks_carries_the_vm() {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "vbox",
-        "--include-disks",
-        "-r",
-        &r,
-        "-o",
-        "vbox.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "vbox.mbundle", &["vbox", "--include-disks"])
+        .ok();
     let m = manifest_json(&dir, "vbox.mbundle");
     let files: Vec<&str> = m["files"]
         .as_array()
@@ -154,19 +143,7 @@ fn include_disks_carries_the_vm() {
 fn custom_ca_outside_the_store_is_carried_with_its_key() {
     let dir = Dir::new();
     let store = dir.materialize_alice();
-    let r = demo_recipient();
-    let run = dir
-        .run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "export",
-            "edge",
-            "-r",
-            &r,
-            "-o",
-            "edge.mbundle",
-        ])
-        .ok();
+    let run = dir.export_demo(&store, "edge.mbundle", &["edge"]).ok();
     assert!(!run.stderr.contains("warning"), "{}", run.stderr);
     let m = manifest_json(&dir, "edge.mbundle");
     let set = certset_of(&m, "edge");
@@ -314,19 +291,7 @@ fn quirky_stores_export_without_error() {
 fn export_to_stdout_streams_a_bundle() {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    let r = demo_recipient();
-    let run = dir
-        .run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "export",
-            "web",
-            "-r",
-            &r,
-            "-o",
-            "-",
-        ])
-        .ok();
+    let run = dir.export_demo(&store, "-", &["web"]).ok();
     assert!(run.raw_stdout.starts_with(b"age-encryption.org/v1\n"));
     let entries = decrypt_entries(&run.raw_stdout, &demo_key());
     assert_eq!(entries[0].0, "mbundle.json");
@@ -516,25 +481,14 @@ fn existing_output_is_kept_unless_forced() {
 fn unknown_machines_list_the_known_ones() {
     let dir = Dir::new();
     let store = fixtures().join(LINUX);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "web",
-        "nope",
-        "-r",
-        &r,
-        "-o",
-        "x.mbundle",
-    ])
-    .fails(
-        1,
-        &[
-            "no machine named nope",
-            "machines in this store: db, edge, vbox, web",
-        ],
-    );
+    dir.export_demo(&store, "x.mbundle", &["web", "nope"])
+        .fails(
+            1,
+            &[
+                "no machine named nope",
+                "machines in this store: db, edge, vbox, web",
+            ],
+        );
     assert!(!dir.path("x.mbundle").exists());
 }
 
@@ -568,30 +522,10 @@ fn broken_config_json_is_named() {
     let dir = Dir::new();
     let store = dir.copy_fixture(LINUX, "store");
     fs::write(store.join("machines/web/config.json"), "{not json").unwrap();
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "--all",
-        "-r",
-        &r,
-        "-o",
-        "x.mbundle",
-    ])
-    .fails(1, &["machine web", "config.json: not valid JSON", "hint:"]);
+    dir.export_demo(&store, "x.mbundle", &["--all"])
+        .fails(1, &["machine web", "config.json: not valid JSON", "hint:"]);
     // Other machines still export by name, and ls still lists everything.
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "db",
-        "-r",
-        &r,
-        "-o",
-        "x.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "x.mbundle", &["db"]).ok();
     let ls = dir.run(&["-s", store.to_str().unwrap(), "ls"]).ok();
     assert!(
         ls.stdout.contains("web") && ls.stdout.contains("error"),

@@ -5,19 +5,8 @@ use std::fs;
 use crate::util::*;
 
 fn make_bundle(dir: &Dir, store: &str, out: &str) -> Vec<u8> {
-    let r = demo_recipient();
     let store = fixtures().join(store);
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "--all",
-        "-r",
-        &r,
-        "-o",
-        out,
-    ])
-    .ok();
+    dir.export_demo(&store, out, &["--all"]).ok();
     fs::read(dir.path(out)).unwrap()
 }
 

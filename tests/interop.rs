@@ -106,17 +106,7 @@ fn a_bundle_encrypted_by_reference_age_is_read() {
     let dir = Dir::new();
     let store = fixtures().join(MACOS);
     let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "--all",
-        "-r",
-        &r,
-        "-o",
-        "m.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "m.mbundle", &["--all"]).ok();
     let entries = decrypt_entries(&fs::read(dir.path("m.mbundle")).unwrap(), &demo_key());
     fs::write(dir.path("plain.tar.gz"), gzip(&plain_tar(&entries))).unwrap();
     let status = std::process::Command::new(age)

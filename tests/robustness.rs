@@ -15,18 +15,7 @@ fn sound_plaintext() -> Vec<u8> {
 fn make_plaintext() -> Vec<u8> {
     let dir = Dir::new();
     let store = fixtures().join(QUIRKS);
-    let r = demo_recipient();
-    dir.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "--all",
-        "-r",
-        &r,
-        "-o",
-        "q.mbundle",
-    ])
-    .ok();
+    dir.export_demo(&store, "q.mbundle", &["--all"]).ok();
     decrypt(&fs::read(dir.path("q.mbundle")).unwrap(), &demo_key())
 }
 
