@@ -329,6 +329,9 @@ fn export_cmd(store: &Store, a: &ExportArgs) -> Result<()> {
         return Err(Error::NoRecipients);
     }
     export::check_output(&output, a.force)?;
+    // SIGINT/SIGTERM/SIGHUP stop the export at the next block: the temporary file is
+    // removed, the progress line cleared, and the exit status is 128 + the signal.
+    crate::signals::install();
     let plan = export::plan(
         store,
         &ExportRequest {
@@ -555,8 +558,7 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
     }
     // Ctrl-C and SIGTERM stop the import between files; staging is then removed. The
     // commit itself is never interrupted half-way.
-    let _ =
-        ctrlc::set_handler(|| import::INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst));
+    crate::signals::install();
     let report = import::run(root, input, &keys, &what, &req)?;
     for msg in &report.recovered {
         eprintln!("note: {msg}");

@@ -217,21 +217,12 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
 /// Writes a `.dockercontext` file for `docker context import`: a tar of `meta.json` and
 /// `tls/docker/{ca,cert,key}.pem`. 0600, written beside the target and renamed.
 pub fn write_export_file(path: &Path, spec: &ContextSpec, force: bool) -> Result<()> {
-    if !force && fs::symlink_metadata(path).is_ok() {
-        return Err(Error::OutputExists {
-            path: path.to_path_buf(),
-        });
+    let (out, notes) = crate::outfile::OutFile::create(path, force)?;
+    for n in notes {
+        eprintln!("note: {n}");
     }
-    let parent = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let tmp = tempfile::Builder::new()
-        .prefix(".mbundle-context-")
-        .tempfile_in(&parent)
-        .ctx("create a temporary file in", &parent)?;
     {
-        let mut b = tar::Builder::new(tmp.as_file());
+        let mut b = tar::Builder::new(out.file());
         let entry = |b: &mut tar::Builder<&File>,
                      name: &str,
                      data: &[u8],
@@ -270,15 +261,7 @@ pub fn write_export_file(path: &Path, spec: &ContextSpec, force: bool) -> Result
         };
         run(&mut b).ctx("write", path)?;
     }
-    tmp.as_file().sync_all().ctx("sync", path)?;
-    if force {
-        tmp.persist(path)
-            .map_err(|e| Error::io("rename into", path, e.error))?;
-    } else {
-        tmp.persist_noclobber(path)
-            .map_err(|e| Error::io("rename into", path, e.error))?;
-    }
-    Ok(())
+    out.finish()
 }
 
 #[cfg(test)]

@@ -156,9 +156,14 @@ pub enum Error {
     #[error("doctor found {0} problem(s)")]
     Unhealthy(usize),
 
-    /// Ctrl-C or SIGTERM arrived; what was staged has been removed.
-    #[error("interrupted; nothing was changed")]
-    Interrupted,
+    /// SIGINT (Ctrl-C), SIGTERM or SIGHUP arrived; what was half-written has been removed.
+    #[error("interrupted; {what}")]
+    Interrupted {
+        /// The signal's number (the exit status is 128 + it).
+        signal: i32,
+        /// What was left undone: "no bundle written", "nothing was changed".
+        what: &'static str,
+    },
 
     /// The command line cannot work as given.
     #[error("{message}")]
@@ -245,7 +250,7 @@ impl Error {
             Error::Conflicts(_) => Some(
                 "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
             ),
-            Error::Interrupted => None,
+            Error::Interrupted { .. } => None,
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
             Error::Usage { hint, .. } => hint.clone(),
         }
@@ -255,7 +260,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::NoRecipients | Error::BadRecipient { .. } => 2,
-            Error::Interrupted => 130,
+            Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             _ => 1,
         }
     }

@@ -253,6 +253,7 @@ fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
 
 /// First pass over one file: size, sha256, mode, mtime.
 fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
+    crate::signals::check(NOT_WRITTEN)?;
     let file = File::open(local).ctx("read", local)?;
     let meta = file.metadata().ctx("stat", local)?;
     let (size, sha256) = if meta.len() >= REHASH_MAX {
@@ -321,6 +322,7 @@ fn hash_with_readahead(mut file: &File, local: &Path) -> Result<(u64, String)> {
         let mut hasher = Sha256::new();
         let mut size = 0u64;
         for block in full_rx {
+            crate::signals::check(NOT_WRITTEN)?;
             let block = block.ctx("read", local)?;
             hasher.update(&block);
             size += block.len() as u64;
@@ -750,6 +752,11 @@ pub fn write<W: Write + Send + 'static>(
     progress: &Progress,
 ) -> Result<W> {
     let out_err = |e: io::Error| -> Error {
+        if e.get_ref().is_some_and(|i| i.is::<Stopped>()) {
+            if let Err(e) = crate::signals::check(NOT_WRITTEN) {
+                return e;
+            }
+        }
         if let Some(src) = e
             .get_ref()
             .and_then(|i| i.downcast_ref::<SourceReadError>())
@@ -764,6 +771,7 @@ pub fn write<W: Write + Send + 'static>(
     };
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
     for f in &plan.files {
+        crate::signals::check(NOT_WRITTEN)?;
         crate::failpoint("export-file")?;
         let changed = || Error::ChangedWhileExporting {
             path: f.local.clone(),
@@ -791,6 +799,19 @@ pub fn write<W: Write + Send + 'static>(
     w.finish().map_err(out_err)
 }
 
+/// What an interrupted export left undone.
+pub const NOT_WRITTEN: &str = "no bundle written";
+
+/// Raised inside the writer when a signal arrived, to unwind to [`write`]'s caller.
+#[derive(Debug)]
+struct Stopped;
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+impl std::error::Error for Stopped {}
+
 struct SourceReader<'a, R> {
     inner: R,
     path: &'a Path,
@@ -799,6 +820,9 @@ struct SourceReader<'a, R> {
 
 impl<R: Read> Read for SourceReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if crate::signals::received().is_some() {
+            return Err(io::Error::other(Stopped));
+        }
         let n = self.inner.read(buf).map_err(|e| {
             io::Error::other(SourceReadError {
                 path: self.path.to_path_buf(),
@@ -867,32 +891,10 @@ pub fn check_output(output: &Output, force: bool) -> Result<()> {
             }
         }
         Output::File(path) => {
-            if path.is_dir() {
-                return Err(Error::usage(
-                    format!("{} is a directory", path.display()),
-                    "give a file name with -o, e.g. -o machines.mbundle",
-                ));
-            }
-            if !force && fs::symlink_metadata(path).is_ok() {
-                return Err(Error::OutputExists { path: path.clone() });
-            }
-            let parent = parent_dir(path);
-            if !parent.is_dir() {
-                return Err(Error::usage(
-                    format!("directory {} does not exist", parent.display()),
-                    "create it first, or write elsewhere with -o",
-                ));
-            }
+            crate::outfile::check(path, force)?;
         }
     }
     Ok(())
-}
-
-fn parent_dir(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
 }
 
 /// Writes the bundle to its output: stdout, or a 0600 temp file beside the target renamed
@@ -924,19 +926,15 @@ pub fn run(
             w.count
         }
         Output::File(path) => {
-            let parent = parent_dir(path);
-            let file_name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "bundle".into());
-            // tempfile creates with 0600 on Unix, so the bundle is never readable by others.
-            let tmp = tempfile::Builder::new()
-                .prefix(&format!(".{file_name}."))
-                .suffix(".tmp")
-                .tempfile_in(&parent)
-                .ctx("create a temporary file in", &parent)?;
+            // A regular file goes to a locked 0600 temporary file renamed into place when
+            // complete; a FIFO or device is written into. Dropped on error or signal, the
+            // temporary file is removed.
+            let (out, notes) = crate::outfile::OutFile::create(path, force)?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
             let count = {
-                let file = tmp.as_file().try_clone().ctx("write", path)?;
+                let file = out.file().try_clone().ctx("write", path)?;
                 let counting = CountingWriter {
                     inner: file,
                     count: 0,
@@ -945,22 +943,8 @@ pub fn run(
                 w.flush().ctx("write", path)?;
                 w.count
             };
-            tmp.as_file().sync_all().ctx("sync", path)?;
-            if force {
-                tmp.persist(path)
-                    .map_err(|e| Error::io("rename into", path, e.error))?;
-            } else {
-                tmp.persist_noclobber(path).map_err(|e| {
-                    if e.error.kind() == io::ErrorKind::AlreadyExists {
-                        Error::OutputExists { path: path.clone() }
-                    } else {
-                        Error::io("rename into", path, e.error)
-                    }
-                })?;
-            }
-            if let Ok(dir) = File::open(&parent) {
-                let _ = dir.sync_all();
-            }
+            crate::signals::check(NOT_WRITTEN)?;
+            out.finish()?;
             count
         }
     };

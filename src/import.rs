@@ -22,7 +22,6 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -84,15 +83,10 @@ const WRITTEN_FIELDS: &[&str] = &[
     "/StorePath",
 ];
 
-/// Set by the Ctrl-C / SIGTERM handler; checked between entries. The commit phase ignores it.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
+/// Stops between entries once SIGINT/SIGTERM/SIGHUP arrived ([`crate::signals`]). The commit
+/// phase never calls it.
 fn check_interrupt() -> Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        Err(Error::Interrupted)
-    } else {
-        Ok(())
-    }
+    crate::signals::check("nothing was changed")
 }
 
 /// What the user asked for.

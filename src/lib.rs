@@ -20,11 +20,13 @@ pub mod export;
 pub mod import;
 pub mod lifecycle;
 pub mod manifest;
+pub mod outfile;
 pub mod paths;
 pub mod pgzip;
 pub mod progress;
 pub mod reissue;
 pub mod rewrite;
+pub mod signals;
 pub mod store;
 
 pub use error::{Error, Result};
@@ -57,8 +59,9 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io
 /// Failure injection for the transaction tests: `MBUNDLE_TEST_FAILPOINT=NAME:N` makes the N-th
 /// pass through the point NAME fail with an error, `NAME:N:abort` abort the process there (no
 /// destructors run), `NAME:N:sigkill` have this process killed by a real SIGKILL there,
-/// `NAME:N:sigint` send this process a real SIGINT there
-/// (as Ctrl-C would) and go on. Unset, this does nothing.
+/// `NAME:N:sigint` (`sigterm`, `sighup`) send this process that real signal there (as Ctrl-C,
+/// `kill` or a closed terminal would) and go on, `NAME:N:pause` wait there up to 20 s (less
+/// when a signal arrives), so a test can act on the process mid-run. Unset, this does nothing.
 #[doc(hidden)]
 pub fn failpoint(name: &str) -> Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,11 +87,24 @@ pub fn failpoint(name: &str) -> Result<()> {
                     std::thread::sleep(std::time::Duration::from_secs(10));
                     std::process::abort();
                 }
-                "sigint" => {
+                "sigint" | "sigterm" | "sighup" => {
                     let _ = std::process::Command::new("kill")
-                        .args(["-INT", &std::process::id().to_string()])
+                        .args([
+                            format!("-{}", &action[3..].to_uppercase()),
+                            std::process::id().to_string(),
+                        ])
                         .status();
                     std::thread::sleep(std::time::Duration::from_millis(300));
+                    return Ok(());
+                }
+                "pause" => {
+                    // Long enough for a test to act on the process; a signal ends it early.
+                    for _ in 0..400 {
+                        if crate::signals::received().is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
                     return Ok(());
                 }
                 _ => {}

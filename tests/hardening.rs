@@ -1,0 +1,284 @@
+//! Regression tests of the hardening issue, one group per promise: hostile values never run
+//! as shell code, hostile headers cost nothing, one writer per store, `-o` never replaces
+//! anything but a regular file, an interrupted export leaves nothing, only the right key
+//! travels, and messages say what went wrong.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// Waits (up to 20 s) until `found` returns something.
+fn wait_for<T>(what: &str, mut found: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(t) = found() {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The export temporary files in `dir`.
+fn partials(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .contains(".mbundle-partial.")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn kill(child: &Child, sig: &str) {
+    let st = Command::new("kill")
+        .args([format!("-{sig}"), child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// An export of the demo store to `out`, stopped at the third file by the pause failpoint.
+fn paused_export(d: &Dir, store: &Path, out: &str) -> Child {
+    let r = demo_recipient();
+    d.cmd()
+        .args([
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "--all",
+            "-r",
+            &r,
+            "-o",
+            out,
+        ])
+        .env("MBUNDLE_TEST_FAILPOINT", "export-file:3:pause")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[cfg(unix)]
+fn file_type(p: &Path) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let ft = fs::symlink_metadata(p).unwrap().file_type();
+    if ft.is_char_device() {
+        "char"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else if ft.is_file() {
+        "file"
+    } else {
+        "other"
+    }
+}
+
+// ---- 4. -o PATH never replaces anything but a regular file ----
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_device_or_fifo_is_written_into_never_replaced() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    // /dev/null: written into with and without --force, still the device afterwards.
+    for extra in [&[][..], &["--force"][..]] {
+        let r = demo_recipient();
+        let mut args = vec!["-s", store.to_str().unwrap(), "export", "--all", "-r", &r];
+        args.extend_from_slice(&["-o", "/dev/null"]);
+        args.extend_from_slice(extra);
+        d.run(&args).ok();
+        assert_eq!(file_type(Path::new("/dev/null")), "char");
+        assert!(partials(Path::new("/dev")).is_empty());
+    }
+    // A FIFO: the bundle streams through it and the FIFO stays a FIFO.
+    let fifo = d.path("pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::read(fifo).unwrap())
+    };
+    d.export_demo(&store, fifo.to_str().unwrap(), &["--all", "--force"])
+        .ok();
+    let bytes = reader.join().unwrap();
+    assert_eq!(file_type(&fifo), "fifo");
+    let entries = decrypt_entries(&bytes, &demo_key());
+    assert_eq!(entries[0].0, "mbundle.json");
+    assert!(partials(d.root()).is_empty());
+    // The docker context file takes the same rules.
+    d.run(&[
+        "-s",
+        store.to_str().unwrap(),
+        "context",
+        "web",
+        "--output",
+        "/dev/null",
+        "--force",
+    ])
+    .ok();
+    assert_eq!(file_type(Path::new("/dev/null")), "char");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_to_a_socket_or_directory_is_refused_even_with_force() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let sock = d.path("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    fs::create_dir(d.path("adir")).unwrap();
+    for force in [false, true] {
+        let extra: &[&str] = if force {
+            &["--all", "--force"]
+        } else {
+            &["--all"]
+        };
+        d.export_demo(&store, sock.to_str().unwrap(), extra)
+            .fails(2, &["is a socket"]);
+        d.export_demo(&store, d.path("adir").to_str().unwrap(), extra)
+            .fails(2, &["is a directory"]);
+        let mut args = vec!["-s", store.to_str().unwrap(), "context", "web"];
+        args.extend_from_slice(&["--output", sock.to_str().unwrap()]);
+        if force {
+            args.push("--force");
+        }
+        d.run(&args).fails(2, &["is a socket"]);
+    }
+    assert!(fs::symlink_metadata(&sock)
+        .unwrap()
+        .file_type()
+        .is_socket_like());
+    assert!(d.path("adir").is_dir());
+    assert!(partials(d.root()).is_empty());
+}
+
+trait SocketLike {
+    fn is_socket_like(&self) -> bool;
+}
+#[cfg(unix)]
+impl SocketLike for fs::FileType {
+    fn is_socket_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_socket()
+    }
+}
+
+// ---- 5. An interrupted export leaves nothing ----
+
+#[cfg(unix)]
+#[test]
+fn interrupted_export_removes_its_temporary_file_and_exits_128_plus_signal() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    for (sig, code) in [("INT", 130), ("TERM", 143), ("HUP", 129)] {
+        let child = paused_export(&d, &store, "out.mbundle");
+        wait_for("the temporary file", || {
+            (!partials(d.root()).is_empty()).then_some(())
+        });
+        kill(&child, sig);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{sig}: {stderr}");
+        assert!(
+            stderr.contains("interrupted; no bundle written"),
+            "SIG{sig}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            partials(d.root()).is_empty(),
+            "SIG{sig} left a temporary file"
+        );
+        assert!(!d.path("out.mbundle").exists());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn interrupted_export_clears_its_progress_line() {
+    let Some(_) = peer("script") else { return };
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    // A real terminal (script's pty), so the progress bar is drawn; Ctrl-C's SIGINT arrives
+    // while the third file is written.
+    let r = demo_recipient();
+    let cmdline = format!(
+        "{} -s {} export --all -r {r} -o out.mbundle",
+        env!("CARGO_BIN_EXE_mbundle"),
+        store.display()
+    );
+    let out = Command::new("script")
+        .args(["-qec", &cmdline, "/dev/null"])
+        .current_dir(d.root())
+        .env("HOME", d.root())
+        .env("MBUNDLE_TEST_FAILPOINT", "export-file:3:sigint")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    let at = screen
+        .find("interrupted; no bundle written")
+        .unwrap_or_else(|| panic!("no interruption message:\n{screen:?}"));
+    let before = &screen[..at];
+    assert!(
+        before.contains("exporting"),
+        "no progress bar drawn:\n{screen:?}"
+    );
+    // The bar's line is erased (CR + erase line) before the message is printed.
+    let last_bar = before.rfind("exporting").unwrap();
+    assert!(
+        before[last_bar..].contains("\r\u{1b}[2K") || before[last_bar..].contains("\u{1b}[2K"),
+        "progress line left on screen:\n{screen:?}"
+    );
+    assert!(partials(d.root()).is_empty());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_killed_exports_temporary_file_is_removed_by_the_next_export_but_never_a_live_one() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let mut child = paused_export(&d, &store, "a.mbundle");
+    let dead = wait_for("the temporary file", || partials(d.root()).pop());
+    kill(&child, "KILL");
+    child.wait().unwrap();
+    assert!(
+        dead.exists(),
+        "SIGKILL cannot clean up; the next export must"
+    );
+
+    // The next export into the directory removes it...
+    let live = paused_export(&d, &store, "b.mbundle");
+    let live_tmp = wait_for("the next export's own temporary file", || {
+        let now = partials(d.root());
+        (now.len() == 1 && now[0] != dead).then(|| now[0].clone())
+    });
+    // ... while a live export's temporary file (its lock is held) is left alone.
+    d.export_demo(&store, "c.mbundle", &["--all"]).ok();
+    assert!(live_tmp.exists(), "a running export's file was removed");
+    kill(&live, "TERM");
+    let out = live.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("killed while writing"), "{stderr}");
+    assert!(partials(d.root()).is_empty());
+    // Files that only look alike are not ours: never touched.
+    fs::write(d.path(".notes.mbundle-partial.AbCdEf"), "my own notes").unwrap();
+    d.export_demo(&store, "e.mbundle", &["--all"]).ok();
+    assert!(d.path(".notes.mbundle-partial.AbCdEf").exists());
+}
