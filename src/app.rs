@@ -75,10 +75,13 @@ fn finish_interrupted(root: &Path) -> Result<()> {
             })
         })
         .unwrap_or(false);
+    // A writer holding the lock owns what is there (its staging is live): leave it be, and
+    // read the store as it is; its commit renames make each machine appear whole.
     if leftover {
-        let _lock = import::lock_store(root)?;
-        for msg in import::recover(root)? {
-            eprintln!("note: {msg}");
+        if let Some(_lock) = import::try_lock_store(root)? {
+            for msg in import::recover(root)? {
+                eprintln!("note: {msg}");
+            }
         }
     }
     Ok(())
@@ -683,6 +686,7 @@ fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 fn regenerate_cmd(store: &Store, a: &RegenerateArgs) -> Result<()> {
+    let _lock = import::lock_store(&store.root)?;
     let m = store.machine(&a.name)?;
     let r = crate::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans)?;
     if a.json {
@@ -740,6 +744,7 @@ fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
         }
         None => store.certs_dir(),
     };
+    let _lock = import::lock_store(&store.root)?;
     let r = crate::lifecycle::renew_ca(store, &dir, a.days)?;
     if a.json {
         return print(&json_text(&r));

@@ -61,7 +61,7 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io
 /// destructors run), `NAME:N:sigkill` have this process killed by a real SIGKILL there,
 /// `NAME:N:sigint` (`sigterm`, `sighup`) send this process that real signal there (as Ctrl-C,
 /// `kill` or a closed terminal would) and go on, `NAME:N:pause` wait there up to 20 s (less
-/// when a signal arrives), so a test can act on the process mid-run. Unset, this does nothing.
+/// when a signal arrives or the file `MBUNDLE_TEST_PAUSE` names is removed), so a test can act on the process mid-run. Unset, this does nothing.
 #[doc(hidden)]
 pub fn failpoint(name: &str) -> Result<()> {
     use std::sync::atomic::{AtomicU64, Ordering};
@@ -98,9 +98,14 @@ pub fn failpoint(name: &str) -> Result<()> {
                     return Ok(());
                 }
                 "pause" => {
-                    // Long enough for a test to act on the process; a signal ends it early.
+                    // Long enough for a test to act on the process; a signal ends it early,
+                    // and so does removing the file MBUNDLE_TEST_PAUSE names.
+                    let resume =
+                        std::env::var_os("MBUNDLE_TEST_PAUSE").map(std::path::PathBuf::from);
                     for _ in 0..400 {
-                        if crate::signals::received().is_some() {
+                        if crate::signals::received().is_some()
+                            || resume.as_ref().is_some_and(|p| !p.exists())
+                        {
                             break;
                         }
                         std::thread::sleep(std::time::Duration::from_millis(50));

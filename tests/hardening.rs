@@ -282,3 +282,153 @@ fn a_killed_exports_temporary_file_is_removed_by_the_next_export_but_never_a_liv
     d.export_demo(&store, "e.mbundle", &["--all"]).ok();
     assert!(d.path(".notes.mbundle-partial.AbCdEf").exists());
 }
+
+// ---- 3. One writer per store, always; readers never blocked ----
+
+/// Staging directories in a store.
+fn stagings(store: &Path) -> Vec<PathBuf> {
+    fs::read_dir(store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(".mbundle-staging-")
+        })
+        .collect()
+}
+
+/// Three bundles of one machine each, from the Linux fixture: web, db, vbox.
+fn single_machine_bundles(d: &Dir) -> [String; 3] {
+    let src = d.copy_fixture(LINUX, "src");
+    for name in ["web", "db", "vbox"] {
+        d.export_demo(&src, &format!("{name}.mbundle"), &[name])
+            .ok();
+    }
+    ["web", "db", "vbox"].map(|n| d.path(&format!("{n}.mbundle")).display().to_string())
+}
+
+#[cfg(unix)]
+#[test]
+fn store_lock_taken_late_on_an_unlinked_file_never_admits_a_second_writer() {
+    let Some(strace) = peer("strace") else { return };
+    let d = Dir::new();
+    let [web, db, vbox] = single_machine_bundles(&d);
+    let store = d.path("store");
+    fs::create_dir(&store).unwrap();
+    let key = demo_key();
+    let lock = store.join(".mbundle.lock");
+
+    // B opens the lock file, then its flock call is held back 3 s by strace.
+    let b = Command::new(&strace)
+        .args(["-f", "-qq", "-o", "/dev/null", "-e", "trace=flock"])
+        .args(["-e", "inject=flock:delay_enter=3000000:when=1"])
+        .arg(env!("CARGO_BIN_EXE_mbundle"))
+        .args(["-s", store.to_str().unwrap(), "import", &db, "-i"])
+        .arg(&key)
+        .env("HOME", d.root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for("B to create the lock file", || lock.exists().then_some(()));
+    // A takes the lock, imports, and unlinks the lock file on the way out.
+    d.import_demo(&store, &web, &[]).ok();
+    assert!(!lock.exists());
+    // C takes a fresh lock file and stalls reading its bundle from a pipe: a live writer
+    // with a live staging directory.
+    let mut c = d
+        .cmd()
+        .args(["-s", store.to_str().unwrap(), "import", "-", "-i"])
+        .arg(&key)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c_staging = wait_for("C's staging directory", || stagings(&store).pop());
+    // B's flock now goes through, on the unlinked file A held.
+    let b_out = b.wait_with_output().unwrap();
+    let b_err = String::from_utf8_lossy(&b_out.stderr);
+    assert_eq!(b_out.status.code(), Some(2), "B ran beside C:\n{b_err}");
+    assert!(b_err.contains("another mbundle is writing"), "{b_err}");
+    assert!(c_staging.is_dir(), "B removed C's live staging directory");
+    assert!(!store.join("machines/db").exists());
+    // C finishes normally.
+    {
+        use std::io::Write;
+        let mut stdin = c.stdin.take().unwrap();
+        stdin.write_all(&fs::read(&vbox).unwrap()).unwrap();
+    }
+    let c_out = c.wait_with_output().unwrap();
+    assert!(
+        c_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&c_out.stderr)
+    );
+    assert!(store.join("machines/web/config.json").is_file());
+    assert!(store.join("machines/vbox/config.json").is_file());
+    assert!(stagings(&store).is_empty() && !lock.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn readers_keep_working_while_an_import_runs() {
+    let d = Dir::new();
+    let [web, _, vbox] = single_machine_bundles(&d);
+    let store = d.path("store");
+    fs::create_dir(&store).unwrap();
+    d.import_demo(&store, &web, &[]).ok();
+    let key = demo_key();
+    // Paused while staging, then while committing (between two renames).
+    for point in ["stage-file:2:pause", "commit-step:1:pause"] {
+        let target = d.path("t");
+        let _ = fs::remove_dir_all(&target);
+        copy_tree(&store, &target);
+        let t = target.to_str().unwrap();
+        let pause = d.path("paused");
+        fs::write(&pause, "").unwrap();
+        let w = d
+            .cmd()
+            .args(["-s", t, "import", &vbox, "-i"])
+            .arg(&key)
+            .env("MBUNDLE_TEST_FAILPOINT", point)
+            .env("MBUNDLE_TEST_PAUSE", &pause)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        wait_for("the import's staging", || {
+            stagings(&target)
+                .pop()
+                .filter(|p| !point.starts_with("commit") || p.join("journal.json").is_file())
+        });
+        let ls = d.run(&["-s", t, "ls"]).ok();
+        assert!(ls.stdout.contains("web"), "{point}: {}", ls.stdout);
+        let env = d.run(&["-s", t, "env", "web"]).ok();
+        assert!(env.stdout.contains("DOCKER_HOST"), "{point}");
+        d.run(&["-s", t, "doctor", "web"]).ok();
+        d.run(&["inspect", &vbox, "-i", key.to_str().unwrap()]).ok();
+        d.run(&[
+            "-s",
+            t,
+            "context",
+            "web",
+            "--output",
+            "web.dockercontext",
+            "--force",
+        ])
+        .ok();
+        // A second writer is refused at once, and says why.
+        d.import_demo(&target, &vbox, &[])
+            .fails(2, &["another mbundle is writing"]);
+        fs::remove_file(&pause).unwrap();
+        let out = w.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{point}: {err}");
+        assert!(target.join("machines/vbox/config.json").is_file());
+    }
+}
