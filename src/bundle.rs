@@ -416,7 +416,7 @@ fn decrypt<R: Read>(
     input: R,
     keys: &DecryptWith,
     what: &str,
-) -> Result<age::stream::StreamReader<BufReader<TagRead<R>>>> {
+) -> Result<age::stream::StreamReader<crate::crypto::Bounded<BufReader<TagRead<R>>>>> {
     let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input));
     open_age(buffered, keys, what)
 }

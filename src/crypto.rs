@@ -6,7 +6,7 @@
 //! on drop) from the moment they are read.
 
 use std::fs;
-use std::io::{self, BufRead, IsTerminal};
+use std::io::{self, BufRead, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -277,31 +277,96 @@ pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
     ))
 }
 
+/// The largest age header read: 1024 X25519 or SSH recipients take under 100 KiB; a team of
+/// RSA-4096 SSH keys about 800 bytes each.
+pub const MAX_HEADER_BYTES: usize = 256 << 10;
+/// The most recipient stanzas read. Each costs a key agreement per identity tried.
+pub const MAX_STANZAS: usize = 1024;
+/// The largest scrypt work factor (log2 N) accepted, as the reference age CLI: 2^22 needs
+/// 4 GiB and about 15 s; 2^24 would need 16 GiB.
+pub const MAX_WORK_FACTOR: u8 = 22;
+
+/// The age header, read line by line up to and including its `---` MAC line and bounded by
+/// [`MAX_HEADER_BYTES`] and [`MAX_STANZAS`] before the age library sees it: the library
+/// re-parses the header after each line it reads, so a header of 100,000 fake stanzas would
+/// cost minutes. Input that does not start like an age header is returned as it is, for age
+/// to name.
+fn read_bounded_header<R: BufRead>(input: &mut R, what: &str) -> Result<Vec<u8>> {
+    const MAGIC: &[u8] = b"age-encryption.org/";
+    let mut header = Vec::new();
+    let mut stanzas = 0usize;
+    let mut line_start = 0usize;
+    loop {
+        let buf = input.fill_buf().map_err(|e| Error::io("read", what, e))?;
+        if buf.is_empty() {
+            return Ok(header);
+        }
+        let room = MAX_HEADER_BYTES + 1 - header.len();
+        let (take, end_of_line) = match buf.iter().take(room).position(|b| *b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len().min(room), false),
+        };
+        header.extend_from_slice(&buf[..take]);
+        input.consume(take);
+        if header.len() > MAX_HEADER_BYTES {
+            return Err(Error::Corrupt(format!(
+                "{what}: its age header is over {} KiB, more than any real bundle's; refused before decrypting (a header built to waste time)",
+                MAX_HEADER_BYTES >> 10
+            )));
+        }
+        if !end_of_line {
+            continue;
+        }
+        let line = &header[line_start..];
+        if line_start == 0 && !line.starts_with(MAGIC) {
+            return Ok(header);
+        }
+        if line.starts_with(b"-> ") {
+            stanzas += 1;
+            if stanzas > MAX_STANZAS {
+                return Err(Error::Corrupt(format!(
+                    "{what}: its age header names over {MAX_STANZAS} recipients, more than any real bundle; refused before decrypting (a header built to waste time)"
+                )));
+            }
+        }
+        if line.starts_with(b"---") {
+            return Ok(header);
+        }
+        line_start = header.len();
+    }
+}
+
+/// What [`open_age`] decrypts from: the header it read, then the rest of the input.
+pub type Bounded<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
+
 /// Opens an age stream with whatever the user gave, prompting for a passphrase on a terminal
 /// when the bundle needs one and nothing else was given. `what` names the input in errors.
 pub fn open_age<R: BufRead>(
-    input: R,
+    mut input: R,
     keys: &DecryptWith,
     what: &str,
-) -> Result<age::stream::StreamReader<R>> {
-    let decryptor = age::Decryptor::new_buffered(input).map_err(|e| match e {
-        age::DecryptError::Io(io)
-            if io.kind() != io::ErrorKind::InvalidData
-                && io.kind() != io::ErrorKind::UnexpectedEof =>
-        {
-            Error::io("read", what, io)
-        }
-        other => Error::NotAge {
-            what: what.to_string(),
-            reason: other
-                .to_string()
-                .lines()
-                .next()
-                .unwrap_or("")
-                .trim_end_matches('.')
-                .to_string(),
+) -> Result<age::stream::StreamReader<Bounded<R>>> {
+    let header = read_bounded_header(&mut input, what)?;
+    let decryptor = age::Decryptor::new_buffered(io::Cursor::new(header).chain(input)).map_err(
+        |e| match e {
+            age::DecryptError::Io(io)
+                if io.kind() != io::ErrorKind::InvalidData
+                    && io.kind() != io::ErrorKind::UnexpectedEof =>
+            {
+                Error::io("read", what, io)
+            }
+            other => Error::NotAge {
+                what: what.to_string(),
+                reason: other
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('.')
+                    .to_string(),
+            },
         },
-    })?;
+    )?;
     let result = if decryptor.is_scrypt() {
         if !keys.identities.is_empty() && keys.passphrase == PassphraseSource::None {
             return Err(Error::WrongKeyKind(format!(
@@ -321,7 +386,7 @@ pub fn open_age<R: BufRead>(
             .read(false)?
             .ok_or_else(|| Error::WrongKeyKind(format!("{what} needs a passphrase")))?;
         let mut id = age::scrypt::Identity::new(pass);
-        id.set_max_work_factor(24);
+        id.set_max_work_factor(MAX_WORK_FACTOR);
         decryptor.decrypt(std::iter::once(&id as &dyn age::Identity))
     } else {
         if keys.passphrase != PassphraseSource::None {
@@ -349,7 +414,8 @@ pub fn open_age<R: BufRead>(
             Error::NoMatchingKey(format!("wrong passphrase for {what}"))
         }
         age::DecryptError::ExcessiveWork { required, .. } => Error::Corrupt(format!(
-            "the passphrase work factor 2^{required} is beyond what mbundle accepts"
+            "{what}: its passphrase work factor 2^{required} is above 2^{MAX_WORK_FACTOR}, the most the reference age CLI accepts ({} GiB of memory); refused before any work",
+            ((1u64 << required.min(40)) * 1024) >> 30
         )),
         age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
             Error::Corrupt(format!("{what}: the age header is damaged"))

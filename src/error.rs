@@ -152,6 +152,17 @@ pub enum Error {
     #[error("cannot import: {} conflict(s):\n  {}", .0.len(), .0.join("\n  "))]
     Conflicts(Vec<String>),
 
+    /// The store's file system cannot hold what the bundle declares.
+    #[error("the bundle needs {} but the file system holding {} has {} free; nothing was written", human(*needed), path.display(), human(*available))]
+    NoSpace {
+        /// The store.
+        path: PathBuf,
+        /// Bytes the bundle's files take.
+        needed: u64,
+        /// Bytes free for this user.
+        available: u64,
+    },
+
     /// `doctor` found things that are broken.
     #[error("doctor found {0} problem(s)")]
     Unhealthy(usize),
@@ -251,6 +262,10 @@ impl Error {
                 "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
             ),
             Error::Interrupted { .. } => None,
+            Error::NoSpace { needed, available, .. } => Some(format!(
+                "free at least {} there, or import into a store on another disk with -s DIR",
+                human(needed.saturating_sub(*available))
+            )),
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
             Error::Usage { hint, .. } => hint.clone(),
         }
@@ -263,6 +278,22 @@ impl Error {
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             _ => 1,
         }
+    }
+}
+
+/// A byte count for people: 1.5 GiB.
+pub fn human(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
     }
 }
 

@@ -696,6 +696,7 @@ impl Visitor for Stager<'_> {
         crate::failpoint("plan")?;
         let state = snapshot(self.root, manifest)?;
         self.plan = Some(plan(manifest, &state, self.req)?);
+        check_free_space(self.root, manifest)?;
         self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
         Ok(())
     }
@@ -804,6 +805,39 @@ impl Report {
                 .push((machine.to_string(), outcome.untouched));
         }
     }
+}
+
+/// The bytes staging `manifest` takes on disk: every file rounded up to whole 4 KiB blocks,
+/// plus room for directories and the journal.
+pub fn space_needed(manifest: &Manifest) -> u64 {
+    manifest
+        .files
+        .iter()
+        .map(|f| f.size.div_ceil(4096).saturating_mul(4096))
+        .fold(64 << 10, u64::saturating_add)
+}
+
+/// Refuses, before anything is staged, a bundle whose files do not fit in the free space of
+/// the store's file system (a manifest can declare terabytes; finding out by filling the disk
+/// would hurt everything else on it).
+fn check_free_space(root: &Path, manifest: &Manifest) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let needed = space_needed(manifest);
+        if let Ok(st) = rustix::fs::statvfs(root) {
+            let available = st.f_bavail.saturating_mul(st.f_frsize);
+            if needed > available {
+                return Err(Error::NoSpace {
+                    path: root.to_path_buf(),
+                    needed,
+                    available,
+                });
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (root, manifest);
+    Ok(())
 }
 
 /// Holds the store lock; removes the lock file when dropped, while still holding it.
@@ -1331,6 +1365,13 @@ pub fn dry_run<R: Read>(
                 }
             };
             self.plan = Some(plan(manifest, &state, self.req)?);
+            // The store may not exist yet: its nearest existing parent tells the file system.
+            let existing = self
+                .root
+                .ancestors()
+                .find(|p| p.exists())
+                .unwrap_or(self.root);
+            check_free_space(existing, manifest)?;
             Ok(())
         }
         fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {

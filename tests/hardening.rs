@@ -432,3 +432,253 @@ fn readers_keep_working_while_an_import_runs() {
         assert!(target.join("machines/vbox/config.json").is_file());
     }
 }
+
+// ---- 2. A hostile bundle costs at most what a good one of its size costs ----
+
+/// What a run of mbundle cost: exit code, wall seconds, peak resident memory (KiB), stderr.
+/// Measured by Python's getrusage of the child, so the figure is the kernel's.
+struct Cost {
+    code: i32,
+    secs: f64,
+    peak_kib: u64,
+    stderr: String,
+}
+
+fn measure(d: &Dir, args: &[&str]) -> Cost {
+    let script = "import json,resource,subprocess,sys,time\n\
+        t=time.time()\n\
+        p=subprocess.run(sys.argv[1:],capture_output=True,stdin=subprocess.DEVNULL)\n\
+        print(json.dumps({'code':p.returncode,'secs':time.time()-t,\
+        'peak':resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,\
+        'stderr':p.stderr.decode(errors='replace')}))";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_mbundle"))
+        .args(args)
+        .current_dir(d.root())
+        .env("HOME", d.root())
+        .env_remove("MACHINE_STORAGE_PATH")
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    Cost {
+        code: v["code"].as_i64().unwrap() as i32,
+        secs: v["secs"].as_f64().unwrap(),
+        peak_kib: v["peak"].as_u64().unwrap(),
+        stderr: v["stderr"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Standard base64 without padding, as age writes it.
+fn b64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in data.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Pseudo-random bytes (xorshift): distinct, valid-looking key material.
+fn noise(seed: &mut u64, n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|_| {
+            *seed ^= *seed << 13;
+            *seed ^= *seed >> 7;
+            *seed ^= *seed << 17;
+            *seed as u8
+        })
+        .collect()
+}
+
+/// An age file whose header holds `stanzas` X25519 stanzas for nobody.
+fn fake_recipients_bundle(stanzas: usize) -> Vec<u8> {
+    let mut seed = 0x9e3779b97f4a7c15u64 ^ stanzas as u64;
+    let mut h = String::from("age-encryption.org/v1\n");
+    for _ in 0..stanzas {
+        h.push_str(&format!(
+            "-> X25519 {}\n{}\n",
+            b64(&noise(&mut seed, 32)),
+            b64(&noise(&mut seed, 32))
+        ));
+    }
+    h.push_str(&format!("--- {}\n", b64(&noise(&mut seed, 32))));
+    let mut out = h.into_bytes();
+    out.extend(noise(&mut seed, 16 + 4096));
+    out
+}
+
+/// A passphrase bundle header declaring scrypt work factor 2^`log_n`.
+fn scrypt_bundle(log_n: u8) -> Vec<u8> {
+    let mut seed = 42u64;
+    let mut out = format!(
+        "age-encryption.org/v1\n-> scrypt {} {log_n}\n{}\n--- {}\n",
+        b64(&noise(&mut seed, 16)),
+        b64(&noise(&mut seed, 32)),
+        b64(&noise(&mut seed, 32))
+    )
+    .into_bytes();
+    out.extend(noise(&mut seed, 16 + 4096));
+    out
+}
+
+#[test]
+fn hostile_age_header_of_many_stanzas_is_refused_at_once() {
+    let d = Dir::new();
+    let store = d.path("store");
+    let key = demo_key();
+    let k = key.to_str().unwrap();
+    let s = store.to_str().unwrap();
+    for (n, name) in [(10_000, "10k.mbundle"), (100_000, "100k.mbundle")] {
+        fs::write(d.path(name), fake_recipients_bundle(n)).unwrap();
+        for args in [
+            vec!["inspect", name, "-i", k],
+            vec!["verify", name, "-i", k],
+            vec!["-s", s, "import", name, "-i", k],
+            vec!["-s", s, "import", name, "-i", k, "--dry-run"],
+        ] {
+            let c = measure(&d, &args);
+            assert_eq!(c.code, 1, "{args:?}: {}", c.stderr);
+            assert!(c.stderr.contains("over 1024 recipients"), "{}", c.stderr);
+            // Before: 30 s for 10,000 stanzas, over 5 minutes for 100,000.
+            assert!(c.secs < 5.0, "{n} stanzas took {:.1} s", c.secs);
+            assert!(c.peak_kib < 100 << 10, "{n} stanzas: {} KiB", c.peak_kib);
+        }
+        assert!(!store.exists(), "a refused import created the store");
+    }
+    // One line of 300 KB with no end.
+    let mut long = b"age-encryption.org/v1\n-> X25519 ".to_vec();
+    long.extend(std::iter::repeat_n(b'A', 300_000));
+    fs::write(d.path("long.mbundle"), long).unwrap();
+    let c = measure(&d, &["inspect", "long.mbundle", "-i", k]);
+    assert_eq!(c.code, 1, "{}", c.stderr);
+    assert!(c.stderr.contains("over 256 KiB"), "{}", c.stderr);
+    // At the bound, the header is read and tried like a real one: bounded too.
+    fs::write(d.path("1024.mbundle"), fake_recipients_bundle(1024)).unwrap();
+    let c = measure(&d, &["inspect", "1024.mbundle", "-i", k]);
+    assert_eq!(c.code, 1);
+    assert!(
+        c.stderr.contains("encrypted to someone else"),
+        "{}",
+        c.stderr
+    );
+    assert!(c.secs < 10.0 && c.peak_kib < 100 << 10, "{:.1} s", c.secs);
+}
+
+#[test]
+fn scrypt_work_factor_above_the_reference_cap_is_refused_before_any_work() {
+    let d = Dir::new();
+    fs::write(d.path("pass"), "not the passphrase\n").unwrap();
+    for log_n in [23u8, 24, 30] {
+        let name = format!("wf{log_n}.mbundle");
+        fs::write(d.path(&name), scrypt_bundle(log_n)).unwrap();
+        for args in [
+            vec!["inspect", &name, "--passphrase-file", "pass"],
+            vec!["verify", &name, "--passphrase-file", "pass"],
+            vec!["-s", "store", "import", &name, "--passphrase-file", "pass"],
+        ] {
+            let c = measure(&d, &args);
+            assert_eq!(c.code, 1, "{}", c.stderr);
+            assert!(
+                c.stderr
+                    .contains(&format!("work factor 2^{log_n} is above 2^22")),
+                "{}",
+                c.stderr
+            );
+            assert!(!c.stderr.contains("panicked") && !c.stderr.contains("memory allocation"));
+            // Before: 16 GiB allocated at 2^24, then an abort.
+            assert!(
+                c.secs < 5.0 && c.peak_kib < 100 << 10,
+                "{:.1} s, {} KiB",
+                c.secs,
+                c.peak_kib
+            );
+        }
+    }
+}
+
+/// A tmpfs of `mib` MiB mounted at `dir` (root only), unmounted on drop.
+struct Tmpfs(PathBuf);
+impl Tmpfs {
+    fn mount(dir: &Path, mib: u32) -> Option<Tmpfs> {
+        fs::create_dir_all(dir).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            if std::env::var_os("MBUNDLE_REQUIRE_PEERS").is_some() {
+                panic!("cannot mount a tmpfs (needs root), and MBUNDLE_REQUIRE_PEERS is set");
+            }
+            eprintln!("SKIPPED: cannot mount a tmpfs (needs root)");
+            return None;
+        }
+        Some(Tmpfs(dir.to_path_buf()))
+    }
+}
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn bundle_larger_than_the_free_space_is_refused_before_staging() {
+    let d = Dir::new();
+    let src = d.copy_fixture(LINUX, "src");
+    let mut seed = 7u64;
+    fs::write(
+        src.join("machines/vbox/disk.vmdk"),
+        noise(&mut seed, 6 << 20),
+    )
+    .unwrap();
+    d.export_demo(&src, "vbox.mbundle", &["vbox", "--include-disks"])
+        .ok();
+    let Some(fs_) = Tmpfs::mount(&d.path("small"), 4) else {
+        return;
+    };
+    let store = fs_.0.join("store");
+    fs::create_dir(&store).unwrap();
+    fs::write(store.join("keep"), "x").unwrap();
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let r = d.import_demo(&store, "vbox.mbundle", extra).fails(
+            1,
+            &[
+                "the bundle needs 6.",
+                "free; nothing was written",
+                "free at least",
+            ],
+        );
+        assert!(
+            r.stderr.contains("has 4.0 MiB free") || r.stderr.contains("has 3."),
+            "{}",
+            r.stderr
+        );
+    }
+    let left: Vec<_> = fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(
+        left,
+        vec![std::ffi::OsString::from("keep")],
+        "the store changed"
+    );
+    // The same bundle fits a larger file system.
+    drop(fs_);
+    let Some(big) = Tmpfs::mount(&d.path("big"), 32) else {
+        return;
+    };
+    d.import_demo(&big.0.join("store"), "vbox.mbundle", &[])
+        .ok();
+}
