@@ -345,7 +345,7 @@ fn export_cmd(store: &Store, a: &ExportArgs) -> Result<()> {
         let m = &plan.manifest;
         if !m.excluded.is_empty() {
             eprintln!(
-                "left out {} file(s), {} (VM disks and folders; --include-disks carries them):",
+                "left out {} file(s), {}:",
                 summary.excluded,
                 human_bytes(summary.excluded_bytes)
             );

@@ -353,8 +353,174 @@ fn fingerprint_file(path: &Path) -> Result<String> {
     Ok(certs::file_fingerprint(&fs::read(path).ctx("read", path)?))
 }
 
-fn machine_certs(store: &Store, m: &Machine) -> Result<Option<MachineCerts>> {
-    let members = m.issuing_material(store);
+/// Largest file read to check that it is the key or certificate its name says.
+const MAX_PEM_FILE: u64 = 1 << 20;
+
+fn read_small(p: &Path) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
+    let meta = fs::metadata(p).map_err(|e| format!("unreadable ({e})"))?;
+    if meta.len() > MAX_PEM_FILE {
+        return Err(format!(
+            "{} bytes, far too large for a key or certificate",
+            meta.len()
+        ));
+    }
+    fs::read(p)
+        .map(zeroize::Zeroizing::new)
+        .map_err(|e| format!("unreadable ({e})"))
+}
+
+/// The certificate in a PEM file (its DER), or why the file is not one.
+pub fn cert_file(p: &Path) -> std::result::Result<Vec<u8>, String> {
+    let der = certs::pem_cert_der(&read_small(p)?).map_err(|_| "not a PEM certificate")?;
+    certs::info_der(&der).map_err(|_| "not a readable X.509 certificate")?;
+    Ok(der)
+}
+
+/// Ok when the file holds the private key of `cert_der`, else why not.
+pub fn key_file_for(p: &Path, cert_der: &[u8]) -> std::result::Result<(), String> {
+    match certs::key_matches(&read_small(p)?, cert_der) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("a private key, but not the one of its certificate".into()),
+        Err(e) if e.starts_with("not a PEM") => Err("not a PEM private key".into()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps only issuing material that is what its name says: ca.pem and cert.pem PEM
+/// certificates, ca-key.pem the private key of that ca.pem, key.pem the one of that cert.pem.
+/// When the file config.json names fails, the copies docker-machine keeps (the machine
+/// directory, then the store's certs/) stand in if they pass; what fails is left out with a
+/// warning saying why. So `CaPrivateKeyPath: /etc/shadow` never travels, and a key that does
+/// not match its CA never travels as its key.
+fn verified_members(
+    store: &Store,
+    m: Option<&Machine>,
+    found: Vec<FoundMember>,
+    warnings: &mut Vec<String>,
+) -> Vec<FoundMember> {
+    let who = m.map_or_else(
+        || "the store's certs/".to_string(),
+        |m| format!("machine {}", m.name),
+    );
+    let mut out: Vec<FoundMember> = Vec::new();
+    let mut ca_der: Option<Vec<u8>> = None;
+    let mut client_der: Option<Vec<u8>> = None;
+    for name in CERT_MEMBERS {
+        let first = found.iter().find(|f| f.name == name);
+        let mut candidates: Vec<PathBuf> = first.iter().map(|f| f.local.clone()).collect();
+        if let Some(m) = m {
+            if name != CA_KEY {
+                candidates.push(m.dir.join(name));
+            }
+        }
+        candidates.push(store.certs_dir().join(name));
+        candidates.dedup();
+        let check = |p: &Path| -> std::result::Result<Option<Vec<u8>>, String> {
+            match name {
+                CA_CERT | CLIENT_CERT => cert_file(p).map(Some),
+                CA_KEY => match &ca_der {
+                    Some(der) => key_file_for(p, der).map(|_| None),
+                    None => Err("its CA certificate is not usable".into()),
+                },
+                _ => match &client_der {
+                    Some(der) => key_file_for(p, der).map(|_| None),
+                    None => Err("its client certificate is not usable".into()),
+                },
+            }
+        };
+        let Some(first) = first else { continue };
+        let mut chosen = None;
+        for (i, p) in candidates.iter().enumerate() {
+            // Stand-ins only for a file config.json named; an absent member stays absent.
+            if i > 0 && !p.is_file() {
+                continue;
+            }
+            match check(p) {
+                Ok(der) => {
+                    chosen = Some((p.clone(), der));
+                    break;
+                }
+                Err(why) if i == 0 => warnings.push(format!(
+                    "{who}: {} is {why}; not carried as {name}",
+                    first.local.display()
+                )),
+                Err(_) => {}
+            }
+        }
+        if let Some((local, der)) = chosen {
+            if local != first.local {
+                warnings.push(format!(
+                    "{who}: carrying {} as {name} instead",
+                    local.display()
+                ));
+            }
+            match name {
+                CA_CERT => ca_der = der,
+                CLIENT_CERT => client_der = der,
+                _ => {}
+            }
+            out.push(FoundMember {
+                name,
+                local,
+                source: first.source.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// What a special file is, for the list of what was left out.
+fn special_kind(ft: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_fifo() {
+            return "a FIFO";
+        }
+        if ft.is_socket() {
+            return "a socket";
+        }
+        if ft.is_char_device() || ft.is_block_device() {
+            return "a device";
+        }
+    }
+    let _ = ft;
+    "not a regular file"
+}
+
+/// The certificates docker-machine keeps in a machine directory, and the key of each.
+const MACHINE_PEMS: [(&str, Option<&str>); 3] = [
+    ("ca.pem", None),
+    ("cert.pem", Some("key.pem")),
+    ("server.pem", Some("server-key.pem")),
+];
+
+/// Why a certificate or key file of a machine directory cannot travel as what its name says:
+/// a certificate that is not one, a key that is not the private key of its certificate.
+fn pem_problem(dir: &Path, name: &str) -> Option<String> {
+    if let Some((cert, _)) = MACHINE_PEMS.iter().find(|(c, _)| *c == name) {
+        return cert_file(&dir.join(cert)).err();
+    }
+    let (cert, _) = MACHINE_PEMS.iter().find(|(_, k)| *k == Some(name))?;
+    match cert_file(&dir.join(cert)) {
+        Ok(der) => key_file_for(&dir.join(name), &der).err(),
+        // Without its certificate the key can only be checked for being a private key.
+        Err(_) => {
+            let bytes = read_small(&dir.join(name)).ok()?;
+            let is_key = x509_parser::pem::parse_x509_pem(&bytes)
+                .map(|(_, pem)| pem.label.ends_with("PRIVATE KEY"))
+                .unwrap_or(false);
+            (!is_key).then(|| "not a PEM private key".to_string())
+        }
+    }
+}
+
+fn machine_certs(
+    store: &Store,
+    m: &Machine,
+    warnings: &mut Vec<String>,
+) -> Result<Option<MachineCerts>> {
+    let members = verified_members(store, Some(m), m.issuing_material(store), warnings);
     let Some(ca) = members.iter().find(|f| f.name == CA_CERT) else {
         return Ok(None);
     };
@@ -416,24 +582,36 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
             continue;
         };
         let archive_path = format!("machines/{}/{}", m.name, comps.join("/"));
-        let why = if item.file_type().is_symlink() {
-            Some("symbolic link (bundles carry only regular files)")
+        let why: Option<String> = if item.file_type().is_symlink() {
+            Some("a symbolic link (bundles carry only regular files)".into())
         } else if !item.file_type().is_file() {
-            Some("not a regular file")
+            Some(format!(
+                "{} (bundles carry only regular files)",
+                special_kind(&item.file_type())
+            ))
         } else if crate::manifest::check_archive_path(&archive_path).is_err()
             || comps.iter().any(|c| c.contains('\\'))
         {
-            Some("file name cannot be carried portably")
+            Some("file name cannot be carried portably".into())
+        } else if let Some(why) = (comps.len() == 1)
+            .then(|| pem_problem(&m.dir, comps[0]))
+            .flatten()
+        {
+            warnings.push(format!(
+                "machine {}: {} is {why}; left out",
+                m.name, comps[0]
+            ));
+            Some(why)
         } else if include_disks {
             None
         } else {
-            default_exclusion(&comps)
+            default_exclusion(&comps).map(String::from)
         };
         if let Some(why) = why {
             excluded.push(Excluded {
                 path: archive_path,
                 size,
-                why: why.into(),
+                why,
             });
             continue;
         }
@@ -442,7 +620,7 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
         paths.push(archive_path);
     }
 
-    let certs = machine_certs(store, m)?;
+    let certs = machine_certs(store, m, &mut warnings)?;
     if certs.is_none() {
         warnings.push(format!(
             "machine {}: no CA certificate found (config.json names none that exists, and the machine directory has no ca.pem)",
@@ -574,10 +752,11 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     }
 
     let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
+    let mut store_warnings = Vec::new();
     if req.all {
         // The store's own issuing set travels even when no machine uses it: a CA backup.
         let certs_dir = store.certs_dir();
-        let members: Vec<FoundMember> = CERT_MEMBERS
+        let in_certs: Vec<FoundMember> = CERT_MEMBERS
             .iter()
             .map(|n| (*n, certs_dir.join(n)))
             .filter(|(_, p)| p.is_file())
@@ -587,6 +766,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
                 source: None,
             })
             .collect();
+        let members = verified_members(store, None, in_certs, &mut store_warnings);
         if let Some(ca) = members.iter().find(|f| f.name == CA_CERT) {
             let ca_fingerprint = fingerprint_file(&ca.local)?;
             let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
@@ -605,6 +785,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let groups = group_certsets(&found);
 
     let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
+    warnings.extend(store_warnings);
     let mut certsets = Vec::new();
     let mut files = Vec::new();
     let now = time::OffsetDateTime::now_utc();

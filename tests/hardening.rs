@@ -682,3 +682,136 @@ fn bundle_larger_than_the_free_space_is_refused_before_staging() {
     d.import_demo(&big.0.join("store"), "vbox.mbundle", &[])
         .ok();
 }
+
+// ---- 6. Only the right key travels as a CA key; no foreign file travels as key material ----
+
+/// Sets `HostOptions.AuthOptions.<field>` of a machine's config.json.
+fn set_auth(store: &Path, machine: &str, field: &str, value: &str) {
+    let p = store.join("machines").join(machine).join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    v["HostOptions"]["AuthOptions"][field] = value.into();
+    fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// The bundle's entries whose path ends with `suffix`.
+fn entries_ending(bundle: &Path, suffix: &str) -> Vec<(String, Vec<u8>)> {
+    decrypt_entries(&fs::read(bundle).unwrap(), &demo_key())
+        .into_iter()
+        .filter(|(p, _)| p.ends_with(suffix))
+        .collect()
+}
+
+#[test]
+fn ca_key_that_does_not_match_its_ca_never_travels_as_its_key() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let real = fs::read(store.join("certs/ca-key.pem")).unwrap();
+    // web names another CA's key (a real PEM key, just not this CA's); db the right one.
+    let wrong = d.path("acme-ca-key.pem");
+    fs::copy(
+        fixtures().join("linux/home/alice/acme-ca/ca-key.pem"),
+        &wrong,
+    )
+    .unwrap();
+    set_auth(&store, "web", "CaPrivateKeyPath", wrong.to_str().unwrap());
+    // Before: the first machine on the command line won, and its wrong key travelled.
+    let r = d.export_demo(&store, "both.mbundle", &["web", "db"]).ok();
+    assert!(
+        r.stderr.contains("not the one of its certificate"),
+        "{}",
+        r.stderr
+    );
+    let keys = entries_ending(&d.path("both.mbundle"), "/ca-key.pem");
+    assert_eq!(
+        keys.len(),
+        1,
+        "{:?}",
+        keys.iter().map(|k| &k.0).collect::<Vec<_>>()
+    );
+    assert_eq!(keys[0].1, real, "the CA key carried is not the CA's");
+    // Alone, web still carries the CA's real key: the store's certs/ca-key.pem matches.
+    let r = d.export_demo(&store, "web.mbundle", &["web"]).ok();
+    assert!(r.stderr.contains("as ca-key.pem instead"), "{}", r.stderr);
+    let keys = entries_ending(&d.path("web.mbundle"), "/ca-key.pem");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].1, real);
+    // With no matching key anywhere, no CA key travels at all.
+    fs::remove_file(store.join("certs/ca-key.pem")).unwrap();
+    let r = d.export_demo(&store, "none.mbundle", &["web"]).ok();
+    assert!(r.stderr.contains("the CA key is absent"), "{}", r.stderr);
+    assert!(entries_ending(&d.path("none.mbundle"), "/ca-key.pem").is_empty());
+}
+
+#[test]
+fn config_naming_system_files_as_keys_carries_none_of_them() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let secret = d.path("secret.txt");
+    fs::write(&secret, "TOP SECRET: not a key\n").unwrap();
+    // /etc/shadow where it exists and is readable (as root).
+    let shadow = Path::new("/etc/shadow");
+    let foreign = if fs::read(shadow).is_ok() {
+        shadow.to_path_buf()
+    } else {
+        secret.clone()
+    };
+    set_auth(&store, "web", "CaPrivateKeyPath", foreign.to_str().unwrap());
+    set_auth(&store, "web", "ClientKeyPath", secret.to_str().unwrap());
+    set_auth(&store, "db", "CaCertPath", "/etc/passwd");
+    set_auth(&store, "db", "ClientCertPath", secret.to_str().unwrap());
+    let r = d.export_demo(&store, "out.mbundle", &["web", "db"]).ok();
+    for needle in [
+        "not a PEM private key",
+        "not a PEM certificate",
+        "not carried as",
+    ] {
+        assert!(r.stderr.contains(needle), "{needle}: {}", r.stderr);
+    }
+    let forbidden: Vec<Vec<u8>> = [foreign, secret, PathBuf::from("/etc/passwd")]
+        .iter()
+        .map(|p| fs::read(p).unwrap())
+        .collect();
+    for (path, bytes) in decrypt_entries(&fs::read(d.path("out.mbundle")).unwrap(), &demo_key()) {
+        assert!(!forbidden.contains(&bytes), "{path} carries a foreign file");
+    }
+    // The machines' real material (the store's certs/ and the machine copies) travels instead.
+    let cas = entries_ending(&d.path("out.mbundle"), "/ca.pem");
+    assert!(!cas.is_empty());
+}
+
+#[test]
+fn server_key_that_is_not_its_certificates_is_left_out_with_the_reason() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    fs::copy(
+        store.join("machines/db/server-key.pem"),
+        store.join("machines/web/server-key.pem"),
+    )
+    .unwrap();
+    fs::write(store.join("machines/web/cert.pem"), "garbage\n").unwrap();
+    let r = d.export_demo(&store, "web.mbundle", &["web"]).ok();
+    assert!(
+        r.stderr.contains("machine web: server-key.pem is a private key, but not the one of its certificate; left out"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("machine web: cert.pem is not a PEM certificate"),
+        "{}",
+        r.stderr
+    );
+    let m = manifest_json(&d, "web.mbundle");
+    let excluded: Vec<&str> = m["excluded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        excluded.contains(&"machines/web/server-key.pem"),
+        "{excluded:?}"
+    );
+    assert!(excluded.contains(&"machines/web/cert.pem"), "{excluded:?}");
+    assert!(entries_ending(&d.path("web.mbundle"), "web/server-key.pem").is_empty());
+}
