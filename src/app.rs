@@ -701,7 +701,9 @@ fn regenerate_cmd(store: &Store, a: &RegenerateArgs) -> Result<()> {
     for c in &r.copy {
         out.push_str(&format!("  {}  ->  {}\n", c.local.display(), c.remote));
     }
-    if r.commands.is_empty() {
+    if let Some(why) = &r.commands_withheld {
+        out.push_str(&format!("({why}: copy them by your own means)\n"));
+    } else if r.commands.is_empty() {
         out.push_str(
             "(the machine has no SSH key or user in config.json: copy them by your own means)\n",
         );
@@ -862,7 +864,21 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
 
 fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<()> {
     let shell = a.shell.unwrap_or_else(crate::env::Shell::detect);
-    let store_flag = store.map_or_else(String::new, |s| store_flag(&s.root, explicit_store));
+    let word = |w: &str| {
+        shell.word(w).map_err(|why| {
+            Error::usage(
+                format!(
+                    "cannot print {} for {shell:?}: {why}",
+                    crate::fields::shown(w)
+                ),
+                "use another --shell, or a store path without it",
+            )
+        })
+    };
+    let store_flag = match store {
+        Some(s) if explicit_store => format!("-s {} ", word(&s.root.display().to_string())?),
+        _ => String::new(),
+    };
     let shell_flag = a
         .shell
         .map(|s| format!(" --shell {}", format!("{s:?}").to_lowercase()))
@@ -879,10 +895,20 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
         };
         let name = a.name.as_deref().unwrap_or_default();
         let m = store.machine(name)?;
-        let url = m.url().ok_or_else(|| Error::BadConfig {
+        let bad = |reason: String| Error::BadConfig {
             name: name.to_string(),
             path: m.dir.join("config.json"),
-            reason: "it holds no URL or IP address for the machine's daemon".into(),
+            reason,
+        };
+        let url = m
+            .url()
+            .ok_or_else(|| bad("it holds no URL or IP address for the machine's daemon".into()))?;
+        // DOCKER_HOST goes into text the user evaluates: only what docker-machine writes.
+        crate::fields::check_url(&url).map_err(|why| {
+            bad(format!(
+                "the daemon URL {} {why}; no docker-machine writes that, so it is not printed for a shell (see mbundle doctor)",
+                crate::fields::shown(&url)
+            ))
         })?;
         for f in [CA_CERT, CLIENT_CERT, "key.pem"] {
             if !m.dir.join(f).is_file() {
@@ -902,9 +928,15 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
             shell,
             &values,
             false,
-            &format!("mbundle {store_flag}env {}{shell_flag}", m.name),
+            &format!("mbundle {store_flag}env {}{shell_flag}", word(&m.name)?),
         )
     };
+    let text = text.map_err(|why| {
+        Error::usage(
+            why,
+            "use another --shell, or move the store to a plainer path",
+        )
+    })?;
     print(&text)
 }
 

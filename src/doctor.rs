@@ -179,7 +179,12 @@ pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
         .parent()
         .filter(|d| d.parent() == Some(imported.as_path()))
         .and_then(|d| d.file_name())
-        .map(|id| format!(" --cert-set {}", id.to_string_lossy()))
+        .map(|id| {
+            format!(
+                " --cert-set {}",
+                crate::env::shell_word(&id.to_string_lossy())
+            )
+        })
         .unwrap_or_default();
     format!(
         "renew it with the same key: mbundle renew-ca{set} (every certificate it issued keeps verifying; docker-machine would instead delete the key and orphan every machine)"
@@ -194,8 +199,17 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     let path_of = |n: &str| found.iter().find(|x| x.name == n).map(|x| x.local.clone());
     let regen = format!(
         "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
-        m.name
+        crate::env::shell_word(&m.name)
     );
+
+    // Fields that become shell words and host names (env, regenerate-certs' scp/ssh lines).
+    for p in crate::fields::problems(&m.config) {
+        out.push(f(
+            Level::Error,
+            format!("config.json: {p}"),
+            Some("no docker-machine writes this (was config.json tampered with?): correct the field; mbundle prints no shell command from it".into()),
+        ));
+    }
 
     // The CA.
     let ca = match path_of(CA_CERT) {

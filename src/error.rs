@@ -152,6 +152,16 @@ pub enum Error {
     #[error("cannot import: {} conflict(s):\n  {}", .0.len(), .0.join("\n  "))]
     Conflicts(Vec<String>),
 
+    /// A config.json holds values that no docker-machine writes in fields that end up in shell
+    /// commands or host names.
+    #[error("machine {machine}: config.json holds what no docker-machine writes:\n  {}", problems.join("\n  "))]
+    UnsafeConfig {
+        /// The machine, as the bundle names it.
+        machine: String,
+        /// One line per field: the field, its value (escaped) and why.
+        problems: Vec<String>,
+    },
+
     /// The store's file system cannot hold what the bundle declares.
     #[error("the bundle needs {} but the file system holding {} has {} free; nothing was written", human(*needed), path.display(), human(*available))]
     NoSpace {
@@ -262,6 +272,9 @@ impl Error {
                 "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
             ),
             Error::Interrupted { .. } => None,
+            Error::UnsafeConfig { .. } => Some(
+                "nothing was imported: this bundle was crafted or altered; ask its sender for a fresh export".into(),
+            ),
             Error::NoSpace { needed, available, .. } => Some(format!(
                 "free at least {} there, or import into a store on another disk with -s DIR",
                 human(needed.saturating_sub(*available))

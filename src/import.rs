@@ -263,6 +263,15 @@ impl MachinePlan {
         if !config.is_object() {
             return Err(bad("is not a JSON object".into()));
         }
+        // Values that would later become shell words or host names (env, the scp/ssh lines
+        // of regenerate-certs, hints) must be what docker-machine writes.
+        let problems = crate::fields::problems(&config);
+        if !problems.is_empty() {
+            return Err(Error::UnsafeConfig {
+                machine: self.source.clone(),
+                problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
         let rename =
             (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
         let outcome = rewrite_config(&mut config, &self.map, rename);

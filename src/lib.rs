@@ -17,6 +17,7 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod export;
+pub mod fields;
 pub mod import;
 pub mod lifecycle;
 pub mod manifest;

@@ -50,8 +50,12 @@ pub struct Regenerated {
     pub kept: Vec<PathBuf>,
     /// Files to copy to the host.
     pub copy: Vec<CopyStep>,
-    /// Commands that do it over SSH, when the machine has an SSH key and user.
+    /// Commands that do it over SSH, when the machine has an SSH key and user, each field
+    /// quoted for a POSIX shell.
     pub commands: Vec<String>,
+    /// Why no commands are given although the machine has an SSH key and user: a field holds
+    /// what docker-machine never writes.
+    pub commands_withheld: Option<String>,
 }
 
 /// What `renew-ca` did.
@@ -218,9 +222,31 @@ pub fn regenerate(
             "give it one with --ip",
         )
     })?;
+    crate::fields::check_host(&host).map_err(|why| {
+        Error::usage(
+            format!(
+                "the address of {} in config.json, {}, {why}",
+                m.name,
+                crate::fields::shown(&host)
+            ),
+            "give the machine's real address with --ip",
+        )
+    })?;
     let mut sans = vec!["localhost".to_string(), host];
     if let Some(Value::Array(list)) = config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
-        sans.extend(list.iter().filter_map(Value::as_str).map(str::to_string));
+        for san in list.iter().filter_map(Value::as_str) {
+            crate::fields::check_host(san).map_err(|why| {
+                Error::usage(
+                    format!(
+                        "ServerCertSANs of {} in config.json holds {}, which {why}",
+                        m.name,
+                        crate::fields::shown(san)
+                    ),
+                    "correct or remove it in config.json",
+                )
+            })?;
+            sans.push(san.to_string());
+        }
     }
     sans.extend(extra_sans.iter().cloned());
     let mut seen = std::collections::BTreeSet::new();
@@ -265,7 +291,7 @@ pub fn regenerate(
             remote: format!("{REMOTE_DIR}/server-key.pem"),
         },
     ];
-    let commands = ssh_commands(&updated, &copy);
+    let (commands, commands_withheld) = ssh_commands(&updated, &copy);
     Ok(Regenerated {
         machine: m.name.clone(),
         server_cert: cert_path,
@@ -276,50 +302,96 @@ pub fn regenerate(
         kept,
         copy,
         commands,
+        commands_withheld,
     })
 }
 
-/// scp + ssh commands using the machine's own SSH key, user and port.
-fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> Vec<String> {
+/// scp + ssh commands using the machine's own SSH key, user and port. Every field is quoted
+/// for a POSIX shell and `--` ends the options before the operands; a user, host or port that
+/// docker-machine could not have written is never put into a command: then there are no
+/// commands, and the reason says why.
+fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>) {
+    use crate::env::shell_word;
+    use crate::fields::{check_host, check_user, shown};
     let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
     let key = m
         .str_at(&["Driver", "SSHKeyPath"])
         .filter(|k| !k.is_empty());
     let host = m.url().as_deref().and_then(url_host);
     let (Some(user), Some(key), Some(host)) = (user, key, host) else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
+    let withheld = |field: &str, value: &str, why: String| {
+        Some(format!(
+            "no scp/ssh commands printed: {field} {} {why}; no docker-machine writes that (see mbundle doctor)",
+            shown(value)
+        ))
+    };
+    if let Err(why) = check_user(user) {
+        return (Vec::new(), withheld("Driver.SSHUser", user, why));
+    }
+    if let Err(why) = check_host(&host) {
+        return (Vec::new(), withheld("the machine's host", &host, why));
+    }
+    if let Some(p) = crate::fields::problems(&m.config)
+        .into_iter()
+        .find(|p| p.field == "Driver.SSHPort" || p.field == "Driver.SSHKeyPath")
+    {
+        return (
+            Vec::new(),
+            Some(format!(
+                "no scp/ssh commands printed: {p}; no docker-machine writes that (see mbundle doctor)"
+            )),
+        );
+    }
     let port = m
         .config
         .pointer("/Driver/SSHPort")
         .and_then(Value::as_u64)
-        .filter(|p| *p > 0)
+        .filter(|p| (1..=65535).contains(p))
         .unwrap_or(22);
     let key = m.dir.join(Path::new(key).file_name().unwrap_or_default());
-    let key = crate::env::shell_word(&key.display().to_string());
+    let key = shell_word(&key.display().to_string());
     let files: Vec<String> = copy
         .iter()
-        .map(|c| crate::env::shell_word(&c.local.display().to_string()))
+        .map(|c| shell_word(&c.local.display().to_string()))
         .collect();
     let names: Vec<String> = copy
         .iter()
         .map(|c| {
-            format!(
-                "/tmp/{}",
-                Path::new(&c.remote)
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-            )
+            let name = Path::new(&c.remote)
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            shell_word(&format!("/tmp/{name}"))
         })
         .collect();
-    vec![
-        format!("scp -i {key} -P {port} {} {user}@{host}:/tmp/", files.join(" ")),
-        format!(
-            "ssh -i {key} -p {port} {user}@{host} 'sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem && sudo systemctl restart docker'",
-            names.join(" ")
-        ),
-    ]
+    // scp takes an IPv6 host in brackets; ssh takes it bare.
+    let scp_host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let remote = format!(
+        "sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem && sudo systemctl restart docker",
+        names.join(" ")
+    );
+    (
+        vec![
+            format!(
+                "scp -i {key} -P {port} -- {} {}",
+                files.join(" "),
+                shell_word(&format!("{user}@{scp_host}:/tmp/"))
+            ),
+            format!(
+                "ssh -i {key} -p {port} -- {} {}",
+                shell_word(&format!("{user}@{host}")),
+                shell_word(&remote)
+            ),
+        ],
+        None,
+    )
 }
 
 /// Re-issues the CA certificate of a cert directory (`certs/` or `imported-certs/<id>/`) and

@@ -815,3 +815,355 @@ fn server_key_that_is_not_its_certificates_is_left_out_with_the_reason() {
     assert!(excluded.contains(&"machines/web/cert.pem"), "{excluded:?}");
     assert!(entries_ending(&d.path("web.mbundle"), "web/server-key.pem").is_empty());
 }
+
+// ---- 1. No value from a bundle or a config.json ever runs as shell code ----
+
+/// Sets `Driver.<field>` of a machine's config.json to a JSON value.
+fn set_driver(store: &Path, machine: &str, field: &str, value: serde_json::Value) {
+    let p = store.join("machines").join(machine).join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    v["Driver"][field] = value;
+    fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// Values of each driver field that no docker-machine writes, each of which ran code or
+/// smuggled an option somewhere before.
+fn hostile_fields() -> Vec<(&'static str, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        ("SSHUser", json!("root; touch PWNED; echo ")),
+        ("SSHUser", json!("-oProxyCommand=touch PWNED")),
+        ("SSHUser", json!("$(touch PWNED)")),
+        ("SSHPort", json!("22; touch PWNED")),
+        ("SSHPort", json!(70000)),
+        ("IPAddress", json!("$(touch PWNED)")),
+        ("IPAddress", json!("203.0.113.10;touch PWNED")),
+        ("URL", json!("tcp://$(touch PWNED):2376")),
+        ("URL", json!("tcp://203.0.113.10:2376`touch PWNED`")),
+        ("URL", json!("tcp://-oProxyCommand=x:2376")),
+        ("SSHKeyPath", json!("/home/alice/id_rsa\ntouch PWNED")),
+        ("SSHKeyPath", json!("id_rsa")),
+    ]
+}
+
+#[test]
+fn import_refuses_driver_fields_no_docker_machine_writes() {
+    let d = Dir::new();
+    let target = d.path("target");
+    for (i, (field, value)) in hostile_fields().into_iter().enumerate() {
+        let src = d.copy_fixture(LINUX, &format!("src{i}"));
+        set_driver(&src, "web", field, value.clone());
+        let bundle = format!("b{i}.mbundle");
+        d.export_demo(&src, &bundle, &["web"]).ok();
+        for extra in [&[][..], &["--dry-run"][..]] {
+            let r = d.import_demo(&target, &bundle, extra);
+            let r = r.fails(1, &[&format!("Driver.{field}"), "no docker-machine writes"]);
+            assert!(!r.stderr.contains('\u{0}'), "{}", r.stderr);
+        }
+        assert!(!target.exists(), "{field}={value}: the store was created");
+    }
+    assert!(!d.path("PWNED").exists());
+}
+
+#[test]
+fn doctor_flags_tampered_driver_fields() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    set_driver(&store, "web", "SSHUser", "root; touch PWNED".into());
+    set_driver(&store, "db", "URL", "tcp://$(touch PWNED):2376".into());
+    let r = d
+        .run(&["-s", store.to_str().unwrap(), "doctor", "web", "db"])
+        .fails(1, &["doctor found"]);
+    for needle in [
+        "config.json: Driver.SSHUser \"root; touch PWNED\" is not a user name",
+        "config.json: Driver.URL \"tcp://$(touch PWNED):2376\"",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle}:\n{}", r.stdout);
+    }
+}
+
+/// A fake `scp` and `ssh` on PATH that record their arguments, one per line, to `argv.<name>`.
+fn recording_path(d: &Dir) -> String {
+    let bin = d.path("fakebin");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in ["scp", "ssh"] {
+        let p = bin.join(tool);
+        fs::write(
+            &p,
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done > '{}/argv.{tool}'\n",
+                d.root().display()
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+    }
+    format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// Runs `script` in `shell -c`, in the test directory, with the recording PATH.
+fn in_shell(d: &Dir, shell: &str, script: &str) -> std::process::Output {
+    Command::new(shell)
+        .arg("-c")
+        .arg(script)
+        .current_dir(d.root())
+        .env("HOME", d.root())
+        .env("PATH", recording_path(d))
+        .env_remove("MACHINE_STORAGE_PATH")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Renames machine `from` to `to` in a store, its config.json paths with it.
+fn rename_machine(store: &Path, from: &str, to: &str) {
+    let machines = store.join("machines");
+    fs::rename(machines.join(from), machines.join(to)).unwrap();
+    let p = machines.join(to).join("config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&p).unwrap()).unwrap();
+    fn walk(v: &mut serde_json::Value, from: &str, to: &str) {
+        match v {
+            serde_json::Value::String(s) => *s = s.replace(from, to),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| walk(x, from, to)),
+            serde_json::Value::Object(o) => o.values_mut().for_each(|x| walk(x, from, to)),
+            _ => {}
+        }
+    }
+    walk(
+        &mut v,
+        &format!("/machines/{from}"),
+        &format!("/machines/{to}"),
+    );
+    v["Driver"]["MachineName"] = to.into();
+    fs::write(&p, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+}
+
+/// A store path and a machine name full of what shells treat specially.
+const NASTY_DIR: &str = "st ore $(touch PWNED) 'q' \"dq\" `touch PWNED` \\ * ? ; & |";
+const NASTY_NAME: &str = "we'b $(touch PWNED) `x` \"y\" *";
+
+#[cfg(unix)]
+#[test]
+fn regenerate_certs_prints_scp_and_ssh_lines_that_run_exactly_as_meant() {
+    let Some(bash) = peer("bash") else { return };
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, NASTY_DIR);
+    let s = store.to_str().unwrap();
+    rename_machine(&store, "web", NASTY_NAME);
+    let mdir = store.join("machines").join(NASTY_NAME);
+    // A key file name with spaces and shell syntax: legal, quoted.
+    set_driver(
+        &store,
+        NASTY_NAME,
+        "SSHKeyPath",
+        "/x/id rsa;$(touch PWNED)".into(),
+    );
+    set_driver(&store, NASTY_NAME, "SSHUser", "ec2-user".into());
+    set_driver(&store, NASTY_NAME, "SSHPort", 2222.into());
+    for json in [false, true] {
+        let mut args = vec!["-s", s, "regenerate-certs", NASTY_NAME];
+        if json {
+            args.push("--json");
+        }
+        let r = d.run(&args).ok();
+        let cmds: Vec<String> = if json {
+            let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+            v["commands"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_string())
+                .collect()
+        } else {
+            r.stdout
+                .lines()
+                .map(str::trim)
+                .filter(|l| l.starts_with("scp ") || l.starts_with("ssh "))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(cmds.len(), 2, "{}", r.stdout);
+        let key = mdir.join("id rsa;$(touch PWNED)").display().to_string();
+        let f = |n: &str| mdir.join(n).display().to_string();
+        let expected_scp = vec![
+            "-i".to_string(),
+            key.clone(),
+            "-P".into(),
+            "2222".into(),
+            "--".into(),
+            f("ca.pem"),
+            f("server.pem"),
+            f("server-key.pem"),
+            "ec2-user@203.0.113.10:/tmp/".into(),
+        ];
+        let expected_ssh = vec![
+            "-i".to_string(),
+            key,
+            "-p".into(),
+            "2222".into(),
+            "--".into(),
+            "ec2-user@203.0.113.10".into(),
+            "sudo mv /tmp/ca.pem /tmp/server.pem /tmp/server-key.pem /etc/docker/ && sudo chmod 600 /etc/docker/server-key.pem && sudo systemctl restart docker".into(),
+        ];
+        for (cmd, tool, expected) in [
+            (&cmds[0], "scp", expected_scp),
+            (&cmds[1], "ssh", expected_ssh),
+        ] {
+            let out = in_shell(&d, bash.to_str().unwrap(), cmd);
+            assert!(
+                out.status.success(),
+                "{cmd}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let argv = fs::read_to_string(d.path(&format!("argv.{tool}"))).unwrap();
+            let argv: Vec<&str> = argv.lines().collect();
+            assert_eq!(argv, expected, "{cmd}");
+        }
+        assert!(!d.path("PWNED").exists(), "a printed command ran code");
+    }
+}
+
+#[test]
+fn regenerate_certs_withholds_commands_built_from_tampered_fields() {
+    let d = Dir::new();
+    for (field, value, needle) in [
+        ("SSHUser", "root; touch PWNED; echo ", "Driver.SSHUser"),
+        ("SSHUser", "-oProxyCommand=touch PWNED", "begins with '-'"),
+        ("SSHPort", "22; touch PWNED", "Driver.SSHPort"),
+    ] {
+        let store = d.copy_fixture(LINUX, "store");
+        set_driver(&store, "web", field, value.into());
+        let s = store.to_str().unwrap();
+        let r = d.run(&["-s", s, "regenerate-certs", "web"]).ok();
+        assert!(
+            r.stdout.contains("no scp/ssh commands printed"),
+            "{}",
+            r.stdout
+        );
+        assert!(r.stdout.contains(needle), "{}", r.stdout);
+        assert!(!r.stdout.contains("scp -i"), "{}", r.stdout);
+        let r = d.run(&["-s", s, "regenerate-certs", "web", "--json"]).ok();
+        let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert!(v["commands"].as_array().unwrap().is_empty());
+        assert!(v["commands_withheld"].as_str().unwrap().contains(needle));
+        fs::remove_dir_all(&store).unwrap();
+    }
+    // A host that is no host: refused before it becomes a certificate SAN or a command.
+    let store = d.copy_fixture(LINUX, "store");
+    set_driver(&store, "web", "URL", "tcp://$(touch PWNED):2376".into());
+    d.run(&["-s", store.to_str().unwrap(), "regenerate-certs", "web"])
+        .fails(2, &["is neither an IP address nor a host name", "--ip"]);
+    assert!(!d.path("PWNED").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn env_output_evaluates_to_exactly_the_values_in_real_shells() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, NASTY_DIR);
+    rename_machine(&store, "web", NASTY_NAME);
+    let s = store.to_str().unwrap();
+    let cert_path = store
+        .join("machines")
+        .join(NASTY_NAME)
+        .display()
+        .to_string();
+    let expected = format!("1\ntcp://203.0.113.10:2376\n{cert_path}\n{NASTY_NAME}\n");
+    let mut ran = 0;
+    for shell in ["bash", "zsh", "fish"] {
+        // zsh and fish are peers as bash is: .ci/run installs them.
+        let Some(sh) = peer(shell) else { continue };
+        let sh = sh.to_str().unwrap();
+        let r = d.run(&["-s", s, "env", NASTY_NAME, "--shell", shell]).ok();
+        fs::write(d.path("env.out"), &r.stdout).unwrap();
+        let show = if shell == "fish" {
+            "printf '%s\\n' $DOCKER_TLS_VERIFY $DOCKER_HOST $DOCKER_CERT_PATH $DOCKER_MACHINE_NAME"
+        } else {
+            "printf '%s\\n' \"$DOCKER_TLS_VERIFY\" \"$DOCKER_HOST\" \"$DOCKER_CERT_PATH\" \"$DOCKER_MACHINE_NAME\""
+        };
+        // The ways people load it: eval "$(...)", eval $(...) unquoted, fish's source.
+        let loaders: Vec<String> = if shell == "fish" {
+            vec!["source env.out".into(), "cat env.out | source".into()]
+        } else {
+            assert!(r.stdout.contains("# eval \"$(mbundle"), "{}", r.stdout);
+            vec!["eval \"$(cat env.out)\"".into()]
+        };
+        for load in loaders {
+            let out = in_shell(&d, sh, &format!("{load}; {show}"));
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{shell} {load}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(stdout, expected, "{shell}: {load}\n{}", r.stdout);
+        }
+        // The hint's own command, run by that shell, prints the same text again.
+        let hint = r
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("# eval "))
+            .unwrap()
+            .to_string();
+        let inner = hint
+            .trim_start_matches('"')
+            .trim_end_matches('"')
+            .trim_start_matches("$(")
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .replacen("mbundle", env!("CARGO_BIN_EXE_mbundle"), 1);
+        let out = in_shell(&d, sh, &inner);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            r.stdout,
+            "{shell}: {inner}"
+        );
+        assert!(!d.path("PWNED").exists(), "{shell}: env output ran code");
+        ran += 1;
+    }
+    assert!(ran >= 1);
+    // A plain store loads with docker-machine's own unquoted `eval $(...)` too.
+    let plain = d.copy_fixture(LINUX, "plain");
+    let r = d
+        .run(&[
+            "-s",
+            plain.to_str().unwrap(),
+            "env",
+            "web",
+            "--shell",
+            "bash",
+        ])
+        .ok();
+    assert!(r.stdout.contains("# eval $(mbundle -s "), "{}", r.stdout);
+    fs::write(d.path("env.out"), &r.stdout).unwrap();
+    let out = in_shell(
+        &d,
+        "bash",
+        "eval $(cat env.out); printf '%s\\n' \"$DOCKER_CERT_PATH\"",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", plain.join("machines/web").display())
+    );
+    // A daemon URL no docker-machine writes is never printed for a shell.
+    set_driver(
+        &store,
+        NASTY_NAME,
+        "URL",
+        "tcp://1.2.3.4:2376\"; touch PWNED; \"".into(),
+    );
+    d.run(&["-s", s, "env", NASTY_NAME])
+        .fails(1, &["no docker-machine writes that"]);
+    // cmd.exe cannot be given % or " safely: refused, never printed.
+    let pct = d.copy_fixture(LINUX, "st%PATH%");
+    d.run(&["-s", pct.to_str().unwrap(), "env", "web", "--shell", "cmd"])
+        .fails(2, &["cmd.exe cannot be given '%' safely"]);
+}
