@@ -371,8 +371,9 @@ impl<R: Read> Read for Budgeted<R> {
 /// Tar overhead allowed per file: header, padding, and a long-name or PAX header.
 const PER_FILE_OVERHEAD: u64 = 512 + 512 + 4096;
 
-/// Marks read errors of the underlying input so they are reported as I/O, not as damage.
-struct TagRead<R>(R);
+/// Marks read errors of the underlying input so they are reported as I/O, not as damage,
+/// and counts the bytes read (for "the file ends after N bytes").
+struct TagRead<R>(R, std::rc::Rc<std::cell::Cell<u64>>);
 
 #[derive(Debug)]
 struct InputReadError(io::Error);
@@ -385,11 +386,52 @@ impl std::error::Error for InputReadError {}
 
 impl<R: Read> Read for TagRead<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.read(buf).map_err(|e| {
+        let n = self.0.read(buf).map_err(|e| {
             if e.kind() == io::ErrorKind::Interrupted {
                 e
             } else {
                 io::Error::other(InputReadError(e))
+            }
+        })?;
+        self.1.set(self.1.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// An error of the age layer (authentication, truncation), with how much input had been read.
+#[derive(Debug)]
+struct AgeStreamError {
+    message: String,
+    input_read: u64,
+}
+impl std::fmt::Display for AgeStreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+impl std::error::Error for AgeStreamError {}
+
+/// Marks errors of the age stream, so damage and truncation are told apart from a
+/// well-encrypted file that holds something other than a bundle.
+struct AgeRead<R> {
+    inner: R,
+    input_read: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl<R: Read> Read for AgeRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let marked = e.get_ref().is_some_and(|i| i.is::<InputReadError>());
+            if e.kind() == io::ErrorKind::Interrupted || marked {
+                e
+            } else {
+                io::Error::new(
+                    e.kind(),
+                    AgeStreamError {
+                        message: e.to_string(),
+                        input_read: self.input_read.get(),
+                    },
+                )
             }
         })
     }
@@ -406,19 +448,49 @@ fn stream_error(what: &str, e: io::Error) -> Error {
             io::Error::new(inner.0.kind(), inner.0.to_string()),
         );
     }
+    if let Some(age) = e.get_ref().and_then(|i| i.downcast_ref::<AgeStreamError>()) {
+        return Error::Truncated {
+            what: what.to_string(),
+            detail: format!(
+                "its encrypted data stops authenticating after {} bytes of input (age: {})",
+                age.input_read, age.message
+            ),
+        };
+    }
     match e.kind() {
-        io::ErrorKind::UnexpectedEof => Error::Corrupt(format!("{what} is truncated")),
+        io::ErrorKind::UnexpectedEof => Error::Truncated {
+            what: what.to_string(),
+            detail: "the compressed archive inside ends early".into(),
+        },
         _ => Error::Corrupt(format!("{what}: {e}")),
     }
 }
 
-fn decrypt<R: Read>(
-    input: R,
-    keys: &DecryptWith,
-    what: &str,
-) -> Result<age::stream::StreamReader<crate::crypto::Bounded<BufReader<TagRead<R>>>>> {
-    let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input));
-    open_age(buffered, keys, what)
+/// Before the manifest: a failure of the layers inside an age stream that authenticated is
+/// not damage (age would have said so) but a file that is not a bundle.
+fn not_a_bundle(what: &str, e: io::Error) -> Error {
+    let ours = e.get_ref().is_some_and(|i| {
+        i.is::<AgeStreamError>() || i.is::<InputReadError>() || i.is::<OverBudget>()
+    });
+    if ours {
+        return stream_error(what, e);
+    }
+    Error::NotBundle {
+        what: what.to_string(),
+        reason: format!("what it holds is not a gzip-compressed tar ({e})"),
+    }
+}
+
+type Decrypted<R> =
+    AgeRead<age::stream::StreamReader<crate::crypto::Bounded<BufReader<TagRead<R>>>>>;
+
+fn decrypt<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Decrypted<R>> {
+    let input_read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input, input_read.clone()));
+    Ok(AgeRead {
+        inner: open_age(buffered, keys, what)?,
+        input_read,
+    })
 }
 
 fn open_plain<P: Read>(plain: P) -> (tar::Archive<Decoded<P>>, Budget) {
@@ -453,14 +525,23 @@ fn parse_manifest_entry<R: Read>(
     what: &str,
 ) -> Result<Manifest> {
     let mut first = match entries.next() {
-        None => return Err(Error::Corrupt(format!("{what} holds no files at all"))),
-        Some(e) => e.map_err(|e| stream_error(what, e))?,
+        None => {
+            return Err(Error::NotBundle {
+                what: what.to_string(),
+                reason: "it holds an empty archive".into(),
+            })
+        }
+        Some(e) => e.map_err(|e| not_a_bundle(what, e))?,
     };
     let path = entry_path(&first);
     if path != MANIFEST_PATH {
-        return Err(Error::BadManifest(format!(
-            "the first entry is {path:?}, not {MANIFEST_PATH}"
-        )));
+        let shown: String = path.chars().take(200).collect();
+        return Err(Error::NotBundle {
+            what: what.to_string(),
+            reason: format!(
+                "it holds a tar archive whose first entry is {shown:?}, not {MANIFEST_PATH}"
+            ),
+        });
     }
     let t = first.header().entry_type();
     if !t.is_file() {
@@ -500,7 +581,7 @@ fn parse_manifest_entry<R: Read>(
 /// Reads and validates the manifest only. Nothing after it is read or checked.
 pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Manifest> {
     let (mut archive, _) = open_plain(decrypt(input, keys, what)?);
-    let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
+    let mut entries = archive.entries().map_err(|e| not_a_bundle(what, e))?;
     parse_manifest_entry(&mut entries, what)
 }
 
@@ -524,7 +605,7 @@ pub fn read_plaintext<P: Read>(
 ) -> Result<Manifest> {
     let (mut archive, budget) = open_plain(plain);
     let manifest = {
-        let mut entries = archive.entries().map_err(|e| stream_error(what, e))?;
+        let mut entries = archive.entries().map_err(|e| not_a_bundle(what, e))?;
         let manifest = parse_manifest_entry(&mut entries, what)?;
         // From here on, the archive may hold what the manifest declares and no more.
         let declared = manifest
@@ -576,7 +657,13 @@ pub fn read_plaintext<P: Read>(
             io::copy(&mut hashing, &mut io::sink()).map_err(|e| stream_error(what, e))?;
             let (count, sha) = hashing.finish();
             if count != declared.size {
-                return Err(Error::Corrupt(format!("entry {shown:?} is truncated")));
+                return Err(Error::Truncated {
+                    what: what.to_string(),
+                    detail: format!(
+                        "entry {shown:?} ends after {count} of its {} bytes",
+                        declared.size
+                    ),
+                });
             }
             if sha != declared.sha256 {
                 return Err(Error::ChecksumMismatch {

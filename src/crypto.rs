@@ -213,30 +213,6 @@ pub struct DecryptWith {
     pub passphrase: PassphraseSource,
 }
 
-/// Prompts for the passphrase of an encrypted SSH key on the terminal.
-#[derive(Clone, Copy)]
-struct TerminalCallbacks;
-
-impl age::Callbacks for TerminalCallbacks {
-    fn display_message(&self, message: &str) {
-        eprintln!("{message}");
-    }
-    fn confirm(&self, _: &str, _: &str, _: Option<&str>) -> Option<bool> {
-        None
-    }
-    fn request_public_string(&self, _: &str) -> Option<String> {
-        None
-    }
-    fn request_passphrase(&self, description: &str) -> Option<SecretString> {
-        if !io::stdin().is_terminal() {
-            return None;
-        }
-        rpassword::prompt_password(format!("{description}: "))
-            .ok()
-            .map(SecretString::from)
-    }
-}
-
 /// Loads the identities of one `-i` file: an age identity file or an SSH private key.
 pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
     let text = read_small_text(path, "read identity file")?;
@@ -261,7 +237,30 @@ pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
             age::ssh::Identity::Unsupported(k) => Err(bad(format!(
                 "unsupported SSH key ({k:?}); age reads ed25519 and rsa keys"
             ))),
-            id => Ok(vec![Box::new(id.with_callbacks(TerminalCallbacks))]),
+            // Unlocked here, once, so a missing terminal and a wrong passphrase are named
+            // as what they are (age would try the key per stanza and call either case "not
+            // encrypted to you" or a wrong bundle passphrase).
+            age::ssh::Identity::Encrypted(key) => {
+                if !io::stdin().is_terminal() && !io::stderr().is_terminal() {
+                    return Err(Error::SshKeyLocked {
+                        path: path.to_path_buf(),
+                    });
+                }
+                let pass = rpassword::prompt_password(format!(
+                    "Passphrase for SSH key {}: ",
+                    path.display()
+                ))
+                .map_err(|_| Error::SshKeyLocked {
+                    path: path.to_path_buf(),
+                })?;
+                let unlocked =
+                    key.decrypt(SecretString::from(pass))
+                        .map_err(|_| Error::SshKeyPassphrase {
+                            path: path.to_path_buf(),
+                        })?;
+                Ok(vec![Box::new(age::ssh::Identity::Unencrypted(unlocked))])
+            }
+            id => Ok(vec![Box::new(id)]),
         };
     }
     if text

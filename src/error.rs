@@ -8,6 +8,9 @@
 use std::io;
 use std::path::PathBuf;
 
+/// The operation named when writing an export's output fails (its disk-full hint names -o).
+pub const WRITE_BUNDLE: &str = "write the bundle to";
+
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -110,6 +113,38 @@ pub enum Error {
         what: String,
         /// The age parser's answer.
         reason: String,
+    },
+
+    /// An age file that decrypts, but holds no mbundle bundle.
+    #[error("{what} decrypts, but is not an mbundle bundle: {reason}")]
+    NotBundle {
+        /// The input's name.
+        what: String,
+        /// What it holds instead.
+        reason: String,
+    },
+
+    /// The bundle ends early or its data fails authentication.
+    #[error("{what} is damaged or truncated: {detail}")]
+    Truncated {
+        /// The input's name.
+        what: String,
+        /// Where and how it ends, with the figures known.
+        detail: String,
+    },
+
+    /// An SSH key given with -i needs its passphrase and there is no terminal to ask on.
+    #[error("{} is an SSH key protected by a passphrase, and there is no terminal to ask for it", path.display())]
+    SshKeyLocked {
+        /// The key file.
+        path: PathBuf,
+    },
+
+    /// The passphrase typed for an SSH key given with -i is wrong.
+    #[error("wrong passphrase for the SSH key {}", path.display())]
+    SshKeyPassphrase {
+        /// The key file.
+        path: PathBuf,
     },
 
     /// The bundle is encrypted with a passphrase but none was given, or the reverse.
@@ -217,9 +252,16 @@ impl Error {
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Io { source, .. } if is_storage_full(source) => Some(
-                "the disk is full: free some space or write the bundle elsewhere with -o".into(),
-            ),
+            Error::Io { op, path, source } if is_storage_full(source) => Some(match *op {
+                // Only an export's output is chosen with -o.
+                WRITE_BUNDLE => {
+                    "the disk is full: free some space, or write the bundle elsewhere with -o".into()
+                }
+                _ => format!(
+                    "the disk holding {} is full: free some space and run the command again",
+                    path.display()
+                ),
+            }),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("check the file's owner and permissions".into())
             }
@@ -263,6 +305,19 @@ impl Error {
                 "mbundle bundles are always age-encrypted; a plain tar.gz is not a bundle".into(),
             ),
             Error::WrongKeyKind(_) | Error::NoMatchingKey(_) => None,
+            Error::NotBundle { .. } => Some(
+                "a bundle is an age file holding a gzip-compressed tar that starts with mbundle.json; `age -d` shows what this one holds".into(),
+            ),
+            Error::Truncated { .. } => Some(
+                "get a complete copy: compare its size with the sender's (a download or copy that stopped early is the usual cause)".into(),
+            ),
+            Error::SshKeyLocked { path } => Some(format!(
+                "run mbundle on a terminal to type the key's passphrase, or give -i a private copy of the key without one (ssh-keygen -p -N '' -f COPY); {} itself is not changed",
+                path.display()
+            )),
+            Error::SshKeyPassphrase { .. } => Some(
+                "this is the passphrase of your SSH key, not of the bundle (ssh-keygen -y -f KEY checks it)".into(),
+            ),
             Error::Corrupt(_) | Error::ChecksumMismatch { .. } => Some(
                 "the bundle was damaged in transit or altered; get a fresh copy from its sender".into(),
             ),
@@ -327,5 +382,28 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for io::Result<T> {
     fn ctx(self, op: &'static str, path: impl Into<PathBuf>) -> Result<T> {
         self.map_err(|e| Error::io(op, path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disk_full_hint_names_o_only_for_a_bundle_being_written() {
+        let full = || io::Error::from_raw_os_error(28);
+        let import = Error::io(
+            "write",
+            "/home/a/.docker/machine/.mbundle-staging-x/f",
+            full(),
+        );
+        let h = import.hint().unwrap();
+        assert!(!h.contains("-o"), "{h}");
+        assert!(
+            h.contains("/home/a/.docker/machine/.mbundle-staging-x/f"),
+            "{h}"
+        );
+        let export = Error::io(WRITE_BUNDLE, "out.mbundle", full());
+        assert!(export.hint().unwrap().contains("-o"));
     }
 }

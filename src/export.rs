@@ -948,7 +948,7 @@ pub fn write<W: Write + Send + 'static>(
                 io::Error::new(src.source.kind(), src.source.to_string()),
             );
         }
-        Error::io("write", out_name, e)
+        Error::io(crate::error::WRITE_BUNDLE, out_name, e)
     };
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
     for f in &plan.files {
@@ -1103,7 +1103,8 @@ pub fn run(
                 Path::new("standard output"),
                 progress,
             )?;
-            w.flush().ctx("write", "standard output")?;
+            w.flush()
+                .ctx(crate::error::WRITE_BUNDLE, "standard output")?;
             w.count
         }
         Output::File(path) => {
@@ -1115,13 +1116,16 @@ pub fn run(
                 eprintln!("note: {n}");
             }
             let count = {
-                let file = out.file().try_clone().ctx("write", path)?;
+                let file = out
+                    .file()
+                    .try_clone()
+                    .ctx(crate::error::WRITE_BUNDLE, path)?;
                 let counting = CountingWriter {
                     inner: file,
                     count: 0,
                 };
                 let mut w = write(plan, counting, encryptor, path, progress)?;
-                w.flush().ctx("write", path)?;
+                w.flush().ctx(crate::error::WRITE_BUNDLE, path)?;
                 w.count
             };
             crate::signals::check(NOT_WRITTEN)?;

@@ -297,12 +297,37 @@ impl MachinePlan {
 
 /// The store root as the kind of absolute path config.json files hold.
 fn root_path(root: &Path) -> Result<ForeignPath> {
-    root.to_str().and_then(ForeignPath::parse).ok_or_else(|| {
+    let text = root.to_str().ok_or_else(|| {
         Error::usage(
-            "the store path is not an absolute UTF-8 path",
-            "pass -s DIR",
+            format!("the store path {} is not valid UTF-8", root.display()),
+            "use a store path that is valid UTF-8",
         )
-    })
+    })?;
+    ForeignPath::parse(text).ok_or_else(|| store_path_unusable(text))
+}
+
+/// Why a store path cannot be written into config.json files, said as it is.
+fn store_path_unusable(text: &str) -> Error {
+    let shown = crate::fields::shown(text);
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Error::usage(
+            format!("the store path {shown} contains the control character {c:?}, which config.json paths (and the shell lines made from them) cannot carry"),
+            "choose a store directory whose path has no newline or other control character",
+        );
+    }
+    if text.len() > 4096 {
+        return Error::usage(
+            format!(
+                "the store path is {} bytes long, more than a path can be",
+                text.len()
+            ),
+            "choose a shorter store path",
+        );
+    }
+    Error::usage(
+        format!("the store path {shown} is not absolute"),
+        "pass an absolute -s DIR",
+    )
 }
 
 /// What happens to one archived file.
@@ -338,12 +363,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             "use a store path that is valid UTF-8",
         )
     })?;
-    let root_fp = ForeignPath::parse(root_text).ok_or_else(|| {
-        Error::usage(
-            format!("the store path {root_text} is not absolute"),
-            "pass an absolute -s DIR",
-        )
-    })?;
+    let root_fp = ForeignPath::parse(root_text).ok_or_else(|| store_path_unusable(root_text))?;
 
     // Renames.
     let mut renames: BTreeMap<&str, &str> = BTreeMap::new();

@@ -1167,3 +1167,191 @@ fn env_output_evaluates_to_exactly_the_values_in_real_shells() {
     d.run(&["-s", pct.to_str().unwrap(), "env", "web", "--shell", "cmd"])
         .fails(2, &["cmd.exe cannot be given '%' safely"]);
 }
+
+// ---- 7. Messages say what really went wrong and what to do ----
+
+/// An ed25519 SSH key protected by `passphrase`, and a bundle of web encrypted to it.
+fn ssh_key_bundle(d: &Dir, passphrase: &str) -> Option<(PathBuf, String)> {
+    let keygen = peer("ssh-keygen")?;
+    let key = d.path("id_ed25519");
+    let st = Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", passphrase, "-C", "t", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let store = d.copy_fixture(LINUX, "store");
+    let pubkey = d.path("id_ed25519.pub");
+    d.run(&[
+        "-s",
+        store.to_str().unwrap(),
+        "export",
+        "web",
+        "-R",
+        pubkey.to_str().unwrap(),
+        "-o",
+        "b.mbundle",
+    ])
+    .ok();
+    Some((key, "b.mbundle".into()))
+}
+
+#[test]
+fn ssh_key_with_a_passphrase_and_no_terminal_is_named_not_someone_else() {
+    let d = Dir::new();
+    let Some((key, bundle)) = ssh_key_bundle(&d, "key passphrase") else {
+        return;
+    };
+    let k = key.to_str().unwrap();
+    for args in [
+        vec!["inspect", &bundle, "-i", k],
+        vec!["-s", "target", "import", &bundle, "-i", k],
+    ] {
+        let r = d.run(&args).fails(
+            1,
+            &[
+                "is an SSH key protected by a passphrase, and there is no terminal to ask for it",
+                "hint: run mbundle on a terminal",
+            ],
+        );
+        assert!(!r.stderr.contains("someone else"), "{}", r.stderr);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn wrong_ssh_key_passphrase_names_the_key_not_the_bundle() {
+    let Some(_) = peer("script") else { return };
+    let d = Dir::new();
+    let Some((key, bundle)) = ssh_key_bundle(&d, "key passphrase") else {
+        return;
+    };
+    let typed = |answer: &str| {
+        let cmd = format!(
+            "{} inspect {bundle} -i {}",
+            env!("CARGO_BIN_EXE_mbundle"),
+            key.display()
+        );
+        let mut child = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(d.root())
+            .env("HOME", d.root())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        String::from_utf8_lossy(&child.wait_with_output().unwrap().stdout).into_owned()
+    };
+    let screen = typed("not it");
+    assert!(
+        screen.contains(&format!(
+            "wrong passphrase for the SSH key {}",
+            key.display()
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains("not of the bundle"), "{screen}");
+    let screen = typed("key passphrase");
+    assert!(
+        screen.contains("machines:"),
+        "the right passphrase did not open it:\n{screen}"
+    );
+}
+
+#[test]
+fn truncated_bundle_says_damaged_or_truncated_with_figures() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    d.export_demo(&store, "full.mbundle", &["--all"]).ok();
+    let bytes = fs::read(d.path("full.mbundle")).unwrap();
+    let key = demo_key();
+    for cut in [bytes.len() * 6 / 10, bytes.len() - 1] {
+        fs::write(d.path("cut.mbundle"), &bytes[..cut]).unwrap();
+        for cmd in ["verify", "inspect"] {
+            if cmd == "inspect" && cut > bytes.len() / 2 {
+                // The manifest is read before the cut: inspect has nothing to complain of.
+                continue;
+            }
+            let r = d
+                .run(&[cmd, "cut.mbundle", "-i", key.to_str().unwrap()])
+                .fails(
+                    1,
+                    &[
+                        "cut.mbundle is damaged or truncated",
+                        "bytes of input",
+                        "hint: get a complete copy",
+                    ],
+                );
+            assert!(!r.stderr.contains("tampered"), "{}", r.stderr);
+        }
+    }
+}
+
+#[test]
+fn age_file_that_is_not_a_bundle_says_so() {
+    let d = Dir::new();
+    let key = demo_key();
+    fs::write(d.path("hello.age"), encrypt_to_demo(b"hello\n")).unwrap();
+    let tgz = gzip(&plain_tar(&[("notes.txt".into(), b"hi".to_vec())]));
+    fs::write(d.path("tgz.age"), encrypt_to_demo(&tgz)).unwrap();
+    fs::write(d.path("empty.age"), encrypt_to_demo(b"")).unwrap();
+    for name in ["hello.age", "tgz.age", "empty.age"] {
+        let r = d
+            .run(&["inspect", name, "-i", key.to_str().unwrap()])
+            .fails(1, &["decrypts, but is not an mbundle bundle", "age -d"]);
+        assert!(!r.stderr.contains("damaged"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn store_path_with_a_newline_is_named_as_such() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    d.export_demo(&store, "b.mbundle", &["web"]).ok();
+    let target = d.path("new\nline");
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let r = d
+            .import_demo(&target, "b.mbundle", extra)
+            .fails(2, &["contains the control character '\\n'"]);
+        assert!(!r.stderr.contains("not absolute"), "{}", r.stderr);
+    }
+    assert!(!target.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_fifos_and_sockets_are_listed_as_what_they_are() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let web = store.join("machines/web");
+    std::os::unix::fs::symlink("/etc/hostname", web.join("link")).unwrap();
+    assert!(Command::new("mkfifo")
+        .arg(web.join("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    let _sock = std::os::unix::net::UnixListener::bind(web.join("sock")).unwrap();
+    let r = d.export_demo(&store, "b.mbundle", &["web"]).ok();
+    for (file, kind) in [
+        ("link", "a symbolic link"),
+        ("fifo", "a FIFO"),
+        ("sock", "a socket"),
+    ] {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.contains(&format!("machines/web/{file} "))
+                    && l.ends_with(&format!("{kind} (bundles carry only regular files)"))),
+            "{file}:\n{}",
+            r.stderr
+        );
+    }
+    assert!(!r.stderr.contains("VM disks"), "{}", r.stderr);
+}

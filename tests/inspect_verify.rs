@@ -155,11 +155,11 @@ fn not_a_bundle_wrong_key_and_truncation_are_told_apart() {
     dir.run(&["verify", "b.mbundle", "-i", "other.txt"])
         .fails(1, &["none of the identities"]);
 
-    // Cut short.
+    // Cut short: damaged or truncated (the hardening issue: no longer "tampered").
     fs::write(dir.path("cut.mbundle"), &bytes[..bytes.len() - 100]).unwrap();
     let r = dir.run(&["verify", "cut.mbundle", "-i", &key()]);
     assert_eq!(r.code, 1, "{}", r.stderr);
-    assert!(r.stderr.contains("damaged or tampered"), "{}", r.stderr);
+    assert!(r.stderr.contains("is damaged or truncated"), "{}", r.stderr);
 
     // A public key where the identity belongs.
     dir.run(&["verify", "b.mbundle", "-i", demo_recipient_path().as_str()])
