@@ -95,8 +95,39 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     }
 }
 
+/// A string from a bundle or a config.json as shown on a terminal: control characters (a
+/// newline, an escape sequence that would rewrite the screen) escaped.
+fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
+}
+
+/// Text built from bundle or config.json values, made safe for a terminal: every control
+/// character but the newlines that separate its lines is escaped.
+fn terminal_safe(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text;
+    }
+    text.split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn warn(msg: &str) {
-    eprintln!("warning: {msg}");
+    eprintln!("warning: {}", printable(msg));
 }
 
 /// Human-readable byte count.
@@ -397,7 +428,7 @@ fn inspect(a: &InspectArgs) -> Result<()> {
     if a.json {
         print(&json_text(&manifest))
     } else {
-        print(&describe(&manifest, &what))
+        print(&terminal_safe(describe(&manifest, &what)))
     }
 }
 
@@ -545,7 +576,10 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
         for w in &report.warnings {
             warn(w);
         }
-        print!("{}", describe_import(&report, root, true, &store_flag));
+        print!(
+            "{}",
+            terminal_safe(describe_import(&report, root, true, &store_flag))
+        );
         return Ok(());
     }
     // Ctrl-C and SIGTERM stop the import between files; staging is then removed. The
@@ -559,7 +593,10 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
         warn(w);
     }
     if !a.quiet {
-        print!("{}", describe_import(&report, root, false, &store_flag));
+        print!(
+            "{}",
+            terminal_safe(describe_import(&report, root, false, &store_flag))
+        );
     }
     if let Some(cfg) = &docker_context {
         let store = Store::open(root)?;
@@ -769,7 +806,7 @@ fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
             eprintln!(
                 "wrote {}: import it with docker context import {name} {}",
                 out.display(),
-                out.display()
+                crate::env::shell_word(&out.display().to_string())
             );
         }
         None => {
@@ -824,7 +861,12 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
         s.push_str(&format!("config.json rewrites ({total}):\n"));
         for (m, changes) in &r.changes {
             for c in changes {
-                s.push_str(&format!("  {m}: {}: {} -> {}\n", c.field, c.from, c.to));
+                s.push_str(&format!(
+                    "  {m}: {}: {} -> {}\n",
+                    c.field,
+                    printable(&c.from),
+                    printable(&c.to)
+                ));
             }
         }
     } else {
@@ -836,14 +878,14 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
         s.push_str("left as they are (outside anything the bundle carries):\n");
         for (m, list) in &r.untouched {
             for u in list {
-                s.push_str(&format!("  {m}: {} = {}\n", u.field, u.path));
+                s.push_str(&format!("  {m}: {} = {}\n", u.field, printable(&u.path)));
             }
         }
     }
     if !r.missing.is_empty() {
         s.push_str("named in config.json but absent (they were absent when exported):\n");
         for (m, field, path) in &r.missing {
-            s.push_str(&format!("  {m}: {field} = {path}\n"));
+            s.push_str(&format!("  {m}: {field} = {}\n", printable(path)));
         }
     }
     if !dry {

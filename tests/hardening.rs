@@ -1355,3 +1355,30 @@ fn symlinks_fifos_and_sockets_are_listed_as_what_they_are() {
     }
     assert!(!r.stderr.contains("VM disks"), "{}", r.stderr);
 }
+
+#[test]
+fn bundle_strings_never_reach_the_terminal_as_control_sequences() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    // An escape sequence that would clear the screen and retitle the terminal, in the URL
+    // (shown by inspect, refused by import) and the driver name (shown by both).
+    set_driver(
+        &store,
+        "web",
+        "URL",
+        "tcp://203.0.113.10:2376\u{1b}[2J\u{1b}]0;pwned\u{7}".into(),
+    );
+    d.export_demo(&store, "b.mbundle", &["web"]).ok();
+    let r = d
+        .run(&["inspect", "b.mbundle", "-i", demo_key().to_str().unwrap()])
+        .ok();
+    assert!(!r.stdout.contains('\u{1b}'), "{}", r.stdout);
+    assert!(r.stdout.contains("\\u{1b}[2J"), "{}", r.stdout);
+    let target = d.path("target");
+    for extra in [&["--dry-run"][..], &[][..]] {
+        let r = d
+            .import_demo(&target, "b.mbundle", extra)
+            .fails(1, &["Driver.URL"]);
+        assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
+    }
+}
