@@ -1382,3 +1382,34 @@ fn bundle_strings_never_reach_the_terminal_as_control_sequences() {
         assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
     }
 }
+
+#[cfg(unix)]
+#[test]
+fn doctor_hint_names_the_machine_as_one_shell_word() {
+    let Some(bash) = peer("bash") else { return };
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, NASTY_DIR);
+    rename_machine(&store, "web", NASTY_NAME);
+    // The host moved: doctor's fix is the regenerate-certs command for this machine.
+    set_driver(&store, NASTY_NAME, "URL", "tcp://198.51.100.7:2376".into());
+    let r = d.run(&["-s", store.to_str().unwrap(), "doctor", NASTY_NAME]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("mbundle regenerate-certs"))
+        .unwrap_or_else(|| panic!("no regenerate-certs hint:\n{}", r.stdout));
+    let cmd = line
+        .split_once("mbundle ")
+        .unwrap()
+        .1
+        .split(" (add --ip")
+        .next()
+        .unwrap();
+    let out = in_shell(&d, bash.to_str().unwrap(), &format!("printf '%s\\n' {cmd}"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("regenerate-certs\n{NASTY_NAME}\n"),
+        "{line}"
+    );
+    assert!(!d.path("PWNED").exists());
+}
