@@ -77,8 +77,9 @@ fn finish_interrupted(root: &Path) -> Result<()> {
         .unwrap_or(false);
     // A writer holding the lock owns what is there (its staging is live): leave it be, and
     // read the store as it is; its commit renames make each machine appear whole.
+    // A store this user cannot write to is read as it is.
     if leftover {
-        if let Some(_lock) = import::try_lock_store(root)? {
+        if let Ok(Some(_lock)) = import::try_lock_store(root) {
             for msg in import::recover(root)? {
                 eprintln!("note: {msg}");
             }
