@@ -30,7 +30,13 @@ pub fn install() {
         {
             let number = Arc::new(AtomicUsize::new(0));
             let armed = Arc::new(AtomicBool::new(false));
+            let ignored = ignored_at_start();
             for sig in [SIGHUP, SIGINT, SIGTERM] {
+                // A signal the parent ignores stays ignored: `nohup mbundle export ...` must
+                // outlive its terminal, and a background job of a script ignores Ctrl-C.
+                if ignored & (1 << (sig - 1)) != 0 {
+                    continue;
+                }
                 // The shutdown goes first: it fires only on the second signal.
                 let ok = signal_hook::flag::register_conditional_shutdown(
                     sig,
@@ -52,6 +58,19 @@ pub fn install() {
             None
         }
     });
+}
+
+/// The signals this process ignores, as a bit mask (bit N-1 for signal N), from
+/// /proc/self/status on Linux; none elsewhere.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("SigIgn:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+        })
+        .unwrap_or(0)
 }
 
 /// The signal received since [`install`], if any.

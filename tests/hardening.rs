@@ -1413,3 +1413,43 @@ fn doctor_hint_names_the_machine_as_one_shell_word() {
     );
     assert!(!d.path("PWNED").exists());
 }
+
+#[cfg(unix)]
+#[test]
+fn an_export_under_nohup_outlives_its_terminal() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let r = demo_recipient();
+    let pause = d.path("paused");
+    fs::write(&pause, "").unwrap();
+    let child = Command::new("nohup")
+        .arg(env!("CARGO_BIN_EXE_mbundle"))
+        .args([
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "--all",
+            "-r",
+            &r,
+            "-o",
+            "out.mbundle",
+        ])
+        .current_dir(d.root())
+        .env("HOME", d.root())
+        .env("MBUNDLE_TEST_FAILPOINT", "export-file:3:pause")
+        .env("MBUNDLE_TEST_PAUSE", &pause)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the temporary file", || {
+        (!partials(d.root()).is_empty()).then_some(())
+    });
+    kill(&child, "HUP");
+    std::thread::sleep(Duration::from_millis(200));
+    fs::remove_file(&pause).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    assert!(d.path("out.mbundle").is_file());
+}
