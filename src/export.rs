@@ -469,25 +469,6 @@ fn verified_members(
     out
 }
 
-/// What a special file is, for the list of what was left out.
-fn special_kind(ft: &fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return "a FIFO";
-        }
-        if ft.is_socket() {
-            return "a socket";
-        }
-        if ft.is_char_device() || ft.is_block_device() {
-            return "a device";
-        }
-    }
-    let _ = ft;
-    "not a regular file"
-}
-
 /// The certificates docker-machine keeps in a machine directory, and the key of each.
 const MACHINE_PEMS: [(&str, Option<&str>); 3] = [
     ("ca.pem", None),
@@ -587,7 +568,7 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
         } else if !item.file_type().is_file() {
             Some(format!(
                 "{} (bundles carry only regular files)",
-                special_kind(&item.file_type())
+                crate::outfile::type_name(&item.file_type())
             ))
         } else if crate::manifest::check_archive_path(&archive_path).is_err()
             || comps.iter().any(|c| c.contains('\\'))

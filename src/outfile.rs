@@ -29,7 +29,8 @@ pub enum Target {
     Stream,
 }
 
-fn type_name(ft: &fs::FileType) -> &'static str {
+/// What a file is, in words: "a socket", "a FIFO", "a directory"...
+pub fn type_name(ft: &fs::FileType) -> &'static str {
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
