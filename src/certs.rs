@@ -223,6 +223,31 @@ pub fn allows_client_auth(cert: &[u8]) -> bool {
     }
 }
 
+fn trim_zeros(b: &[u8]) -> &[u8] {
+    let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    &b[first..]
+}
+
+/// The modulus and public exponent of a PKCS#1 RSAPrivateKey (DER), checking it has the
+/// structure of one: version, n, e, d, p, q, dp, dq, qinv, all integers.
+fn pkcs1_public(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    use x509_parser::der_parser::ber::BerObjectContent;
+    let bad = || "not an RSA private key".to_string();
+    let (rest, obj) = x509_parser::der_parser::parse_der(der).map_err(|_| bad())?;
+    let items = obj.as_sequence().map_err(|_| bad())?;
+    if !rest.is_empty() || items.len() < 9 {
+        return Err(bad());
+    }
+    let mut ints = Vec::with_capacity(3);
+    for item in items {
+        match &item.content {
+            BerObjectContent::Integer(b) => ints.push(*b),
+            _ => return Err(bad()),
+        }
+    }
+    Ok((trim_zeros(ints[1]), trim_zeros(ints[2])))
+}
+
 /// Whether the private key in `key_pem` (PKCS#1 RSA as docker-machine writes, or PKCS#8 RSA,
 /// ECDSA P-256/P-384, Ed25519) is the one whose public half `cert` carries.
 pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
@@ -233,11 +258,18 @@ pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
         .map_err(|e| format!("not a PEM private key ({e})"))?;
     let der = zeroize::Zeroizing::new(pem.contents.clone());
     let public: Vec<u8> = match pem.label.as_str() {
-        "RSA PRIVATE KEY" => ring::rsa::KeyPair::from_der(&der)
-            .map_err(|e| format!("unusable RSA key ({e})"))?
-            .public_key()
-            .as_ref()
-            .to_vec(),
+        // docker-machine's keys. The modulus and exponent are compared with the certificate's
+        // (what `openssl rsa -modulus` checks) instead of loading the key with ring, whose
+        // full validation costs about a millisecond: an export checks two keys per machine.
+        "RSA PRIVATE KEY" => {
+            let (n, e) = pkcs1_public(&der)?;
+            return Ok(match c.public_key().parsed() {
+                Ok(x509_parser::public_key::PublicKey::RSA(k)) => {
+                    trim_zeros(k.modulus) == n && trim_zeros(k.exponent) == e
+                }
+                _ => false,
+            });
+        }
         "PRIVATE KEY" => {
             let rng = ring::rand::SystemRandom::new();
             if let Ok(k) = ring::rsa::KeyPair::from_pkcs8(&der) {
