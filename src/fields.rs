@@ -268,4 +268,26 @@ mod tests {
         assert!(problems(&none).is_empty());
         assert!(problems(&serde_json::json!({})).is_empty());
     }
+
+    proptest::proptest! {
+        /// Whatever passes holds no quote, separator, whitespace, `$(...)` or backtick, and
+        /// never begins like an option: letters, digits and `-_.:/` only, `[]` around an IPv6
+        /// address (quoted wherever printed) and a user name's final `$`.
+        #[test]
+        fn what_passes_is_shell_inert(s in "\\PC{0,40}|[-a-zA-Z0-9_.:\\[\\]$@/ ;`'\"|&*?~!]{0,40}") {
+            let inert = |v: &str| v.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:[]/$".contains(c))
+                && !v.starts_with('-');
+            if check_user(&s).is_ok() {
+                proptest::prop_assert!(inert(&s) && !s[..s.len().saturating_sub(1)].contains('$'), "{s:?}");
+            }
+            if check_address(&s).is_ok() {
+                proptest::prop_assert!(inert(&s) && !s.contains('$'), "{s:?}");
+            }
+            if let Some(rest) = s.strip_prefix("tcp://") {
+                if check_url(&s).is_ok() {
+                    proptest::prop_assert!(inert(rest) && !rest.contains('$'), "{s:?}");
+                }
+            }
+        }
+    }
 }
