@@ -1,6 +1,6 @@
 //! The command line, as syntax only. Kept alone in this file so the man page (and anything
 //! else generated from it) sees exactly what the binary parses; resolving it into settings
-//! happens in [`crate::app`].
+//! happens in [`crate::commands`].
 
 use std::path::PathBuf;
 
@@ -291,7 +291,7 @@ pub struct EnvArgs {
 
     /// The shell to write for [default: from $SHELL]
     #[arg(long, value_enum)]
-    pub shell: Option<crate::env::Shell>,
+    pub shell: Option<crate::store::env::Shell>,
 
     /// Print the commands that unset the variables instead
     #[arg(short = 'u', long)]

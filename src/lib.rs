@@ -1,61 +1,31 @@
 //! mbundle: move and back up docker-machine machines safely.
 //!
-//! Data flows one way: store -> plan -> bundle -> plan -> store. The pure cores
-//! ([`paths`], [`manifest`], the grouping and exclusion rules in [`export`]) hold no I/O;
-//! [`store`], [`bundle`], [`crypto`] and [`export`] are the edges; [`cli`] is syntax only and
-//! [`app`] turns it into work.
+//! Data flows one way: store -> plan -> bundle -> plan -> store. The layers, each importing
+//! only those below it (`tests/tidy.rs` keeps it so; ARCHITECTURE.md is the map):
+//!
+//! - [`cli`] (clap syntax only) and [`commands`] (one command each: arguments in, one
+//!   operation called, text and `--json` out);
+//! - [`ops`]: export, import, doctor, lifecycle: typed request in, typed report out;
+//! - the domain: [`format`] (manifest, bundle streams, parallel gzip, age), [`store`] (layout,
+//!   config.json, foreign paths, rewrite, docker contexts, shell env, field checks), [`pki`]
+//!   (certificate facts, issuing);
+//! - the ground: [`fs`] (private dirs, modes, no-replace rename, the store lock, outputs),
+//!   [`error`], [`progress`], [`signals`].
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-pub mod app;
-pub mod bundle;
-pub mod certs;
 pub mod cli;
-pub mod context;
-pub mod crypto;
-pub mod doctor;
-pub mod env;
+pub mod commands;
 pub mod error;
-pub mod export;
-pub mod fields;
-pub mod import;
-pub mod lifecycle;
-pub mod manifest;
-pub mod outfile;
-pub mod paths;
-pub mod pgzip;
+pub mod format;
+pub mod fs;
+pub mod ops;
+pub mod pki;
 pub mod progress;
-pub mod reissue;
-pub mod rewrite;
 pub mod signals;
 pub mod store;
 
 pub use error::{Error, Result};
-
-/// Renames `from` to `to` unless `to` exists, in which case it fails with
-/// [`std::io::ErrorKind::AlreadyExists`] and nothing moves. On Linux the check and the rename
-/// are one atomic step (renameat2 with RENAME_NOREPLACE), so a file or directory that appears
-/// meanwhile (docker-machine creating a machine of the same name) is never replaced: a plain
-/// rename(2) silently replaces a file, or an empty directory. Elsewhere, and on the few Linux
-/// file systems without RENAME_NOREPLACE, it checks first and renames.
-pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
-    #[cfg(target_os = "linux")]
-    {
-        use rustix::fs::{renameat_with, RenameFlags, CWD};
-        match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-            Ok(()) => return Ok(()),
-            Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    if std::fs::symlink_metadata(to).is_ok() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::AlreadyExists,
-            "the destination exists",
-        ));
-    }
-    std::fs::rename(from, to)
-}
 
 /// Failure injection for the transaction tests: `MBUNDLE_TEST_FAILPOINT=NAME:N` makes the N-th
 /// pass through the point NAME fail with an error, `NAME:N:abort` abort the process there (no
@@ -134,34 +104,5 @@ pub(crate) mod test_fixture {
             .join("fixtures/linux/home/alice/.docker/machine")
             .join(rel);
         std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rename_noreplace;
-    use std::fs;
-
-    #[test]
-    fn rename_noreplace_moves_but_never_replaces() {
-        let d = tempfile::tempdir().unwrap();
-        let p = |n: &str| d.path().join(n);
-        fs::write(p("a"), "a").unwrap();
-        fs::write(p("b"), "b").unwrap();
-        let e = rename_noreplace(&p("a"), &p("b")).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read_to_string(p("a")).unwrap(), "a");
-        assert_eq!(fs::read_to_string(p("b")).unwrap(), "b");
-        // rename(2) would replace an empty directory with another directory.
-        fs::create_dir_all(p("src/inner")).unwrap();
-        fs::create_dir(p("empty")).unwrap();
-        let e = rename_noreplace(&p("src"), &p("empty")).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-        assert!(p("src/inner").is_dir() && p("empty").read_dir().unwrap().next().is_none());
-        rename_noreplace(&p("a"), &p("c")).unwrap();
-        assert!(!p("a").exists());
-        assert_eq!(fs::read_to_string(p("c")).unwrap(), "a");
-        let e = rename_noreplace(&p("missing"), &p("d")).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
     }
 }

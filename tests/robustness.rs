@@ -20,11 +20,17 @@ fn make_plaintext() -> Vec<u8> {
 }
 
 fn read(bytes: &[u8]) -> Result<(), mbundle::Error> {
-    let keys = mbundle::crypto::DecryptWith {
+    let keys = mbundle::format::crypto::DecryptWith {
         identities: vec![demo_key()],
         ..Default::default()
     };
-    mbundle::bundle::read_bundle(bytes, &keys, "test", &mut mbundle::bundle::VerifyOnly).map(|_| ())
+    mbundle::format::bundle::read_bundle(
+        bytes,
+        &keys,
+        "test",
+        &mut mbundle::format::bundle::VerifyOnly,
+    )
+    .map(|_| ())
 }
 
 proptest! {

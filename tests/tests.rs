@@ -18,3 +18,4 @@ mod lifecycle;
 mod man;
 mod robustness;
 mod secrets;
+mod tidy;

@@ -8,8 +8,8 @@
 use std::io::{Read, Write};
 
 use libfuzzer_sys::fuzz_target;
-use mbundle::bundle::{read_plaintext, Visitor};
-use mbundle::manifest::{FileEntry, Manifest};
+use mbundle::format::bundle::{read_plaintext, Visitor};
+use mbundle::format::manifest::{FileEntry, Manifest};
 
 struct Count;
 

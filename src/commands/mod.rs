@@ -9,19 +9,19 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::bundle::{read_bundle, read_manifest, VerifyOnly};
-use crate::certs::{self, CertInfo};
 use crate::cli::{
     Cli, Command, ContextArgs, DecryptArgs, DoctorArgs, EncryptArgs, EnvArgs, ExportArgs,
     ImportArgs, InspectArgs, LsArgs, RegenerateArgs, RenewCaArgs, VerifyArgs,
 };
-use crate::crypto::{
+use crate::error::{Error, IoContext, Result};
+use crate::format::bundle::{read_bundle, read_manifest, VerifyOnly};
+use crate::format::crypto::{
     parse_recipient, read_recipients_file, DecryptWith, EncryptTo, PassphraseSource,
 };
-use crate::error::{Error, IoContext, Result};
-use crate::export::{self, ExportRequest, Output};
-use crate::import::{self, ImportRequest, Placement};
-use crate::manifest::{CertRole, Manifest};
+use crate::format::manifest::{CertRole, Manifest};
+use crate::ops::export::{self, ExportRequest, Output};
+use crate::ops::import::{self, ImportRequest, Placement};
+use crate::pki::certs::{self, CertInfo};
 use crate::store::{default_store_path, Store, CA_CERT, CLIENT_CERT};
 
 /// Runs one invocation.
@@ -71,7 +71,7 @@ fn finish_interrupted(root: &Path) -> Result<()> {
             rd.flatten().any(|e| {
                 e.file_name()
                     .to_string_lossy()
-                    .starts_with(import::STAGING_PREFIX)
+                    .starts_with(crate::store::STAGING_PREFIX)
             })
         })
         .unwrap_or(false);
@@ -79,7 +79,7 @@ fn finish_interrupted(root: &Path) -> Result<()> {
     // read the store as it is; its commit renames make each machine appear whole.
     // A store this user cannot write to is read as it is.
     if leftover {
-        if let Ok(Some(_lock)) = import::try_lock_store(root) {
+        if let Ok(Some(_lock)) = crate::fs::lock::try_lock_store(root) {
             for msg in import::recover(root)? {
                 eprintln!("note: {msg}");
             }
@@ -275,8 +275,8 @@ fn ls(store: &Store, args: &LsArgs) -> Result<()> {
         warn(&format!(
             "the CA \"{}\" ({}) {when}; {}",
             ca.name,
-            crate::paths::display_under(path, &store.root),
-            crate::doctor::renew_ca_hint(store, path)
+            crate::store::paths::display_under(path, &store.root),
+            crate::ops::doctor::renew_ca_hint(store, path)
         ));
     }
     if args.json {
@@ -321,7 +321,7 @@ fn decrypt_with(a: &DecryptArgs) -> DecryptWith {
 
 /// The docker CLI's config directory, or a usage error saying how to name it.
 fn docker_config() -> Result<PathBuf> {
-    crate::context::docker_config_dir().ok_or_else(|| {
+    crate::store::context::docker_config_dir().ok_or_else(|| {
         Error::usage(
             "cannot find the docker CLI's config: HOME is not set",
             "set DOCKER_CONFIG",
@@ -334,7 +334,7 @@ fn store_flag(root: &Path, explicit: bool) -> String {
     if explicit {
         format!(
             "-s {} ",
-            crate::env::shell_word(&root.display().to_string())
+            crate::store::env::shell_word(&root.display().to_string())
         )
     } else {
         String::new()
@@ -603,8 +603,8 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
         let store = Store::open(root)?;
         for (_, name, _) in &report.machines {
             let m = store.machine(name)?;
-            let spec = crate::context::ContextSpec::for_machine(&store, &m, name)?;
-            crate::context::write_into_store(cfg, &spec)?;
+            let spec = crate::store::context::ContextSpec::for_machine(&store, &m, name)?;
+            crate::store::context::write_into_store(cfg, &spec)?;
             if !a.quiet {
                 println!("docker context {name} created: docker --context {name} version");
             }
@@ -614,7 +614,7 @@ fn import_cmd(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
 }
 
 fn doctor_cmd(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
-    use crate::doctor::{check_certs_d, check_machine, Finding, Level};
+    use crate::ops::doctor::{check_certs_d, check_machine, Finding, Level};
     let now = time::OffsetDateTime::now_utc();
     let mut out = String::new();
     let (mut errors, mut warnings) = (0usize, 0usize);
@@ -713,9 +713,9 @@ fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
 }
 
 fn regenerate_cmd(store: &Store, a: &RegenerateArgs) -> Result<()> {
-    let _lock = import::lock_store(&store.root)?;
+    let _lock = crate::fs::lock::lock_store(&store.root)?;
     let m = store.machine(&a.name)?;
-    let r = crate::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans)?;
+    let r = crate::ops::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans)?;
     if a.json {
         return print(&json_text(&r));
     }
@@ -763,18 +763,18 @@ fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
     }
     let dir = match &a.cert_set {
         Some(id) => {
-            crate::manifest::check_certset_id(id).map_err(|e| {
+            crate::format::manifest::check_certset_id(id).map_err(|e| {
                 Error::usage(
                     format!("--cert-set {id:?}: {e}"),
                     "the id is the directory name under imported-certs/",
                 )
             })?;
-            store.root.join(import::IMPORTED_CERTS).join(id)
+            store.root.join(crate::store::IMPORTED_CERTS).join(id)
         }
         None => store.certs_dir(),
     };
-    let _lock = import::lock_store(&store.root)?;
-    let r = crate::lifecycle::renew_ca(store, &dir, a.days)?;
+    let _lock = crate::fs::lock::lock_store(&store.root)?;
+    let r = crate::ops::lifecycle::renew_ca(store, &dir, a.days)?;
     if a.json {
         return print(&json_text(&r));
     }
@@ -800,19 +800,19 @@ fn renew_ca_cmd(store: &Store, a: &RenewCaArgs) -> Result<()> {
 fn context_cmd(store: &Store, a: &ContextArgs) -> Result<()> {
     let m = store.machine(&a.name)?;
     let name = a.context_name.clone().unwrap_or_else(|| m.name.clone());
-    let spec = crate::context::ContextSpec::for_machine(store, &m, &name)?;
+    let spec = crate::store::context::ContextSpec::for_machine(store, &m, &name)?;
     match &a.output {
         Some(out) => {
-            crate::context::write_export_file(out, &spec, a.force)?;
+            crate::store::context::write_export_file(out, &spec, a.force)?;
             eprintln!(
                 "wrote {}: import it with docker context import {name} {}",
                 out.display(),
-                crate::env::shell_word(&out.display().to_string())
+                crate::store::env::shell_word(&out.display().to_string())
             );
         }
         None => {
             let cfg = docker_config()?;
-            crate::context::write_into_store(&cfg, &spec)?;
+            crate::store::context::write_into_store(&cfg, &spec)?;
             eprintln!("docker context {name} created: docker --context {name} version");
         }
     }
@@ -906,13 +906,13 @@ pub fn describe_import(r: &import::Report, root: &Path, dry: bool, store_flag: &
 }
 
 fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<()> {
-    let shell = a.shell.unwrap_or_else(crate::env::Shell::detect);
+    let shell = a.shell.unwrap_or_else(crate::store::env::Shell::detect);
     let word = |w: &str| {
         shell.word(w).map_err(|why| {
             Error::usage(
                 format!(
                     "cannot print {} for {shell:?}: {why}",
-                    crate::fields::shown(w)
+                    crate::store::fields::shown(w)
                 ),
                 "use another --shell, or a store path without it",
             )
@@ -927,11 +927,11 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
         .map(|s| format!(" --shell {}", format!("{s:?}").to_lowercase()))
         .unwrap_or_default();
     let text = if a.unset {
-        let values: Vec<(&str, String)> = crate::env::VARS
+        let values: Vec<(&str, String)> = crate::store::env::VARS
             .iter()
             .map(|v| (*v, String::new()))
             .collect();
-        crate::env::render(shell, &values, true, &format!("mbundle env -u{shell_flag}"))
+        crate::store::env::render(shell, &values, true, &format!("mbundle env -u{shell_flag}"))
     } else {
         let Some(store) = store else {
             return Err(Error::usage("env needs a machine name", "mbundle env NAME"));
@@ -947,10 +947,10 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
             .url()
             .ok_or_else(|| bad("it holds no URL or IP address for the machine's daemon".into()))?;
         // DOCKER_HOST goes into text the user evaluates: only what docker-machine writes.
-        crate::fields::check_url(&url).map_err(|why| {
+        crate::store::fields::check_url(&url).map_err(|why| {
             bad(format!(
                 "the daemon URL {} {why}; no docker-machine writes that, so it is not printed for a shell (see mbundle doctor)",
-                crate::fields::shown(&url)
+                crate::store::fields::shown(&url)
             ))
         })?;
         for f in [CA_CERT, CLIENT_CERT, "key.pem"] {
@@ -967,7 +967,7 @@ fn env_cmd(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> Result<(
             ("DOCKER_CERT_PATH", m.dir.display().to_string()),
             ("DOCKER_MACHINE_NAME", m.name.clone()),
         ];
-        crate::env::render(
+        crate::store::env::render(
             shell,
             &values,
             false,

@@ -15,13 +15,15 @@ use std::io::{self, BufReader, Read, Write};
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
-use crate::pgzip::ParGzWriter;
+use crate::format::pgzip::ParGzWriter;
 use flate2::read::MultiGzDecoder;
 use sha2::{Digest, Sha256};
 
-use crate::crypto::{open_age, DecryptWith};
 use crate::error::{Error, Result};
-use crate::manifest::{FileEntry, Manifest, FORMAT_VERSION, MANIFEST_PATH, MAX_MANIFEST_BYTES};
+use crate::format::crypto::{open_age, DecryptWith};
+use crate::format::manifest::{
+    FileEntry, Manifest, FORMAT_VERSION, MANIFEST_PATH, MAX_MANIFEST_BYTES,
+};
 
 /// Buffer size for bundle I/O.
 pub const IO_BUFFER: usize = 1 << 20;
@@ -136,7 +138,7 @@ impl Write for BlockWriter {
     }
 }
 
-impl crate::pgzip::MemberSink for Pipe {
+impl crate::format::pgzip::MemberSink for Pipe {
     fn put(&mut self, member: Vec<u8>) -> io::Result<()> {
         // Members are about a chunk each: pass them on as they are, no copy.
         if self.buf.is_empty() && member.len() >= IO_BUFFER / 2 {
@@ -482,7 +484,7 @@ fn not_a_bundle(what: &str, e: io::Error) -> Error {
 }
 
 type Decrypted<R> =
-    AgeRead<age::stream::StreamReader<crate::crypto::Bounded<BufReader<TagRead<R>>>>>;
+    AgeRead<age::stream::StreamReader<crate::format::crypto::Bounded<BufReader<TagRead<R>>>>>;
 
 fn decrypt<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Decrypted<R>> {
     let input_read = std::rc::Rc::new(std::cell::Cell::new(0));

@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn recipients_of_each_kind_parse() {
-        let demo = include_str!("../fixtures/demo/recipient.txt").trim();
+        let demo = include_str!("../../fixtures/demo/recipient.txt").trim();
         parse_recipient(demo, None).unwrap();
         parse_recipient(
             "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpW+uObz5dvMgjz1OxfM/XXUB+VHtZ6isGN alice@rust",

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths::SourceOs;
+use crate::store::paths::SourceOs;
 use crate::store::CERT_MEMBERS;
 
 /// The bundle format this build writes and the newest it reads.

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 
 use time::OffsetDateTime;
 
-use crate::certs::{self, CertInfo};
-use crate::export::is_secret_file;
-use crate::paths::display_under;
-use crate::rewrite::is_local_path_field_path;
+use crate::pki::certs::{self, CertInfo};
+use crate::store::fields::url_host;
+use crate::store::is_secret_file;
+use crate::store::paths::display_under;
+use crate::store::rewrite::is_local_path_field_path;
 use crate::store::{
     string_fields, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
 };
@@ -140,20 +141,6 @@ fn mode(_: &Path) -> Option<u32> {
     None
 }
 
-/// The host part of a `tcp://host:port` URL.
-pub fn url_host(url: &str) -> Option<String> {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let authority = rest.split('/').next()?;
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().map(str::to_string);
-    }
-    let host = authority
-        .rsplit_once(':')
-        .map(|(h, _)| h)
-        .unwrap_or(authority);
-    (!host.is_empty()).then(|| host.to_string())
-}
-
 /// Whether a certificate's SANs cover `host` (an IP literal or a DNS name, `*.` wildcards).
 pub fn sans_cover(sans: &[String], host: &str) -> bool {
     if let Ok(ip) = host.parse::<std::net::IpAddr>() {
@@ -174,7 +161,7 @@ pub fn sans_cover(sans: &[String], host: &str) -> bool {
 
 /// The command that renews the CA at `ca` (the store's certs/ or an imported set).
 pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
-    let imported = store.root.join(crate::import::IMPORTED_CERTS);
+    let imported = store.root.join(crate::store::IMPORTED_CERTS);
     let set = ca
         .parent()
         .filter(|d| d.parent() == Some(imported.as_path()))
@@ -182,7 +169,7 @@ pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
         .map(|id| {
             format!(
                 " --cert-set {}",
-                crate::env::shell_word(&id.to_string_lossy())
+                crate::store::env::shell_word(&id.to_string_lossy())
             )
         })
         .unwrap_or_default();
@@ -199,11 +186,11 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     let path_of = |n: &str| found.iter().find(|x| x.name == n).map(|x| x.local.clone());
     let regen = format!(
         "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
-        crate::env::shell_word(&m.name)
+        crate::store::env::shell_word(&m.name)
     );
 
     // Fields that become shell words and host names (env, regenerate-certs' scp/ssh lines).
-    for p in crate::fields::problems(&m.config) {
+    for p in crate::store::fields::problems(&m.config) {
         out.push(f(
             Level::Error,
             format!("config.json: {p}"),
@@ -396,7 +383,8 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     // Every path config.json names, and the permissions of secrets.
     for (field, s) in string_fields(&m.config) {
         let key = field.rsplit('.').next().unwrap_or(&field);
-        if !is_local_path_field_path(&field) || crate::paths::ForeignPath::parse(s).is_none() {
+        if !is_local_path_field_path(&field) || crate::store::paths::ForeignPath::parse(s).is_none()
+        {
             continue;
         }
         match m.locate(store, s) {

@@ -14,18 +14,18 @@ use std::time::{Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{BundleWriter, SourceReadError, IO_BUFFER};
-use crate::certs;
 use crate::error::{Error, IoContext, Result};
-use crate::manifest::{
+use crate::format::bundle::{BundleWriter, SourceReadError, IO_BUFFER};
+use crate::format::manifest::{
     CertRole, CertSetEntry, Excluded, FileEntry, MachineEntry, Manifest, Member, PathNote, Source,
     FORMAT_VERSION,
 };
-use crate::paths::{ForeignPath, SourceOs};
+use crate::pki::certs;
 use crate::progress::Progress;
+use crate::store::paths::{ForeignPath, SourceOs};
 use crate::store::{
-    string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY, CERT_MEMBERS,
-    CLIENT_CERT, CLIENT_KEY,
+    is_secret_file, string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY,
+    CERT_MEMBERS, CLIENT_CERT, CLIENT_KEY,
 };
 
 /// What to export.
@@ -125,14 +125,6 @@ pub fn default_exclusion(rel: &[&str]) -> Option<&'static str> {
     DISK_EXTENSIONS
         .contains(&ext.as_str())
         .then_some("VM disk image (carry it with --include-disks)")
-}
-
-/// Files whose content is secret: written 0600 whatever their mode was.
-pub fn is_secret_file(name: &str) -> bool {
-    name == "config.json"
-        || name.ends_with("key.pem")
-        || name.ends_with(".key")
-        || (name.starts_with("id_") && !name.ends_with(".pub"))
 }
 
 /// The content-derived id of an issuing set: CA fingerprint plus the client cert's.
@@ -568,9 +560,9 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
         } else if !item.file_type().is_file() {
             Some(format!(
                 "{} (bundles carry only regular files)",
-                crate::outfile::type_name(&item.file_type())
+                crate::fs::outfile::type_name(&item.file_type())
             ))
-        } else if crate::manifest::check_archive_path(&archive_path).is_err()
+        } else if crate::format::manifest::check_archive_path(&archive_path).is_err()
             || comps.iter().any(|c| c.contains('\\'))
         {
             Some("file name cannot be carried portably".into())
@@ -617,7 +609,9 @@ fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<Machi
     let mut absent = Vec::new();
     let mut external = Vec::new();
     for (field, s) in string_fields(&m.config) {
-        if !crate::rewrite::is_local_path_field_path(&field) || ForeignPath::parse(s).is_none() {
+        if !crate::store::rewrite::is_local_path_field_path(&field)
+            || ForeignPath::parse(s).is_none()
+        {
             continue;
         }
         let note = PathNote {
@@ -721,7 +715,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let mut scans = Vec::new();
     for name in &names {
         let m = store.machine(name)?;
-        if let Err(e) = crate::manifest::check_machine_name(name) {
+        if let Err(e) = crate::format::manifest::check_machine_name(name) {
             return Err(Error::BadConfig {
                 name: name.clone(),
                 path: m.dir.clone(),
@@ -1053,7 +1047,7 @@ pub fn check_output(output: &Output, force: bool) -> Result<()> {
             }
         }
         Output::File(path) => {
-            crate::outfile::check(path, force)?;
+            crate::fs::outfile::check(path, force)?;
         }
     }
     Ok(())
@@ -1092,7 +1086,7 @@ pub fn run(
             // A regular file goes to a locked 0600 temporary file renamed into place when
             // complete; a FIFO or device is written into. Dropped on error or signal, the
             // temporary file is removed.
-            let (out, notes) = crate::outfile::OutFile::create(path, force)?;
+            let (out, notes) = crate::fs::outfile::OutFile::create(path, force)?;
             for n in notes {
                 eprintln!("note: {n}");
             }

@@ -26,21 +26,17 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::bundle::{read_bundle, Visitor, IO_BUFFER};
-use crate::crypto::DecryptWith;
 use crate::error::{Error, IoContext, Result};
-use crate::export::is_secret_file;
-use crate::manifest::{check_machine_name, CertRole, FileEntry, Manifest};
-use crate::paths::ForeignPath;
+use crate::format::bundle::{read_bundle, Visitor, IO_BUFFER};
+use crate::format::crypto::DecryptWith;
+use crate::format::manifest::{check_machine_name, CertRole, FileEntry, Manifest};
+use crate::fs::lock::lock_store;
+use crate::fs::{mkdir_private, set_file_mode, set_mode, sync_dir, umask_keeps};
 use crate::progress::Progress;
-use crate::rewrite::{rewrite_config, to_docker_machine_json, Change, PathMap, Untouched};
+use crate::store::paths::ForeignPath;
+use crate::store::rewrite::{rewrite_config, to_docker_machine_json, Change, PathMap, Untouched};
 
-/// Prefix of staging directories inside the store.
-pub const STAGING_PREFIX: &str = ".mbundle-staging-";
-/// The lock file serializing mbundle writers on one store.
-pub const LOCK_FILE: &str = ".mbundle.lock";
-/// Where cert sets that cannot be `certs/` go.
-pub const IMPORTED_CERTS: &str = "imported-certs";
+use crate::store::{store_mode, IMPORTED_CERTS, STAGING_PREFIX};
 const JOURNAL: &str = "journal.json";
 const MAX_CONFIG: u64 = 4 << 20;
 
@@ -251,7 +247,7 @@ impl MachinePlan {
         &self,
         text: &[u8],
         root: &ForeignPath,
-    ) -> Result<(serde_json::Value, crate::rewrite::Outcome)> {
+    ) -> Result<(serde_json::Value, crate::store::rewrite::Outcome)> {
         let bad = |reason: String| {
             Error::Corrupt(format!(
                 "machine {}: config.json in the bundle {reason}",
@@ -265,7 +261,7 @@ impl MachinePlan {
         }
         // Values that would later become shell words or host names (env, the scp/ssh lines
         // of regenerate-certs, hints) must be what docker-machine writes.
-        let problems = crate::fields::problems(&config);
+        let problems = crate::store::fields::problems(&config);
         if !problems.is_empty() {
             return Err(Error::UnsafeConfig {
                 machine: self.source.clone(),
@@ -308,7 +304,7 @@ fn root_path(root: &Path) -> Result<ForeignPath> {
 
 /// Why a store path cannot be written into config.json files, said as it is.
 fn store_path_unusable(text: &str) -> Error {
-    let shown = crate::fields::shown(text);
+    let shown = crate::store::fields::shown(text);
     if let Some(c) = text.chars().find(|c| c.is_control()) {
         return Error::usage(
             format!("the store path {shown} contains the control character {c:?}, which config.json paths (and the shell lines made from them) cannot carry"),
@@ -397,7 +393,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     let mut files = HashMap::new();
 
     // Cert sets.
-    let certs_identical = |set: &crate::manifest::CertSetEntry| {
+    let certs_identical = |set: &crate::format::manifest::CertSetEntry| {
         set.members.iter().all(|mem| {
             let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
             state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
@@ -407,7 +403,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
     // only if it is the CA they already carry a copy of (a restore after losing certs/), or
     // if there are none (a fresh laptop). Otherwise it would silently change their CA.
-    let adoptable = |set: &crate::manifest::CertSetEntry| {
+    let adoptable = |set: &crate::format::manifest::CertSetEntry| {
         let ca_sha = set
             .members
             .iter()
@@ -480,7 +476,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
                     "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
                     set.id,
                     set.ca_name.as_deref().unwrap_or("?"),
-                    &crate::certs::rfc3339(t)[..10]
+                    &crate::pki::certs::rfc3339(t)[..10]
                 ));
             }
         }
@@ -524,11 +520,11 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             ));
         }
         if let Some(cfg) = &req.docker_context {
-            if let Err(e) = crate::context::check_context_name(&target) {
+            if let Err(e) = crate::store::context::check_context_name(&target) {
                 conflicts.push(format!(
                     "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
                 ));
-            } else if crate::context::context_exists(cfg, &target) {
+            } else if crate::store::context::context_exists(cfg, &target) {
                 conflicts.push(format!(
                     "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
                     cfg.display()
@@ -611,82 +607,6 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
-/// Creates a directory 0700 whatever the umask.
-pub fn mkdir_private(p: &Path) -> Result<()> {
-    let mut b = fs::DirBuilder::new();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(p).ctx("create directory", p)?;
-    if umask_keeps(0o700) {
-        Ok(())
-    } else {
-        set_mode(p, 0o700)
-    }
-}
-
-/// The process umask, read once from /proc/self/status (reading it with umask(2) would
-/// briefly change it for every thread). None where that is not available.
-fn process_umask() -> Option<u32> {
-    static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
-    *UMASK.get_or_init(|| {
-        let status = fs::read_to_string("/proc/self/status").ok()?;
-        let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
-        u32::from_str_radix(line.trim(), 8).ok()
-    })
-}
-
-/// Whether a file or directory created with `mode` gets exactly that mode under the
-/// current umask, so that no chmod is needed afterwards (one syscall fewer per file: an
-/// import of 500 machines creates thousands).
-fn umask_keeps(mode: u32) -> bool {
-    cfg!(unix) && process_umask().is_some_and(|u| mode & u == 0)
-}
-
-fn set_mode(p: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(p, fs::Permissions::from_mode(mode)).ctx("set permissions of", p)?;
-    }
-    #[cfg(not(unix))]
-    let _ = (p, mode);
-    Ok(())
-}
-
-/// Sets an open file's mode (fchmod: no second path lookup).
-fn set_file_mode(file: &File, path: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(fs::Permissions::from_mode(mode))
-            .ctx("set permissions of", path)?;
-    }
-    #[cfg(not(unix))]
-    let _ = (file, path, mode);
-    Ok(())
-}
-
-fn sync_dir(p: &Path) -> Result<()> {
-    #[cfg(unix)]
-    File::open(p).and_then(|f| f.sync_all()).ctx("sync", p)?;
-    #[cfg(not(unix))]
-    let _ = p;
-    Ok(())
-}
-
-/// The mode a file gets in the store: 0600 for keys and config.json, else 0644. Never what
-/// the bundle claims.
-pub fn store_mode(name: &str) -> u32 {
-    if is_secret_file(name) {
-        0o600
-    } else {
-        0o644
-    }
 }
 
 /// Writes files into staging as the reader hands them over.
@@ -827,7 +747,7 @@ pub struct Report {
 
 impl Report {
     /// Adds one machine's rewrite outcome.
-    fn record(&mut self, machine: &str, outcome: crate::rewrite::Outcome) {
+    fn record(&mut self, machine: &str, outcome: crate::store::rewrite::Outcome) {
         self.changes.push((machine.to_string(), outcome.changes));
         if !outcome.untouched.is_empty() {
             self.untouched
@@ -867,78 +787,6 @@ fn check_free_space(root: &Path, manifest: &Manifest) -> Result<()> {
     #[cfg(not(target_os = "linux"))]
     let _ = (root, manifest);
     Ok(())
-}
-
-/// Holds the store lock; removes the lock file when dropped, while still holding it.
-///
-/// The protocol, which keeps one writer per store however the calls interleave: open (or
-/// create) the lock file, take its lock, then check that the file locked is still the one at
-/// the path. A writer that finishes unlinks the file *before* releasing its lock, so a writer
-/// that opened the old file and locks it late finds it unlinked (or replaced by a newer
-/// writer's) and tries again with the current one instead of running beside that writer.
-pub struct StoreLock {
-    path: PathBuf,
-    _file: File,
-}
-
-impl Drop for StoreLock {
-    fn drop(&mut self) {
-        // `_file` (and with it the lock) is closed after this body runs.
-        let _ = fs::remove_file(&self.path);
-    }
-}
-
-/// Takes the store's writer lock (fails at once if another mbundle holds it).
-pub fn lock_store(root: &Path) -> Result<StoreLock> {
-    try_lock_store(root)?.ok_or_else(|| {
-        Error::usage(
-            format!("another mbundle is writing to {}", root.display()),
-            "wait for it to finish",
-        )
-    })
-}
-
-/// Takes the store's writer lock, or `None` when another process holds it.
-pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
-    let path = root.join(LOCK_FILE);
-    for _ in 0..64 {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx("create", &path)?;
-        crate::failpoint("store-lock")?;
-        match file.try_lock() {
-            Ok(()) if same_file(&path, &file) => return Ok(Some(StoreLock { path, _file: file })),
-            // Locked a file its last holder unlinked on the way out: take the current one.
-            Ok(()) => continue,
-            Err(fs::TryLockError::WouldBlock) => return Ok(None),
-            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
-        }
-    }
-    Err(Error::io(
-        "lock",
-        path,
-        io::Error::other("the lock file kept being replaced"),
-    ))
-}
-
-/// Whether `file` is (still) the file at `path`.
-fn same_file(path: &Path, file: &File) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (fs::symlink_metadata(path), file.metadata()) {
-            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        path.exists()
-    }
 }
 
 /// Finishes or removes what an interrupted import left in the store: a staging directory with
@@ -983,7 +831,7 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
                         let src = staging.join(from);
                         let dst = root.join(to);
                         if src.exists() {
-                            match crate::rename_noreplace(&src, &dst) {
+                            match crate::fs::rename_noreplace(&src, &dst) {
                                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                                     skipped.push(to.clone());
                                 }
@@ -1072,7 +920,7 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
         for (field, s) in crate::store::string_fields(&reparsed) {
             let key = field.rsplit('.').next().unwrap_or(&field);
-            if crate::rewrite::never_rewritten(key) {
+            if crate::store::rewrite::never_rewritten(key) {
                 continue;
             }
             let Some(p) = ForeignPath::parse(s) else {
@@ -1081,12 +929,12 @@ fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Res
             let Some(rest) = p.strip_prefix(&root_fp) else {
                 continue;
             };
-            let Some(in_staging) = crate::paths::local_join(staging, rest) else {
+            let Some(in_staging) = crate::store::paths::local_join(staging, rest) else {
                 return Err(Error::Corrupt(format!(
                     "rewritten path {s} is not a plain path"
                 )));
             };
-            let in_store = crate::paths::local_join(&plan.root, rest).unwrap_or_default();
+            let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
             if !in_staging.exists() && !in_store.exists() {
                 report
                     .missing
@@ -1194,7 +1042,7 @@ fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Result<()> {
                 Step::Mkdir(rel) => mkdir_private(&plan.root.join(rel))?,
                 Step::Rename { from, to } => {
                     let dst = plan.root.join(to);
-                    match crate::rename_noreplace(&staging.join(from), &dst) {
+                    match crate::fs::rename_noreplace(&staging.join(from), &dst) {
                         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                             return Err(Error::Conflicts(vec![format!(
                                 "{} appeared while importing; nothing was replaced",
@@ -1442,7 +1290,7 @@ pub fn dry_run<R: Read>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manifest::tests::sample;
+    use crate::format::manifest::tests::sample;
 
     fn state(machine_cas: &[(&str, Option<&str>)], cert_files: &[(&str, &str)]) -> TargetState {
         TargetState {

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::certs;
-use crate::doctor::url_host;
 use crate::error::{Error, IoContext, Result};
-use crate::reissue::{Issuer, DEFAULT_DAYS};
-use crate::rewrite::to_docker_machine_json;
+use crate::pki::certs;
+use crate::pki::reissue::{Issuer, DEFAULT_DAYS};
+use crate::store::fields::url_host;
+use crate::store::rewrite::to_docker_machine_json;
 use crate::store::{Located, Machine, Store, CA_CERT, CA_KEY};
 
 /// Where docker-machine's provisioning puts the TLS files on the host.
@@ -73,7 +73,7 @@ pub struct Renewed {
 
 /// Now as a file-name stamp: RFC 3339 without its separators (20261124T092629Z).
 fn stamp() -> String {
-    crate::certs::rfc3339(time::OffsetDateTime::now_utc()).replace(['-', ':'], "")
+    crate::pki::certs::rfc3339(time::OffsetDateTime::now_utc()).replace(['-', ':'], "")
 }
 
 /// Renames `path` to `path.<timestamp>.old` (never over an existing file).
@@ -84,7 +84,7 @@ fn keep_old(path: &Path, ts: &str) -> Result<PathBuf> {
         kept = PathBuf::from(format!("{}.{ts}-{n}.old", path.display()));
         n += 1;
     }
-    crate::rename_noreplace(path, &kept).ctx("rename", path)?;
+    crate::fs::rename_noreplace(path, &kept).ctx("rename", path)?;
     Ok(kept)
 }
 
@@ -222,12 +222,12 @@ pub fn regenerate(
             "give it one with --ip",
         )
     })?;
-    crate::fields::check_host(&host).map_err(|why| {
+    crate::store::fields::check_host(&host).map_err(|why| {
         Error::usage(
             format!(
                 "the address of {} in config.json, {}, {why}",
                 m.name,
-                crate::fields::shown(&host)
+                crate::store::fields::shown(&host)
             ),
             "give the machine's real address with --ip",
         )
@@ -235,12 +235,12 @@ pub fn regenerate(
     let mut sans = vec!["localhost".to_string(), host];
     if let Some(Value::Array(list)) = config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
         for san in list.iter().filter_map(Value::as_str) {
-            crate::fields::check_host(san).map_err(|why| {
+            crate::store::fields::check_host(san).map_err(|why| {
                 Error::usage(
                     format!(
                         "ServerCertSANs of {} in config.json holds {}, which {why}",
                         m.name,
-                        crate::fields::shown(san)
+                        crate::store::fields::shown(san)
                     ),
                     "correct or remove it in config.json",
                 )
@@ -311,8 +311,8 @@ pub fn regenerate(
 /// docker-machine could not have written is never put into a command: then there are no
 /// commands, and the reason says why.
 fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>) {
-    use crate::env::shell_word;
-    use crate::fields::{check_host, check_user, shown};
+    use crate::store::env::shell_word;
+    use crate::store::fields::{check_host, check_user, shown};
     let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
     let key = m
         .str_at(&["Driver", "SSHKeyPath"])
@@ -333,7 +333,7 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
     if let Err(why) = check_host(&host) {
         return (Vec::new(), withheld("the machine's host", &host, why));
     }
-    if let Some(p) = crate::fields::problems(&m.config)
+    if let Some(p) = crate::store::fields::problems(&m.config)
         .into_iter()
         .find(|p| p.field == "Driver.SSHPort" || p.field == "Driver.SSHKeyPath")
     {

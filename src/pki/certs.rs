@@ -137,9 +137,10 @@ pub fn expiry_text(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
 mod tests {
     use super::*;
 
-    const CA: &[u8] = include_bytes!("../fixtures/linux/home/alice/.docker/machine/certs/ca.pem");
+    const CA: &[u8] =
+        include_bytes!("../../fixtures/linux/home/alice/.docker/machine/certs/ca.pem");
     const SERVER: &[u8] =
-        include_bytes!("../fixtures/linux/home/alice/.docker/machine/machines/web/server.pem");
+        include_bytes!("../../fixtures/linux/home/alice/.docker/machine/machines/web/server.pem");
 
     #[test]
     fn reads_a_docker_machine_ca_and_server_cert() {

@@ -68,8 +68,8 @@ pub struct Issuer {
 impl Issuer {
     /// Loads a CA certificate and its key, checking that they belong together.
     pub fn load(ca_pem: &[u8], key_pem: &[u8]) -> Result<Issuer, String> {
-        let ca_der = crate::certs::pem_cert_der(ca_pem)?;
-        if !crate::certs::key_matches(key_pem, &ca_der)? {
+        let ca_der = crate::pki::certs::pem_cert_der(ca_pem)?;
+        if !crate::pki::certs::key_matches(key_pem, &ca_der)? {
             return Err("the CA key does not belong to the CA certificate".into());
         }
         let pkcs8 = pkcs8_der(key_pem)?;
@@ -156,11 +156,11 @@ mod tests {
         let (cert, key) = issuer
             .server_cert("alice.web", &["localhost".into(), "10.1.2.3".into()], 30)
             .unwrap();
-        let der = crate::certs::pem_cert_der(cert.as_bytes()).unwrap();
-        let ca = crate::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
-        assert!(crate::certs::issued_by(&der, &ca).unwrap());
-        assert!(crate::certs::key_matches(key.as_bytes(), &der).unwrap());
-        let info = crate::certs::info_der(&der).unwrap();
+        let der = crate::pki::certs::pem_cert_der(cert.as_bytes()).unwrap();
+        let ca = crate::pki::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        assert!(crate::pki::certs::issued_by(&der, &ca).unwrap());
+        assert!(crate::pki::certs::key_matches(key.as_bytes(), &der).unwrap());
+        let info = crate::pki::certs::info_der(&der).unwrap();
         assert_eq!(info.sans, ["DNS:localhost", "IP:10.1.2.3"]);
         assert_eq!(info.name, "alice.web");
         assert_eq!(info.subject, "O=alice.web");
@@ -170,13 +170,13 @@ mod tests {
     fn a_renewed_ca_still_verifies_what_the_old_one_issued() {
         let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
         let renewed = issuer.renewed_ca(3650).unwrap();
-        let new_ca = crate::certs::pem_cert_der(renewed.as_bytes()).unwrap();
-        let old_ca = crate::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
-        let old_server = crate::certs::pem_cert_der(&read("machines/web/server.pem")).unwrap();
-        assert!(crate::certs::issued_by(&old_server, &new_ca).unwrap());
+        let new_ca = crate::pki::certs::pem_cert_der(renewed.as_bytes()).unwrap();
+        let old_ca = crate::pki::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        let old_server = crate::pki::certs::pem_cert_der(&read("machines/web/server.pem")).unwrap();
+        assert!(crate::pki::certs::issued_by(&old_server, &new_ca).unwrap());
         let (a, b) = (
-            crate::certs::info_der(&new_ca).unwrap(),
-            crate::certs::info_der(&old_ca).unwrap(),
+            crate::pki::certs::info_der(&new_ca).unwrap(),
+            crate::pki::certs::info_der(&old_ca).unwrap(),
         );
         assert_eq!(a.subject, b.subject);
         assert_ne!(a.fingerprint, b.fingerprint);

@@ -206,8 +206,8 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     let t_meta = tmp.path().join("meta");
     mkdirs(&t_meta, 0o755)?;
     write_private(&t_meta.join("meta.json"), &spec.meta_json(), 0o644)?;
-    crate::rename_noreplace(&t_tls, &tls_dir).ctx("rename into", &tls_dir)?;
-    if let Err(e) = crate::rename_noreplace(&t_meta, &meta_dir) {
+    crate::fs::rename_noreplace(&t_tls, &tls_dir).ctx("rename into", &tls_dir)?;
+    if let Err(e) = crate::fs::rename_noreplace(&t_meta, &meta_dir) {
         let _ = fs::remove_dir_all(&tls_dir);
         return Err(Error::io("rename into", meta_dir, e));
     }
@@ -217,7 +217,7 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
 /// Writes a `.dockercontext` file for `docker context import`: a tar of `meta.json` and
 /// `tls/docker/{ca,cert,key}.pem`. 0600, written beside the target and renamed.
 pub fn write_export_file(path: &Path, spec: &ContextSpec, force: bool) -> Result<()> {
-    let (out, notes) = crate::outfile::OutFile::create(path, force)?;
+    let (out, notes) = crate::fs::outfile::OutFile::create(path, force)?;
     for n in notes {
         eprintln!("note: {n}");
     }

@@ -2,9 +2,15 @@
 //!
 //! config.json is kept as a `serde_json::Value` with key order preserved: mbundle reads the
 //! few fields it understands and must never lose the rest. Paths inside it are foreign (see
-//! [`crate::paths`]): a store copied by hand from another laptop or OS still names where it
+//! [`crate::store::paths`]): a store copied by hand from another laptop or OS still names where it
 //! used to live, so every path is resolved through [`Machine::locate`], which maps the store
 //! root the config records onto the store's real location.
+
+pub mod context;
+pub mod env;
+pub mod fields;
+pub mod paths;
+pub mod rewrite;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -12,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
-use crate::paths::{local_join, ForeignPath, SourceOs};
+use crate::store::paths::{local_join, ForeignPath, SourceOs};
 
 /// Names of the four files of an issuing set, as docker-machine names them in `certs/`.
 pub const CA_CERT: &str = "ca.pem";
@@ -431,6 +437,29 @@ pub fn default_store_path() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .or_else(|| std::env::var_os("USERPROFILE"))
         .map(|h| PathBuf::from(h).join(".docker").join("machine"))
+}
+
+/// Prefix of the staging directories an import makes inside the store.
+pub const STAGING_PREFIX: &str = ".mbundle-staging-";
+/// Where cert sets that cannot be `certs/` go, beside it (docker-machine never looks there).
+pub const IMPORTED_CERTS: &str = "imported-certs";
+
+/// Files whose content is secret: written 0600 whatever their mode was.
+pub fn is_secret_file(name: &str) -> bool {
+    name == "config.json"
+        || name.ends_with("key.pem")
+        || name.ends_with(".key")
+        || (name.starts_with("id_") && !name.ends_with(".pub"))
+}
+
+/// The mode a file gets in the store: 0600 for keys and config.json, else 0644. Never what
+/// the bundle claims.
+pub fn store_mode(name: &str) -> u32 {
+    if is_secret_file(name) {
+        0o600
+    } else {
+        0o644
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::paths::ForeignPath;
+use crate::store::paths::ForeignPath;
 
 /// How a rule matches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -408,13 +408,14 @@ mod tests {
     #[test]
     fn fixture_configs_survive_a_no_op_rewrite_byte_for_byte() {
         for text in [
-            &include_bytes!("../fixtures/linux/home/alice/.docker/machine/machines/db/config.json")
-                [..],
             &include_bytes!(
-                "../fixtures/quirks/home/dave/.docker/machine/machines/compact/config.json"
+                "../../fixtures/linux/home/alice/.docker/machine/machines/db/config.json"
             )[..],
             &include_bytes!(
-                "../fixtures/windows/Users/José/.docker/machine/machines/hv/config.json"
+                "../../fixtures/quirks/home/dave/.docker/machine/machines/compact/config.json"
+            )[..],
+            &include_bytes!(
+                "../../fixtures/windows/Users/José/.docker/machine/machines/hv/config.json"
             )[..],
         ] {
             let mut v: Value = serde_json::from_slice(text).unwrap();

@@ -1,0 +1,7 @@
+//! The bundle format: the manifest ([`manifest`]), the stream of tar over gzip over age
+//! ([`bundle`]), the parallel gzip writer ([`pgzip`]) and who can open a bundle ([`crypto`]).
+
+pub mod bundle;
+pub mod crypto;
+pub mod manifest;
+pub mod pgzip;

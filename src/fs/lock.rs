@@ -1,0 +1,82 @@
+//! The store's writer lock: one mbundle writes to a store at a time; readers never take it.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+
+/// The lock file serializing mbundle writers on one store.
+pub const LOCK_FILE: &str = ".mbundle.lock";
+
+/// Holds the store lock; removes the lock file when dropped, while still holding it.
+///
+/// The protocol, which keeps one writer per store however the calls interleave: open (or
+/// create) the lock file, take its lock, then check that the file locked is still the one at
+/// the path. A writer that finishes unlinks the file *before* releasing its lock, so a writer
+/// that opened the old file and locks it late finds it unlinked (or replaced by a newer
+/// writer's) and tries again with the current one instead of running beside that writer.
+pub struct StoreLock {
+    path: PathBuf,
+    _file: File,
+}
+
+impl Drop for StoreLock {
+    fn drop(&mut self) {
+        // `_file` (and with it the lock) is closed after this body runs.
+        let _ = fs::remove_file(&self.path);
+    }
+}
+
+/// Takes the store's writer lock (fails at once if another mbundle holds it).
+pub fn lock_store(root: &Path) -> Result<StoreLock> {
+    try_lock_store(root)?.ok_or_else(|| {
+        Error::usage(
+            format!("another mbundle is writing to {}", root.display()),
+            "wait for it to finish",
+        )
+    })
+}
+
+/// Takes the store's writer lock, or `None` when another process holds it.
+pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
+    let path = root.join(LOCK_FILE);
+    for _ in 0..64 {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .ctx("create", &path)?;
+        crate::failpoint("store-lock")?;
+        match file.try_lock() {
+            Ok(()) if same_file(&path, &file) => return Ok(Some(StoreLock { path, _file: file })),
+            // Locked a file its last holder unlinked on the way out: take the current one.
+            Ok(()) => continue,
+            Err(fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+        }
+    }
+    Err(Error::io(
+        "lock",
+        path,
+        io::Error::other("the lock file kept being replaced"),
+    ))
+}
+
+/// Whether `file` is (still) the file at `path`.
+fn same_file(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::symlink_metadata(path), file.metadata()) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
