@@ -1,0 +1,28 @@
+//! `mbundle context`: a docker context for a machine, in the docker CLI or as a file.
+
+use super::*;
+use crate::cli::ContextArgs;
+use crate::error::Result;
+use crate::store::Store;
+
+pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
+    let m = store.machine(&a.name)?;
+    let name = a.context_name.clone().unwrap_or_else(|| m.name.clone());
+    let spec = crate::store::context::ContextSpec::for_machine(store, &m, &name)?;
+    match &a.output {
+        Some(out) => {
+            crate::store::context::write_export_file(out, &spec, a.force)?;
+            eprintln!(
+                "wrote {}: import it with docker context import {name} {}",
+                out.display(),
+                crate::store::env::shell_word(&out.display().to_string())
+            );
+        }
+        None => {
+            let cfg = docker_config()?;
+            crate::store::context::write_into_store(&cfg, &spec)?;
+            eprintln!("docker context {name} created: docker --context {name} version");
+        }
+    }
+    Ok(())
+}

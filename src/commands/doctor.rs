@@ -1,0 +1,90 @@
+//! `mbundle doctor`: each machine's findings, and the registry certificate directory's.
+
+use super::render::*;
+use crate::cli::DoctorArgs;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
+    use crate::ops::doctor::{check_certs_d, check_machine, Finding, Level};
+    let now = time::OffsetDateTime::now_utc();
+    let mut out = String::new();
+    let (mut errors, mut warnings) = (0usize, 0usize);
+    let mut show = |title: String, findings: &[Finding], out: &mut String| {
+        out.push_str(&title);
+        out.push('\n');
+        for x in findings {
+            out.push_str(&format!("  {:<5} {}\n", x.level.label(), x.text));
+            if let Some(fix) = &x.fix {
+                if x.level >= Level::Warn {
+                    out.push_str(&format!("        -> {fix}\n"));
+                }
+            }
+            match x.level {
+                Level::Error => errors += 1,
+                Level::Warn => warnings += 1,
+                _ => {}
+            }
+        }
+    };
+    let mut checked = 0;
+    if let Some(store) = store {
+        let names = if a.names.is_empty() {
+            if a.certs_d.is_some() {
+                Vec::new()
+            } else {
+                store.machine_names()?
+            }
+        } else {
+            a.names.clone()
+        };
+        for name in &names {
+            let m = store.machine(name)?;
+            let findings = check_machine(store, &m, now);
+            let title = format!(
+                "machine {} ({}, {})",
+                m.name,
+                m.driver(),
+                m.url().unwrap_or_else(|| "no URL".into())
+            );
+            show(title, &findings, &mut out);
+            checked += 1;
+        }
+    }
+    if let Some(dir) = &a.certs_d {
+        let dirs = check_certs_d(dir, now).map_err(|e| {
+            Error::usage(e, "give the certs.d directory or one registry's directory")
+        })?;
+        if dirs.is_empty() {
+            return Err(Error::usage(
+                format!(
+                    "{} holds no registry directories and no .crt/.cert/.key files",
+                    dir.display()
+                ),
+                "give /etc/docker/certs.d or one registry's directory in it",
+            ));
+        }
+        for (d, findings) in dirs {
+            show(
+                format!("registry certificates {}", d.display()),
+                &findings,
+                &mut out,
+            );
+            checked += 1;
+        }
+    }
+    if checked == 0 {
+        return Err(Error::usage(
+            "nothing to check: the store has no machines",
+            "name machines, or give --certs-d DIR",
+        ));
+    }
+    out.push_str(&format!(
+        "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
+    ));
+    print(&out)?;
+    if errors > 0 {
+        return Err(Error::Unhealthy(errors));
+    }
+    Ok(())
+}

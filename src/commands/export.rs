@@ -1,0 +1,71 @@
+//! `mbundle export`: arguments to an export request, the summary on stderr.
+
+use super::render::*;
+use super::*;
+use crate::cli::ExportArgs;
+use crate::error::{Error, Result};
+use crate::format::crypto::PassphraseSource;
+use crate::ops::export::{ExportRequest, Output};
+use crate::store::Store;
+
+pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
+    let output = if a.output.as_os_str() == "-" {
+        Output::Stdout
+    } else {
+        Output::File(a.output.clone())
+    };
+    // Cheap refusals first: bad recipients, existing output, no encryption.
+    let to = encrypt_to(&a.encrypt)?;
+    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
+        return Err(Error::NoRecipients);
+    }
+    crate::ops::export::check_output(&output, a.force)?;
+    // SIGINT/SIGTERM/SIGHUP stop the export at the next block: the temporary file is
+    // removed, the progress line cleared, and the exit status is 128 + the signal.
+    crate::signals::install();
+    let plan = crate::ops::export::plan(
+        store,
+        &ExportRequest {
+            names: a.names.clone(),
+            all: a.all,
+            include_disks: a.include_disks,
+        },
+    )?;
+    for w in &plan.manifest.warnings {
+        warn(w);
+    }
+    let encryptor = to.encryptor()?;
+    let progress =
+        crate::progress::Progress::bytes(plan.manifest.total_size(), "exporting", !a.quiet);
+    let result = crate::ops::export::run(&plan, encryptor, &output, a.force, &progress);
+    progress.finish();
+    let summary = result?;
+    if !a.quiet {
+        let m = &plan.manifest;
+        if !m.excluded.is_empty() {
+            eprintln!(
+                "left out {} file(s), {}:",
+                summary.excluded,
+                human_bytes(summary.excluded_bytes)
+            );
+            for e in &m.excluded {
+                eprintln!("  {}  {}  {}", e.path, human_bytes(e.size), e.why);
+            }
+        }
+        let dest = match &output {
+            Output::Stdout => "standard output".to_string(),
+            Output::File(p) => p.display().to_string(),
+        };
+        eprintln!(
+            "exported {} machine(s), {} cert set(s), {} files ({} in, {} bundle) to {} in {:.2}s",
+            summary.machines,
+            summary.certsets,
+            summary.files,
+            human_bytes(summary.bytes_in),
+            human_bytes(summary.bytes_out),
+            dest,
+            summary.seconds
+        );
+    }
+    Ok(())
+}

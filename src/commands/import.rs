@@ -1,0 +1,160 @@
+//! `mbundle import`: arguments to an import request; the plan (`--dry-run`) or the report.
+
+use std::path::Path;
+
+use super::render::*;
+use super::*;
+use crate::cli::ImportArgs;
+use crate::error::Result;
+use crate::ops::import::{ImportRequest, Placement};
+use crate::store::Store;
+
+pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<()> {
+    let mut renames = Vec::new();
+    for r in &a.renames {
+        renames.push(crate::ops::import::parse_rename(r)?);
+    }
+    let docker_context = if a.docker_context {
+        Some(docker_config()?)
+    } else {
+        None
+    };
+    let req = ImportRequest {
+        renames,
+        docker_context: docker_context.clone(),
+        progress: !a.quiet,
+    };
+    let keys = decrypt_with(&a.decrypt);
+    let (input, what) = open_input(&a.bundle)?;
+    let store_flag = store_flag(root, explicit_store);
+    if a.dry_run {
+        let report = crate::ops::import::dry_run(root, input, &keys, &what, &req)?;
+        for w in &report.warnings {
+            warn(w);
+        }
+        print!(
+            "{}",
+            terminal_safe(describe_import(&report, root, true, &store_flag))
+        );
+        return Ok(());
+    }
+    // Ctrl-C and SIGTERM stop the import between files; staging is then removed. The
+    // commit itself is never interrupted half-way.
+    crate::signals::install();
+    let report = crate::ops::import::run(root, input, &keys, &what, &req)?;
+    for msg in &report.recovered {
+        eprintln!("note: {msg}");
+    }
+    for w in &report.warnings {
+        warn(w);
+    }
+    if !a.quiet {
+        print!(
+            "{}",
+            terminal_safe(describe_import(&report, root, false, &store_flag))
+        );
+    }
+    if let Some(cfg) = &docker_context {
+        let store = Store::open(root)?;
+        for (_, name, _) in &report.machines {
+            let m = store.machine(name)?;
+            let spec = crate::store::context::ContextSpec::for_machine(&store, &m, name)?;
+            crate::store::context::write_into_store(cfg, &spec)?;
+            if !a.quiet {
+                println!("docker context {name} created: docker --context {name} version");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The import report (or, for a dry run, the plan).
+pub fn describe_import(
+    r: &crate::ops::import::Report,
+    root: &Path,
+    dry: bool,
+    store_flag: &str,
+) -> String {
+    let mut s = String::new();
+    if dry {
+        s.push_str(&format!(
+            "import plan for {} (dry run: nothing written)\n",
+            root.display()
+        ));
+    } else {
+        s.push_str(&format!(
+            "imported {} machine(s) into {}\n",
+            r.machines.len(),
+            root.display()
+        ));
+    }
+    for (src, dst, dir) in &r.machines {
+        let renamed = if src != dst {
+            format!(" (renamed from {src})")
+        } else {
+            String::new()
+        };
+        s.push_str(&format!("  machine {dst}: {}{renamed}\n", dir.display()));
+    }
+    for (id, ca, placement, dir, writes) in &r.sets {
+        let ca = ca
+            .as_deref()
+            .map(|c| format!(" (CA {c:?})"))
+            .unwrap_or_default();
+        let what = match placement {
+            Placement::ReuseDefault => format!("identical to {}, reused", dir.display()),
+            Placement::NewDefault => {
+                format!("becomes the store's {} (there was none)", dir.display())
+            }
+            Placement::Imported if *writes == 0 => format!("already in {}, reused", dir.display()),
+            Placement::Imported => format!("{} (beside certs/, never replacing it)", dir.display()),
+        };
+        s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
+    }
+    let total: usize = r.changes.iter().map(|(_, c)| c.len()).sum();
+    if dry {
+        s.push_str(&format!("config.json rewrites ({total}):\n"));
+        for (m, changes) in &r.changes {
+            for c in changes {
+                s.push_str(&format!(
+                    "  {m}: {}: {} -> {}\n",
+                    c.field,
+                    printable(&c.from),
+                    printable(&c.to)
+                ));
+            }
+        }
+    } else {
+        s.push_str(&format!(
+            "rewrote {total} path(s) in config.json (--dry-run lists them)\n"
+        ));
+    }
+    if !r.untouched.is_empty() {
+        s.push_str("left as they are (outside anything the bundle carries):\n");
+        for (m, list) in &r.untouched {
+            for u in list {
+                s.push_str(&format!("  {m}: {} = {}\n", u.field, printable(&u.path)));
+            }
+        }
+    }
+    if !r.missing.is_empty() {
+        s.push_str("named in config.json but absent (they were absent when exported):\n");
+        for (m, field, path) in &r.missing {
+            s.push_str(&format!("  {m}: {field} = {}\n", printable(path)));
+        }
+    }
+    if !dry {
+        s.push_str(&format!(
+            "{} machine(s), {} cert set(s), {} files, {} written in {:.2}s\n",
+            r.machines.len(),
+            r.sets.len(),
+            r.files_written,
+            human_bytes(r.bytes_written),
+            r.seconds
+        ));
+        if let Some((_, name, _)) = r.machines.first() {
+            s.push_str(&format!("use it: eval $(mbundle {store_flag}env {name})\n"));
+        }
+    }
+    s
+}

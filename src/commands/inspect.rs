@@ -1,0 +1,140 @@
+//! `mbundle inspect`: what a bundle holds, from its manifest alone; writes nothing.
+
+use super::render::*;
+use super::*;
+use crate::cli::InspectArgs;
+use crate::error::Result;
+use crate::format::bundle::read_manifest;
+use crate::format::manifest::{CertRole, Manifest};
+use crate::pki::certs::{self};
+
+pub(super) fn run(a: &InspectArgs) -> Result<()> {
+    let (input, what) = open_input(&a.bundle)?;
+    let manifest = read_manifest(input, &decrypt_with(&a.decrypt), &what)?;
+    if a.json {
+        print(&json_text(&manifest))
+    } else {
+        print(&terminal_safe(describe(&manifest, &what)))
+    }
+}
+
+/// The human description of a bundle `inspect` prints. Holds nothing secret: the manifest
+/// has names, drivers, URLs, fingerprints and sizes, never config.json's content.
+pub fn describe(m: &Manifest, what: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let mut s = String::new();
+    s.push_str(&format!("bundle:   {what}\n"));
+    s.push_str(&format!(
+        "format:   mbundle v{}, written by {} at {}\n",
+        m.format_version, m.tool, m.created_at
+    ));
+    s.push_str(&format!(
+        "source:   {} store {}{}\n",
+        m.source.os,
+        m.source.store,
+        m.source
+            .home
+            .as_ref()
+            .map(|h| format!(" (home {h})"))
+            .unwrap_or_default()
+    ));
+    s.push_str(&format!(
+        "contents: {} machine(s), {} cert set(s), {} files, {}\n",
+        m.machines.len(),
+        m.certsets.len(),
+        m.files.len(),
+        human_bytes(m.total_size())
+    ));
+    if !m.machines.is_empty() {
+        s.push_str("\nmachines:\n");
+        let mut rows = vec![vec![
+            "  NAME".to_string(),
+            "DRIVER".into(),
+            "URL".into(),
+            "CERT SET".into(),
+            "FILES".into(),
+        ]];
+        for mach in &m.machines {
+            rows.push(vec![
+                format!("  {}", mach.name),
+                mach.driver.clone(),
+                mach.url.clone().unwrap_or_else(|| "-".into()),
+                mach.certset.clone().unwrap_or_else(|| "(none)".into()),
+                mach.files.len().to_string(),
+            ]);
+        }
+        s.push_str(&table(&rows));
+        for mach in &m.machines {
+            for a in &mach.absent {
+                s.push_str(&format!(
+                    "  {}: {} names {} (absent at export)\n",
+                    mach.name, a.field, a.path
+                ));
+            }
+            for e in &mach.external {
+                s.push_str(&format!(
+                    "  {}: {} names {} (outside the store, not carried)\n",
+                    mach.name, e.field, e.path
+                ));
+            }
+        }
+    }
+    if !m.certsets.is_empty() {
+        s.push_str("\ncert sets:\n");
+        for c in &m.certsets {
+            let role = match c.role {
+                CertRole::Default => "the store's certs/",
+                CertRole::Custom => "custom CA outside the store",
+                CertRole::Machine => "rebuilt from machine copies",
+            };
+            s.push_str(&format!(
+                "  {}  CA {:?}  {}  ({role})\n",
+                c.id,
+                c.ca_name.as_deref().unwrap_or("?"),
+                c.ca_fingerprint
+            ));
+            let exp = c
+                .not_after
+                .as_deref()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .map(|t| certs::expiry_text(t, now))
+                .unwrap_or_else(|| "unknown".into());
+            s.push_str(&format!("      CA expires {exp}\n"));
+            let names: Vec<&str> = c.members.iter().map(|x| x.name.as_str()).collect();
+            s.push_str(&format!("      carries {}", names.join(" ")));
+            if !c.missing.is_empty() {
+                s.push_str(&format!("; absent: {}", c.missing.join(" ")));
+            }
+            s.push('\n');
+            if !c.machines.is_empty() {
+                s.push_str(&format!("      used by {}\n", c.machines.join(", ")));
+            }
+        }
+    }
+    if !m.excluded.is_empty() {
+        let total: u64 = m.excluded.iter().map(|e| e.size).sum();
+        s.push_str(&format!(
+            "\nleft out ({} files, {}):\n",
+            m.excluded.len(),
+            human_bytes(total)
+        ));
+        for e in &m.excluded {
+            s.push_str(&format!(
+                "  {}  {}  {}\n",
+                e.path,
+                human_bytes(e.size),
+                e.why
+            ));
+        }
+    }
+    if !m.warnings.is_empty() {
+        s.push_str("\nwarnings at export:\n");
+        for w in &m.warnings {
+            s.push_str(&format!("  {w}\n"));
+        }
+    }
+    s
+}

@@ -1,0 +1,126 @@
+//! `mbundle ls`: the store's machines with driver, URL, CA and certificate expiry.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use super::render::*;
+use crate::cli::LsArgs;
+use crate::error::Result;
+use crate::pki::certs::{self, CertInfo};
+use crate::store::{Store, CA_CERT, CLIENT_CERT};
+
+pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
+    let now = time::OffsetDateTime::now_utc();
+    let mut rows = vec![vec![
+        "NAME".to_string(),
+        "DRIVER".into(),
+        "URL".into(),
+        "CA".into(),
+        "CLIENT CERT EXPIRES".into(),
+        "SERVER CERT EXPIRES".into(),
+    ]];
+    let mut out_json = Vec::new();
+    // CAs that expired or expire within 90 days, each reported once.
+    let mut ca_alerts: Vec<(PathBuf, CertInfo)> = Vec::new();
+    for name in store.machine_names()? {
+        let m = match store.machine(&name) {
+            Ok(m) => m,
+            Err(e) => {
+                rows.push(vec![name.clone(), "?".into(), format!("(error: {e})")]);
+                out_json.push(json!({"name": name, "error": e.to_string()}));
+                continue;
+            }
+        };
+        let members = m.issuing_material(store);
+        let path_of = |n: &str| {
+            members
+                .iter()
+                .find(|f| f.name == n)
+                .map(|f| f.local.as_path())
+        };
+        let ca_path = path_of(CA_CERT);
+        let ca = read_cert(ca_path);
+        let client = read_cert(path_of(CLIENT_CERT));
+        let server = read_cert(m.server_cert(store).as_deref());
+        if let (Some(p), Some(c)) = (ca_path, &ca) {
+            if (c.not_after - now).whole_days() < 90
+                && !ca_alerts
+                    .iter()
+                    .any(|(_, x)| x.fingerprint == c.fingerprint)
+            {
+                ca_alerts.push((p.to_path_buf(), c.clone()));
+            }
+        }
+        let where_ca = match ca_path {
+            Some(p) if p.starts_with(store.certs_dir()) => "certs/",
+            Some(p) if p.starts_with(&m.dir) => "machine copy",
+            Some(_) => "custom",
+            None => "",
+        };
+        let ca_text = match (&ca, &server) {
+            (Some(ca), Some(srv)) if srv.issuer != ca.subject => format!(
+                "{} [{}] (server cert issued by {:?}, not this CA)",
+                ca.name,
+                short_fp(&ca.fingerprint),
+                srv.issuer
+            ),
+            (Some(ca), _) => format!("{} [{}] {}", ca.name, short_fp(&ca.fingerprint), where_ca),
+            (None, _) if ca_path.is_some() => "(unreadable ca.pem)".into(),
+            (None, _) => "(none found)".into(),
+        };
+        let exp = |c: &Option<CertInfo>| {
+            c.as_ref()
+                .map(|c| certs::expiry_text(c.not_after, now))
+                .unwrap_or_else(|| "-".into())
+        };
+        rows.push(vec![
+            m.name.clone(),
+            m.driver().to_string(),
+            m.url().unwrap_or_else(|| "-".into()),
+            ca_text,
+            exp(&client),
+            exp(&server),
+        ]);
+        out_json.push(json!({
+            "name": m.name,
+            "driver": m.driver(),
+            "url": m.url(),
+            "ca": ca.as_ref().map(|c| json!({
+                "name": c.name,
+                "subject": c.subject,
+                "fingerprint": c.fingerprint,
+                "not_after": certs::rfc3339(c.not_after),
+                "location": where_ca,
+            })),
+            "client_cert_not_after": client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_not_after": server.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_issued_by_ca": match (&ca, &server) {
+                (Some(ca), Some(s)) => Some(s.issuer == ca.subject),
+                _ => None,
+            },
+        }));
+    }
+    for (path, ca) in &ca_alerts {
+        let date = &certs::rfc3339(ca.not_after)[..10];
+        let when = if ca.not_after <= now {
+            format!("expired on {date}")
+        } else {
+            format!("expires on {date}")
+        };
+        warn(&format!(
+            "the CA \"{}\" ({}) {when}; {}",
+            ca.name,
+            crate::store::paths::display_under(path, &store.root),
+            crate::ops::doctor::renew_ca_hint(store, path)
+        ));
+    }
+    if args.json {
+        print(&json_text(&out_json))
+    } else if rows.len() == 1 {
+        eprintln!("no machines in {}", store.root.display());
+        Ok(())
+    } else {
+        print(&table(&rows))
+    }
+}

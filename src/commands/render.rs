@@ -1,0 +1,113 @@
+//! What every command shares to show its results: tables, byte counts, JSON, and text made
+//! safe for a terminal (control characters from bundles and config.json escaped).
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::error::{IoContext, Result};
+use crate::pki::certs::{self, CertInfo};
+
+/// A string from a bundle or a config.json as shown on a terminal: control characters (a
+/// newline, an escape sequence that would rewrite the screen) escaped.
+pub(super) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        s.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        s.into()
+    }
+}
+
+/// Text built from bundle or config.json values, made safe for a terminal: every control
+/// character but the newlines that separate its lines is escaped.
+pub(super) fn terminal_safe(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text;
+    }
+    text.split('\n')
+        .map(|line| printable(line).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+pub(super) fn warn(msg: &str) {
+    eprintln!("warning: {}", printable(msg));
+}
+
+/// Human-readable byte count.
+pub fn human_bytes(n: u64) -> String {
+    crate::error::human(n)
+}
+
+pub(super) fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            if c + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                line.push_str(&" ".repeat(widths[c] - cell.chars().count() + 2));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+pub(super) fn read_cert(path: Option<&Path>) -> Option<CertInfo> {
+    let bytes = std::fs::read(path?).ok()?;
+    certs::parse_pem(&bytes).ok()
+}
+
+pub(super) fn short_fp(fp: &str) -> &str {
+    let hex = fp.strip_prefix("sha256:").unwrap_or(fp);
+    &hex[..hex.len().min(12)]
+}
+
+/// Writes what a command prints to standard output.
+pub(super) fn print(text: &str) -> Result<()> {
+    io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .ctx("write", "standard output")
+}
+
+/// `--json` output: pretty-printed, one trailing newline.
+pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(10), "10 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 30), "3.0 GiB");
+    }
+}
