@@ -1,0 +1,286 @@
+//! Import: bundle -> plan -> store, as a transaction.
+//!
+//! 1. The manifest is read and validated before any byte is written.
+//! 2. [`plan`] (pure) decides target names, where each cert set goes and every path mapping,
+//!    and lists *all* conflicts at once.
+//! 3. Files are extracted into `<store>/.mbundle-staging-*` (0700, same file system), each
+//!    checked against its declared size and sha256 by the reader.
+//! 4. config.json files are rewritten in staging.
+//! 5. A journal of the renames is written into staging, then the renames are done: cert
+//!    directories first, machines last (a machine is visible to docker-machine only once its
+//!    directory is in place, and by then everything it points at is there).
+//!
+//! Any failure before step 5 deletes staging: the store is byte-for-byte as before. A failure
+//! during step 5 is rolled back in process. A run killed during step 5 leaves the journal; the
+//! next run of mbundle on the store rolls it forward ([`recover`]), so the store ends either as
+//! before or fully imported. A run killed earlier leaves staging without a journal, which the
+//! next run removes.
+//!
+//! Cert sets never clobber: an existing file is never replaced, under any flag.
+
+mod commit;
+mod plan;
+mod stage;
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::bundle::{read_bundle, Visitor};
+use crate::format::crypto::DecryptWith;
+use crate::format::manifest::{FileEntry, Manifest};
+use crate::fs::lock::lock_store;
+use crate::fs::{mkdir_private, set_mode};
+use crate::progress::Progress;
+use crate::store::rewrite::{Change, Untouched};
+use crate::store::STAGING_PREFIX;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+pub use commit::recover;
+use commit::*;
+pub use plan::*;
+use stage::*;
+
+/// Stops between entries once SIGINT/SIGTERM/SIGHUP arrived ([`crate::signals`]). The commit
+/// phase never calls it.
+fn check_interrupt() -> Result<()> {
+    crate::signals::check("nothing was changed")
+}
+
+/// What an import did, for the report.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// (bundle name, store name, directory).
+    pub machines: Vec<(String, String, PathBuf)>,
+    /// (set id, CA name, placement, directory, members written).
+    pub sets: Vec<(String, Option<String>, Placement, PathBuf, usize)>,
+    /// (machine, changes).
+    pub changes: Vec<(String, Vec<Change>)>,
+    /// (machine, untouched paths pointing outside anything carried).
+    pub untouched: Vec<(String, Vec<Untouched>)>,
+    /// (machine, field, path) of paths that do not exist after import.
+    pub missing: Vec<(String, String, String)>,
+    /// Warnings.
+    pub warnings: Vec<String>,
+    /// Leftovers found and dealt with before importing.
+    pub recovered: Vec<String>,
+    /// Files written into the store.
+    pub files_written: u64,
+    /// Bytes written into the store.
+    pub bytes_written: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// Adds one machine's rewrite outcome.
+    fn record(&mut self, machine: &str, outcome: crate::store::rewrite::Outcome) {
+        self.changes.push((machine.to_string(), outcome.changes));
+        if !outcome.untouched.is_empty() {
+            self.untouched
+                .push((machine.to_string(), outcome.untouched));
+        }
+    }
+}
+
+/// Imports a bundle into the store at `root` (created if missing). Reads `input` once,
+/// streaming. On any error the store is as it was.
+pub fn run<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    // A fresh laptop may not even have ~/.docker: create what is missing (0700), and remove
+    // exactly that again if the import fails.
+    let mut created = Vec::new();
+    let mut p = root.to_path_buf();
+    while !p.exists() {
+        created.push(p.clone());
+        match p.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => p = parent.to_path_buf(),
+            _ => break,
+        }
+    }
+    for dir in created.iter().rev() {
+        if let Err(e) = mkdir_private(dir) {
+            remove_created(&created);
+            return Err(e);
+        }
+    }
+    let result = run_locked(root, input, keys, what, req);
+    if result.is_err() {
+        remove_created(&created);
+    }
+    result
+}
+
+fn remove_created(created: &[PathBuf]) {
+    for dir in created {
+        let _ = fs::remove_dir(dir);
+    }
+}
+
+fn run_locked<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    let lock = lock_store(root)?;
+    let mut report = Report {
+        recovered: recover(root)?,
+        ..Default::default()
+    };
+
+    let staging = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
+        .tempdir_in(root)
+        .ctx("create a staging directory in", root)?;
+    set_mode(staging.path(), 0o700)?;
+
+    let start = std::time::Instant::now();
+    let mut planner = Stager {
+        root,
+        req,
+        plan: None,
+        staging: staging.path(),
+        made_dirs: BTreeSet::new(),
+        progress: Progress::off(),
+        written: (0, 0),
+        buf: Vec::new(),
+    };
+    let read = read_bundle(input, keys, what, &mut planner);
+    planner.progress.finish();
+    read?;
+    report.files_written = planner.written.0;
+    report.bytes_written = planner.written.1;
+    let plan = planner
+        .plan
+        .ok_or_else(|| Error::Corrupt("no manifest".into()))?;
+    check_interrupt()?;
+    crate::failpoint("rewrite")?;
+    rewrite_staged(&plan, staging.path(), &mut report)?;
+    check_interrupt()?;
+
+    let steps = commit_steps(&plan, staging.path());
+    let journal = Journal {
+        version: 1,
+        machines: plan.machines.iter().map(|m| m.target.clone()).collect(),
+        steps: steps.clone(),
+    };
+    crate::failpoint("journal")?;
+    sync_staged(staging.path())?;
+    write_journal(staging.path(), &journal)?;
+    // From here on, finishing is the only safe direction: a signal no longer stops us.
+    commit(&plan, staging.path(), &steps).inspect_err(|_| {
+        let _ = fs::remove_file(staging.path().join(JOURNAL));
+    })?;
+    // Committed. What is left in staging is empty directories and the journal.
+    let staging_path = staging.keep();
+    if let Err(e) = fs::remove_dir_all(&staging_path) {
+        report.warnings.push(format!(
+            "the import is complete, but {} could not be removed ({e}); the next mbundle run removes it",
+            staging_path.display()
+        ));
+    }
+    drop(lock);
+
+    report_plan(&plan, &mut report);
+    report.seconds = start.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Copies the plan's machines, cert placements and warnings into the report.
+fn report_plan(plan: &ImportPlan, report: &mut Report) {
+    for m in &plan.machines {
+        report.machines.push((
+            m.source.clone(),
+            m.target.clone(),
+            plan.root.join("machines").join(&m.target),
+        ));
+    }
+    for s in &plan.sets {
+        report.sets.push((
+            s.id.clone(),
+            s.ca_name.clone(),
+            s.placement,
+            plan.root.join(&s.dir_rel),
+            s.writes.len(),
+        ));
+    }
+    report.warnings.extend(plan.warnings.iter().cloned());
+}
+
+/// What `--dry-run` shows: the plan and every rewrite, computed from the bundle without
+/// writing anything.
+pub fn dry_run<R: Read>(
+    root: &Path,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+    req: &ImportRequest,
+) -> Result<Report> {
+    struct Collect<'a> {
+        root: &'a Path,
+        req: &'a ImportRequest,
+        plan: Option<ImportPlan>,
+        configs: BTreeMap<String, Vec<u8>>,
+    }
+    impl Visitor for Collect<'_> {
+        fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+            let state = if self.root.exists() {
+                snapshot(self.root, manifest)?
+            } else {
+                TargetState {
+                    root: self.root.to_path_buf(),
+                    ..Default::default()
+                }
+            };
+            self.plan = Some(plan(manifest, &state, self.req)?);
+            // The store may not exist yet: its nearest existing parent tells the file system.
+            let existing = self
+                .root
+                .ancestors()
+                .find(|p| p.exists())
+                .unwrap_or(self.root);
+            check_free_space(existing, manifest)?;
+            Ok(())
+        }
+        fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+            let is_config = entry.path.starts_with("machines/")
+                && entry.path.matches('/').count() == 2
+                && entry.path.ends_with("/config.json");
+            if is_config && entry.size <= MAX_CONFIG {
+                let mut buf = Vec::with_capacity(entry.size as usize);
+                data.take(MAX_CONFIG)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::Corrupt(e.to_string()))?;
+                self.configs.insert(entry.path.clone(), buf);
+            }
+            Ok(())
+        }
+    }
+    let mut c = Collect {
+        root,
+        req,
+        plan: None,
+        configs: BTreeMap::new(),
+    };
+    read_bundle(input, keys, what, &mut c)?;
+    let plan = c.plan.ok_or_else(|| Error::Corrupt("no manifest".into()))?;
+    let mut report = Report::default();
+    let root_fp = root_path(&plan.root)?;
+    for m in &plan.machines {
+        let key = format!("machines/{}/config.json", m.source);
+        let Some(text) = c.configs.get(&key) else {
+            continue;
+        };
+        let (_, outcome) = m.rewrite(text, &root_fp)?;
+        report.record(&m.target, outcome);
+    }
+    report_plan(&plan, &mut report);
+    Ok(report)
+}

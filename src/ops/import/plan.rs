@@ -1,0 +1,654 @@
+//! The import plan, pure: target names, where each cert set goes, every config.json path
+//! mapping, and all conflicts at once, decided from the manifest and the store's state.
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{check_machine_name, CertRole, Manifest};
+use crate::store::paths::ForeignPath;
+use crate::store::rewrite::{rewrite_config, PathMap};
+use crate::store::IMPORTED_CERTS;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// Drivers whose VM is registered under the machine's name in the hypervisor: renaming the
+/// directory would orphan the VM.
+pub const VM_NAMED_DRIVERS: &[&str] = &["virtualbox", "vmwarefusion", "hyperv", "parallels"];
+
+/// Drivers built into docker-machine 0.16; any other needs `docker-machine-driver-<name>`.
+pub const BUILTIN_DRIVERS: &[&str] = &[
+    "amazonec2",
+    "azure",
+    "digitalocean",
+    "exoscale",
+    "generic",
+    "google",
+    "hyperv",
+    "none",
+    "openstack",
+    "rackspace",
+    "softlayer",
+    "virtualbox",
+    "vmwarefusion",
+    "vmwarevcloudair",
+    "vmwarevsphere",
+];
+
+/// config.json fields naming files or directories docker-machine creates or overwrites.
+pub(super) const WRITTEN_FIELDS: &[&str] = &[
+    "/HostOptions/AuthOptions/CertDir",
+    "/HostOptions/AuthOptions/CaCertPath",
+    "/HostOptions/AuthOptions/CaPrivateKeyPath",
+    "/HostOptions/AuthOptions/PrivateKeyPath",
+    "/HostOptions/AuthOptions/ClientCertPath",
+    "/HostOptions/AuthOptions/ClientKeyPath",
+    "/HostOptions/AuthOptions/ServerCertPath",
+    "/HostOptions/AuthOptions/ServerKeyPath",
+    "/HostOptions/AuthOptions/StorePath",
+    "/Driver/StorePath",
+    "/Driver/SSHKeyPath",
+    "/StorePath",
+];
+
+/// What the user asked for.
+#[derive(Clone, Debug, Default)]
+pub struct ImportRequest {
+    /// `--rename OLD=NEW`, in order.
+    pub renames: Vec<(String, String)>,
+    /// `--docker-context`: the docker CLI config directory contexts will be written to.
+    pub docker_context: Option<PathBuf>,
+    /// Show a progress bar (on a terminal).
+    pub progress: bool,
+}
+
+/// Parses `OLD=NEW`.
+pub fn parse_rename(s: &str) -> Result<(String, String)> {
+    let Some((old, new)) = s.split_once('=') else {
+        return Err(Error::usage(
+            format!("--rename {s:?} is not OLD=NEW"),
+            "e.g. --rename web=web-old",
+        ));
+    };
+    for n in [old, new] {
+        check_machine_name(n).map_err(|e| {
+            Error::usage(
+                format!("--rename {s:?}: {n:?} is not a machine name: {e}"),
+                "e.g. --rename web=web-old",
+            )
+        })?;
+    }
+    Ok((old.to_string(), new.to_string()))
+}
+
+/// What the target store holds that the plan depends on.
+#[derive(Clone, Debug, Default)]
+pub struct TargetState {
+    /// The store root (absolute).
+    pub root: PathBuf,
+    /// Names present under `machines/` (any kind of entry).
+    pub machines: BTreeSet<String>,
+    /// sha256 of the cert files that exist at places a set could go (relative paths);
+    /// `None` for something that is not a regular file.
+    pub cert_files: BTreeMap<String, Option<String>>,
+    /// For each existing machine, the sha256 of its `ca.pem` copy (None if it has none).
+    pub machine_cas: BTreeMap<String, Option<String>>,
+}
+
+pub(super) fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).ctx("read", path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Looks at the store for what the plan needs: existing machine names and the cert files at
+/// every place the bundle's sets could go.
+pub fn snapshot(root: &Path, manifest: &Manifest) -> Result<TargetState> {
+    let mut state = TargetState {
+        root: root.to_path_buf(),
+        ..Default::default()
+    };
+    let machines = root.join("machines");
+    match fs::read_dir(&machines) {
+        Ok(rd) => {
+            for e in rd {
+                let e = e.ctx("list", &machines)?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ca = e.path().join("ca.pem");
+                let sha = if ca.is_file() {
+                    Some(sha256_file(&ca)?)
+                } else {
+                    None
+                };
+                state.machine_cas.insert(name.clone(), sha);
+                state.machines.insert(name);
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("list", machines, e)),
+    }
+    let mut rels = Vec::new();
+    for set in &manifest.certsets {
+        for m in crate::store::CERT_MEMBERS {
+            rels.push(format!("certs/{m}"));
+            rels.push(format!("{IMPORTED_CERTS}/{}/{m}", set.id));
+        }
+    }
+    for rel in rels {
+        let p = root.join(&rel);
+        match fs::symlink_metadata(&p) {
+            Ok(md) if md.is_file() => {
+                state.cert_files.insert(rel, Some(sha256_file(&p)?));
+            }
+            Ok(_) => {
+                state.cert_files.insert(rel, None);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("stat", p, e)),
+        }
+    }
+    Ok(state)
+}
+
+/// Where a cert set goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Placement {
+    /// Byte-identical to the store's `certs/`: machines point there, nothing is written.
+    ReuseDefault,
+    /// The store had no `certs/ca.pem`: the bundle's default set becomes `certs/`.
+    NewDefault,
+    /// `imported-certs/<id>/`, beside `certs/`.
+    Imported,
+}
+
+/// The plan for one cert set.
+#[derive(Clone, Debug)]
+pub struct SetPlan {
+    /// Its id.
+    pub id: String,
+    /// The CA's name, for the report.
+    pub ca_name: Option<String>,
+    /// Where it goes.
+    pub placement: Placement,
+    /// The directory, relative to the store root.
+    pub dir_rel: String,
+    /// Members to write.
+    pub writes: Vec<String>,
+    /// Members already there with the same bytes.
+    pub identical: Vec<String>,
+}
+
+/// The plan for one machine.
+#[derive(Clone, Debug)]
+pub struct MachinePlan {
+    /// Name in the bundle.
+    pub source: String,
+    /// Name in the store.
+    pub target: String,
+    /// Its driver.
+    pub driver: String,
+    /// Its cert set.
+    pub certset: Option<String>,
+    /// How its config.json paths move.
+    pub map: PathMap,
+}
+
+impl MachinePlan {
+    /// Parses the machine's config.json from the bundle and rewrites it for its new home:
+    /// every path through [`MachinePlan::map`], and its name when renamed.
+    ///
+    /// Refuses a result whose fields docker-machine writes to (certificates on
+    /// regenerate-certs, the CA on create) point outside the store at `root`: a bundle
+    /// naming ~/.bashrc or /etc/passwd there would have docker-machine overwrite it later.
+    pub(super) fn rewrite(
+        &self,
+        text: &[u8],
+        root: &ForeignPath,
+    ) -> Result<(serde_json::Value, crate::store::rewrite::Outcome)> {
+        let bad = |reason: String| {
+            Error::Corrupt(format!(
+                "machine {}: config.json in the bundle {reason}",
+                self.source
+            ))
+        };
+        let mut config: serde_json::Value =
+            serde_json::from_slice(text).map_err(|e| bad(format!("is not valid JSON ({e})")))?;
+        if !config.is_object() {
+            return Err(bad("is not a JSON object".into()));
+        }
+        // Values that would later become shell words or host names (env, the scp/ssh lines
+        // of regenerate-certs, hints) must be what docker-machine writes.
+        let problems = crate::store::fields::problems(&config);
+        if !problems.is_empty() {
+            return Err(Error::UnsafeConfig {
+                machine: self.source.clone(),
+                problems: problems.iter().map(ToString::to_string).collect(),
+            });
+        }
+        let rename =
+            (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
+        let outcome = rewrite_config(&mut config, &self.map, rename);
+        for pointer in WRITTEN_FIELDS {
+            let Some(s) = config.pointer(pointer).and_then(|v| v.as_str()) else {
+                continue;
+            };
+            if s.is_empty() {
+                continue;
+            }
+            let inside = ForeignPath::parse(s).is_some_and(|p| p.strip_prefix(root).is_some());
+            if !inside {
+                return Err(Error::Corrupt(format!(
+                    "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
+                    self.source,
+                    pointer[1..].replace('/', ".")
+                )));
+            }
+        }
+        Ok((config, outcome))
+    }
+}
+
+/// The store root as the kind of absolute path config.json files hold.
+pub(super) fn root_path(root: &Path) -> Result<ForeignPath> {
+    let text = root.to_str().ok_or_else(|| {
+        Error::usage(
+            format!("the store path {} is not valid UTF-8", root.display()),
+            "use a store path that is valid UTF-8",
+        )
+    })?;
+    ForeignPath::parse(text).ok_or_else(|| store_path_unusable(text))
+}
+
+/// Why a store path cannot be written into config.json files, said as it is.
+pub(super) fn store_path_unusable(text: &str) -> Error {
+    let shown = crate::store::fields::shown(text);
+    if let Some(c) = text.chars().find(|c| c.is_control()) {
+        return Error::usage(
+            format!("the store path {shown} contains the control character {c:?}, which config.json paths (and the shell lines made from them) cannot carry"),
+            "choose a store directory whose path has no newline or other control character",
+        );
+    }
+    if text.len() > 4096 {
+        return Error::usage(
+            format!(
+                "the store path is {} bytes long, more than a path can be",
+                text.len()
+            ),
+            "choose a shorter store path",
+        );
+    }
+    Error::usage(
+        format!("the store path {shown} is not absolute"),
+        "pass an absolute -s DIR",
+    )
+}
+
+/// What happens to one archived file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FileTarget {
+    /// Written at this path relative to the store root (through staging).
+    Write(String),
+    /// Already in the store with the same bytes.
+    Identical,
+}
+
+/// Everything decided before a byte is written.
+#[derive(Clone, Debug)]
+pub struct ImportPlan {
+    /// The store root.
+    pub root: PathBuf,
+    /// Machines, in bundle order.
+    pub machines: Vec<MachinePlan>,
+    /// Cert sets, in bundle order.
+    pub sets: Vec<SetPlan>,
+    /// Archive path -> fate.
+    pub files: HashMap<String, FileTarget>,
+    /// Things to tell the user.
+    pub warnings: Vec<String>,
+}
+
+/// Decides everything from the manifest and the store's state. Pure. On conflicts returns
+/// [`Error::Conflicts`] listing all of them.
+pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Result<ImportPlan> {
+    let root_text = state.root.to_str().ok_or_else(|| {
+        Error::usage(
+            format!("the store path {} is not valid UTF-8", state.root.display()),
+            "use a store path that is valid UTF-8",
+        )
+    })?;
+    let root_fp = ForeignPath::parse(root_text).ok_or_else(|| store_path_unusable(root_text))?;
+
+    // Renames.
+    let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
+    for (old, new) in &req.renames {
+        let Some(m) = manifest.machines.iter().find(|m| &m.name == old) else {
+            let names: Vec<&str> = manifest.machines.iter().map(|m| m.name.as_str()).collect();
+            return Err(Error::usage(
+                format!("--rename {old}={new}: the bundle has no machine named {old}"),
+                format!("machines in the bundle: {}", names.join(", ")),
+            ));
+        };
+        if renames.insert(old, new).is_some() {
+            return Err(Error::usage(
+                format!("--rename {old}= is given twice"),
+                "rename each machine once",
+            ));
+        }
+        if old != new && VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+            return Err(Error::usage(
+                format!(
+                    "cannot rename {old}: its {} VM is registered under the name {old:?} in the hypervisor, and a renamed machine would no longer find it",
+                    m.driver
+                ),
+                format!("import it under its own name (move the existing machine {old} aside first, e.g. with docker-machine rm)"),
+            ));
+        }
+    }
+
+    let mut conflicts = Vec::new();
+    let mut warnings = Vec::new();
+    let mut files = HashMap::new();
+
+    // Cert sets.
+    let certs_identical = |set: &crate::format::manifest::CertSetEntry| {
+        set.members.iter().all(|mem| {
+            let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
+            state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
+        })
+    };
+    let no_default_ca = !state.cert_files.contains_key("certs/ca.pem");
+    // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
+    // only if it is the CA they already carry a copy of (a restore after losing certs/), or
+    // if there are none (a fresh laptop). Otherwise it would silently change their CA.
+    let adoptable = |set: &crate::format::manifest::CertSetEntry| {
+        let ca_sha = set
+            .members
+            .iter()
+            .find(|m| m.name == crate::store::CA_CERT)
+            .and_then(|m| manifest.file(&m.path))
+            .map(|f| f.sha256.clone());
+        state
+            .machine_cas
+            .values()
+            .all(|have| have.is_some() && *have == ca_sha)
+    };
+    let mut default_taken = false;
+    let mut sets = Vec::new();
+    for set in &manifest.certsets {
+        let compatible = |dir: &str| {
+            set.members.iter().all(|mem| {
+                match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
+                    None => true,
+                    Some(have) => {
+                        have.as_deref() == manifest.file(&mem.path).map(|f| f.sha256.as_str())
+                    }
+                }
+            })
+        };
+        let (placement, dir_rel) = if certs_identical(set) {
+            (Placement::ReuseDefault, "certs".to_string())
+        } else if set.role == CertRole::Default
+            && no_default_ca
+            && !default_taken
+            && compatible("certs")
+            && adoptable(set)
+        {
+            default_taken = true;
+            (Placement::NewDefault, "certs".to_string())
+        } else {
+            (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
+        };
+        let mut writes = Vec::new();
+        let mut identical = Vec::new();
+        for mem in &set.members {
+            let rel = format!("{dir_rel}/{}", mem.name);
+            let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
+            match state.cert_files.get(&rel) {
+                None => {
+                    writes.push(mem.name.clone());
+                    files.insert(mem.path.clone(), FileTarget::Write(rel));
+                }
+                Some(have) if *have == declared => {
+                    identical.push(mem.name.clone());
+                    files.insert(mem.path.clone(), FileTarget::Identical);
+                }
+                Some(_) => conflicts.push(format!(
+                    "{} exists with other content; mbundle never replaces an existing file",
+                    state.root.join(&rel).display()
+                )),
+            }
+        }
+        if let Some(t) = set.not_after.as_deref().and_then(|t| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+        }) {
+            let now = time::OffsetDateTime::now_utc();
+            if (t - now).whole_days() < 90 {
+                let verb = if t <= now { "expired" } else { "expires" };
+                let flag = if dir_rel == "certs" {
+                    String::new()
+                } else {
+                    format!(" --cert-set {}", set.id)
+                };
+                warnings.push(format!(
+                    "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
+                    set.id,
+                    set.ca_name.as_deref().unwrap_or("?"),
+                    &crate::pki::certs::rfc3339(t)[..10]
+                ));
+            }
+        }
+        sets.push(SetPlan {
+            id: set.id.clone(),
+            ca_name: set.ca_name.clone(),
+            placement,
+            dir_rel,
+            writes,
+            identical,
+        });
+    }
+
+    // Machines.
+    let mut targets = BTreeSet::new();
+    let mut machines = Vec::new();
+    for m in &manifest.machines {
+        let target = renames
+            .get(m.name.as_str())
+            .copied()
+            .unwrap_or(&m.name)
+            .to_string();
+        if !targets.insert(target.clone()) {
+            conflicts.push(format!("two machines would both be named {target}"));
+        }
+        if state.machines.contains(&target) {
+            let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+                format!(
+                    "a {} machine keeps its name: move the existing {target} aside first",
+                    m.driver
+                )
+            } else {
+                format!(
+                    "import it under another name with --rename {}={target}-2",
+                    m.name
+                )
+            };
+            conflicts.push(format!(
+                "machine {target} already exists in {} ({fix})",
+                state.root.display()
+            ));
+        }
+        if let Some(cfg) = &req.docker_context {
+            if let Err(e) = crate::store::context::check_context_name(&target) {
+                conflicts.push(format!(
+                    "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
+                ));
+            } else if crate::store::context::context_exists(cfg, &target) {
+                conflicts.push(format!(
+                    "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
+                    cfg.display()
+                ));
+            }
+        }
+        let prefix = format!("machines/{}/", m.name);
+        for f in &m.files {
+            let rest = &f[prefix.len()..];
+            files.insert(
+                f.clone(),
+                FileTarget::Write(format!("machines/{target}/{rest}")),
+            );
+        }
+        // The path map: member files exactly, then the machine directory, the cert
+        // directories, and the store root as prefixes.
+        let mut map = PathMap::new();
+        let set = m.certset.as_ref().and_then(|id| {
+            manifest
+                .certsets
+                .iter()
+                .zip(&sets)
+                .find(|(s, _)| &s.id == id)
+        });
+        if let Some((set, sp)) = set {
+            let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
+            for mem in &set.members {
+                for src in &mem.sources {
+                    if let Some(from) = ForeignPath::parse(src) {
+                        map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
+                        if let Some(parent) = from.parent() {
+                            map.prefix(parent, dir.clone());
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(old_root) = ForeignPath::parse(&m.store) {
+            map.prefix(
+                old_root.join(&["machines", m.name.as_str()]),
+                root_fp.join(&["machines", target.as_str()]),
+            );
+            map.prefix(old_root, root_fp.clone());
+        } else {
+            warnings.push(format!(
+                "machine {}: the bundle does not say where its store was ({:?}); only cert paths are rewritten",
+                m.name, m.store
+            ));
+        }
+        if !BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
+            let plugin = format!("docker-machine-driver-{}", m.driver);
+            if !on_path(&plugin) {
+                warnings.push(format!(
+                    "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
+                    m.driver
+                ));
+            }
+        }
+        machines.push(MachinePlan {
+            source: m.name.clone(),
+            target,
+            driver: m.driver.clone(),
+            certset: m.certset.clone(),
+            map,
+        });
+    }
+
+    if !conflicts.is_empty() {
+        return Err(Error::Conflicts(conflicts));
+    }
+    Ok(ImportPlan {
+        root: state.root.clone(),
+        machines,
+        sets,
+        files,
+        warnings,
+    })
+}
+
+pub(super) fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::manifest::tests::sample;
+
+    fn state(machine_cas: &[(&str, Option<&str>)], cert_files: &[(&str, &str)]) -> TargetState {
+        TargetState {
+            root: PathBuf::from("/t/dm"),
+            machines: machine_cas.iter().map(|(n, _)| n.to_string()).collect(),
+            cert_files: cert_files
+                .iter()
+                .map(|(p, h)| (p.to_string(), Some(h.to_string())))
+                .collect(),
+            machine_cas: machine_cas
+                .iter()
+                .map(|(n, h)| (n.to_string(), h.map(str::to_string)))
+                .collect(),
+        }
+    }
+
+    fn placement(st: &TargetState) -> Placement {
+        let mut m = sample();
+        m.machines[0].name = "new".into();
+        m.machines[0].files = vec!["machines/new/config.json".into()];
+        m.files[1].path = "machines/new/config.json".into();
+        plan(&m, st, &ImportRequest::default()).unwrap().sets[0].placement
+    }
+
+    #[test]
+    fn the_default_set_becomes_certs_only_where_it_changes_no_machine() {
+        let ca = "a".repeat(64); // the sample's ca.pem hash
+        assert_eq!(
+            placement(&state(&[], &[])),
+            Placement::NewDefault,
+            "fresh laptop"
+        );
+        assert_eq!(
+            placement(&state(&[("old", Some(&ca))], &[])),
+            Placement::NewDefault,
+            "restore after losing certs/: the machines carry this very CA"
+        );
+        assert_eq!(
+            placement(&state(&[("old", Some("other"))], &[])),
+            Placement::Imported
+        );
+        assert_eq!(
+            placement(&state(&[("old", None)], &[])),
+            Placement::Imported
+        );
+        assert_eq!(
+            placement(&state(&[], &[("certs/ca.pem", &ca)])),
+            Placement::ReuseDefault,
+            "identical to certs/"
+        );
+        assert_eq!(
+            placement(&state(&[], &[("certs/ca.pem", "other")])),
+            Placement::Imported
+        );
+    }
+
+    #[test]
+    fn conflicts_are_listed_together() {
+        let m = sample();
+        let st = state(
+            &[("web", None)],
+            &[
+                ("imported-certs/0123456789abcdef/ca.pem", "zz"),
+                ("certs/ca.pem", "other"),
+            ],
+        );
+        match plan(&m, &st, &ImportRequest::default()) {
+            Err(Error::Conflicts(c)) => assert_eq!(c.len(), 2, "{c:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Staging: files written into `<store>/.mbundle-staging-*` as the reader verifies them, the
+//! free-space check before the first byte, and config.json checked and rewritten in place.
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::bundle::{Visitor, IO_BUFFER};
+use crate::format::manifest::{FileEntry, Manifest};
+use crate::fs::{mkdir_private, set_file_mode, umask_keeps};
+use crate::progress::Progress;
+use crate::store::paths::ForeignPath;
+use crate::store::rewrite::to_docker_machine_json;
+use crate::store::store_mode;
+use std::collections::BTreeSet;
+use std::fs::OpenOptions;
+use std::io::{self, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use super::plan::{plan, root_path, snapshot, FileTarget, ImportPlan, ImportRequest};
+use super::{check_interrupt, Report};
+
+pub(super) const MAX_CONFIG: u64 = 4 << 20;
+
+/// Writes files into staging as the reader hands them over.
+/// Plans when the manifest arrives, then writes files into staging as the reader hands
+/// them over.
+pub(super) struct Stager<'a> {
+    pub(super) root: &'a Path,
+    pub(super) req: &'a ImportRequest,
+    pub(super) plan: Option<ImportPlan>,
+    pub(super) staging: &'a Path,
+    pub(super) made_dirs: BTreeSet<PathBuf>,
+    pub(super) progress: Progress,
+    /// Files and bytes written.
+    pub(super) written: (u64, u64),
+    /// Read buffer, reused for every file.
+    pub(super) buf: Vec<u8>,
+}
+
+impl Stager<'_> {
+    fn ensure_dir(&mut self, dir: &Path) -> Result<()> {
+        if dir == self.staging || self.made_dirs.contains(dir) {
+            return Ok(());
+        }
+        if let Some(parent) = dir.parent() {
+            self.ensure_dir(parent)?;
+        }
+        // Staging is ours and fresh: only directories made here exist in it.
+        mkdir_private(dir)?;
+        self.made_dirs.insert(dir.to_path_buf());
+        Ok(())
+    }
+}
+
+/// The bytes staging `manifest` takes on disk: every file rounded up to whole 4 KiB blocks,
+/// plus room for directories and the journal.
+pub fn space_needed(manifest: &Manifest) -> u64 {
+    manifest
+        .files
+        .iter()
+        .map(|f| f.size.div_ceil(4096).saturating_mul(4096))
+        .fold(64 << 10, u64::saturating_add)
+}
+
+/// Refuses, before anything is staged, a bundle whose files do not fit in the free space of
+/// the store's file system (a manifest can declare terabytes; finding out by filling the disk
+/// would hurt everything else on it).
+pub(super) fn check_free_space(root: &Path, manifest: &Manifest) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let needed = space_needed(manifest);
+        if let Ok(st) = rustix::fs::statvfs(root) {
+            let available = st.f_bavail.saturating_mul(st.f_frsize);
+            if needed > available {
+                return Err(Error::NoSpace {
+                    path: root.to_path_buf(),
+                    needed,
+                    available,
+                });
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (root, manifest);
+    Ok(())
+}
+
+/// Rewrites every staged config.json and checks the result. Returns the report parts.
+pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
+    let root_fp = root_path(&plan.root)?;
+    for m in &plan.machines {
+        crate::failpoint("rewrite-machine")?;
+        let path = staging.join("machines").join(&m.target).join("config.json");
+        let bad = |reason: String| {
+            Error::Corrupt(format!(
+                "machine {}: config.json in the bundle {reason}",
+                m.source
+            ))
+        };
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|_| bad("is missing".into()))?;
+        let len = file.metadata().ctx("stat", &path)?.len();
+        if len > MAX_CONFIG {
+            return Err(bad("is too large".into()));
+        }
+        let mut text = Vec::with_capacity(len as usize + 1);
+        (&file)
+            .take(MAX_CONFIG + 1)
+            .read_to_end(&mut text)
+            .ctx("read", &path)?;
+        let (config, outcome) = m.rewrite(&text, &root_fp)?;
+        let names_its_ca =
+            crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
+                .cert_ref(crate::store::CA_CERT)
+                .is_some();
+        let in_certs = m
+            .certset
+            .as_ref()
+            .and_then(|id| plan.sets.iter().find(|s| &s.id == id))
+            .is_some_and(|s| s.dir_rel == "certs");
+        if !names_its_ca && m.certset.is_some() && !in_certs {
+            report.warnings.push(format!(
+                "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
+                m.target, m.target
+            ));
+        }
+        let new_text = to_docker_machine_json(&config, &text);
+        // Overwritten in place: staging is ours, and nothing in it counts until the journal
+        // is written after sync_staged(); a crash here leaves staging to be discarded.
+        file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
+        file.set_len(0).ctx("write", &path)?;
+        file.write_all(&new_text).ctx("write", &path)?;
+        drop(file);
+        // The result must parse, and every path it now names inside the store must exist
+        // (in staging, or already in the store).
+        let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
+            .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
+        for (field, s) in crate::store::string_fields(&reparsed) {
+            let key = field.rsplit('.').next().unwrap_or(&field);
+            if crate::store::rewrite::never_rewritten(key) {
+                continue;
+            }
+            let Some(p) = ForeignPath::parse(s) else {
+                continue;
+            };
+            let Some(rest) = p.strip_prefix(&root_fp) else {
+                continue;
+            };
+            let Some(in_staging) = crate::store::paths::local_join(staging, rest) else {
+                return Err(Error::Corrupt(format!(
+                    "rewritten path {s} is not a plain path"
+                )));
+            };
+            let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
+            if !in_staging.exists() && !in_store.exists() {
+                report
+                    .missing
+                    .push((m.target.clone(), field.clone(), s.to_string()));
+            }
+        }
+        report.record(&m.target, outcome);
+    }
+    Ok(())
+}
+
+impl Visitor for Stager<'_> {
+    fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
+        crate::failpoint("plan")?;
+        let state = snapshot(self.root, manifest)?;
+        self.plan = Some(plan(manifest, &state, self.req)?);
+        check_free_space(self.root, manifest)?;
+        self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
+        Ok(())
+    }
+
+    fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+        crate::failpoint("stage-file")?;
+        check_interrupt()?;
+        let Some(plan) = self.plan.as_ref() else {
+            return Err(Error::Corrupt("a file came before the manifest".into()));
+        };
+        let Some(FileTarget::Write(rel)) = plan.files.get(&entry.path) else {
+            return Ok(());
+        };
+        let rel = rel.clone();
+        let dest = self.staging.join(&rel);
+        if let Some(parent) = dest.parent() {
+            self.ensure_dir(parent)?;
+        }
+        let name = rel.rsplit('/').next().unwrap_or(&rel);
+        let mode = store_mode(name);
+        let mut opts = OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(mode);
+        }
+        let file = opts.open(&dest).ctx("create", &dest)?;
+        if !umask_keeps(mode) {
+            set_file_mode(&file, &dest, mode)?;
+        }
+        let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
+        // Chunk by chunk: a read error is the bundle's fault, a write error the disk's.
+        self.buf.resize(IO_BUFFER, 0);
+        loop {
+            let n = data
+                .read(&mut self.buf)
+                .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
+            if n == 0 {
+                break;
+            }
+            w.write_all(&self.buf[..n]).ctx("write", &dest)?;
+            self.progress.inc(n as u64);
+            self.written.1 += n as u64;
+            crate::failpoint("stage-chunk")?;
+            check_interrupt()?;
+        }
+        let file = w
+            .into_inner()
+            .map_err(|e| Error::io("write", &dest, e.into_error()))?;
+        // Made durable all at once by sync_staged() before the journal is written.
+        drop(file);
+        self.written.0 += 1;
+        Ok(())
+    }
+}
