@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// Files still over the size limit while the layout issue splits them, with the most lines
 /// each may have. Lower a number when a file shrinks; remove the row when it is under 800.
-const STILL_LARGE: &[(&str, usize)] = &[("ops/export.rs", 1196), ("ops/import.rs", 1365)];
+const STILL_LARGE: &[(&str, usize)] = &[];
 
 const MAX_LINES: usize = 800;
 

@@ -1,0 +1,358 @@
+//! Export: store -> plan -> bundle.
+//!
+//! [`plan`] resolves every machine's issuing material from its own config.json (never by
+//! assuming `certs/`), groups identical issuing sets so each is stored once, decides what is
+//! left out, and hashes every file (first pass). [`write`] then streams the files into the
+//! bundle (second pass), failing if any file changed in between. The output is a 0600 temp
+//! file beside the target, renamed into place only when complete.
+
+mod certsets;
+mod scan;
+mod write;
+
+use crate::error::{Error, Result};
+use crate::format::manifest::{
+    CertRole, CertSetEntry, FileEntry, Manifest, Member, Source, FORMAT_VERSION,
+};
+use crate::pki::certs;
+use crate::store::paths::SourceOs;
+use crate::store::{FoundMember, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CERT, CLIENT_KEY};
+use std::fs::{self};
+use std::path::PathBuf;
+
+pub use certsets::*;
+pub use scan::*;
+pub use write::*;
+
+/// What to export.
+#[derive(Clone, Debug, Default)]
+pub struct ExportRequest {
+    /// Machine names (ignored with `all`).
+    pub names: Vec<String>,
+    /// Every machine, plus the store's `certs/` even when no machine uses it.
+    pub all: bool,
+    /// Carry VM disk images and VM folders.
+    pub include_disks: bool,
+}
+
+/// A file to carry: where it is here, and its manifest entry.
+#[derive(Clone, Debug)]
+pub struct PlannedFile {
+    /// The manifest entry (archive path, size, mode, sha256).
+    pub entry: FileEntry,
+    /// Where it is on this computer.
+    pub local: PathBuf,
+    /// Modification time, seconds since the epoch.
+    pub mtime: u64,
+    /// The file's identity and times when it was hashed.
+    pub stamp: Stamp,
+}
+
+/// Everything decided before a byte of the bundle is written.
+#[derive(Clone, Debug)]
+pub struct ExportPlan {
+    /// The manifest to write first.
+    pub manifest: Manifest,
+    /// The files, in archive order.
+    pub files: Vec<PlannedFile>,
+}
+
+/// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
+pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
+    let known = store.machine_names()?;
+    let names: Vec<String> = if req.all {
+        known.clone()
+    } else {
+        let unknown: Vec<String> = req
+            .names
+            .iter()
+            .filter(|n| !known.contains(n))
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::UnknownMachine {
+                names: unknown,
+                store: store.root.clone(),
+                known,
+            });
+        }
+        let mut seen = Vec::new();
+        for n in &req.names {
+            if !seen.contains(n) {
+                seen.push(n.clone());
+            }
+        }
+        seen
+    };
+    if names.is_empty() && !(req.all && store.certs_dir().join(CA_CERT).is_file()) {
+        return Err(Error::usage(
+            format!(
+                "nothing to export: {} has no machines",
+                store.root.display()
+            ),
+            "check -s / MACHINE_STORAGE_PATH",
+        ));
+    }
+
+    let mut machines = Vec::new();
+    let mut scans = Vec::new();
+    for name in &names {
+        let m = store.machine(name)?;
+        if let Err(e) = crate::format::manifest::check_machine_name(name) {
+            return Err(Error::BadConfig {
+                name: name.clone(),
+                path: m.dir.clone(),
+                reason: format!("this name cannot be carried in a bundle: {e}"),
+            });
+        }
+        scans.push(scan_machine(store, &m, req.include_disks)?);
+        machines.push(m);
+    }
+
+    let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
+    let mut store_warnings = Vec::new();
+    if req.all {
+        // The store's own issuing set travels even when no machine uses it: a CA backup.
+        let certs_dir = store.certs_dir();
+        let in_certs: Vec<FoundMember> = CERT_MEMBERS
+            .iter()
+            .map(|n| (*n, certs_dir.join(n)))
+            .filter(|(_, p)| p.is_file())
+            .map(|(name, local)| FoundMember {
+                name,
+                local,
+                source: None,
+            })
+            .collect();
+        let members = verified_members(store, None, in_certs, &mut store_warnings);
+        if let Some(ca) = members.iter().find(|f| f.name == CA_CERT) {
+            let ca_fingerprint = fingerprint_file(&ca.local)?;
+            let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
+                Some(c) => Some(fingerprint_file(&c.local)?),
+                None => None,
+            };
+            found.push(MachineCerts {
+                machine: None,
+                role: CertRole::Default,
+                ca_fingerprint,
+                client_fingerprint,
+                members,
+            });
+        }
+    }
+    let groups = group_certsets(&found);
+
+    let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
+    warnings.extend(store_warnings);
+    let mut certsets = Vec::new();
+    let mut files = Vec::new();
+    let now = time::OffsetDateTime::now_utc();
+    for g in &groups {
+        let mut members = Vec::new();
+        for (name, (local, sources)) in &g.members {
+            let path = format!("certsets/{}/{}", g.id, name);
+            files.push(hash_file(local, path.clone(), name)?);
+            members.push(Member {
+                name: name.to_string(),
+                path,
+                sources: sources.clone(),
+            });
+        }
+        let missing: Vec<String> = CERT_MEMBERS
+            .iter()
+            .filter(|n| !g.members.contains_key(*n))
+            .map(|n| n.to_string())
+            .collect();
+        let who = if g.machines.is_empty() {
+            "the store's certs/".to_string()
+        } else {
+            format!("used by {}", g.machines.join(", "))
+        };
+        if missing.iter().any(|n| n == CA_KEY) {
+            warnings.push(format!(
+                "cert set {} ({who}): the CA key is absent, so certificates cannot be reissued from this bundle",
+                g.id
+            ));
+        }
+        for n in missing
+            .iter()
+            .filter(|n| *n == CLIENT_CERT || *n == CLIENT_KEY)
+        {
+            warnings.push(format!("cert set {} ({who}): {n} is absent", g.id));
+        }
+        let read_info = |name: &str| {
+            g.members
+                .get(name)
+                .and_then(|(p, _)| fs::read(p).ok())
+                .and_then(|b| certs::parse_pem(&b).ok())
+        };
+        let ca = read_info(CA_CERT);
+        let client = read_info(CLIENT_CERT);
+        if let Some(ca) = &ca {
+            if ca.not_after <= now {
+                warnings.push(format!(
+                    "cert set {} ({who}): the CA certificate \"{}\" expired on {}",
+                    g.id,
+                    ca.name,
+                    &certs::rfc3339(ca.not_after)[..10]
+                ));
+            } else if (ca.not_after - now).whole_days() < 90 {
+                warnings.push(format!(
+                    "cert set {} ({who}): the CA certificate \"{}\" expires on {}",
+                    g.id,
+                    ca.name,
+                    &certs::rfc3339(ca.not_after)[..10]
+                ));
+            }
+        } else {
+            warnings.push(format!(
+                "cert set {} ({who}): ca.pem is not a readable PEM certificate",
+                g.id
+            ));
+        }
+        certsets.push(CertSetEntry {
+            id: g.id.clone(),
+            role: g.role,
+            ca_fingerprint: g.ca_fingerprint.clone(),
+            ca_name: ca.as_ref().map(|c| c.name.clone()),
+            not_after: ca.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            client_fingerprint: g.client_fingerprint.clone(),
+            client_not_after: client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            members,
+            missing,
+            machines: g.machines.clone(),
+        });
+    }
+
+    let mut machine_entries = Vec::new();
+    let mut excluded = Vec::new();
+    for scan in scans {
+        let mut entry = scan.entry;
+        entry.certset = scan
+            .certs
+            .as_ref()
+            .map(|c| certset_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
+        machine_entries.push(entry);
+        files.extend(scan.files);
+        excluded.extend(scan.excluded);
+    }
+
+    let first_root = machines
+        .iter()
+        .find_map(|m| m.recorded_roots.first().cloned());
+    let os = first_root
+        .as_ref()
+        .map(|r| r.os)
+        .unwrap_or(SourceOs::this_host());
+    let store_spelling = first_root
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| store.root.display().to_string());
+    let home = first_root.as_ref().and_then(|r| {
+        let n = r.components.len();
+        (n >= 2 && r.components[n - 2] == ".docker" && r.components[n - 1] == "machine")
+            .then(|| r.parent().and_then(|p| p.parent()).map(|h| h.to_string()))
+            .flatten()
+    });
+    let manifest = Manifest {
+        format: "mbundle".into(),
+        format_version: u64::from(FORMAT_VERSION),
+        tool: format!("mbundle {}", env!("CARGO_PKG_VERSION")),
+        created_at: certs::rfc3339(now),
+        source: Source {
+            os,
+            store: store_spelling,
+            separator: os.separator().to_string(),
+            home,
+            exported_from: store.root.display().to_string(),
+            host_os: SourceOs::this_host(),
+        },
+        machines: machine_entries,
+        certsets,
+        files: files.iter().map(|f| f.entry.clone()).collect(),
+        excluded,
+        warnings,
+    };
+    manifest.validate().map_err(|e| {
+        Error::usage(
+            format!("cannot build a valid bundle from this store: {e}"),
+            "report this as a bug, with `mbundle ls` output",
+        )
+    })?;
+    Ok(ExportPlan { manifest, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::is_secret_file;
+
+    #[test]
+    fn disks_and_vm_folders_are_left_out_by_default() {
+        assert!(default_exclusion(&["disk.vmdk"]).is_some());
+        assert!(default_exclusion(&["boot2docker.ISO"]).is_some());
+        assert!(default_exclusion(&["disk.qcow2"]).is_some());
+        assert!(default_exclusion(&["vbox", "vbox.vbox"]).is_some());
+        assert!(default_exclusion(&["config.json"]).is_none());
+        assert!(default_exclusion(&["id_rsa"]).is_none());
+        assert!(default_exclusion(&["server-key.pem"]).is_none());
+    }
+
+    #[test]
+    fn secrets_are_recognised() {
+        for s in [
+            "ca-key.pem",
+            "key.pem",
+            "server-key.pem",
+            "id_rsa",
+            "id_ed25519",
+            "config.json",
+        ] {
+            assert!(is_secret_file(s), "{s}");
+        }
+        for s in ["ca.pem", "cert.pem", "server.pem", "id_rsa.pub"] {
+            assert!(!is_secret_file(s), "{s}");
+        }
+    }
+
+    fn mc(machine: &str, ca: &str, client: &str, role: CertRole, ca_src: &str) -> MachineCerts {
+        MachineCerts {
+            machine: Some(machine.into()),
+            role,
+            ca_fingerprint: ca.into(),
+            client_fingerprint: Some(client.into()),
+            members: vec![FoundMember {
+                name: CA_CERT,
+                local: PathBuf::from(format!("/local/{ca}/ca.pem")),
+                source: Some(ca_src.into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn machines_sharing_a_ca_share_one_set() {
+        let sets = group_certsets(&[
+            mc("a", "ca1", "cl1", CertRole::Default, "/s/certs/ca.pem"),
+            mc("b", "ca1", "cl1", CertRole::Machine, "C:\\s\\certs\\ca.pem"),
+            mc("c", "ca2", "cl2", CertRole::Custom, "/x/ca.pem"),
+            mc("d", "ca1", "cl9", CertRole::Default, "/s/certs/ca.pem"),
+        ]);
+        assert_eq!(sets.len(), 3);
+        assert_eq!(sets[0].machines, ["a", "b"]);
+        assert_eq!(sets[0].role, CertRole::Default);
+        assert_eq!(
+            sets[0].members[CA_CERT].1,
+            ["/s/certs/ca.pem", "C:\\s\\certs\\ca.pem"]
+        );
+        assert_eq!(sets[1].machines, ["c"]);
+        assert_eq!(sets[1].role, CertRole::Custom);
+        assert_ne!(sets[0].id, sets[2].id, "another client cert is another set");
+    }
+
+    #[test]
+    fn certset_ids_are_stable_and_distinct() {
+        assert_eq!(certset_id("a", Some("b")), certset_id("a", Some("b")));
+        assert_ne!(certset_id("a", Some("b")), certset_id("a", None));
+        assert_eq!(certset_id("a", None).len(), 16);
+    }
+}

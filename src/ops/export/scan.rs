@@ -1,0 +1,359 @@
+//! The first pass: what a machine directory holds, what is left out and why, and every
+//! carried file hashed (with the stamp that tells a file changed before the second pass).
+
+use super::certsets::{machine_certs, pem_problem, MachineCerts};
+use super::write::NOT_WRITTEN;
+use super::PlannedFile;
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::bundle::IO_BUFFER;
+use crate::format::manifest::{Excluded, FileEntry, MachineEntry, PathNote};
+use crate::store::paths::ForeignPath;
+use crate::store::{is_secret_file, string_fields, Located, Machine, Store};
+use sha2::{Digest, Sha256};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// What changes when a file is written to: size, times (ctime cannot be set back by a
+/// user), inode and device.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    len: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+    ino: u64,
+    dev: u64,
+}
+
+impl Stamp {
+    /// Reads the stamp of an open file's metadata.
+    pub fn of(meta: &fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                len: meta.len(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                ino: meta.ino(),
+                dev: meta.dev(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let t = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                len: meta.len(),
+                mtime_ns: t,
+                ctime_ns: 0,
+                ino: 0,
+                dev: 0,
+            }
+        }
+    }
+}
+
+/// Files up to this size are hashed again as they stream; larger ones (VM disks) are checked
+/// by their [`Stamp`] before and after, which any write changes, instead of paying for a
+/// second sha256 of gigabytes.
+pub const REHASH_MAX: u64 = 8 << 20;
+
+/// Disk-image extensions left out unless `--include-disks`.
+pub const DISK_EXTENSIONS: &[&str] = &[
+    "iso", "vmdk", "vdi", "vhd", "vhdx", "qcow", "qcow2", "img", "raw", "hdd", "sav",
+];
+
+/// Why a machine file is left out by default, if it is. `rel` is its path inside the machine
+/// directory, split in components.
+pub fn default_exclusion(rel: &[&str]) -> Option<&'static str> {
+    if rel.len() > 1 {
+        return Some("inside the VM folder (carry it with --include-disks)");
+    }
+    let name = rel.first()?;
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    DISK_EXTENSIONS
+        .contains(&ext.as_str())
+        .then_some("VM disk image (carry it with --include-disks)")
+}
+
+pub(super) fn mtime_of(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The mode a file is carried with: its own, except that secret files are always 0600, so
+/// that even `age -d | tar -x` by hand restores keys private when the source store (a git
+/// checkout, a copy made with a loose umask) had them readable by others.
+#[cfg(unix)]
+pub(super) fn mode_of(meta: &fs::Metadata, name: &str) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    if is_secret_file(name) {
+        0o600
+    } else {
+        meta.permissions().mode() & 0o7777
+    }
+}
+
+#[cfg(not(unix))]
+pub(super) fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
+    if is_secret_file(name) {
+        0o600
+    } else {
+        0o644
+    }
+}
+
+/// First pass over one file: size, sha256, mode, mtime.
+pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
+    crate::signals::check(NOT_WRITTEN)?;
+    let file = File::open(local).ctx("read", local)?;
+    let meta = file.metadata().ctx("stat", local)?;
+    let (size, sha256) = if meta.len() >= REHASH_MAX {
+        hash_with_readahead(&file, local)?
+    } else {
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; (meta.len() as usize).clamp(1, IO_BUFFER)];
+        loop {
+            let n = (&file).read(&mut buf).ctx("read", local)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        (size, hex::encode(hasher.finalize()))
+    };
+    let stamp = Stamp::of(&file.metadata().ctx("stat", local)?);
+    if stamp != Stamp::of(&meta) || size != meta.len() {
+        return Err(Error::ChangedWhileExporting {
+            path: local.to_path_buf(),
+        });
+    }
+    Ok(PlannedFile {
+        entry: FileEntry {
+            path: archive_path,
+            size,
+            mode: format!("{:04o}", mode_of(&meta, name)),
+            sha256,
+        },
+        local: local.to_path_buf(),
+        mtime: mtime_of(&meta),
+        stamp,
+    })
+}
+
+/// Hashes a large file with one thread reading ahead while this one hashes, so the kernel's
+/// copy and sha256 overlap. Buffers circulate between the two; memory stays at a few MiB.
+pub(super) fn hash_with_readahead(mut file: &File, local: &Path) -> Result<(u64, String)> {
+    use std::sync::mpsc;
+    let (full_tx, full_rx) = mpsc::sync_channel::<io::Result<Vec<u8>>>(3);
+    let (empty_tx, empty_rx) = mpsc::channel::<Vec<u8>>();
+    for _ in 0..4 {
+        let _ = empty_tx.send(vec![0u8; IO_BUFFER]);
+    }
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            for mut buf in empty_rx {
+                buf.resize(IO_BUFFER, 0);
+                match file.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if full_tx.send(Ok(buf)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = full_tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+        });
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        for block in full_rx {
+            crate::signals::check(NOT_WRITTEN)?;
+            let block = block.ctx("read", local)?;
+            hasher.update(&block);
+            size += block.len() as u64;
+            let _ = empty_tx.send(block);
+        }
+        drop(empty_tx);
+        Ok((size, hex::encode(hasher.finalize())))
+    })
+}
+
+pub(super) struct MachineScan {
+    pub(super) entry: MachineEntry,
+    pub(super) files: Vec<PlannedFile>,
+    pub(super) excluded: Vec<Excluded>,
+    pub(super) certs: Option<MachineCerts>,
+    pub(super) warnings: Vec<String>,
+}
+
+pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> Result<MachineScan> {
+    let mut files = Vec::new();
+    let mut excluded = Vec::new();
+    let mut warnings = Vec::new();
+    let mut paths: Vec<String> = Vec::new();
+    let walker = walkdir::WalkDir::new(&m.dir)
+        .follow_links(false)
+        .sort_by_file_name()
+        .min_depth(1);
+    for item in walker {
+        let item = item.map_err(|e| {
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| m.dir.clone());
+            Error::io(
+                "read",
+                path,
+                e.into_io_error()
+                    .unwrap_or_else(|| io::Error::other("file system loop")),
+            )
+        })?;
+        if item.file_type().is_dir() {
+            continue;
+        }
+        let rel = item.path().strip_prefix(&m.dir).unwrap_or(item.path());
+        let comps: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+        let size = item.metadata().map(|md| md.len()).unwrap_or(0);
+        let Some(comps) = comps else {
+            excluded.push(Excluded {
+                path: format!("machines/{}/{}", m.name, rel.to_string_lossy()),
+                size,
+                why: "file name is not UTF-8".into(),
+            });
+            continue;
+        };
+        let archive_path = format!("machines/{}/{}", m.name, comps.join("/"));
+        let why: Option<String> = if item.file_type().is_symlink() {
+            Some("a symbolic link (bundles carry only regular files)".into())
+        } else if !item.file_type().is_file() {
+            Some(format!(
+                "{} (bundles carry only regular files)",
+                crate::fs::outfile::type_name(&item.file_type())
+            ))
+        } else if crate::format::manifest::check_archive_path(&archive_path).is_err()
+            || comps.iter().any(|c| c.contains('\\'))
+        {
+            Some("file name cannot be carried portably".into())
+        } else if let Some(why) = (comps.len() == 1)
+            .then(|| pem_problem(&m.dir, comps[0]))
+            .flatten()
+        {
+            warnings.push(format!(
+                "machine {}: {} is {why}; left out",
+                m.name, comps[0]
+            ));
+            Some(why)
+        } else if include_disks {
+            None
+        } else {
+            default_exclusion(&comps).map(String::from)
+        };
+        if let Some(why) = why {
+            excluded.push(Excluded {
+                path: archive_path,
+                size,
+                why,
+            });
+            continue;
+        }
+        let name = comps.last().copied().unwrap_or_default();
+        files.push(hash_file(item.path(), archive_path.clone(), name)?);
+        paths.push(archive_path);
+    }
+
+    let certs = machine_certs(store, m, &mut warnings)?;
+    if certs.is_none() {
+        warnings.push(format!(
+            "machine {}: no CA certificate found (config.json names none that exists, and the machine directory has no ca.pem)",
+            m.name
+        ));
+    }
+    let carried: Vec<PathBuf> = certs
+        .iter()
+        .flat_map(|c| c.members.iter().map(|f| f.local.clone()))
+        .collect();
+
+    // Every path config.json names: absent here, or outside what the bundle carries.
+    let mut absent = Vec::new();
+    let mut external = Vec::new();
+    for (field, s) in string_fields(&m.config) {
+        if !crate::store::rewrite::is_local_path_field_path(&field)
+            || ForeignPath::parse(s).is_none()
+        {
+            continue;
+        }
+        let note = PathNote {
+            field: field.clone(),
+            path: s.to_string(),
+        };
+        match m.locate(store, s) {
+            Located::InStore(p) if !p.exists() => {
+                if !carried_member(certs.as_ref(), s) {
+                    absent.push(note);
+                }
+            }
+            Located::InStore(p) => {
+                if !p.starts_with(&m.dir)
+                    && !carried.contains(&p)
+                    && p != store.root
+                    && p != store.certs_dir()
+                {
+                    external.push(note);
+                }
+            }
+            Located::Outside(p) => {
+                if !carried.contains(&p) {
+                    external.push(note);
+                }
+            }
+            Located::Nowhere => {
+                if !carried_member(certs.as_ref(), s) {
+                    external.push(note);
+                }
+            }
+        }
+    }
+
+    let store_spelling = m
+        .recorded_roots
+        .first()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| store.root.display().to_string());
+    Ok(MachineScan {
+        entry: MachineEntry {
+            name: m.name.clone(),
+            driver: m.driver().to_string(),
+            url: m.url(),
+            config_version: m.config_version(),
+            certset: None,
+            store: store_spelling,
+            files: paths,
+            absent,
+            external,
+        },
+        files,
+        excluded,
+        certs,
+        warnings,
+    })
+}
+
+pub(super) fn carried_member(certs: Option<&MachineCerts>, s: &str) -> bool {
+    certs.is_some_and(|c| c.members.iter().any(|f| f.source.as_deref() == Some(s)))
+}

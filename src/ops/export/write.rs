@@ -1,0 +1,237 @@
+//! The second pass: planned files streamed into the bundle (tar, gzip, age) to standard
+//! output, a FIFO or device, or a locked temporary file renamed into place when complete.
+
+use super::scan::{Stamp, REHASH_MAX};
+use super::ExportPlan;
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::bundle::{BundleWriter, SourceReadError};
+use crate::progress::Progress;
+use std::fs::File;
+use std::io::{self, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Streams the planned files into a bundle written to `out` (second pass).
+pub fn write<W: Write + Send + 'static>(
+    plan: &ExportPlan,
+    out: W,
+    encryptor: age::Encryptor,
+    out_name: &Path,
+    progress: &Progress,
+) -> Result<W> {
+    let out_err = |e: io::Error| -> Error {
+        if e.get_ref().is_some_and(|i| i.is::<Stopped>()) {
+            if let Err(e) = crate::signals::check(NOT_WRITTEN) {
+                return e;
+            }
+        }
+        if let Some(src) = e
+            .get_ref()
+            .and_then(|i| i.downcast_ref::<SourceReadError>())
+        {
+            return Error::io(
+                "read",
+                src.path.clone(),
+                io::Error::new(src.source.kind(), src.source.to_string()),
+            );
+        }
+        Error::io(crate::error::WRITE_BUNDLE, out_name, e)
+    };
+    let mut w = BundleWriter::new(out, encryptor, &plan.manifest, 6).map_err(out_err)?;
+    for f in &plan.files {
+        crate::signals::check(NOT_WRITTEN)?;
+        crate::failpoint("export-file")?;
+        let changed = || Error::ChangedWhileExporting {
+            path: f.local.clone(),
+        };
+        let file = File::open(&f.local).ctx("read", &f.local)?;
+        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+            return Err(changed());
+        }
+        let rehash = f.entry.size <= REHASH_MAX;
+        let reader = SourceReader {
+            inner: &file,
+            path: &f.local,
+            progress,
+        };
+        let (count, sha) = w
+            .add_file(&f.entry, f.mtime, reader, rehash)
+            .map_err(out_err)?;
+        if count != f.entry.size || (rehash && sha.as_deref() != Some(f.entry.sha256.as_str())) {
+            return Err(changed());
+        }
+        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+            return Err(changed());
+        }
+    }
+    w.finish().map_err(out_err)
+}
+
+/// What an interrupted export left undone.
+pub const NOT_WRITTEN: &str = "no bundle written";
+
+/// Raised inside the writer when a signal arrived, to unwind to [`write`]'s caller.
+#[derive(Debug)]
+pub(super) struct Stopped;
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+pub(super) struct SourceReader<'a, R> {
+    pub(super) inner: R,
+    pub(super) path: &'a Path,
+    pub(super) progress: &'a Progress,
+}
+
+impl<R: Read> Read for SourceReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if crate::signals::received().is_some() {
+            return Err(io::Error::other(Stopped));
+        }
+        let n = self.inner.read(buf).map_err(|e| {
+            io::Error::other(SourceReadError {
+                path: self.path.to_path_buf(),
+                source: e,
+            })
+        })?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
+}
+
+/// Counts bytes written.
+pub struct CountingWriter<W> {
+    inner: W,
+    /// Bytes written so far.
+    pub count: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Where the bundle goes.
+#[derive(Clone, Debug)]
+pub enum Output {
+    /// `-o -`.
+    Stdout,
+    /// `-o FILE`.
+    File(PathBuf),
+}
+
+/// What an export did.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// Machines carried.
+    pub machines: usize,
+    /// Cert sets carried.
+    pub certsets: usize,
+    /// Files carried.
+    pub files: usize,
+    /// Bytes of file content read.
+    pub bytes_in: u64,
+    /// Bytes of bundle written.
+    pub bytes_out: u64,
+    /// Files left out.
+    pub excluded: usize,
+    /// Bytes left out.
+    pub excluded_bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Checks the output can be written before any work is done.
+pub fn check_output(output: &Output, force: bool) -> Result<()> {
+    match output {
+        Output::Stdout => {
+            if io::stdout().is_terminal() {
+                return Err(Error::OutputIsTerminal);
+            }
+        }
+        Output::File(path) => {
+            crate::fs::outfile::check(path, force)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the bundle to its output: stdout, or a 0600 temp file beside the target renamed
+/// into place when complete (never replacing an existing file unless `force`).
+pub fn run(
+    plan: &ExportPlan,
+    encryptor: age::Encryptor,
+    output: &Output,
+    force: bool,
+    progress: &Progress,
+) -> Result<Summary> {
+    let start = Instant::now();
+    check_output(output, force)?;
+    let bytes_out = match output {
+        Output::Stdout => {
+            // age writes whole 64 KiB chunks: no extra buffer needed.
+            let counting = CountingWriter {
+                inner: io::stdout(),
+                count: 0,
+            };
+            let mut w = write(
+                plan,
+                counting,
+                encryptor,
+                Path::new("standard output"),
+                progress,
+            )?;
+            w.flush()
+                .ctx(crate::error::WRITE_BUNDLE, "standard output")?;
+            w.count
+        }
+        Output::File(path) => {
+            // A regular file goes to a locked 0600 temporary file renamed into place when
+            // complete; a FIFO or device is written into. Dropped on error or signal, the
+            // temporary file is removed.
+            let (out, notes) = crate::fs::outfile::OutFile::create(path, force)?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            let count = {
+                let file = out
+                    .file()
+                    .try_clone()
+                    .ctx(crate::error::WRITE_BUNDLE, path)?;
+                let counting = CountingWriter {
+                    inner: file,
+                    count: 0,
+                };
+                let mut w = write(plan, counting, encryptor, path, progress)?;
+                w.flush().ctx(crate::error::WRITE_BUNDLE, path)?;
+                w.count
+            };
+            crate::signals::check(NOT_WRITTEN)?;
+            out.finish()?;
+            count
+        }
+    };
+    let m = &plan.manifest;
+    Ok(Summary {
+        machines: m.machines.len(),
+        certsets: m.certsets.len(),
+        files: m.files.len(),
+        bytes_in: m.total_size(),
+        bytes_out,
+        excluded: m.excluded.len(),
+        excluded_bytes: m.excluded.iter().map(|e| e.size).sum(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
