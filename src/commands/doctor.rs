@@ -82,7 +82,7 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
     out.push_str(&format!(
         "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
     ));
-    print(&out)?;
+    print(&terminal_safe(out))?;
     if errors > 0 {
         return Err(Error::Unhealthy(errors));
     }

@@ -14,7 +14,7 @@ use crate::store::is_secret_file;
 use crate::store::paths::display_under;
 use crate::store::rewrite::is_local_path_field_path;
 use crate::store::{
-    string_fields, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
+    string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
 };
 
 /// Days before expiry that earn a warning.
@@ -178,209 +178,259 @@ pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
     )
 }
 
-/// Checks one machine. `now` is injected so tests are stable.
-pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let shown = |p: &Path| display_under(p, &store.root);
-    let found = m.issuing_material(store);
-    let path_of = |n: &str| found.iter().find(|x| x.name == n).map(|x| x.local.clone());
-    let regen = format!(
-        "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
-        crate::store::env::shell_word(&m.name)
-    );
+/// What the checks of one machine share: the machine, its store, the clock, its issuing
+/// material, and what earlier checks loaded (the CA, which the leaves are checked against).
+struct Checkup<'a> {
+    store: &'a Store,
+    m: &'a Machine,
+    now: OffsetDateTime,
+    found: Vec<FoundMember>,
+    /// The fix for a server certificate that no longer fits: regenerate-certs NAME, quoted.
+    regen: String,
+    ca: Option<Loaded>,
+    out: Vec<Finding>,
+}
 
-    // Fields that become shell words and host names (env, regenerate-certs' scp/ssh lines).
-    for p in crate::store::fields::problems(&m.config) {
-        out.push(f(
-            Level::Error,
-            format!("config.json: {p}"),
-            Some("no docker-machine writes this (was config.json tampered with?): correct the field; mbundle prints no shell command from it".into()),
-        ));
+impl Checkup<'_> {
+    fn path_of(&self, name: &str) -> Option<PathBuf> {
+        self.found
+            .iter()
+            .find(|x| x.name == name)
+            .map(|x| x.local.clone())
     }
 
-    // The CA.
-    let ca = match path_of(CA_CERT) {
-        None => {
-            out.push(f(
-                Level::Error,
-                "no CA certificate: config.json names none that exists, and the machine directory has no ca.pem",
-                Some("restore it from a bundle (mbundle import) or a backup".into()),
-            ));
-            None
-        }
-        Some(p) => match load(&p) {
-            Err(e) => {
-                out.push(f(
-                    Level::Error,
-                    format!("CA certificate {}: {e}", shown(&p)),
-                    None,
-                ));
-                None
-            }
-            Ok(c) => {
-                if !c.info.is_ca {
-                    out.push(f(
-                        Level::Error,
-                        format!(
-                            "{} is not a CA certificate (no basicConstraints CA:TRUE)",
-                            shown(&p)
-                        ),
-                        None,
-                    ));
-                } else {
-                    out.push(f(
-                        Level::Ok,
-                        format!("CA \"{}\" is {}", c.info.name, shown(&p)),
-                        None,
-                    ));
-                }
-                expiry(
-                    "the CA certificate",
-                    &c,
-                    now,
-                    &renew_ca_hint(store, &p),
-                    &mut out,
-                );
-                match path_of(CA_KEY) {
-                    Some(k) => key_check("the CA certificate", &c, &k, &shown(&k), &mut out),
-                    None => out.push(f(
-                        Level::Note,
-                        "the CA key is absent (a custom CA kept elsewhere?): no new certificates can be issued here",
-                        None,
-                    )),
-                }
-                Some(c)
-            }
-        },
-    };
+    fn shown(&self, p: &Path) -> String {
+        display_under(p, &self.store.root)
+    }
 
-    // A leaf: issued by the CA, key matches, not expired.
-    let leaf = |what: &str,
-                cert: Option<PathBuf>,
-                key: Option<PathBuf>,
-                out: &mut Vec<Finding>|
-     -> Option<Loaded> {
+    fn push(&mut self, level: Level, text: impl Into<String>, fix: Option<String>) {
+        self.out.push(f(level, text, fix));
+    }
+
+    /// A leaf certificate: readable, issued by the CA, matching its key, not expired.
+    fn leaf(&mut self, what: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> Option<Loaded> {
         let cert = cert?;
         let c = match load(&cert) {
             Ok(c) => c,
             Err(e) => {
-                out.push(f(
-                    Level::Error,
-                    format!("{what} {}: {e}", shown(&cert)),
-                    None,
-                ));
+                let text = format!("{what} {}: {e}", self.shown(&cert));
+                self.push(Level::Error, text, None);
                 return None;
             }
         };
-        if let Some(ca) = &ca {
-            match certs::issued_by(&c.der, &ca.der) {
-                Ok(true) => out.push(f(
+        if let Some(ca) = &self.ca {
+            let finding = match certs::issued_by(&c.der, &ca.der) {
+                Ok(true) => f(
                     Level::Ok,
-                    format!("{what} {} is issued by that CA", shown(&cert)),
+                    format!("{what} {} is issued by that CA", self.shown(&cert)),
                     None,
-                )),
-                Ok(false) => out.push(f(
+                ),
+                Ok(false) => f(
                     Level::Error,
                     format!(
                         "{what} {} was not issued by the CA {} (it names {:?}): the other side will refuse it",
-                        shown(&cert),
-                        shown(&ca.path),
+                        self.shown(&cert),
+                        self.shown(&ca.path),
                         c.info.issuer
                     ),
                     Some("point config.json at the CA that issued it, or reissue the certificate from this CA".into()),
-                )),
-                Err(e) => out.push(f(Level::Warn, format!("{what}: {e}"), None)),
-            }
+                ),
+                Err(e) => f(Level::Warn, format!("{what}: {e}"), None),
+            };
+            self.out.push(finding);
         }
         match key {
-            Some(k) => key_check(what, &c, &k, &shown(&k), out),
-            None => out.push(f(Level::Error, format!("{what} has no key file"), None)),
+            Some(k) => {
+                let shown = self.shown(&k);
+                key_check(what, &c, &k, &shown, &mut self.out)
+            }
+            None => self.push(Level::Error, format!("{what} has no key file"), None),
         }
-        expiry(what, &c, now, &regen, out);
+        expiry(what, &c, self.now, &self.regen, &mut self.out);
         Some(c)
-    };
-
-    let client = leaf(
-        "the client certificate",
-        path_of(CLIENT_CERT),
-        path_of(CLIENT_KEY),
-        &mut out,
-    );
-    if let Some(c) = &client {
-        if !certs::allows_client_auth(&c.der) {
-            out.push(f(
-                Level::Warn,
-                "the client certificate does not allow TLS client authentication (extendedKeyUsage)",
-                None,
-            ));
-        }
-    } else if path_of(CLIENT_CERT).is_none() {
-        out.push(f(
-            Level::Error,
-            "no client certificate (cert.pem) found",
-            None,
-        ));
     }
+}
 
-    let server_cert = m.server_cert(store);
-    let server_key = m.server_key(store);
-    match leaf("the server certificate", server_cert, server_key, &mut out) {
+/// One check of a machine: adds its findings to the checkup.
+type Check = fn(&mut Checkup);
+
+/// The checks of a machine, in the order they are reported. A new check is one function and
+/// one row here.
+const MACHINE_CHECKS: &[(&str, Check)] = &[
+    ("driver fields that become shell words", check_fields),
+    ("the CA and its key", check_ca),
+    ("the client certificate", check_client),
+    (
+        "the server certificate and the machine's address",
+        check_server,
+    ),
+    (
+        "the copies DOCKER_CERT_PATH gives the docker CLI",
+        check_cert_path_copies,
+    ),
+    ("every path config.json names", check_paths),
+    ("permissions of keys and config.json", check_permissions),
+];
+
+/// Checks one machine. `now` is injected so tests are stable.
+pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Finding> {
+    let mut cx = Checkup {
+        store,
+        m,
+        now,
+        found: m.issuing_material(store),
+        regen: format!(
+            "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
+            crate::store::env::shell_word(&m.name)
+        ),
+        ca: None,
+        out: Vec::new(),
+    };
+    for (_, check) in MACHINE_CHECKS {
+        check(&mut cx);
+    }
+    cx.out
+}
+
+/// Fields that become shell words and host names (env, regenerate-certs' scp/ssh lines).
+fn check_fields(cx: &mut Checkup) {
+    for p in crate::store::fields::problems(&cx.m.config) {
+        cx.push(
+            Level::Error,
+            format!("config.json: {p}"),
+            Some("no docker-machine writes this (was config.json tampered with?): correct the field; mbundle prints no shell command from it".into()),
+        );
+    }
+}
+
+fn check_ca(cx: &mut Checkup) {
+    let Some(p) = cx.path_of(CA_CERT) else {
+        cx.push(
+            Level::Error,
+            "no CA certificate: config.json names none that exists, and the machine directory has no ca.pem",
+            Some("restore it from a bundle (mbundle import) or a backup".into()),
+        );
+        return;
+    };
+    let c = match load(&p) {
+        Ok(c) => c,
+        Err(e) => {
+            let text = format!("CA certificate {}: {e}", cx.shown(&p));
+            cx.push(Level::Error, text, None);
+            return;
+        }
+    };
+    if c.info.is_ca {
+        let text = format!("CA \"{}\" is {}", c.info.name, cx.shown(&p));
+        cx.push(Level::Ok, text, None);
+    } else {
+        let text = format!(
+            "{} is not a CA certificate (no basicConstraints CA:TRUE)",
+            cx.shown(&p)
+        );
+        cx.push(Level::Error, text, None);
+    }
+    let renew = renew_ca_hint(cx.store, &p);
+    expiry("the CA certificate", &c, cx.now, &renew, &mut cx.out);
+    match cx.path_of(CA_KEY) {
+        Some(k) => {
+            let shown = cx.shown(&k);
+            key_check("the CA certificate", &c, &k, &shown, &mut cx.out)
+        }
+        None => cx.push(
+            Level::Note,
+            "the CA key is absent (a custom CA kept elsewhere?): no new certificates can be issued here",
+            None,
+        ),
+    }
+    cx.ca = Some(c);
+}
+
+fn check_client(cx: &mut Checkup) {
+    let (cert, key) = (cx.path_of(CLIENT_CERT), cx.path_of(CLIENT_KEY));
+    match cx.leaf("the client certificate", cert.clone(), key) {
+        Some(c) if !certs::allows_client_auth(&c.der) => cx.push(
+            Level::Warn,
+            "the client certificate does not allow TLS client authentication (extendedKeyUsage)",
+            None,
+        ),
+        None if cert.is_none() => {
+            cx.push(Level::Error, "no client certificate (cert.pem) found", None)
+        }
+        _ => {}
+    }
+}
+
+fn check_server(cx: &mut Checkup) {
+    let (cert, key) = (cx.m.server_cert(cx.store), cx.m.server_key(cx.store));
+    match cx.leaf("the server certificate", cert, key) {
         Some(srv) => {
-            if let Some(host) = m.url().as_deref().and_then(url_host) {
-                if sans_cover(&srv.info.sans, &host) {
-                    out.push(f(Level::Ok, format!("the server certificate names {host}"), None));
+            let Some(host) = cx.m.url().as_deref().and_then(url_host) else {
+                return;
+            };
+            if sans_cover(&srv.info.sans, &host) {
+                cx.push(Level::Ok, format!("the server certificate names {host}"), None);
+            } else {
+                let names = if srv.info.sans.is_empty() {
+                    "nothing".to_string()
                 } else {
-                    out.push(f(
-                        Level::Error,
-                        format!(
-                            "the server certificate does not name {host}, the machine's address (it names {}): the docker CLI will refuse the daemon — did the machine's IP change?",
-                            if srv.info.sans.is_empty() { "nothing".to_string() } else { srv.info.sans.join(", ") }
-                        ),
-                        Some(regen.clone()),
-                    ));
-                }
+                    srv.info.sans.join(", ")
+                };
+                let fix = Some(cx.regen.clone());
+                cx.push(
+                    Level::Error,
+                    format!(
+                        "the server certificate does not name {host}, the machine's address (it names {names}): the docker CLI will refuse the daemon — did the machine's IP change?"
+                    ),
+                    fix,
+                );
             }
         }
-        None if m.driver() == "none" => out.push(f(
+        None if cx.m.driver() == "none" => cx.push(
             Level::Note,
             "no server certificate here (the none driver never makes one; the daemon keeps its own)",
             None,
-        )),
-        None => out.push(f(Level::Warn, "no server certificate found", Some(regen.clone()))),
+        ),
+        None => {
+            let fix = Some(cx.regen.clone());
+            cx.push(Level::Warn, "no server certificate found", fix)
+        }
     }
+}
 
-    // What DOCKER_CERT_PATH (the machine directory) gives the docker CLI.
-    for (name, canonical) in [
-        (CA_CERT, path_of(CA_CERT)),
-        (CLIENT_CERT, path_of(CLIENT_CERT)),
-        (CLIENT_KEY, path_of(CLIENT_KEY)),
-    ] {
-        let copy = m.dir.join(name);
+/// What DOCKER_CERT_PATH (the machine directory) gives the docker CLI.
+fn check_cert_path_copies(cx: &mut Checkup) {
+    for name in [CA_CERT, CLIENT_CERT, CLIENT_KEY] {
+        let canonical = cx.path_of(name);
+        let copy = cx.m.dir.join(name);
         match (copy.is_file(), canonical) {
-            (false, _) => out.push(f(
-                Level::Warn,
-                format!(
+            (false, _) => {
+                let text = format!(
                     "{} is missing: `docker-machine env` points the docker CLI there",
-                    shown(&copy)
-                ),
-                Some(format!("copy the machine's {name} there")),
-            )),
-            (true, Some(c)) if c != copy && fs::read(&copy).ok() != fs::read(&c).ok() => {
-                out.push(f(
+                    cx.shown(&copy)
+                );
+                cx.push(
                     Level::Warn,
-                    format!(
-                        "{} differs from {}, which config.json names",
-                        shown(&copy),
-                        shown(&c)
-                    ),
-                    None,
-                ));
+                    text,
+                    Some(format!("copy the machine's {name} there")),
+                )
+            }
+            (true, Some(c)) if c != copy && fs::read(&copy).ok() != fs::read(&c).ok() => {
+                let text = format!(
+                    "{} differs from {}, which config.json names",
+                    cx.shown(&copy),
+                    cx.shown(&c)
+                );
+                cx.push(Level::Warn, text, None);
             }
             _ => {}
         }
     }
+}
 
-    // Every path config.json names, and the permissions of secrets.
+/// Every path config.json names exists (or is expected absent).
+fn check_paths(cx: &mut Checkup) {
+    let (store, m) = (cx.store, cx.m);
     for (field, s) in string_fields(&m.config) {
         let key = field.rsplit('.').next().unwrap_or(&field);
         if !is_local_path_field_path(&field) || crate::store::paths::ForeignPath::parse(s).is_none()
@@ -389,35 +439,40 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
         }
         match m.locate(store, s) {
             Located::InStore(p) | Located::Outside(p) => {
-                if !p.exists() {
-                    let expected_absent =
-                        m.driver() == "none" && (key == "ServerCertPath" || key == "ServerKeyPath");
-                    if !expected_absent && key != "CaPrivateKeyPath" && key != "PrivateKeyPath" {
-                        out.push(f(
-                            Level::Error,
-                            format!("{field} names {s}, which does not exist"),
-                            None,
-                        ));
-                    }
+                let expected_absent = (m.driver() == "none"
+                    && (key == "ServerCertPath" || key == "ServerKeyPath"))
+                    || key == "CaPrivateKeyPath"
+                    || key == "PrivateKeyPath";
+                if !p.exists() && !expected_absent {
+                    cx.push(
+                        Level::Error,
+                        format!("{field} names {s}, which does not exist"),
+                        None,
+                    );
                 }
             }
             Located::Nowhere => {
                 if key != "SSHKey" && key != "UserDataFile" {
-                    out.push(f(
+                    cx.push(
                         Level::Warn,
                         format!("{field} names {s}, which is not on this computer"),
                         None,
-                    ));
+                    );
                 }
             }
         }
     }
-    let mut secrets: Vec<PathBuf> = found
+}
+
+/// Keys and config.json private to their owner; the machine directory not writable by others.
+fn check_permissions(cx: &mut Checkup) {
+    let mut secrets: Vec<PathBuf> = cx
+        .found
         .iter()
         .filter(|x| x.name == CA_KEY || x.name == CLIENT_KEY)
         .map(|x| x.local.clone())
         .collect();
-    if let Ok(rd) = fs::read_dir(&m.dir) {
+    if let Ok(rd) = fs::read_dir(&cx.m.dir) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if is_secret_file(&name) && e.path().is_file() {
@@ -427,37 +482,35 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     }
     secrets.sort();
     secrets.dedup();
-    let mut loose = Vec::new();
-    for p in &secrets {
-        if let Some(md) = mode(p) {
-            if md & 0o077 != 0 {
-                loose.push(format!("{} ({md:04o})", shown(p)));
-            }
-        }
-    }
+    let loose: Vec<String> = secrets
+        .iter()
+        .filter_map(|p| mode(p).filter(|md| md & 0o077 != 0).map(|md| (p, md)))
+        .map(|(p, md)| format!("{} ({md:04o})", cx.shown(p)))
+        .collect();
     if loose.is_empty() {
-        out.push(f(
+        cx.push(
             Level::Ok,
             "keys and config.json are private to their owner",
             None,
-        ));
+        );
     } else {
-        out.push(f(
+        cx.push(
             Level::Error,
             format!("readable by other users: {}", loose.join(", ")),
             Some("chmod 600 those files".into()),
-        ));
+        );
     }
-    if let Some(md) = mode(&m.dir) {
-        if md & 0o022 != 0 {
-            out.push(f(
-                Level::Error,
-                format!("{} is writable by other users ({md:04o})", shown(&m.dir)),
-                Some(format!("chmod 700 {}", m.dir.display())),
-            ));
-        }
+    if let Some(md) = mode(&cx.m.dir).filter(|md| md & 0o022 != 0) {
+        let text = format!(
+            "{} is writable by other users ({md:04o})",
+            cx.shown(&cx.m.dir)
+        );
+        let fix = format!(
+            "chmod 700 {}",
+            crate::store::env::shell_word(&cx.m.dir.display().to_string())
+        );
+        cx.push(Level::Error, text, Some(fix));
     }
-    out
 }
 
 /// Checks a certs.d tree: either one registry directory (holding `.crt`/`.cert`/`.key`
