@@ -2,7 +2,7 @@
 //! mapping, and all conflicts at once, decided from the manifest and the store's state.
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::manifest::{check_machine_name, CertRole, Manifest};
+use crate::format::manifest::{check_machine_name, CertRole, CertSetEntry, MachineEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{rewrite_config, PathMap};
 use crate::store::IMPORTED_CERTS;
@@ -327,8 +327,66 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         )
     })?;
     let root_fp = ForeignPath::parse(root_text).ok_or_else(|| store_path_unusable(root_text))?;
+    let renames = check_renames(manifest, req)?;
+    let mut found = Found::default();
+    let sets = place_cert_sets(manifest, state, &mut found);
+    let mut targets = BTreeSet::new();
+    let mut machines = Vec::new();
+    for m in &manifest.machines {
+        let target = renames
+            .get(m.name.as_str())
+            .copied()
+            .unwrap_or(&m.name)
+            .to_string();
+        if !targets.insert(target.clone()) {
+            found
+                .conflicts
+                .push(format!("two machines would both be named {target}"));
+        }
+        machine_conflicts(m, &target, state, req, &mut found);
+        let prefix = format!("machines/{}/", m.name);
+        for f in &m.files {
+            let rest = &f[prefix.len()..];
+            found.files.insert(
+                f.clone(),
+                FileTarget::Write(format!("machines/{target}/{rest}")),
+            );
+        }
+        let map = machine_path_map(manifest, m, &target, &sets, &root_fp, &mut found);
+        driver_warning(m, &target, &mut found);
+        machines.push(MachinePlan {
+            source: m.name.clone(),
+            target,
+            driver: m.driver.clone(),
+            certset: m.certset.clone(),
+            map,
+        });
+    }
+    if !found.conflicts.is_empty() {
+        return Err(Error::Conflicts(found.conflicts));
+    }
+    Ok(ImportPlan {
+        root: state.root.clone(),
+        machines,
+        sets,
+        files: found.files,
+        warnings: found.warnings,
+    })
+}
 
-    // Renames.
+/// What the steps of [`plan`] find along the way.
+#[derive(Default)]
+struct Found {
+    conflicts: Vec<String>,
+    warnings: Vec<String>,
+    files: HashMap<String, FileTarget>,
+}
+
+/// `--rename OLD=NEW`: each OLD in the bundle, given once, and not a VM-named driver.
+fn check_renames<'a>(
+    manifest: &Manifest,
+    req: &'a ImportRequest,
+) -> Result<BTreeMap<&'a str, &'a str>> {
     let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
     for (old, new) in &req.renames {
         let Some(m) = manifest.machines.iter().find(|m| &m.name == old) else {
@@ -354,13 +412,13 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             ));
         }
     }
+    Ok(renames)
+}
 
-    let mut conflicts = Vec::new();
-    let mut warnings = Vec::new();
-    let mut files = HashMap::new();
-
-    // Cert sets.
-    let certs_identical = |set: &crate::format::manifest::CertSetEntry| {
+/// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or
+/// `imported-certs/<id>/`; and which of its files are written, already there, or conflict.
+fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) -> Vec<SetPlan> {
+    let certs_identical = |set: &CertSetEntry| {
         set.members.iter().all(|mem| {
             let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
             state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
@@ -370,7 +428,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
     // only if it is the CA they already carry a copy of (a restore after losing certs/), or
     // if there are none (a fresh laptop). Otherwise it would silently change their CA.
-    let adoptable = |set: &crate::format::manifest::CertSetEntry| {
+    let adoptable = |set: &CertSetEntry| {
         let ca_sha = set
             .members
             .iter()
@@ -408,45 +466,8 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         } else {
             (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
         };
-        let mut writes = Vec::new();
-        let mut identical = Vec::new();
-        for mem in &set.members {
-            let rel = format!("{dir_rel}/{}", mem.name);
-            let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
-            match state.cert_files.get(&rel) {
-                None => {
-                    writes.push(mem.name.clone());
-                    files.insert(mem.path.clone(), FileTarget::Write(rel));
-                }
-                Some(have) if *have == declared => {
-                    identical.push(mem.name.clone());
-                    files.insert(mem.path.clone(), FileTarget::Identical);
-                }
-                Some(_) => conflicts.push(format!(
-                    "{} exists with other content; mbundle never replaces an existing file",
-                    state.root.join(&rel).display()
-                )),
-            }
-        }
-        if let Some(t) = set.not_after.as_deref().and_then(|t| {
-            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-        }) {
-            let now = time::OffsetDateTime::now_utc();
-            if (t - now).whole_days() < 90 {
-                let verb = if t <= now { "expired" } else { "expires" };
-                let flag = if dir_rel == "certs" {
-                    String::new()
-                } else {
-                    format!(" --cert-set {}", set.id)
-                };
-                warnings.push(format!(
-                    "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
-                    set.id,
-                    set.ca_name.as_deref().unwrap_or("?"),
-                    &crate::pki::certs::rfc3339(t)[..10]
-                ));
-            }
-        }
+        let (writes, identical) = set_files(manifest, state, set, &dir_rel, found);
+        expiry_warning(set, &dir_rel, found);
         sets.push(SetPlan {
             id: set.id.clone(),
             ca_name: set.ca_name.clone(),
@@ -456,119 +477,163 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             identical,
         });
     }
+    sets
+}
 
-    // Machines.
-    let mut targets = BTreeSet::new();
-    let mut machines = Vec::new();
-    for m in &manifest.machines {
-        let target = renames
-            .get(m.name.as_str())
-            .copied()
-            .unwrap_or(&m.name)
-            .to_string();
-        if !targets.insert(target.clone()) {
-            conflicts.push(format!("two machines would both be named {target}"));
+/// The members of one set in `dir_rel`: written (absent there), identical (same bytes), or a
+/// conflict (other bytes: never replaced).
+fn set_files(
+    manifest: &Manifest,
+    state: &TargetState,
+    set: &CertSetEntry,
+    dir_rel: &str,
+    found: &mut Found,
+) -> (Vec<String>, Vec<String>) {
+    let mut writes = Vec::new();
+    let mut identical = Vec::new();
+    for mem in &set.members {
+        let rel = format!("{dir_rel}/{}", mem.name);
+        let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
+        match state.cert_files.get(&rel) {
+            None => {
+                writes.push(mem.name.clone());
+                found.files.insert(mem.path.clone(), FileTarget::Write(rel));
+            }
+            Some(have) if *have == declared => {
+                identical.push(mem.name.clone());
+                found.files.insert(mem.path.clone(), FileTarget::Identical);
+            }
+            Some(_) => found.conflicts.push(format!(
+                "{} exists with other content; mbundle never replaces an existing file",
+                state.root.join(&rel).display()
+            )),
         }
-        if state.machines.contains(&target) {
-            let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
-                format!(
-                    "a {} machine keeps its name: move the existing {target} aside first",
-                    m.driver
-                )
-            } else {
-                format!(
-                    "import it under another name with --rename {}={target}-2",
-                    m.name
-                )
-            };
-            conflicts.push(format!(
-                "machine {target} already exists in {} ({fix})",
-                state.root.display()
+    }
+    (writes, identical)
+}
+
+/// A CA that expired or expires within 90 days: say which command renews it.
+fn expiry_warning(set: &CertSetEntry, dir_rel: &str, found: &mut Found) {
+    let Some(t) = set.not_after.as_deref().and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }) else {
+        return;
+    };
+    let now = time::OffsetDateTime::now_utc();
+    if (t - now).whole_days() >= 90 {
+        return;
+    }
+    let verb = if t <= now { "expired" } else { "expires" };
+    let flag = if dir_rel == "certs" {
+        String::new()
+    } else {
+        format!(" --cert-set {}", set.id)
+    };
+    found.warnings.push(format!(
+        "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
+        set.id,
+        set.ca_name.as_deref().unwrap_or("?"),
+        &crate::pki::certs::rfc3339(t)[..10]
+    ));
+}
+
+/// A machine name already in the store, or a docker context already taken.
+fn machine_conflicts(
+    m: &MachineEntry,
+    target: &str,
+    state: &TargetState,
+    req: &ImportRequest,
+    found: &mut Found,
+) {
+    if state.machines.contains(target) {
+        let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+            format!(
+                "a {} machine keeps its name: move the existing {target} aside first",
+                m.driver
+            )
+        } else {
+            format!(
+                "import it under another name with --rename {}={target}-2",
+                m.name
+            )
+        };
+        found.conflicts.push(format!(
+            "machine {target} already exists in {} ({fix})",
+            state.root.display()
+        ));
+    }
+    if let Some(cfg) = &req.docker_context {
+        if let Err(e) = crate::store::context::check_context_name(target) {
+            found.conflicts.push(format!(
+                "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
+            ));
+        } else if crate::store::context::context_exists(cfg, target) {
+            found.conflicts.push(format!(
+                "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
+                cfg.display()
             ));
         }
-        if let Some(cfg) = &req.docker_context {
-            if let Err(e) = crate::store::context::check_context_name(&target) {
-                conflicts.push(format!(
-                    "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
-                ));
-            } else if crate::store::context::context_exists(cfg, &target) {
-                conflicts.push(format!(
-                    "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
-                    cfg.display()
-                ));
-            }
-        }
-        let prefix = format!("machines/{}/", m.name);
-        for f in &m.files {
-            let rest = &f[prefix.len()..];
-            files.insert(
-                f.clone(),
-                FileTarget::Write(format!("machines/{target}/{rest}")),
-            );
-        }
-        // The path map: member files exactly, then the machine directory, the cert
-        // directories, and the store root as prefixes.
-        let mut map = PathMap::new();
-        let set = m.certset.as_ref().and_then(|id| {
-            manifest
-                .certsets
-                .iter()
-                .zip(&sets)
-                .find(|(s, _)| &s.id == id)
-        });
-        if let Some((set, sp)) = set {
-            let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
-            for mem in &set.members {
-                for src in &mem.sources {
-                    if let Some(from) = ForeignPath::parse(src) {
-                        map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
-                        if let Some(parent) = from.parent() {
-                            map.prefix(parent, dir.clone());
-                        }
+    }
+}
+
+/// The path map of one machine: member files exactly, then the machine directory, the cert
+/// directories, and the store root as prefixes.
+fn machine_path_map(
+    manifest: &Manifest,
+    m: &MachineEntry,
+    target: &str,
+    sets: &[SetPlan],
+    root_fp: &ForeignPath,
+    found: &mut Found,
+) -> PathMap {
+    let mut map = PathMap::new();
+    let set = m.certset.as_ref().and_then(|id| {
+        manifest
+            .certsets
+            .iter()
+            .zip(sets)
+            .find(|(s, _)| &s.id == id)
+    });
+    if let Some((set, sp)) = set {
+        let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
+        for mem in &set.members {
+            for src in &mem.sources {
+                if let Some(from) = ForeignPath::parse(src) {
+                    map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
+                    if let Some(parent) = from.parent() {
+                        map.prefix(parent, dir.clone());
                     }
                 }
             }
         }
-        if let Some(old_root) = ForeignPath::parse(&m.store) {
-            map.prefix(
-                old_root.join(&["machines", m.name.as_str()]),
-                root_fp.join(&["machines", target.as_str()]),
-            );
-            map.prefix(old_root, root_fp.clone());
-        } else {
-            warnings.push(format!(
-                "machine {}: the bundle does not say where its store was ({:?}); only cert paths are rewritten",
-                m.name, m.store
-            ));
-        }
-        if !BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
-            let plugin = format!("docker-machine-driver-{}", m.driver);
-            if !on_path(&plugin) {
-                warnings.push(format!(
-                    "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
-                    m.driver
-                ));
-            }
-        }
-        machines.push(MachinePlan {
-            source: m.name.clone(),
-            target,
-            driver: m.driver.clone(),
-            certset: m.certset.clone(),
-            map,
-        });
     }
+    if let Some(old_root) = ForeignPath::parse(&m.store) {
+        map.prefix(
+            old_root.join(&["machines", m.name.as_str()]),
+            root_fp.join(&["machines", target]),
+        );
+        map.prefix(old_root, root_fp.clone());
+    } else {
+        found.warnings.push(format!(
+            "machine {}: the bundle does not say where its store was ({:?}); only cert paths are rewritten",
+            m.name, m.store
+        ));
+    }
+    map
+}
 
-    if !conflicts.is_empty() {
-        return Err(Error::Conflicts(conflicts));
+/// A driver that is neither built into docker-machine nor installed as a plugin.
+fn driver_warning(m: &MachineEntry, target: &str, found: &mut Found) {
+    if BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
+        return;
     }
-    Ok(ImportPlan {
-        root: state.root.clone(),
-        machines,
-        sets,
-        files,
-        warnings,
-    })
+    let plugin = format!("docker-machine-driver-{}", m.driver);
+    if !on_path(&plugin) {
+        found.warnings.push(format!(
+            "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
+            m.driver
+        ));
+    }
 }
 
 pub(super) fn on_path(program: &str) -> bool {
