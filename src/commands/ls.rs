@@ -21,7 +21,7 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         "SERVER CERT EXPIRES".into(),
     ]];
     let mut out_json = Vec::new();
-    // CAs that expired or expire within 90 days, each reported once.
+    // CAs that expired or expire soon, each reported once.
     let mut ca_alerts: Vec<(PathBuf, CertInfo)> = Vec::new();
     for name in store.machine_names()? {
         let m = match store.machine(&name) {
@@ -44,7 +44,7 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         let client = read_cert(path_of(CLIENT_CERT));
         let server = read_cert(m.server_cert(store).as_deref());
         if let (Some(p), Some(c)) = (ca_path, &ca) {
-            if (c.not_after - now).whole_days() < 90
+            if certs::ca_needs_renewal(c.not_after, now)
                 && !ca_alerts
                     .iter()
                     .any(|(_, x)| x.fingerprint == c.fingerprint)

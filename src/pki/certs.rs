@@ -120,13 +120,23 @@ pub fn rfc3339(t: OffsetDateTime) -> String {
     )
 }
 
+/// Days before a CA certificate's end that every command warns of it (ls, export, import):
+/// time to renew it with the same key before docker-machine replaces it with a new CA.
+pub const CA_EXPIRY_WARNING_DAYS: i64 = 90;
+
+/// Whether a CA certificate ending at `not_after` has expired or is within
+/// [`CA_EXPIRY_WARNING_DAYS`] of it.
+pub fn ca_needs_renewal(not_after: OffsetDateTime, now: OffsetDateTime) -> bool {
+    (not_after - now).whole_days() < CA_EXPIRY_WARNING_DAYS
+}
+
 /// How a certificate's end date reads to a person, relative to `now`.
 pub fn expiry_text(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
     let date = &rfc3339(not_after)[..10];
     let days = (not_after - now).whole_days();
     if not_after <= now {
         format!("{date} (EXPIRED)")
-    } else if days < 90 {
+    } else if days < CA_EXPIRY_WARNING_DAYS {
         format!("{date} ({days}d left)")
     } else {
         date.to_string()

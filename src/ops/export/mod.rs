@@ -16,7 +16,9 @@ use crate::format::manifest::{
 };
 use crate::pki::certs;
 use crate::store::paths::SourceOs;
-use crate::store::{FoundMember, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CERT, CLIENT_KEY};
+use crate::store::{
+    FoundMember, Machine, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CERT, CLIENT_KEY,
+};
 use std::fs::{self};
 use std::path::PathBuf;
 
@@ -59,6 +61,72 @@ pub struct ExportPlan {
 
 /// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
 pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
+    let names = select_names(store, req)?;
+    let mut machines = Vec::new();
+    let mut scans = Vec::new();
+    for name in &names {
+        let m = store.machine(name)?;
+        if let Err(e) = crate::format::manifest::check_machine_name(name) {
+            return Err(Error::BadConfig {
+                name: name.clone(),
+                path: m.dir.clone(),
+                reason: format!("this name cannot be carried in a bundle: {e}"),
+            });
+        }
+        scans.push(scan_machine(store, &m, req.include_disks)?);
+        machines.push(m);
+    }
+
+    let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
+    let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
+    if req.all {
+        // The store's own issuing set travels even when no machine uses it: a CA backup.
+        found.extend(store_certs(store, &mut warnings)?);
+    }
+    let now = time::OffsetDateTime::now_utc();
+    let mut certsets = Vec::new();
+    let mut files = Vec::new();
+    for g in &group_certsets(&found) {
+        certsets.push(certset_entry(g, now, &mut files, &mut warnings)?);
+    }
+
+    let mut machine_entries = Vec::new();
+    let mut excluded = Vec::new();
+    for scan in scans {
+        let mut entry = scan.entry;
+        entry.certset = scan
+            .certs
+            .as_ref()
+            .map(|c| certset_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
+        machine_entries.push(entry);
+        files.extend(scan.files);
+        excluded.extend(scan.excluded);
+    }
+
+    let manifest = Manifest {
+        format: "mbundle".into(),
+        format_version: u64::from(FORMAT_VERSION),
+        tool: format!("mbundle {}", env!("CARGO_PKG_VERSION")),
+        created_at: certs::rfc3339(now),
+        source: source_of(store, &machines),
+        machines: machine_entries,
+        certsets,
+        files: files.iter().map(|f| f.entry.clone()).collect(),
+        excluded,
+        warnings,
+    };
+    manifest.validate().map_err(|e| {
+        Error::usage(
+            format!("cannot build a valid bundle from this store: {e}"),
+            "report this as a bug, with `mbundle ls` output",
+        )
+    })?;
+    Ok(ExportPlan { manifest, files })
+}
+
+/// The machines asked for: every one with `--all`, else the names given (each once, all
+/// known); refuses an export of nothing.
+fn select_names(store: &Store, req: &ExportRequest) -> Result<Vec<String>> {
     let known = store.machine_names()?;
     let names: Vec<String> = if req.all {
         known.clone()
@@ -93,150 +161,125 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
             "check -s / MACHINE_STORAGE_PATH",
         ));
     }
+    Ok(names)
+}
 
-    let mut machines = Vec::new();
-    let mut scans = Vec::new();
-    for name in &names {
-        let m = store.machine(name)?;
-        if let Err(e) = crate::format::manifest::check_machine_name(name) {
-            return Err(Error::BadConfig {
-                name: name.clone(),
-                path: m.dir.clone(),
-                reason: format!("this name cannot be carried in a bundle: {e}"),
-            });
-        }
-        scans.push(scan_machine(store, &m, req.include_disks)?);
-        machines.push(m);
-    }
+/// The store's own `certs/`, verified, as an issuing set of no machine.
+fn store_certs(store: &Store, warnings: &mut Vec<String>) -> Result<Option<MachineCerts>> {
+    let certs_dir = store.certs_dir();
+    let in_certs: Vec<FoundMember> = CERT_MEMBERS
+        .iter()
+        .map(|n| (*n, certs_dir.join(n)))
+        .filter(|(_, p)| p.is_file())
+        .map(|(name, local)| FoundMember {
+            name,
+            local,
+            source: None,
+        })
+        .collect();
+    let members = verified_members(store, None, in_certs, warnings);
+    let Some(ca) = members.iter().find(|f| f.name == CA_CERT) else {
+        return Ok(None);
+    };
+    let ca_fingerprint = fingerprint_file(&ca.local)?;
+    let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
+        Some(c) => Some(fingerprint_file(&c.local)?),
+        None => None,
+    };
+    Ok(Some(MachineCerts {
+        machine: None,
+        role: CertRole::Default,
+        ca_fingerprint,
+        client_fingerprint,
+        members,
+    }))
+}
 
-    let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
-    let mut store_warnings = Vec::new();
-    if req.all {
-        // The store's own issuing set travels even when no machine uses it: a CA backup.
-        let certs_dir = store.certs_dir();
-        let in_certs: Vec<FoundMember> = CERT_MEMBERS
-            .iter()
-            .map(|n| (*n, certs_dir.join(n)))
-            .filter(|(_, p)| p.is_file())
-            .map(|(name, local)| FoundMember {
-                name,
-                local,
-                source: None,
-            })
-            .collect();
-        let members = verified_members(store, None, in_certs, &mut store_warnings);
-        if let Some(ca) = members.iter().find(|f| f.name == CA_CERT) {
-            let ca_fingerprint = fingerprint_file(&ca.local)?;
-            let client_fingerprint = match members.iter().find(|f| f.name == CLIENT_CERT) {
-                Some(c) => Some(fingerprint_file(&c.local)?),
-                None => None,
-            };
-            found.push(MachineCerts {
-                machine: None,
-                role: CertRole::Default,
-                ca_fingerprint,
-                client_fingerprint,
-                members,
-            });
-        }
-    }
-    let groups = group_certsets(&found);
-
-    let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
-    warnings.extend(store_warnings);
-    let mut certsets = Vec::new();
-    let mut files = Vec::new();
-    let now = time::OffsetDateTime::now_utc();
-    for g in &groups {
-        let mut members = Vec::new();
-        for (name, (local, sources)) in &g.members {
-            let path = format!("certsets/{}/{}", g.id, name);
-            files.push(hash_file(local, path.clone(), name)?);
-            members.push(Member {
-                name: name.to_string(),
-                path,
-                sources: sources.clone(),
-            });
-        }
-        let missing: Vec<String> = CERT_MEMBERS
-            .iter()
-            .filter(|n| !g.members.contains_key(*n))
-            .map(|n| n.to_string())
-            .collect();
-        let who = if g.machines.is_empty() {
-            "the store's certs/".to_string()
-        } else {
-            format!("used by {}", g.machines.join(", "))
-        };
-        if missing.iter().any(|n| n == CA_KEY) {
-            warnings.push(format!(
-                "cert set {} ({who}): the CA key is absent, so certificates cannot be reissued from this bundle",
-                g.id
-            ));
-        }
-        for n in missing
-            .iter()
-            .filter(|n| *n == CLIENT_CERT || *n == CLIENT_KEY)
-        {
-            warnings.push(format!("cert set {} ({who}): {n} is absent", g.id));
-        }
-        let read_info = |name: &str| {
-            g.members
-                .get(name)
-                .and_then(|(p, _)| fs::read(p).ok())
-                .and_then(|b| certs::parse_pem(&b).ok())
-        };
-        let ca = read_info(CA_CERT);
-        let client = read_info(CLIENT_CERT);
-        if let Some(ca) = &ca {
-            if ca.not_after <= now {
-                warnings.push(format!(
-                    "cert set {} ({who}): the CA certificate \"{}\" expired on {}",
-                    g.id,
-                    ca.name,
-                    &certs::rfc3339(ca.not_after)[..10]
-                ));
-            } else if (ca.not_after - now).whole_days() < 90 {
-                warnings.push(format!(
-                    "cert set {} ({who}): the CA certificate \"{}\" expires on {}",
-                    g.id,
-                    ca.name,
-                    &certs::rfc3339(ca.not_after)[..10]
-                ));
-            }
-        } else {
-            warnings.push(format!(
-                "cert set {} ({who}): ca.pem is not a readable PEM certificate",
-                g.id
-            ));
-        }
-        certsets.push(CertSetEntry {
-            id: g.id.clone(),
-            role: g.role,
-            ca_fingerprint: g.ca_fingerprint.clone(),
-            ca_name: ca.as_ref().map(|c| c.name.clone()),
-            not_after: ca.as_ref().map(|c| certs::rfc3339(c.not_after)),
-            client_fingerprint: g.client_fingerprint.clone(),
-            client_not_after: client.as_ref().map(|c| certs::rfc3339(c.not_after)),
-            members,
-            missing,
-            machines: g.machines.clone(),
+/// The manifest entry of one grouped set; its files hashed into `files`, and what is absent
+/// or about to expire said in `warnings`.
+fn certset_entry(
+    g: &GroupedSet,
+    now: time::OffsetDateTime,
+    files: &mut Vec<PlannedFile>,
+    warnings: &mut Vec<String>,
+) -> Result<CertSetEntry> {
+    let mut members = Vec::new();
+    for (name, (local, sources)) in &g.members {
+        let path = format!("certsets/{}/{}", g.id, name);
+        files.push(hash_file(local, path.clone(), name)?);
+        members.push(Member {
+            name: name.to_string(),
+            path,
+            sources: sources.clone(),
         });
     }
-
-    let mut machine_entries = Vec::new();
-    let mut excluded = Vec::new();
-    for scan in scans {
-        let mut entry = scan.entry;
-        entry.certset = scan
-            .certs
-            .as_ref()
-            .map(|c| certset_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
-        machine_entries.push(entry);
-        files.extend(scan.files);
-        excluded.extend(scan.excluded);
+    let missing: Vec<String> = CERT_MEMBERS
+        .iter()
+        .filter(|n| !g.members.contains_key(*n))
+        .map(|n| n.to_string())
+        .collect();
+    let who = if g.machines.is_empty() {
+        "the store's certs/".to_string()
+    } else {
+        format!("used by {}", g.machines.join(", "))
+    };
+    if missing.iter().any(|n| n == CA_KEY) {
+        warnings.push(format!(
+            "cert set {} ({who}): the CA key is absent, so certificates cannot be reissued from this bundle",
+            g.id
+        ));
     }
+    for n in missing
+        .iter()
+        .filter(|n| *n == CLIENT_CERT || *n == CLIENT_KEY)
+    {
+        warnings.push(format!("cert set {} ({who}): {n} is absent", g.id));
+    }
+    let read_info = |name: &str| {
+        g.members
+            .get(name)
+            .and_then(|(p, _)| fs::read(p).ok())
+            .and_then(|b| certs::parse_pem(&b).ok())
+    };
+    let ca = read_info(CA_CERT);
+    let client = read_info(CLIENT_CERT);
+    match &ca {
+        Some(ca) if certs::ca_needs_renewal(ca.not_after, now) => {
+            let verb = if ca.not_after <= now {
+                "expired"
+            } else {
+                "expires"
+            };
+            warnings.push(format!(
+                "cert set {} ({who}): the CA certificate \"{}\" {verb} on {}",
+                g.id,
+                ca.name,
+                &certs::rfc3339(ca.not_after)[..10]
+            ));
+        }
+        Some(_) => {}
+        None => warnings.push(format!(
+            "cert set {} ({who}): ca.pem is not a readable PEM certificate",
+            g.id
+        )),
+    }
+    Ok(CertSetEntry {
+        id: g.id.clone(),
+        role: g.role,
+        ca_fingerprint: g.ca_fingerprint.clone(),
+        ca_name: ca.as_ref().map(|c| c.name.clone()),
+        not_after: ca.as_ref().map(|c| certs::rfc3339(c.not_after)),
+        client_fingerprint: g.client_fingerprint.clone(),
+        client_not_after: client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+        members,
+        missing,
+        machines: g.machines.clone(),
+    })
+}
 
+/// Where the bundle comes from: the source OS, the store root as config.json spells it, and
+/// the home above `.docker/machine`, from the first machine that records one.
+fn source_of(store: &Store, machines: &[Machine]) -> Source {
     let first_root = machines
         .iter()
         .find_map(|m| m.recorded_roots.first().cloned());
@@ -254,32 +297,14 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
             .then(|| r.parent().and_then(|p| p.parent()).map(|h| h.to_string()))
             .flatten()
     });
-    let manifest = Manifest {
-        format: "mbundle".into(),
-        format_version: u64::from(FORMAT_VERSION),
-        tool: format!("mbundle {}", env!("CARGO_PKG_VERSION")),
-        created_at: certs::rfc3339(now),
-        source: Source {
-            os,
-            store: store_spelling,
-            separator: os.separator().to_string(),
-            home,
-            exported_from: store.root.display().to_string(),
-            host_os: SourceOs::this_host(),
-        },
-        machines: machine_entries,
-        certsets,
-        files: files.iter().map(|f| f.entry.clone()).collect(),
-        excluded,
-        warnings,
-    };
-    manifest.validate().map_err(|e| {
-        Error::usage(
-            format!("cannot build a valid bundle from this store: {e}"),
-            "report this as a bug, with `mbundle ls` output",
-        )
-    })?;
-    Ok(ExportPlan { manifest, files })
+    Source {
+        os,
+        store: store_spelling,
+        separator: os.separator().to_string(),
+        home,
+        exported_from: store.root.display().to_string(),
+        host_os: SourceOs::this_host(),
+    }
 }
 
 #[cfg(test)]

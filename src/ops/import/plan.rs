@@ -512,7 +512,7 @@ fn set_files(
     (writes, identical)
 }
 
-/// A CA that expired or expires within 90 days: say which command renews it.
+/// A CA that expired or expires soon: say which command renews it.
 fn expiry_warning(set: &CertSetEntry, dir_rel: &str, found: &mut Found) {
     let Some(t) = set.not_after.as_deref().and_then(|t| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
@@ -520,7 +520,7 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, found: &mut Found) {
         return;
     };
     let now = time::OffsetDateTime::now_utc();
-    if (t - now).whole_days() >= 90 {
+    if !crate::pki::certs::ca_needs_renewal(t, now) {
         return;
     }
     let verb = if t <= now { "expired" } else { "expires" };
