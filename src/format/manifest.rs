@@ -219,6 +219,18 @@ impl Manifest {
                 self.files.len()
             ));
         }
+        let (machines, sets) = self.owners()?;
+        let files = self.checked_files(&machines, &sets)?;
+        let mut claimed = self.claim_machine_files(&files, &sets)?;
+        self.claim_set_files(&files, &mut claimed)?;
+        if let Some(orphan) = files.keys().find(|p| !claimed.contains(*p)) {
+            return Err(format!("file {orphan:?} belongs to no machine or cert set"));
+        }
+        Ok(())
+    }
+
+    /// The machine names and cert set ids, each well-formed and listed once.
+    fn owners(&self) -> Result<(BTreeSet<&str>, BTreeSet<&str>), String> {
         let mut machines = BTreeSet::new();
         for m in &self.machines {
             check_machine_name(&m.name)
@@ -234,7 +246,16 @@ impl Manifest {
                 return Err(format!("cert set {:?} is listed twice", s.id));
             }
         }
-        // Files: well-formed, unique, no file is also a directory of another.
+        Ok((machines, sets))
+    }
+
+    /// Files: well-formed, under a listed owner, unique, and no file is also a directory of
+    /// another.
+    fn checked_files(
+        &self,
+        machines: &BTreeSet<&str>,
+        sets: &BTreeSet<&str>,
+    ) -> Result<BTreeMap<&str, &FileEntry>, String> {
         let mut files: BTreeMap<&str, &FileEntry> = BTreeMap::new();
         for f in &self.files {
             check_archive_path(&f.path)
@@ -282,7 +303,15 @@ impl Manifest {
                 prefix.push_str(comp);
             }
         }
-        // Every file is claimed by exactly the machine or set whose directory it is in.
+        Ok(files)
+    }
+
+    /// Every machine file is in its own directory and claimed once; cert sets exist.
+    fn claim_machine_files<'a>(
+        &'a self,
+        files: &BTreeMap<&str, &FileEntry>,
+        sets: &BTreeSet<&str>,
+    ) -> Result<BTreeSet<&'a str>, String> {
         let mut claimed = BTreeSet::new();
         for m in &self.machines {
             let dir = format!("machines/{}/", m.name);
@@ -307,6 +336,15 @@ impl Manifest {
                 }
             }
         }
+        Ok(claimed)
+    }
+
+    /// Every cert set member is a known name, at its place, claimed once; each set has ca.pem.
+    fn claim_set_files<'a>(
+        &'a self,
+        files: &BTreeMap<&str, &FileEntry>,
+        claimed: &mut BTreeSet<&'a str>,
+    ) -> Result<(), String> {
         for s in &self.certsets {
             let mut names = BTreeSet::new();
             for mem in &s.members {
@@ -332,9 +370,6 @@ impl Manifest {
             if !names.contains(crate::store::CA_CERT) {
                 return Err(format!("cert set {:?} has no ca.pem", s.id));
             }
-        }
-        if let Some(orphan) = files.keys().find(|p| !claimed.contains(*p)) {
-            return Err(format!("file {orphan:?} belongs to no machine or cert set"));
         }
         Ok(())
     }

@@ -548,10 +548,7 @@ pub fn check_certs_d(
 
 fn check_registry_dir(dir: &Path, now: OffsetDateTime) -> Vec<Finding> {
     let mut out = Vec::new();
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = file_name(dir);
     if let Some((host, port)) = name.rsplit_once(':') {
         if host.is_empty() || port.parse::<u16>().map(|p| p == 0).unwrap_or(true) {
             out.push(f(
@@ -565,113 +562,16 @@ fn check_registry_dir(dir: &Path, now: OffsetDateTime) -> Vec<Finding> {
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     files.sort();
-    let stem = |p: &Path| {
-        p.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let file = |p: &Path| {
-        p.file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
     for p in &files {
-        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-        match ext {
-            "crt" => match load(p) {
-                Err(e) => out.push(f(Level::Error, format!("{}: {e}", file(p)), None)),
-                Ok(c) if !c.info.is_ca => out.push(f(
-                    Level::Warn,
-                    format!(
-                        "{} is not a CA certificate, yet .crt files are trusted as CA roots",
-                        file(p)
-                    ),
-                    Some(format!(
-                        "if it is a client certificate, name it {}.cert and give it {}.key",
-                        stem(p),
-                        stem(p)
-                    )),
-                )),
-                Ok(c) => {
-                    out.push(f(
-                        Level::Ok,
-                        format!("{} is a CA root (\"{}\")", file(p), c.info.name),
-                        None,
-                    ));
-                    expiry(
-                        &file(p),
-                        &c,
-                        now,
-                        "get a current CA certificate from the registry's operator",
-                        &mut out,
-                    );
-                }
-            },
-            "cert" => {
-                let key = p.with_extension("key");
-                match load(p) {
-                    Err(e) => out.push(f(Level::Error, format!("{}: {e}", file(p)), None)),
-                    Ok(c) if c.info.is_ca => out.push(f(
-                        Level::Error,
-                        format!(
-                            "{} is a CA certificate saved as .cert: docker reads .cert as a client certificate and fails with \"Missing key {}.key for client certificate {}\"",
-                            file(p),
-                            stem(p),
-                            file(p)
-                        ),
-                        Some(format!("rename it to {}.crt (CA certificates use .crt)", stem(p))),
-                    )),
-                    Ok(c) => {
-                        if !key.is_file() {
-                            out.push(f(
-                                Level::Error,
-                                format!("Missing key {}.key for client certificate {}", stem(p), file(p)),
-                                Some(format!("put the client key beside it as {}.key", stem(p))),
-                            ));
-                        } else {
-                            key_check(&format!("client certificate {}", file(p)), &c, &key, &file(&key), &mut out);
-                        }
-                        if !certs::allows_client_auth(&c.der) {
-                            out.push(f(
-                                Level::Warn,
-                                format!("{} does not allow TLS client authentication (extendedKeyUsage clientAuth)", file(p)),
-                                None,
-                            ));
-                        }
-                        expiry(&file(p), &c, now, "get a new client certificate", &mut out);
-                    }
-                }
-            }
-            "key" => {
-                if !p.with_extension("cert").is_file() {
-                    out.push(f(
-                        Level::Error,
-                        format!(
-                            "{} has no {}.cert beside it: docker pairs <name>.key with <name>.cert",
-                            file(p),
-                            stem(p)
-                        ),
-                        Some(format!(
-                            "add the client certificate as {}.cert, or remove the key",
-                            stem(p)
-                        )),
-                    ));
-                }
-                if let Some(md) = mode(p) {
-                    if md & 0o077 != 0 {
-                        out.push(f(
-                            Level::Warn,
-                            format!("{} is readable by other users ({md:04o})", file(p)),
-                            Some("chmod 600 it".into()),
-                        ));
-                    }
-                }
-            }
+        match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
+            "crt" => check_crt(p, now, &mut out),
+            "cert" => check_cert(p, now, &mut out),
+            "key" => check_key(p, &mut out),
             "pem" => out.push(f(
                 Level::Warn,
                 format!(
                     "{} is ignored by docker: it reads only .crt, .cert and .key",
-                    file(p)
+                    file_name(p)
                 ),
                 Some(format!(
                     "a CA goes in {}.crt; a client pair in NAME.cert + NAME.key",
@@ -690,6 +590,122 @@ fn check_registry_dir(dir: &Path, now: OffsetDateTime) -> Vec<Finding> {
         out.push(f(Level::Warn, "no .crt, .cert or .key files here", None));
     }
     out
+}
+
+fn stem(p: &Path) -> String {
+    p.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// `NAME.crt`: a CA root docker trusts for the registry.
+fn check_crt(p: &Path, now: OffsetDateTime, out: &mut Vec<Finding>) {
+    match load(p) {
+        Err(e) => out.push(f(Level::Error, format!("{}: {e}", file_name(p)), None)),
+        Ok(c) if !c.info.is_ca => out.push(f(
+            Level::Warn,
+            format!(
+                "{} is not a CA certificate, yet .crt files are trusted as CA roots",
+                file_name(p)
+            ),
+            Some(format!(
+                "if it is a client certificate, name it {}.cert and give it {}.key",
+                stem(p),
+                stem(p)
+            )),
+        )),
+        Ok(c) => {
+            out.push(f(
+                Level::Ok,
+                format!("{} is a CA root (\"{}\")", file_name(p), c.info.name),
+                None,
+            ));
+            expiry(
+                &file_name(p),
+                &c,
+                now,
+                "get a current CA certificate from the registry's operator",
+                out,
+            );
+        }
+    }
+}
+
+/// `NAME.cert`: a client certificate, paired with `NAME.key`.
+fn check_cert(p: &Path, now: OffsetDateTime, out: &mut Vec<Finding>) {
+    let key = p.with_extension("key");
+    let c = match load(p) {
+        Err(e) => return out.push(f(Level::Error, format!("{}: {e}", file_name(p)), None)),
+        Ok(c) => c,
+    };
+    if c.info.is_ca {
+        return out.push(f(
+            Level::Error,
+            format!(
+                "{} is a CA certificate saved as .cert: docker reads .cert as a client certificate and fails with \"Missing key {}.key for client certificate {}\"",
+                file_name(p),
+                stem(p),
+                file_name(p)
+            ),
+            Some(format!("rename it to {}.crt (CA certificates use .crt)", stem(p))),
+        ));
+    }
+    if !key.is_file() {
+        out.push(f(
+            Level::Error,
+            format!(
+                "Missing key {}.key for client certificate {}",
+                stem(p),
+                file_name(p)
+            ),
+            Some(format!("put the client key beside it as {}.key", stem(p))),
+        ));
+    } else {
+        let what = format!("client certificate {}", file_name(p));
+        key_check(&what, &c, &key, &file_name(&key), out);
+    }
+    if !certs::allows_client_auth(&c.der) {
+        out.push(f(
+            Level::Warn,
+            format!(
+                "{} does not allow TLS client authentication (extendedKeyUsage clientAuth)",
+                file_name(p)
+            ),
+            None,
+        ));
+    }
+    expiry(&file_name(p), &c, now, "get a new client certificate", out);
+}
+
+/// `NAME.key`: the key of `NAME.cert`, private.
+fn check_key(p: &Path, out: &mut Vec<Finding>) {
+    if !p.with_extension("cert").is_file() {
+        out.push(f(
+            Level::Error,
+            format!(
+                "{} has no {}.cert beside it: docker pairs <name>.key with <name>.cert",
+                file_name(p),
+                stem(p)
+            ),
+            Some(format!(
+                "add the client certificate as {}.cert, or remove the key",
+                stem(p)
+            )),
+        ));
+    }
+    if let Some(md) = mode(p).filter(|md| md & 0o077 != 0) {
+        out.push(f(
+            Level::Warn,
+            format!("{} is readable by other users ({md:04o})", file_name(p)),
+            Some("chmod 600 it".into()),
+        ));
+    }
 }
 
 #[cfg(test)]

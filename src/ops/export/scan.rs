@@ -239,32 +239,14 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
             continue;
         };
         let archive_path = format!("machines/{}/{}", m.name, comps.join("/"));
-        let why: Option<String> = if item.file_type().is_symlink() {
-            Some("a symbolic link (bundles carry only regular files)".into())
-        } else if !item.file_type().is_file() {
-            Some(format!(
-                "{} (bundles carry only regular files)",
-                crate::fs::outfile::type_name(&item.file_type())
-            ))
-        } else if crate::format::manifest::check_archive_path(&archive_path).is_err()
-            || comps.iter().any(|c| c.contains('\\'))
-        {
-            Some("file name cannot be carried portably".into())
-        } else if let Some(why) = (comps.len() == 1)
-            .then(|| pem_problem(&m.dir, comps[0]))
-            .flatten()
-        {
-            warnings.push(format!(
-                "machine {}: {} is {why}; left out",
-                m.name, comps[0]
-            ));
-            Some(why)
-        } else if include_disks {
-            None
-        } else {
-            default_exclusion(&comps).map(String::from)
-        };
-        if let Some(why) = why {
+        if let Some(why) = left_out(
+            m,
+            &item,
+            &comps,
+            &archive_path,
+            include_disks,
+            &mut warnings,
+        ) {
             excluded.push(Excluded {
                 path: archive_path,
                 size,
@@ -284,52 +266,7 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
             m.name
         ));
     }
-    let carried: Vec<PathBuf> = certs
-        .iter()
-        .flat_map(|c| c.members.iter().map(|f| f.local.clone()))
-        .collect();
-
-    // Every path config.json names: absent here, or outside what the bundle carries.
-    let mut absent = Vec::new();
-    let mut external = Vec::new();
-    for (field, s) in string_fields(&m.config) {
-        if !crate::store::rewrite::is_local_path_field_path(&field)
-            || ForeignPath::parse(s).is_none()
-        {
-            continue;
-        }
-        let note = PathNote {
-            field: field.clone(),
-            path: s.to_string(),
-        };
-        match m.locate(store, s) {
-            Located::InStore(p) if !p.exists() => {
-                if !carried_member(certs.as_ref(), s) {
-                    absent.push(note);
-                }
-            }
-            Located::InStore(p) => {
-                if !p.starts_with(&m.dir)
-                    && !carried.contains(&p)
-                    && p != store.root
-                    && p != store.certs_dir()
-                {
-                    external.push(note);
-                }
-            }
-            Located::Outside(p) => {
-                if !carried.contains(&p) {
-                    external.push(note);
-                }
-            }
-            Located::Nowhere => {
-                if !carried_member(certs.as_ref(), s) {
-                    external.push(note);
-                }
-            }
-        }
-    }
-
+    let (absent, external) = path_notes(store, m, certs.as_ref());
     let store_spelling = m
         .recorded_roots
         .first()
@@ -352,6 +289,101 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
         certs,
         warnings,
     })
+}
+
+/// Why a file of the machine directory stays out of the bundle, if it does: not a regular
+/// file, a name that cannot travel, a certificate or key that is not what its name says
+/// (also warned of), or a VM disk without `--include-disks`.
+fn left_out(
+    m: &Machine,
+    item: &walkdir::DirEntry,
+    comps: &[&str],
+    archive_path: &str,
+    include_disks: bool,
+    warnings: &mut Vec<String>,
+) -> Option<String> {
+    if item.file_type().is_symlink() {
+        return Some("a symbolic link (bundles carry only regular files)".into());
+    }
+    if !item.file_type().is_file() {
+        return Some(format!(
+            "{} (bundles carry only regular files)",
+            crate::fs::outfile::type_name(&item.file_type())
+        ));
+    }
+    if crate::format::manifest::check_archive_path(archive_path).is_err()
+        || comps.iter().any(|c| c.contains('\\'))
+    {
+        return Some("file name cannot be carried portably".into());
+    }
+    if let Some(why) = (comps.len() == 1)
+        .then(|| pem_problem(&m.dir, comps[0]))
+        .flatten()
+    {
+        warnings.push(format!(
+            "machine {}: {} is {why}; left out",
+            m.name, comps[0]
+        ));
+        return Some(why);
+    }
+    if include_disks {
+        None
+    } else {
+        default_exclusion(comps).map(String::from)
+    }
+}
+
+/// Every path config.json names that the bundle will not hold: absent here, or outside what
+/// it carries.
+fn path_notes(
+    store: &Store,
+    m: &Machine,
+    certs: Option<&MachineCerts>,
+) -> (Vec<PathNote>, Vec<PathNote>) {
+    let carried: Vec<PathBuf> = certs
+        .iter()
+        .flat_map(|c| c.members.iter().map(|f| f.local.clone()))
+        .collect();
+    let mut absent = Vec::new();
+    let mut external = Vec::new();
+    for (field, s) in string_fields(&m.config) {
+        if !crate::store::rewrite::is_local_path_field_path(&field)
+            || ForeignPath::parse(s).is_none()
+        {
+            continue;
+        }
+        let note = PathNote {
+            field: field.clone(),
+            path: s.to_string(),
+        };
+        match m.locate(store, s) {
+            Located::InStore(p) if !p.exists() => {
+                if !carried_member(certs, s) {
+                    absent.push(note);
+                }
+            }
+            Located::InStore(p) => {
+                if !p.starts_with(&m.dir)
+                    && !carried.contains(&p)
+                    && p != store.root
+                    && p != store.certs_dir()
+                {
+                    external.push(note);
+                }
+            }
+            Located::Outside(p) => {
+                if !carried.contains(&p) {
+                    external.push(note);
+                }
+            }
+            Located::Nowhere => {
+                if !carried_member(certs, s) {
+                    external.push(note);
+                }
+            }
+        }
+    }
+    (absent, external)
 }
 
 pub(super) fn carried_member(certs: Option<&MachineCerts>, s: &str) -> bool {
