@@ -4,7 +4,8 @@
 //! - a module imports only its own layer and the layers below it;
 //! - an operation never imports another operation (a shared helper moves down);
 //! - every file in `src/` opens with its `//!` module doc;
-//! - no file in `src/` grows past 800 lines (the few still above it may only shrink).
+//! - no file in `src/` grows past 800 lines (the few still above it may only shrink);
+//! - no function in `src/` runs past 100 lines: a long one becomes named steps.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 const STILL_LARGE: &[(&str, usize)] = &[];
 
 const MAX_LINES: usize = 800;
+const MAX_FUNCTION_LINES: usize = 100;
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")
@@ -173,4 +175,55 @@ fn the_tidy_parser_sees_paths() {
     );
     assert_eq!(layer("ops"), Some(2));
     assert_eq!(owner("ops/import/plan.rs"), "ops");
+}
+
+/// Every `fn` in the text with its name and length in lines: from its signature to the
+/// closing brace at the signature's indentation (rustfmt's layout).
+fn function_lengths(text: &str) -> Vec<(String, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        let sig = ["fn ", "pub fn ", "pub(crate) fn ", "pub(super) fn "]
+            .iter()
+            .find_map(|p| trimmed.strip_prefix(p));
+        let Some(sig) = sig else { continue };
+        let name: String = sig
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{}}}", " ".repeat(indent));
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            out.push((name, end + 2));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_runs_past_100_lines() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut wrong = Vec::new();
+    for f in &files {
+        for (name, n) in function_lengths(&fs::read_to_string(f).unwrap()) {
+            if n > MAX_FUNCTION_LINES {
+                wrong.push(format!(
+                    "{}: fn {name} is {n} lines: make it named steps",
+                    rel(f)
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn function_lengths_are_measured() {
+    let text = "fn a() {\n    x();\n}\n\nimpl X {\n    pub fn b(&self) {\n        y();\n        z();\n    }\n}\n";
+    assert_eq!(
+        function_lengths(text),
+        vec![("a".to_string(), 3), ("b".to_string(), 4)]
+    );
 }

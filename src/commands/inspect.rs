@@ -45,6 +45,35 @@ pub fn describe(m: &Manifest, what: &str) -> String {
         m.files.len(),
         human_bytes(m.total_size())
     ));
+    describe_machines(m, &mut s);
+    describe_certsets(m, now, &mut s);
+    if !m.excluded.is_empty() {
+        let total: u64 = m.excluded.iter().map(|e| e.size).sum();
+        s.push_str(&format!(
+            "\nleft out ({} files, {}):\n",
+            m.excluded.len(),
+            human_bytes(total)
+        ));
+        for e in &m.excluded {
+            s.push_str(&format!(
+                "  {}  {}  {}\n",
+                e.path,
+                human_bytes(e.size),
+                e.why
+            ));
+        }
+    }
+    if !m.warnings.is_empty() {
+        s.push_str("\nwarnings at export:\n");
+        for w in &m.warnings {
+            s.push_str(&format!("  {w}\n"));
+        }
+    }
+    s
+}
+
+/// The machines section of [`describe`].
+fn describe_machines(m: &Manifest, s: &mut String) {
     if !m.machines.is_empty() {
         s.push_str("\nmachines:\n");
         let mut rows = vec![vec![
@@ -79,6 +108,10 @@ pub fn describe(m: &Manifest, what: &str) -> String {
             }
         }
     }
+}
+
+/// The cert sets section of [`describe`].
+fn describe_certsets(m: &Manifest, now: time::OffsetDateTime, s: &mut String) {
     if !m.certsets.is_empty() {
         s.push_str("\ncert sets:\n");
         for c in &m.certsets {
@@ -114,27 +147,4 @@ pub fn describe(m: &Manifest, what: &str) -> String {
             }
         }
     }
-    if !m.excluded.is_empty() {
-        let total: u64 = m.excluded.iter().map(|e| e.size).sum();
-        s.push_str(&format!(
-            "\nleft out ({} files, {}):\n",
-            m.excluded.len(),
-            human_bytes(total)
-        ));
-        for e in &m.excluded {
-            s.push_str(&format!(
-                "  {}  {}  {}\n",
-                e.path,
-                human_bytes(e.size),
-                e.why
-            ));
-        }
-    }
-    if !m.warnings.is_empty() {
-        s.push_str("\nwarnings at export:\n");
-        for w in &m.warnings {
-            s.push_str(&format!("  {w}\n"));
-        }
-    }
-    s
 }

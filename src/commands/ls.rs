@@ -8,7 +8,7 @@ use super::render::*;
 use crate::cli::LsArgs;
 use crate::error::Result;
 use crate::pki::certs::{self, CertInfo};
-use crate::store::{Store, CA_CERT, CLIENT_CERT};
+use crate::store::{Machine, Store, CA_CERT, CLIENT_CERT};
 
 pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
     let now = time::OffsetDateTime::now_utc();
@@ -32,74 +32,18 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
                 continue;
             }
         };
-        let members = m.issuing_material(store);
-        let path_of = |n: &str| {
-            members
-                .iter()
-                .find(|f| f.name == n)
-                .map(|f| f.local.as_path())
-        };
-        let ca_path = path_of(CA_CERT);
-        let ca = read_cert(ca_path);
-        let client = read_cert(path_of(CLIENT_CERT));
-        let server = read_cert(m.server_cert(store).as_deref());
-        if let (Some(p), Some(c)) = (ca_path, &ca) {
+        let facts = MachineFacts::read(store, &m);
+        if let (Some(p), Some(c)) = (&facts.ca_path, &facts.ca) {
             if certs::ca_needs_renewal(c.not_after, now)
                 && !ca_alerts
                     .iter()
                     .any(|(_, x)| x.fingerprint == c.fingerprint)
             {
-                ca_alerts.push((p.to_path_buf(), c.clone()));
+                ca_alerts.push((p.clone(), c.clone()));
             }
         }
-        let where_ca = match ca_path {
-            Some(p) if p.starts_with(store.certs_dir()) => "certs/",
-            Some(p) if p.starts_with(&m.dir) => "machine copy",
-            Some(_) => "custom",
-            None => "",
-        };
-        let ca_text = match (&ca, &server) {
-            (Some(ca), Some(srv)) if srv.issuer != ca.subject => format!(
-                "{} [{}] (server cert issued by {:?}, not this CA)",
-                ca.name,
-                short_fp(&ca.fingerprint),
-                srv.issuer
-            ),
-            (Some(ca), _) => format!("{} [{}] {}", ca.name, short_fp(&ca.fingerprint), where_ca),
-            (None, _) if ca_path.is_some() => "(unreadable ca.pem)".into(),
-            (None, _) => "(none found)".into(),
-        };
-        let exp = |c: &Option<CertInfo>| {
-            c.as_ref()
-                .map(|c| certs::expiry_text(c.not_after, now))
-                .unwrap_or_else(|| "-".into())
-        };
-        rows.push(vec![
-            m.name.clone(),
-            m.driver().to_string(),
-            m.url().unwrap_or_else(|| "-".into()),
-            ca_text,
-            exp(&client),
-            exp(&server),
-        ]);
-        out_json.push(json!({
-            "name": m.name,
-            "driver": m.driver(),
-            "url": m.url(),
-            "ca": ca.as_ref().map(|c| json!({
-                "name": c.name,
-                "subject": c.subject,
-                "fingerprint": c.fingerprint,
-                "not_after": certs::rfc3339(c.not_after),
-                "location": where_ca,
-            })),
-            "client_cert_not_after": client.as_ref().map(|c| certs::rfc3339(c.not_after)),
-            "server_cert_not_after": server.as_ref().map(|c| certs::rfc3339(c.not_after)),
-            "server_cert_issued_by_ca": match (&ca, &server) {
-                (Some(ca), Some(s)) => Some(s.issuer == ca.subject),
-                _ => None,
-            },
-        }));
+        rows.push(facts.text_row(&m, now));
+        out_json.push(facts.json(&m));
     }
     for (path, ca) in &ca_alerts {
         let date = &certs::rfc3339(ca.not_after)[..10];
@@ -121,6 +65,95 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         eprintln!("no machines in {}", store.root.display());
         Ok(())
     } else {
-        print(&table(&rows))
+        print(&terminal_safe(table(&rows)))
+    }
+}
+
+/// What `ls` shows of one machine: its CA (where it lives) and the certificates' facts.
+struct MachineFacts {
+    ca_path: Option<PathBuf>,
+    ca: Option<CertInfo>,
+    client: Option<CertInfo>,
+    server: Option<CertInfo>,
+    /// certs/, machine copy, custom, or nothing.
+    where_ca: &'static str,
+}
+
+impl MachineFacts {
+    fn read(store: &Store, m: &Machine) -> MachineFacts {
+        let members = m.issuing_material(store);
+        let path_of = |n: &str| {
+            members
+                .iter()
+                .find(|f| f.name == n)
+                .map(|f| f.local.clone())
+        };
+        let ca_path = path_of(CA_CERT);
+        let where_ca = match &ca_path {
+            Some(p) if p.starts_with(store.certs_dir()) => "certs/",
+            Some(p) if p.starts_with(&m.dir) => "machine copy",
+            Some(_) => "custom",
+            None => "",
+        };
+        MachineFacts {
+            ca: read_cert(ca_path.as_deref()),
+            client: read_cert(path_of(CLIENT_CERT).as_deref()),
+            server: read_cert(m.server_cert(store).as_deref()),
+            ca_path,
+            where_ca,
+        }
+    }
+
+    fn text_row(&self, m: &Machine, now: time::OffsetDateTime) -> Vec<String> {
+        let ca_text = match (&self.ca, &self.server) {
+            (Some(ca), Some(srv)) if srv.issuer != ca.subject => format!(
+                "{} [{}] (server cert issued by {:?}, not this CA)",
+                ca.name,
+                short_fp(&ca.fingerprint),
+                srv.issuer
+            ),
+            (Some(ca), _) => format!(
+                "{} [{}] {}",
+                ca.name,
+                short_fp(&ca.fingerprint),
+                self.where_ca
+            ),
+            (None, _) if self.ca_path.is_some() => "(unreadable ca.pem)".into(),
+            (None, _) => "(none found)".into(),
+        };
+        let exp = |c: &Option<CertInfo>| {
+            c.as_ref()
+                .map(|c| certs::expiry_text(c.not_after, now))
+                .unwrap_or_else(|| "-".into())
+        };
+        vec![
+            m.name.clone(),
+            m.driver().to_string(),
+            m.url().unwrap_or_else(|| "-".into()),
+            ca_text,
+            exp(&self.client),
+            exp(&self.server),
+        ]
+    }
+
+    fn json(&self, m: &Machine) -> serde_json::Value {
+        json!({
+            "name": m.name,
+            "driver": m.driver(),
+            "url": m.url(),
+            "ca": self.ca.as_ref().map(|c| json!({
+                "name": c.name,
+                "subject": c.subject,
+                "fingerprint": c.fingerprint,
+                "not_after": certs::rfc3339(c.not_after),
+                "location": self.where_ca,
+            })),
+            "client_cert_not_after": self.client.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_not_after": self.server.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "server_cert_issued_by_ca": match (&self.ca, &self.server) {
+                (Some(ca), Some(s)) => Some(s.issuer == ca.subject),
+                _ => None,
+            },
+        })
     }
 }

@@ -689,7 +689,12 @@ pub fn read_plaintext<P: Read>(
     };
     // After the end marker only zero padding may follow, and the streams must end cleanly
     // (this is also what authenticates age's last chunk and checks gzip's CRC).
-    let mut rest = archive.into_inner();
+    check_trailing(archive.into_inner(), what)?;
+    Ok(manifest)
+}
+
+/// Reads what follows the tar end marker to the end of the streams: zero padding only.
+fn check_trailing(mut rest: impl Read, what: &str) -> Result<()> {
     let mut buf = vec![0u8; 64 * 1024];
     let mut trailing = 0u64;
     loop {
@@ -704,7 +709,7 @@ pub fn read_plaintext<P: Read>(
             )));
         }
     }
-    Ok(manifest)
+    Ok(())
 }
 
 /// A visitor that only lets the reader verify.

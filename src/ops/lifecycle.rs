@@ -191,6 +191,48 @@ fn set_address(config: &mut Value, ip: &str) {
     }
 }
 
+/// The names a new server certificate carries: `localhost`, the machine's address, its
+/// `ServerCertSANs`, then `--san` values, once each. Every name from config.json must be a
+/// host or an IP: it becomes a certificate SAN and a word of the scp/ssh lines.
+fn server_sans(m: &Machine, extra_sans: &[String]) -> Result<Vec<String>> {
+    let host = m.url().as_deref().and_then(url_host).ok_or_else(|| {
+        Error::usage(
+            format!("{} has no address in config.json", m.name),
+            "give it one with --ip",
+        )
+    })?;
+    crate::store::fields::check_host(&host).map_err(|why| {
+        Error::usage(
+            format!(
+                "the address of {} in config.json, {}, {why}",
+                m.name,
+                crate::store::fields::shown(&host)
+            ),
+            "give the machine's real address with --ip",
+        )
+    })?;
+    let mut sans = vec!["localhost".to_string(), host];
+    if let Some(Value::Array(list)) = m.config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
+        for san in list.iter().filter_map(Value::as_str) {
+            crate::store::fields::check_host(san).map_err(|why| {
+                Error::usage(
+                    format!(
+                        "ServerCertSANs of {} in config.json holds {}, which {why}",
+                        m.name,
+                        crate::store::fields::shown(san)
+                    ),
+                    "correct or remove it in config.json",
+                )
+            })?;
+            sans.push(san.to_string());
+        }
+    }
+    sans.extend(extra_sans.iter().cloned());
+    let mut seen = std::collections::BTreeSet::new();
+    sans.retain(|s| seen.insert(s.to_ascii_lowercase()));
+    Ok(sans)
+}
+
 /// Issues a new server certificate for a machine (optionally at a new address).
 pub fn regenerate(
     store: &Store,
@@ -216,41 +258,7 @@ pub fn regenerate(
         set_address(&mut config, ip);
     }
     let updated = Machine::new(m.name.clone(), m.dir.clone(), config.clone());
-    let host = updated.url().as_deref().and_then(url_host).ok_or_else(|| {
-        Error::usage(
-            format!("{} has no address in config.json", m.name),
-            "give it one with --ip",
-        )
-    })?;
-    crate::store::fields::check_host(&host).map_err(|why| {
-        Error::usage(
-            format!(
-                "the address of {} in config.json, {}, {why}",
-                m.name,
-                crate::store::fields::shown(&host)
-            ),
-            "give the machine's real address with --ip",
-        )
-    })?;
-    let mut sans = vec!["localhost".to_string(), host];
-    if let Some(Value::Array(list)) = config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
-        for san in list.iter().filter_map(Value::as_str) {
-            crate::store::fields::check_host(san).map_err(|why| {
-                Error::usage(
-                    format!(
-                        "ServerCertSANs of {} in config.json holds {}, which {why}",
-                        m.name,
-                        crate::store::fields::shown(san)
-                    ),
-                    "correct or remove it in config.json",
-                )
-            })?;
-            sans.push(san.to_string());
-        }
-    }
-    sans.extend(extra_sans.iter().cloned());
-    let mut seen = std::collections::BTreeSet::new();
-    sans.retain(|s| seen.insert(s.to_ascii_lowercase()));
+    let sans = server_sans(&updated, extra_sans)?;
 
     let cert_path = in_store(store, m, "ServerCertPath", "server.pem")?;
     let key_path = in_store(store, m, "ServerKeyPath", "server-key.pem")?;
