@@ -17,8 +17,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong in mbundle.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O operation on a named path failed.
-    #[error("cannot {op} {}: {source}", path.display())]
+    /// An I/O operation on a named path failed. The operating system's answer is the
+    /// source, which [`Error::full_message`] (and the binary) appends.
+    #[error("cannot {op} {}", path.display())]
     Io {
         /// What was being done ("read", "create", "rename"...).
         op: &'static str,
@@ -221,6 +222,10 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// An internal invariant does not hold: mbundle itself is wrong, not the input.
+    #[error("internal error: {0}")]
+    Bug(String),
+
     /// The command line cannot work as given.
     #[error("{message}")]
     Usage {
@@ -232,6 +237,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message with its causes, each after a colon: what the binary prints after
+    /// `error: ` ("cannot read x.mbundle: Permission denied (os error 13)").
+    pub fn full_message(&self) -> String {
+        let mut msg = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(c) = cause {
+            msg.push_str(": ");
+            msg.push_str(&c.to_string());
+            cause = c.source();
+        }
+        msg
+    }
+
     /// Wraps an I/O error with the operation and path it concerns.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         Error::Io {
@@ -336,6 +354,9 @@ impl Error {
             )),
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
             Error::Usage { hint, .. } => hint.clone(),
+            Error::Bug(_) => Some(
+                "this is a bug in mbundle: please report it with the command and its output".into(),
+            ),
         }
     }
 
@@ -388,6 +409,19 @@ impl<T> IoContext<T> for io::Result<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cause_is_said_once_after_the_message() {
+        let e = Error::io("read", "x.mbundle", io::Error::from_raw_os_error(13));
+        assert_eq!(e.to_string(), "cannot read x.mbundle");
+        let full = e.full_message();
+        assert!(
+            full.starts_with("cannot read x.mbundle: Permission denied"),
+            "{full}"
+        );
+        assert_eq!(full.matches("Permission denied").count(), 1);
+        assert_eq!(Error::Bug("x".into()).exit_code(), 1);
+    }
 
     #[test]
     fn disk_full_hint_names_o_only_for_a_bundle_being_written() {

@@ -18,14 +18,7 @@ fn main() -> ExitCode {
                 }
             }
             let mut err = io::stderr().lock();
-            let _ = writeln!(err, "error: {e}");
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                if !e.to_string().contains(&c.to_string()) {
-                    let _ = writeln!(err, "  caused by: {c}");
-                }
-                cause = c.source();
-            }
+            let _ = writeln!(err, "error: {}", e.full_message());
             if let Some(h) = e.hint() {
                 let _ = writeln!(err, "hint: {h}");
             }

@@ -27,8 +27,12 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         let m = match store.machine(&name) {
             Ok(m) => m,
             Err(e) => {
-                rows.push(vec![name.clone(), "?".into(), format!("(error: {e})")]);
-                out_json.push(json!({"name": name, "error": e.to_string()}));
+                rows.push(vec![
+                    name.clone(),
+                    "?".into(),
+                    format!("(error: {})", e.full_message()),
+                ]);
+                out_json.push(json!({"name": name, "error": e.full_message()}));
                 continue;
             }
         };

@@ -273,8 +273,8 @@ pub fn regenerate(
             "check --san values",
         )
     })?;
-    let info =
-        certs::parse_pem(cert.as_bytes()).map_err(|e| Error::usage(e, "report this as a bug"))?;
+    let info = certs::parse_pem(cert.as_bytes())
+        .map_err(|e| Error::Bug(format!("the issued certificate does not parse: {e}")))?;
 
     replace(&key_path, key.as_bytes(), 0o600, &ts, &mut kept)?;
     replace(&cert_path, cert.as_bytes(), 0o644, &ts, &mut kept)?;
@@ -432,9 +432,9 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
     })?;
     let new = issuer
         .renewed_ca(days)
-        .map_err(|e| Error::usage(format!("cannot renew the CA: {e}"), "report this as a bug"))?;
-    let info =
-        certs::parse_pem(new.as_bytes()).map_err(|e| Error::usage(e, "report this as a bug"))?;
+        .map_err(|e| Error::Bug(format!("cannot renew the CA: {e}")))?;
+    let info = certs::parse_pem(new.as_bytes())
+        .map_err(|e| Error::Bug(format!("the renewed CA certificate does not parse: {e}")))?;
     let ts = stamp();
     let mut kept = Vec::new();
     replace(&ca_path, new.as_bytes(), 0o644, &ts, &mut kept)?;

@@ -116,10 +116,9 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
         warnings,
     };
     manifest.validate().map_err(|e| {
-        Error::usage(
-            format!("cannot build a valid bundle from this store: {e}"),
-            "report this as a bug, with `mbundle ls` output",
-        )
+        Error::Bug(format!(
+            "the manifest built from this store is invalid: {e}"
+        ))
     })?;
     Ok(ExportPlan { manifest, files })
 }
