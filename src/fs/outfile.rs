@@ -242,6 +242,18 @@ impl OutFile {
     }
 }
 
+/// Writes `data` to `path` atomically with `mode` (whatever the umask): a locked temporary
+/// file beside it, synced, renamed over it, and the directory synced. The one way mbundle
+/// replaces a small file of its own (certificates and config.json in regenerate-certs and
+/// renew-ca); bundles and context files stream through [`OutFile`] the same way.
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    use std::io::Write;
+    let (out, _) = OutFile::create(path, true)?;
+    crate::fs::set_file_mode(out.file(), path, mode)?;
+    out.file().write_all(data).ctx("write", path)?;
+    out.finish()
+}
+
 /// A 0600 temporary file beside `path`, locked by this process. A file whose lock another
 /// writer's cleanup took first (and removed) is replaced by a new one.
 fn locked_temp(path: &Path, parent: &Path) -> Result<tempfile::NamedTempFile> {

@@ -5,8 +5,7 @@
 //! Old files are never destroyed: each is renamed with a timestamp before the new one is put
 //! in place, and new files are written to a temp file beside the target and renamed.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -88,40 +87,12 @@ fn keep_old(path: &Path, ts: &str) -> Result<PathBuf> {
     Ok(kept)
 }
 
-/// Writes a new file beside `path` and renames it into place; `mode` whatever the umask.
-fn write_new(path: &Path, data: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".mbundle-new-")
-        .tempfile_in(dir)
-        .ctx("create a temporary file in", dir)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(mode))
-            .ctx("set permissions of", tmp.path())?;
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .open(tmp.path())
-            .ctx("write", tmp.path())?;
-        f.write_all(data).ctx("write", tmp.path())?;
-        f.sync_all().ctx("sync", tmp.path())?;
-    }
-    tmp.persist(path)
-        .map_err(|e| Error::io("rename into", path, e.error))?;
-    Ok(())
-}
-
 /// Replaces `path` with `data`, keeping the old file.
 fn replace(path: &Path, data: &[u8], mode: u32, ts: &str, kept: &mut Vec<PathBuf>) -> Result<()> {
     if path.exists() {
         kept.push(keep_old(path, ts)?);
     }
-    write_new(path, data, mode)
+    crate::fs::outfile::write_atomic(path, data, mode)
 }
 
 fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {

@@ -211,6 +211,8 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
         let _ = fs::remove_dir_all(&tls_dir);
         return Err(Error::io("rename into", meta_dir, e));
     }
+    crate::fs::sync_dir(&contexts.join("tls"))?;
+    crate::fs::sync_dir(&contexts.join("meta"))?;
     Ok(meta_dir)
 }
 
