@@ -132,12 +132,15 @@ impl ContextSpec {
     }
 }
 
-/// Whether the docker CLI already has a context with this name.
-pub fn context_exists(config_dir: &Path, name: &str) -> bool {
-    config_dir
-        .join("contexts/meta")
-        .join(context_id(name))
-        .exists()
+/// The ids (directory names under `contexts/meta`) of the contexts in a docker CLI config.
+pub fn existing_ids(config_dir: &Path) -> std::collections::BTreeSet<String> {
+    fs::read_dir(config_dir.join("contexts/meta"))
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn mkdirs(p: &Path, mode: u32) -> Result<()> {

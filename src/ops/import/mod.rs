@@ -21,6 +21,7 @@
 mod commit;
 mod plan;
 mod stage;
+mod target;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{read_bundle, Visitor};
@@ -40,6 +41,7 @@ pub use commit::recover;
 use commit::*;
 pub use plan::*;
 use stage::*;
+pub use target::{snapshot, TargetState};
 
 /// Stops between entries once SIGINT/SIGTERM/SIGHUP arrived ([`crate::signals`]). The commit
 /// phase never calls it.
@@ -232,12 +234,9 @@ pub fn dry_run<R: Read>(
     impl Visitor for Collect<'_> {
         fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
             let state = if self.root.exists() {
-                snapshot(self.root, manifest)?
+                snapshot(self.root, manifest, self.req.docker_context.as_deref())?
             } else {
-                TargetState {
-                    root: self.root.to_path_buf(),
-                    ..Default::default()
-                }
+                TargetState::empty(self.root, time::OffsetDateTime::now_utc())
             };
             self.plan = Some(plan(manifest, &state, self.req)?);
             // The store may not exist yet: its nearest existing parent tells the file system.

@@ -1,16 +1,15 @@
 //! The import plan, pure: target names, where each cert set goes, every config.json path
 //! mapping, and all conflicts at once, decided from the manifest and the store's state.
 
-use crate::error::{Error, IoContext, Result};
+use super::target::TargetState;
+
+use crate::error::{Error, Result};
 use crate::format::manifest::{check_machine_name, CertRole, CertSetEntry, MachineEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{rewrite_config, PathMap};
 use crate::store::IMPORTED_CERTS;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::{self, File};
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 /// Drivers whose VM is registered under the machine's name in the hypervisor: renaming the
@@ -80,83 +79,6 @@ pub fn parse_rename(s: &str) -> Result<(String, String)> {
         })?;
     }
     Ok((old.to_string(), new.to_string()))
-}
-
-/// What the target store holds that the plan depends on.
-#[derive(Clone, Debug, Default)]
-pub struct TargetState {
-    /// The store root (absolute).
-    pub root: PathBuf,
-    /// Names present under `machines/` (any kind of entry).
-    pub machines: BTreeSet<String>,
-    /// sha256 of the cert files that exist at places a set could go (relative paths);
-    /// `None` for something that is not a regular file.
-    pub cert_files: BTreeMap<String, Option<String>>,
-    /// For each existing machine, the sha256 of its `ca.pem` copy (None if it has none).
-    pub machine_cas: BTreeMap<String, Option<String>>,
-}
-
-pub(super) fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).ctx("read", path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf).ctx("read", path)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-/// Looks at the store for what the plan needs: existing machine names and the cert files at
-/// every place the bundle's sets could go.
-pub fn snapshot(root: &Path, manifest: &Manifest) -> Result<TargetState> {
-    let mut state = TargetState {
-        root: root.to_path_buf(),
-        ..Default::default()
-    };
-    let machines = root.join("machines");
-    match fs::read_dir(&machines) {
-        Ok(rd) => {
-            for e in rd {
-                let e = e.ctx("list", &machines)?;
-                let name = e.file_name().to_string_lossy().into_owned();
-                let ca = e.path().join("ca.pem");
-                let sha = if ca.is_file() {
-                    Some(sha256_file(&ca)?)
-                } else {
-                    None
-                };
-                state.machine_cas.insert(name.clone(), sha);
-                state.machines.insert(name);
-            }
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("list", machines, e)),
-    }
-    let mut rels = Vec::new();
-    for set in &manifest.certsets {
-        for m in crate::store::CERT_MEMBERS {
-            rels.push(format!("certs/{m}"));
-            rels.push(format!("{IMPORTED_CERTS}/{}/{m}", set.id));
-        }
-    }
-    for rel in rels {
-        let p = root.join(&rel);
-        match fs::symlink_metadata(&p) {
-            Ok(md) if md.is_file() => {
-                state.cert_files.insert(rel, Some(sha256_file(&p)?));
-            }
-            Ok(_) => {
-                state.cert_files.insert(rel, None);
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("stat", p, e)),
-        }
-    }
-    Ok(state)
 }
 
 /// Where a cert set goes.
@@ -353,7 +275,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             );
         }
         let map = machine_path_map(manifest, m, &target, &sets, &root_fp, &mut found);
-        driver_warning(m, &target, &mut found);
+        driver_warning(m, &target, state, &mut found);
         machines.push(MachinePlan {
             source: m.name.clone(),
             target,
@@ -467,7 +389,7 @@ fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) 
             (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
         };
         let (writes, identical) = set_files(manifest, state, set, &dir_rel, found);
-        expiry_warning(set, &dir_rel, found);
+        expiry_warning(set, &dir_rel, state.now, found);
         sets.push(SetPlan {
             id: set.id.clone(),
             ca_name: set.ca_name.clone(),
@@ -513,13 +435,12 @@ fn set_files(
 }
 
 /// A CA that expired or expires soon: say which command renews it.
-fn expiry_warning(set: &CertSetEntry, dir_rel: &str, found: &mut Found) {
+fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, found: &mut Found) {
     let Some(t) = set.not_after.as_deref().and_then(|t| {
         time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
     }) else {
         return;
     };
-    let now = time::OffsetDateTime::now_utc();
     if !crate::pki::certs::ca_needs_renewal(t, now) {
         return;
     }
@@ -567,7 +488,10 @@ fn machine_conflicts(
             found.conflicts.push(format!(
                 "machine {target}: {e}; import without --docker-context and run: mbundle context {target} --context-name NAME"
             ));
-        } else if crate::store::context::context_exists(cfg, target) {
+        } else if state
+            .docker_context_ids
+            .contains(&crate::store::context::context_id(target))
+        {
             found.conflicts.push(format!(
                 "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
                 cfg.display()
@@ -623,22 +547,17 @@ fn machine_path_map(
 }
 
 /// A driver that is neither built into docker-machine nor installed as a plugin.
-fn driver_warning(m: &MachineEntry, target: &str, found: &mut Found) {
+fn driver_warning(m: &MachineEntry, target: &str, state: &TargetState, found: &mut Found) {
     if BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
         return;
     }
     let plugin = format!("docker-machine-driver-{}", m.driver);
-    if !on_path(&plugin) {
+    if !state.installed_drivers.contains(&m.driver) {
         found.warnings.push(format!(
             "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
             m.driver
         ));
     }
-}
-
-pub(super) fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 #[cfg(test)]
@@ -648,6 +567,9 @@ mod tests {
 
     fn state(machine_cas: &[(&str, Option<&str>)], cert_files: &[(&str, &str)]) -> TargetState {
         TargetState {
+            now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
+            installed_drivers: BTreeSet::new(),
+            docker_context_ids: BTreeSet::new(),
             root: PathBuf::from("/t/dm"),
             machines: machine_cas.iter().map(|(n, _)| n.to_string()).collect(),
             cert_files: cert_files
@@ -713,6 +635,48 @@ mod tests {
         );
         match plan(&m, &st, &ImportRequest::default()) {
             Err(Error::Conflicts(c)) => assert_eq!(c.len(), 2, "{c:?}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_world_comes_in_through_the_state() {
+        let mut m = sample();
+        m.machines[0].driver = "hetzner".into();
+        m.certsets[0].not_after = Some("2030-01-31T00:00:00Z".into());
+        let req = ImportRequest {
+            docker_context: Some(PathBuf::from("/nonexistent/docker")),
+            ..Default::default()
+        };
+        let mut st = state(&[], &[]);
+        let jan_2030 = time::macros::datetime!(2030-01-01 0:00 UTC);
+        st.now = jan_2030 - time::Duration::days(365);
+        let p = plan(&m, &st, &req).unwrap();
+        assert!(p
+            .warnings
+            .iter()
+            .any(|w| w.contains("docker-machine-driver-hetzner is not on PATH")));
+        assert!(!p.warnings.iter().any(|w| w.contains("renew-ca")));
+        // A plugin installed, the clock near the CA's end, a context of that name.
+        st.installed_drivers.insert("hetzner".into());
+        st.now = jan_2030;
+        let p = plan(&m, &st, &req).unwrap();
+        assert!(
+            !p.warnings.iter().any(|w| w.contains("not on PATH")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("expires on 2030-01-31")),
+            "{:?}",
+            p.warnings
+        );
+        st.docker_context_ids
+            .insert(crate::store::context::context_id("web"));
+        match plan(&m, &st, &req) {
+            Err(Error::Conflicts(c)) => assert!(c[0].contains("docker context web already exists")),
             other => panic!("{other:?}"),
         }
     }

@@ -14,7 +14,8 @@ use std::fs::OpenOptions;
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use super::plan::{plan, root_path, snapshot, FileTarget, ImportPlan, ImportRequest};
+use super::plan::{plan, root_path, FileTarget, ImportPlan, ImportRequest};
+use super::target::snapshot;
 use super::{check_interrupt, Report};
 
 pub(super) const MAX_CONFIG: u64 = 4 << 20;
@@ -167,7 +168,7 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
 impl Visitor for Stager<'_> {
     fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
         crate::failpoint("plan")?;
-        let state = snapshot(self.root, manifest)?;
+        let state = snapshot(self.root, manifest, self.req.docker_context.as_deref())?;
         self.plan = Some(plan(manifest, &state, self.req)?);
         check_free_space(self.root, manifest)?;
         self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);

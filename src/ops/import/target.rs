@@ -1,0 +1,131 @@
+//! What the target store and this computer hold that the import plan depends on, gathered
+//! in one place ([`snapshot`]) so the plan itself stays pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::Manifest;
+use crate::store::IMPORTED_CERTS;
+
+/// What the target store (and this computer) holds that the plan depends on: everything
+/// [`plan`] knows of the world, so that it stays pure and testable without a disk.
+#[derive(Clone, Debug)]
+pub struct TargetState {
+    /// The store root (absolute).
+    pub root: PathBuf,
+    /// Names present under `machines/` (any kind of entry).
+    pub machines: BTreeSet<String>,
+    /// sha256 of the cert files that exist at places a set could go (relative paths);
+    /// `None` for something that is not a regular file.
+    pub cert_files: BTreeMap<String, Option<String>>,
+    /// For each existing machine, the sha256 of its `ca.pem` copy (None if it has none).
+    pub machine_cas: BTreeMap<String, Option<String>>,
+    /// The clock, for the CA-expiry warnings.
+    pub now: time::OffsetDateTime,
+    /// The drivers of the bundle whose `docker-machine-driver-NAME` plugin is on PATH.
+    pub installed_drivers: BTreeSet<String>,
+    /// The ids (directory names) of the docker contexts that exist, with `--docker-context`.
+    pub docker_context_ids: BTreeSet<String>,
+}
+
+impl TargetState {
+    /// An empty store at `root`, seen at `now`: no machines, no certificates, no contexts.
+    pub fn empty(root: &Path, now: time::OffsetDateTime) -> TargetState {
+        TargetState {
+            root: root.to_path_buf(),
+            machines: BTreeSet::new(),
+            cert_files: BTreeMap::new(),
+            machine_cas: BTreeMap::new(),
+            now,
+            installed_drivers: BTreeSet::new(),
+            docker_context_ids: BTreeSet::new(),
+        }
+    }
+}
+
+pub(super) fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = File::open(path).ctx("read", path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Looks at the store for what the plan needs: existing machine names and the cert files at
+/// every place the bundle's sets could go.
+pub fn snapshot(
+    root: &Path,
+    manifest: &Manifest,
+    docker_config: Option<&Path>,
+) -> Result<TargetState> {
+    let mut state = TargetState::empty(root, time::OffsetDateTime::now_utc());
+    state.installed_drivers = installed_drivers(manifest);
+    if let Some(cfg) = docker_config {
+        state.docker_context_ids = crate::store::context::existing_ids(cfg);
+    }
+    let machines = root.join("machines");
+    match fs::read_dir(&machines) {
+        Ok(rd) => {
+            for e in rd {
+                let e = e.ctx("list", &machines)?;
+                let name = e.file_name().to_string_lossy().into_owned();
+                let ca = e.path().join("ca.pem");
+                let sha = if ca.is_file() {
+                    Some(sha256_file(&ca)?)
+                } else {
+                    None
+                };
+                state.machine_cas.insert(name.clone(), sha);
+                state.machines.insert(name);
+            }
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("list", machines, e)),
+    }
+    let mut rels = Vec::new();
+    for set in &manifest.certsets {
+        for m in crate::store::CERT_MEMBERS {
+            rels.push(format!("certs/{m}"));
+            rels.push(format!("{IMPORTED_CERTS}/{}/{m}", set.id));
+        }
+    }
+    for rel in rels {
+        let p = root.join(&rel);
+        match fs::symlink_metadata(&p) {
+            Ok(md) if md.is_file() => {
+                state.cert_files.insert(rel, Some(sha256_file(&p)?));
+            }
+            Ok(_) => {
+                state.cert_files.insert(rel, None);
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io("stat", p, e)),
+        }
+    }
+    Ok(state)
+}
+
+/// The bundle's drivers whose plugin (`docker-machine-driver-NAME`) is on PATH.
+fn installed_drivers(manifest: &Manifest) -> BTreeSet<String> {
+    let on_path = |program: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    };
+    manifest
+        .machines
+        .iter()
+        .map(|m| m.driver.clone())
+        .filter(|d| on_path(&format!("docker-machine-driver-{d}")))
+        .collect()
+}
