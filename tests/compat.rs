@@ -8,7 +8,6 @@
 use std::fs;
 use std::path::Path;
 
-use crate::import::tree_relative;
 use crate::util::*;
 
 /// (bundle, how it opens: an age identity file or a passphrase file, beside it). The

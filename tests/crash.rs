@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::Path;
 
-use crate::import::tree_relative;
 use crate::util::gen::{write_store, Pki};
 use crate::util::*;
 

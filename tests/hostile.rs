@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::Path;
 
-use crate::import::tree;
 use crate::util::*;
 
 /// One archive entry, with full control over what a hostile tar can say.

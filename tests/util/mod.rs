@@ -5,6 +5,7 @@
 
 pub mod gen;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -349,4 +350,59 @@ pub fn manifest_json(dir: &Dir, bundle: &str) -> serde_json::Value {
         .run(&["inspect", bundle, "-i", key.to_str().unwrap(), "--json"])
         .ok();
     serde_json::from_str(&r.stdout).unwrap()
+}
+
+/// Every entry under `root`: relative path -> kind, mode and content hash. Two equal trees
+/// are byte-for-byte the same store.
+pub fn tree(root: &Path) -> BTreeMap<String, String> {
+    tree_with(root, |_, bytes| bytes)
+}
+
+/// [`tree`] with config.json contents spelled relative to the store, to compare stores that
+/// live at different paths.
+pub fn tree_relative(root: &Path) -> BTreeMap<String, String> {
+    let r = root.to_str().unwrap().to_string();
+    tree_with(root, move |p, bytes| {
+        if p.file_name().unwrap() == "config.json" {
+            String::from_utf8(bytes)
+                .unwrap()
+                .replace(&r, "<STORE>")
+                .into_bytes()
+        } else {
+            bytes
+        }
+    })
+}
+
+fn tree_with(root: &Path, content: impl Fn(&Path, Vec<u8>) -> Vec<u8>) -> BTreeMap<String, String> {
+    use sha2::Digest;
+    let mut out = BTreeMap::new();
+    if !root.exists() {
+        return out;
+    }
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let md = fs::symlink_metadata(&p).unwrap();
+            #[cfg(unix)]
+            let m = mode(&p);
+            #[cfg(not(unix))]
+            let m = 0;
+            let v = if md.is_dir() {
+                stack.push(p.clone());
+                format!("dir {m:o}")
+            } else if md.file_type().is_symlink() {
+                format!("link {}", fs::read_link(&p).unwrap().display())
+            } else {
+                format!(
+                    "file {m:o} {}",
+                    hex::encode(sha2::Sha256::digest(content(&p, fs::read(&p).unwrap())))
+                )
+            };
+            out.insert(rel, v);
+        }
+    }
+    out
 }
