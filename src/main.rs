@@ -8,7 +8,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = mbundle::cli::Cli::parse();
-    match mbundle::commands::run(cli) {
+    match mbundle::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A reader that went away (`mbundle ... | head`) is not a failure.

@@ -91,13 +91,3 @@ pub fn check(what: &'static str) -> Result<()> {
         None => Ok(()),
     }
 }
-
-/// The name a shell gives the signal.
-pub fn name(sig: i32) -> &'static str {
-    match sig {
-        SIGHUP => "SIGHUP",
-        SIGINT => "SIGINT",
-        SIGTERM => "SIGTERM",
-        _ => "a signal",
-    }
-}

@@ -209,7 +209,7 @@ fn one_character_machines_need_a_context_name() {
     );
     let meta = dir
         .path("cfg/contexts/meta")
-        .join(mbundle::store::context::context_id("machine-w"))
+        .join(mbundle::context_id("machine-w"))
         .join("meta.json");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(meta).unwrap()).unwrap();
     assert_eq!(v["Name"], "machine-w");
@@ -218,7 +218,7 @@ fn one_character_machines_need_a_context_name() {
     assert_eq!(
         mode(
             &dir.path("cfg/contexts/tls")
-                .join(mbundle::store::context::context_id("machine-w"))
+                .join(mbundle::context_id("machine-w"))
                 .join("docker/key.pem")
         ),
         0o600

@@ -609,10 +609,10 @@ fn passphrase_bundles_round_trip_and_refuse_the_wrong_key() {
 
 #[test]
 fn a_file_changed_between_passes_fails_the_export() {
-    use mbundle::ops::export::{plan, ExportRequest};
+    use mbundle::{plan_export as plan, ExportRequest};
     let dir = Dir::new();
     let store_path = dir.copy_fixture(LINUX, "store");
-    let store = mbundle::store::Store::open(&store_path).unwrap();
+    let store = mbundle::Store::open(&store_path).unwrap();
     let p = plan(
         &store,
         &ExportRequest {
@@ -629,12 +629,12 @@ fn a_file_changed_between_passes_fails_the_export() {
     let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
     let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let out = dir.path("c.mbundle");
-    let err = mbundle::ops::export::run(
+    let err = mbundle::write_export(
         &p,
         enc,
-        &mbundle::ops::export::Output::File(out.clone()),
+        &mbundle::Output::File(out.clone()),
         false,
-        &mbundle::progress::Progress::off(),
+        &mbundle::Progress::off(),
     )
     .unwrap_err();
     assert!(err.to_string().contains("changed while exporting"), "{err}");
@@ -682,7 +682,7 @@ fn secret_files_are_carried_private_even_from_a_loose_store() {
         let path = e.path().unwrap().to_string_lossy().into_owned();
         let name = path.rsplit('/').next().unwrap().to_string();
         let mode = e.header().mode().unwrap();
-        if mbundle::store::is_secret_file(&name) || path == "mbundle.json" {
+        if mbundle::is_secret_file(&name) || path == "mbundle.json" {
             assert_eq!(mode, 0o600, "{path}: tar header says {mode:o}");
             if path != "mbundle.json" {
                 assert_eq!(declared[&path], "0600", "{path}: manifest");

@@ -232,9 +232,8 @@ fn renew_ca_keeps_every_issued_certificate_valid() {
         fs::read(store.join("certs/ca.pem")).unwrap()
     );
     // Same subject and key, new dates: the old leaves verify against it.
-    let new =
-        mbundle::pki::certs::parse_pem(&fs::read(store.join("certs/ca.pem")).unwrap()).unwrap();
-    let old = mbundle::pki::certs::parse_pem(&old_ca).unwrap();
+    let new = mbundle::parse_pem(&fs::read(store.join("certs/ca.pem")).unwrap()).unwrap();
+    let old = mbundle::parse_pem(&old_ca).unwrap();
     assert_eq!(new.subject, old.subject);
     assert!((new.not_after - old.not_after).whole_days() > 3000);
     openssl_verify(

@@ -20,17 +20,11 @@ fn make_plaintext() -> Vec<u8> {
 }
 
 fn read(bytes: &[u8]) -> Result<(), mbundle::Error> {
-    let keys = mbundle::format::crypto::DecryptWith {
+    let keys = mbundle::DecryptWith {
         identities: vec![demo_key()],
         ..Default::default()
     };
-    mbundle::format::bundle::read_bundle(
-        bytes,
-        &keys,
-        "test",
-        &mut mbundle::format::bundle::VerifyOnly,
-    )
-    .map(|_| ())
+    mbundle::read_bundle(bytes, &keys, "test", &mut mbundle::VerifyOnly).map(|_| ())
 }
 
 proptest! {

@@ -8,8 +8,8 @@
 use std::io::{Read, Write};
 
 use libfuzzer_sys::fuzz_target;
-use mbundle::format::bundle::{read_plaintext, Visitor};
-use mbundle::format::manifest::{FileEntry, Manifest};
+use mbundle::{read_plaintext, Visitor};
+use mbundle::{FileEntry, Manifest};
 
 struct Count;
 

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mbundle::format::manifest::{check_archive_path, Manifest};
+use mbundle::{check_archive_path, Manifest};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = serde_json::from_slice::<Manifest>(data) {

@@ -3,8 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mbundle::store::paths::ForeignPath;
-use mbundle::store::rewrite::{rewrite_config, to_docker_machine_json, PathMap};
+use mbundle::ForeignPath;
+use mbundle::{rewrite_config, to_docker_machine_json, PathMap};
 
 fn map() -> PathMap {
     let p = |s: &str| ForeignPath::parse(s).unwrap();

@@ -35,9 +35,11 @@ pub trait MemberSink {
     fn put(&mut self, member: Vec<u8>) -> io::Result<()>;
 }
 
-/// Adapts any writer into a [`MemberSink`].
+/// Adapts any writer into a [`MemberSink`] (the tests' sink).
+#[cfg(test)]
 pub struct WriteSink<W>(pub W);
 
+#[cfg(test)]
 impl<W: Write> MemberSink for WriteSink<W> {
     fn put(&mut self, member: Vec<u8>) -> io::Result<()> {
         self.0.write_all(&member)

@@ -189,11 +189,6 @@ impl OutFile {
         }
     }
 
-    /// Where the content will be once finished.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Makes the content durable and visible: the temporary file is synced and renamed over
     /// the target (never over an existing one without `force`, never over anything but a
     /// regular file), then the directory is synced. A stream is only flushed.

@@ -237,7 +237,7 @@ pub fn copy_tree(src: &Path, dst: &Path) {
             fs::copy(e.path(), &to).unwrap();
             // A git checkout loses modes; docker-machine writes keys and config.json 0600.
             #[cfg(unix)]
-            if mbundle::store::is_secret_file(&e.file_name().to_string_lossy()) {
+            if mbundle::is_secret_file(&e.file_name().to_string_lossy()) {
                 use std::os::unix::fs::PermissionsExt;
                 fs::set_permissions(&to, fs::Permissions::from_mode(0o600)).unwrap();
             }

@@ -104,10 +104,8 @@ pub struct SetPlan {
     pub placement: Placement,
     /// The directory, relative to the store root.
     pub dir_rel: String,
-    /// Members to write.
+    /// Members to write (the others are there already with the same bytes).
     pub writes: Vec<String>,
-    /// Members already there with the same bytes.
-    pub identical: Vec<String>,
 }
 
 /// The plan for one machine.
@@ -117,8 +115,6 @@ pub struct MachinePlan {
     pub source: String,
     /// Name in the store.
     pub target: String,
-    /// Its driver.
-    pub driver: String,
     /// Its cert set.
     pub certset: Option<String>,
     /// How its config.json paths move.
@@ -279,7 +275,6 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         machines.push(MachinePlan {
             source: m.name.clone(),
             target,
-            driver: m.driver.clone(),
             certset: m.certset.clone(),
             map,
         });
@@ -388,7 +383,7 @@ fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) 
         } else {
             (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
         };
-        let (writes, identical) = set_files(manifest, state, set, &dir_rel, found);
+        let writes = set_files(manifest, state, set, &dir_rel, found);
         expiry_warning(set, &dir_rel, state.now, found);
         sets.push(SetPlan {
             id: set.id.clone(),
@@ -396,23 +391,21 @@ fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) 
             placement,
             dir_rel,
             writes,
-            identical,
         });
     }
     sets
 }
 
-/// The members of one set in `dir_rel`: written (absent there), identical (same bytes), or a
-/// conflict (other bytes: never replaced).
+/// The members of one set in `dir_rel` to write (absent there); the rest are identical (same
+/// bytes) or a conflict (other bytes: never replaced).
 fn set_files(
     manifest: &Manifest,
     state: &TargetState,
     set: &CertSetEntry,
     dir_rel: &str,
     found: &mut Found,
-) -> (Vec<String>, Vec<String>) {
+) -> Vec<String> {
     let mut writes = Vec::new();
-    let mut identical = Vec::new();
     for mem in &set.members {
         let rel = format!("{dir_rel}/{}", mem.name);
         let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
@@ -422,7 +415,6 @@ fn set_files(
                 found.files.insert(mem.path.clone(), FileTarget::Write(rel));
             }
             Some(have) if *have == declared => {
-                identical.push(mem.name.clone());
                 found.files.insert(mem.path.clone(), FileTarget::Identical);
             }
             Some(_) => found.conflicts.push(format!(
@@ -431,7 +423,7 @@ fn set_files(
             )),
         }
     }
-    (writes, identical)
+    writes
 }
 
 /// A CA that expired or expires soon: say which command renews it.
