@@ -9,6 +9,7 @@ mod crash;
 mod doctor;
 mod e2e;
 mod export;
+mod golden;
 mod hardening;
 mod hostile;
 mod import;

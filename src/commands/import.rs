@@ -56,7 +56,7 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     }
     if let Some(cfg) = &docker_context {
         let store = Store::open(root)?;
-        for (_, name, _) in &report.machines {
+        for name in report.machines.iter().map(|m| &m.target) {
             let m = store.machine(name)?;
             let spec = crate::store::context::ContextSpec::for_machine(&store, &m, name)?;
             crate::store::context::write_into_store(cfg, &spec)?;
@@ -88,7 +88,12 @@ pub fn describe_import(
             root.display()
         ));
     }
-    for (src, dst, dir) in &r.machines {
+    for crate::ops::import::MachineReport {
+        source: src,
+        target: dst,
+        dir,
+    } in &r.machines
+    {
         let renamed = if src != dst {
             format!(" (renamed from {src})")
         } else {
@@ -96,7 +101,14 @@ pub fn describe_import(
         };
         s.push_str(&format!("  machine {dst}: {}{renamed}\n", dir.display()));
     }
-    for (id, ca, placement, dir, writes) in &r.sets {
+    for crate::ops::import::SetReport {
+        id,
+        ca_name: ca,
+        placement,
+        dir,
+        written: writes,
+    } in &r.sets
+    {
         let ca = ca
             .as_deref()
             .map(|c| format!(" (CA {c:?})"))
@@ -111,10 +123,34 @@ pub fn describe_import(
         };
         s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
     }
-    let total: usize = r.changes.iter().map(|(_, c)| c.len()).sum();
+    describe_paths(r, dry, &mut s);
+    if !dry {
+        s.push_str(&format!(
+            "{} machine(s), {} cert set(s), {} files, {} written in {:.2}s\n",
+            r.machines.len(),
+            r.sets.len(),
+            r.files_written,
+            human_bytes(r.bytes_written),
+            r.seconds
+        ));
+        if let Some(name) = r.machines.first().map(|m| &m.target) {
+            s.push_str(&format!("use it: eval $(mbundle {store_flag}env {name})\n"));
+        }
+    }
+    s
+}
+
+/// The config.json part of the import description: every rewrite (dry run) or their count,
+/// the paths left alone, and the paths absent after the import.
+fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
+    let total: usize = r.changes.iter().map(|c| c.changes.len()).sum();
     if dry {
         s.push_str(&format!("config.json rewrites ({total}):\n"));
-        for (m, changes) in &r.changes {
+        for crate::ops::import::MachineChanges {
+            machine: m,
+            changes,
+        } in &r.changes
+        {
             for c in changes {
                 s.push_str(&format!(
                     "  {m}: {}: {} -> {}\n",
@@ -131,7 +167,11 @@ pub fn describe_import(
     }
     if !r.untouched.is_empty() {
         s.push_str("left as they are (outside anything the bundle carries):\n");
-        for (m, list) in &r.untouched {
+        for crate::ops::import::MachineUntouched {
+            machine: m,
+            paths: list,
+        } in &r.untouched
+        {
             for u in list {
                 s.push_str(&format!("  {m}: {} = {}\n", u.field, printable(&u.path)));
             }
@@ -139,22 +179,13 @@ pub fn describe_import(
     }
     if !r.missing.is_empty() {
         s.push_str("named in config.json but absent (they were absent when exported):\n");
-        for (m, field, path) in &r.missing {
+        for crate::ops::import::MissingPath {
+            machine: m,
+            field,
+            path,
+        } in &r.missing
+        {
             s.push_str(&format!("  {m}: {field} = {}\n", printable(path)));
         }
     }
-    if !dry {
-        s.push_str(&format!(
-            "{} machine(s), {} cert set(s), {} files, {} written in {:.2}s\n",
-            r.machines.len(),
-            r.sets.len(),
-            r.files_written,
-            human_bytes(r.bytes_written),
-            r.seconds
-        ));
-        if let Some((_, name, _)) = r.machines.first() {
-            s.push_str(&format!("use it: eval $(mbundle {store_flag}env {name})\n"));
-        }
-    }
-    s
 }

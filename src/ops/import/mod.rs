@@ -52,16 +52,16 @@ fn check_interrupt() -> Result<()> {
 /// What an import did, for the report.
 #[derive(Clone, Debug, Default)]
 pub struct Report {
-    /// (bundle name, store name, directory).
-    pub machines: Vec<(String, String, PathBuf)>,
-    /// (set id, CA name, placement, directory, members written).
-    pub sets: Vec<(String, Option<String>, Placement, PathBuf, usize)>,
-    /// (machine, changes).
-    pub changes: Vec<(String, Vec<Change>)>,
-    /// (machine, untouched paths pointing outside anything carried).
-    pub untouched: Vec<(String, Vec<Untouched>)>,
-    /// (machine, field, path) of paths that do not exist after import.
-    pub missing: Vec<(String, String, String)>,
+    /// The machines, in bundle order.
+    pub machines: Vec<MachineReport>,
+    /// Where each cert set went.
+    pub sets: Vec<SetReport>,
+    /// Each machine's config.json rewrites.
+    pub changes: Vec<MachineChanges>,
+    /// Each machine's paths left alone (pointing outside anything carried).
+    pub untouched: Vec<MachineUntouched>,
+    /// Paths config.json names that do not exist after the import.
+    pub missing: Vec<MissingPath>,
     /// Warnings.
     pub warnings: Vec<String>,
     /// Leftovers found and dealt with before importing.
@@ -74,13 +74,73 @@ pub struct Report {
     pub seconds: f64,
 }
 
+/// One imported machine.
+#[derive(Clone, Debug)]
+pub struct MachineReport {
+    /// Its name in the bundle.
+    pub source: String,
+    /// Its name in the store (after `--rename`).
+    pub target: String,
+    /// Its directory in the store.
+    pub dir: PathBuf,
+}
+
+/// Where one cert set went.
+#[derive(Clone, Debug)]
+pub struct SetReport {
+    /// The set's id.
+    pub id: String,
+    /// Its CA's name.
+    pub ca_name: Option<String>,
+    /// Reused, new `certs/`, or `imported-certs/<id>/`.
+    pub placement: Placement,
+    /// The directory.
+    pub dir: PathBuf,
+    /// How many of its files were written (0: all were there).
+    pub written: usize,
+}
+
+/// One machine's config.json rewrites.
+#[derive(Clone, Debug)]
+pub struct MachineChanges {
+    /// The machine (store name).
+    pub machine: String,
+    /// The rewrites.
+    pub changes: Vec<Change>,
+}
+
+/// One machine's paths left as they are.
+#[derive(Clone, Debug)]
+pub struct MachineUntouched {
+    /// The machine (store name).
+    pub machine: String,
+    /// The paths.
+    pub paths: Vec<Untouched>,
+}
+
+/// A path config.json names that does not exist after the import.
+#[derive(Clone, Debug)]
+pub struct MissingPath {
+    /// The machine (store name).
+    pub machine: String,
+    /// The config.json field.
+    pub field: String,
+    /// The path.
+    pub path: String,
+}
+
 impl Report {
     /// Adds one machine's rewrite outcome.
     fn record(&mut self, machine: &str, outcome: crate::store::rewrite::Outcome) {
-        self.changes.push((machine.to_string(), outcome.changes));
+        self.changes.push(MachineChanges {
+            machine: machine.to_string(),
+            changes: outcome.changes,
+        });
         if !outcome.untouched.is_empty() {
-            self.untouched
-                .push((machine.to_string(), outcome.untouched));
+            self.untouched.push(MachineUntouched {
+                machine: machine.to_string(),
+                paths: outcome.untouched,
+            });
         }
     }
 }
@@ -198,20 +258,20 @@ fn run_locked<R: Read>(
 /// Copies the plan's machines, cert placements and warnings into the report.
 fn report_plan(plan: &ImportPlan, report: &mut Report) {
     for m in &plan.machines {
-        report.machines.push((
-            m.source.clone(),
-            m.target.clone(),
-            plan.root.join("machines").join(&m.target),
-        ));
+        report.machines.push(MachineReport {
+            source: m.source.clone(),
+            target: m.target.clone(),
+            dir: plan.root.join("machines").join(&m.target),
+        });
     }
     for s in &plan.sets {
-        report.sets.push((
-            s.id.clone(),
-            s.ca_name.clone(),
-            s.placement,
-            plan.root.join(&s.dir_rel),
-            s.writes.len(),
-        ));
+        report.sets.push(SetReport {
+            id: s.id.clone(),
+            ca_name: s.ca_name.clone(),
+            placement: s.placement,
+            dir: plan.root.join(&s.dir_rel),
+            written: s.writes.len(),
+        });
     }
     report.warnings.extend(plan.warnings.iter().cloned());
 }

@@ -155,9 +155,11 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
             };
             let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
             if !in_staging.exists() && !in_store.exists() {
-                report
-                    .missing
-                    .push((m.target.clone(), field.clone(), s.to_string()));
+                report.missing.push(super::MissingPath {
+                    machine: m.target.clone(),
+                    field: field.clone(),
+                    path: s.to_string(),
+                });
             }
         }
         report.record(&m.target, outcome);
