@@ -50,7 +50,9 @@ pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
             .ctx("create", &path)?;
         crate::failpoint("store-lock")?;
         match file.try_lock() {
-            Ok(()) if same_file(&path, &file) => return Ok(Some(StoreLock { path, _file: file })),
+            Ok(()) if super::same_file(&path, &file) => {
+                return Ok(Some(StoreLock { path, _file: file }))
+            }
             // Locked a file its last holder unlinked on the way out: take the current one.
             Ok(()) => continue,
             Err(fs::TryLockError::WouldBlock) => return Ok(None),
@@ -62,21 +64,4 @@ pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
         path,
         io::Error::other("the lock file kept being replaced"),
     ))
-}
-
-/// Whether `file` is (still) the file at `path`.
-fn same_file(path: &Path, file: &File) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        match (fs::symlink_metadata(path), file.metadata()) {
-            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-            _ => false,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = file;
-        path.exists()
-    }
 }

@@ -78,6 +78,23 @@ pub fn sync_dir(p: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether `file` is (still) the file at `path`.
+pub(crate) fn same_file(path: &Path, file: &File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (fs::symlink_metadata(path), file.metadata()) {
+            (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
 /// Renames `from` to `to` unless `to` exists, in which case it fails with
 /// [`std::io::ErrorKind::AlreadyExists`] and nothing moves. On Linux the check and the rename
 /// are one atomic step (renameat2 with RENAME_NOREPLACE), so a file or directory that appears

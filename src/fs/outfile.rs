@@ -266,7 +266,7 @@ fn locked_temp(path: &Path, parent: &Path) -> Result<tempfile::NamedTempFile> {
             continue;
         }
         // Between creating and locking, a cleanup may have found it unlocked and removed it.
-        if same_file(tmp.path(), tmp.as_file()) {
+        if super::same_file(tmp.path(), tmp.as_file()) {
             return Ok(tmp);
         }
     }
@@ -275,20 +275,6 @@ fn locked_temp(path: &Path, parent: &Path) -> Result<tempfile::NamedTempFile> {
         parent,
         io::Error::other("other processes kept removing it"),
     ))
-}
-
-#[cfg(unix)]
-fn same_file(path: &Path, file: &File) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (fs::symlink_metadata(path), file.metadata()) {
-        (Ok(a), Ok(b)) => a.ino() == b.ino() && a.dev() == b.dev(),
-        _ => false,
-    }
-}
-
-#[cfg(not(unix))]
-fn same_file(path: &Path, _: &File) -> bool {
-    path.exists()
 }
 
 /// Whether a directory entry is a temporary file one of our writers made: the name
@@ -360,7 +346,10 @@ pub fn remove_stale(dir: &Path) -> Vec<String> {
         let Ok(mut file) = File::open(&path) else {
             continue;
         };
-        if file.try_lock().is_err() || !same_file(&path, &file) || !content_is_ours(&mut file) {
+        if file.try_lock().is_err()
+            || !super::same_file(&path, &file)
+            || !content_is_ours(&mut file)
+        {
             continue;
         }
         // Unlinked while we hold the lock: a writer that locks it after us sees it gone.
