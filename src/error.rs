@@ -162,7 +162,7 @@ pub enum Error {
 
     /// The manifest is not acceptable.
     #[error("invalid bundle manifest: {0}")]
-    BadManifest(String),
+    BadManifest(ManifestError),
 
     /// The bundle was written by a newer mbundle.
     #[error("bundle format version {found} is newer than this mbundle understands (version {supported})")]
@@ -384,6 +384,121 @@ pub fn human(n: u64) -> String {
     } else {
         format!("{v:.1} {}", UNITS[u])
     }
+}
+
+/// What is wrong with a bundle's manifest: each rule of validation (and of reading one) has
+/// its variant, so callers and tests can tell them apart; the message says it in one line.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// `format` is not "mbundle".
+    #[error("format is {0:?}, not \"mbundle\"")]
+    Format(String),
+    /// `format_version` is not this one.
+    #[error("format_version {found} is not {supported}")]
+    Version {
+        /// What the manifest says.
+        found: u64,
+        /// What this mbundle writes.
+        supported: u32,
+    },
+    /// More files than any store holds.
+    #[error("{count} files is more than the {max} allowed")]
+    TooManyFiles {
+        /// How many the manifest lists.
+        count: usize,
+        /// The most accepted.
+        max: usize,
+    },
+    /// A machine name, cert set id or file path that is not well-formed.
+    #[error("{what} {value:?}: {reason}")]
+    Malformed {
+        /// "machine name", "cert set id", "file path".
+        what: &'static str,
+        /// The value (shortened).
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A machine, cert set or file listed twice.
+    #[error("{what} {name:?} is listed twice")]
+    ListedTwice {
+        /// "machine", "cert set", "file".
+        what: &'static str,
+        /// Which.
+        name: String,
+    },
+    /// A file outside every listed machine and cert set directory.
+    #[error("file {0:?} does not belong to a listed machine or cert set")]
+    NotOwned(String),
+    /// A sha256 that is not 64 lowercase hex digits.
+    #[error("file {0:?} has no valid sha256")]
+    BadSha256(String),
+    /// A mode that is not an octal permission.
+    #[error("file {path:?} has an invalid mode {mode:?}")]
+    BadMode {
+        /// The file.
+        path: String,
+        /// The mode (shortened).
+        mode: String,
+    },
+    /// A path that is a file and the directory of another.
+    #[error("{0:?} is both a file and a directory")]
+    FileAndDirectory(String),
+    /// A machine listing a file outside its directory or not in the archive.
+    #[error("machine {machine:?} lists {path:?}, which it does not hold")]
+    NotHeld {
+        /// The machine.
+        machine: String,
+        /// The file.
+        path: String,
+    },
+    /// A file claimed by two owners.
+    #[error("file {0:?} is claimed twice")]
+    ClaimedTwice(String),
+    /// A machine naming a cert set that is not listed.
+    #[error("machine {machine:?} uses unknown cert set {set:?}")]
+    UnknownSet {
+        /// The machine.
+        machine: String,
+        /// The set id (shortened).
+        set: String,
+    },
+    /// A cert set member with an unknown name, listed twice.
+    #[error("cert set {set:?} has an unexpected member {member:?}")]
+    UnexpectedMember {
+        /// The set.
+        set: String,
+        /// The member (shortened).
+        member: String,
+    },
+    /// A cert set member not at `certsets/<id>/<name>` or not in the archive.
+    #[error("cert set {set:?} member {member:?} is not at its place")]
+    MisplacedMember {
+        /// The set.
+        set: String,
+        /// The member.
+        member: String,
+    },
+    /// A cert set without its CA certificate.
+    #[error("cert set {0:?} has no ca.pem")]
+    NoCaCert(String),
+    /// A file no machine or cert set claims.
+    #[error("file {0:?} belongs to no machine or cert set")]
+    Orphan(String),
+    /// The first entry of the archive (mbundle.json) is not a regular file.
+    #[error("mbundle.json is {0}")]
+    NotAFile(&'static str),
+    /// The manifest entry is larger than any manifest.
+    #[error("{size} bytes is larger than the {max} allowed")]
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The most accepted.
+        max: u64,
+    },
+    /// The manifest is not the JSON of a manifest.
+    #[error("not a valid manifest ({0})")]
+    NotJson(String),
 }
 
 /// True for "no space left on device" and friends.

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use crate::error::{Error, Result};
 use crate::format::crypto::{open_age, DecryptWith};
 use crate::format::manifest::{
-    FileEntry, Manifest, FORMAT_VERSION, MANIFEST_PATH, MAX_MANIFEST_BYTES,
+    FileEntry, Manifest, ManifestError, FORMAT_VERSION, MANIFEST_PATH, MAX_MANIFEST_BYTES,
 };
 
 /// Buffer size for bundle I/O.
@@ -547,16 +547,14 @@ fn parse_manifest_entry<R: Read>(
     }
     let t = first.header().entry_type();
     if !t.is_file() {
-        return Err(Error::BadManifest(format!(
-            "{MANIFEST_PATH} is {}",
-            kind_name(t)
-        )));
+        return Err(Error::BadManifest(ManifestError::NotAFile(kind_name(t))));
     }
     let size = first.header().size().map_err(|e| stream_error(what, e))?;
     if size > MAX_MANIFEST_BYTES {
-        return Err(Error::BadManifest(format!(
-            "{size} bytes is larger than the {MAX_MANIFEST_BYTES} allowed"
-        )));
+        return Err(Error::BadManifest(ManifestError::TooLarge {
+            size,
+            max: MAX_MANIFEST_BYTES,
+        }));
     }
     let mut json = Vec::with_capacity(size as usize);
     (&mut first)
@@ -575,7 +573,7 @@ fn parse_manifest_entry<R: Read>(
         }
     }
     let manifest: Manifest = serde_json::from_slice(&json)
-        .map_err(|e| Error::BadManifest(format!("not a valid manifest ({e})")))?;
+        .map_err(|e| Error::BadManifest(ManifestError::NotJson(e.to_string())))?;
     manifest.validate().map_err(Error::BadManifest)?;
     Ok(manifest)
 }

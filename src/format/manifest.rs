@@ -191,6 +191,8 @@ impl FileEntry {
     }
 }
 
+pub use crate::error::ManifestError;
+
 impl Manifest {
     /// Total bytes of the archived files.
     pub fn total_size(&self) -> u64 {
@@ -203,47 +205,60 @@ impl Manifest {
     }
 
     /// Checks everything the importer relies on. The error says what is wrong, in one line.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ManifestError> {
         if self.format != "mbundle" {
-            return Err(format!("format is {:?}, not \"mbundle\"", self.format));
+            return Err(ManifestError::Format(self.format.clone()));
         }
         if self.format_version != u64::from(FORMAT_VERSION) {
-            return Err(format!(
-                "format_version {} is not {FORMAT_VERSION}",
-                self.format_version
-            ));
+            return Err(ManifestError::Version {
+                found: self.format_version,
+                supported: FORMAT_VERSION,
+            });
         }
         if self.files.len() > MAX_FILES {
-            return Err(format!(
-                "{} files is more than the {MAX_FILES} allowed",
-                self.files.len()
-            ));
+            return Err(ManifestError::TooManyFiles {
+                count: self.files.len(),
+                max: MAX_FILES,
+            });
         }
         let (machines, sets) = self.owners()?;
         let files = self.checked_files(&machines, &sets)?;
         let mut claimed = self.claim_machine_files(&files, &sets)?;
         self.claim_set_files(&files, &mut claimed)?;
         if let Some(orphan) = files.keys().find(|p| !claimed.contains(*p)) {
-            return Err(format!("file {orphan:?} belongs to no machine or cert set"));
+            return Err(ManifestError::Orphan(orphan.to_string()));
         }
         Ok(())
     }
 
     /// The machine names and cert set ids, each well-formed and listed once.
-    fn owners(&self) -> Result<(BTreeSet<&str>, BTreeSet<&str>), String> {
+    fn owners(&self) -> Result<(BTreeSet<&str>, BTreeSet<&str>), ManifestError> {
         let mut machines = BTreeSet::new();
         for m in &self.machines {
-            check_machine_name(&m.name)
-                .map_err(|e| format!("machine name {:?}: {e}", short(&m.name)))?;
+            check_machine_name(&m.name).map_err(|reason| ManifestError::Malformed {
+                what: "machine name",
+                value: short(&m.name),
+                reason,
+            })?;
             if !machines.insert(m.name.as_str()) {
-                return Err(format!("machine {:?} is listed twice", m.name));
+                return Err(ManifestError::ListedTwice {
+                    what: "machine",
+                    name: m.name.clone(),
+                });
             }
         }
         let mut sets = BTreeSet::new();
         for s in &self.certsets {
-            check_certset_id(&s.id).map_err(|e| format!("cert set id {:?}: {e}", short(&s.id)))?;
+            check_certset_id(&s.id).map_err(|reason| ManifestError::Malformed {
+                what: "cert set id",
+                value: short(&s.id),
+                reason,
+            })?;
             if !sets.insert(s.id.as_str()) {
-                return Err(format!("cert set {:?} is listed twice", s.id));
+                return Err(ManifestError::ListedTwice {
+                    what: "cert set",
+                    name: s.id.clone(),
+                });
             }
         }
         Ok((machines, sets))
@@ -255,11 +270,14 @@ impl Manifest {
         &self,
         machines: &BTreeSet<&str>,
         sets: &BTreeSet<&str>,
-    ) -> Result<BTreeMap<&str, &FileEntry>, String> {
+    ) -> Result<BTreeMap<&str, &FileEntry>, ManifestError> {
         let mut files: BTreeMap<&str, &FileEntry> = BTreeMap::new();
         for f in &self.files {
-            check_archive_path(&f.path)
-                .map_err(|e| format!("file path {:?}: {e}", short(&f.path)))?;
+            check_archive_path(&f.path).map_err(|reason| ManifestError::Malformed {
+                what: "file path",
+                value: short(&f.path),
+                reason,
+            })?;
             let comps: Vec<&str> = f.path.split('/').collect();
             let owner_ok = match comps[0] {
                 "machines" => machines.contains(comps[1]),
@@ -267,10 +285,7 @@ impl Manifest {
                 _ => false,
             };
             if !owner_ok {
-                return Err(format!(
-                    "file {:?} does not belong to a listed machine or cert set",
-                    f.path
-                ));
+                return Err(ManifestError::NotOwned(f.path.clone()));
             }
             if f.sha256.len() != 64
                 || !f
@@ -278,24 +293,26 @@ impl Manifest {
                     .bytes()
                     .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
             {
-                return Err(format!("file {:?} has no valid sha256", f.path));
+                return Err(ManifestError::BadSha256(f.path.clone()));
             }
             if f.mode_bits().is_none() {
-                return Err(format!(
-                    "file {:?} has an invalid mode {:?}",
-                    f.path,
-                    short(&f.mode)
-                ));
+                return Err(ManifestError::BadMode {
+                    path: f.path.clone(),
+                    mode: short(&f.mode),
+                });
             }
             if files.insert(&f.path, f).is_some() {
-                return Err(format!("file {:?} is listed twice", f.path));
+                return Err(ManifestError::ListedTwice {
+                    what: "file",
+                    name: f.path.clone(),
+                });
             }
         }
         for path in files.keys() {
             let mut prefix = String::new();
             for comp in path.split('/') {
                 if !prefix.is_empty() && files.contains_key(prefix.as_str()) {
-                    return Err(format!("{prefix:?} is both a file and a directory"));
+                    return Err(ManifestError::FileAndDirectory(prefix));
                 }
                 if !prefix.is_empty() {
                     prefix.push('/');
@@ -311,28 +328,27 @@ impl Manifest {
         &'a self,
         files: &BTreeMap<&str, &FileEntry>,
         sets: &BTreeSet<&str>,
-    ) -> Result<BTreeSet<&'a str>, String> {
+    ) -> Result<BTreeSet<&'a str>, ManifestError> {
         let mut claimed = BTreeSet::new();
         for m in &self.machines {
             let dir = format!("machines/{}/", m.name);
             for p in &m.files {
                 if !p.starts_with(&dir) || !files.contains_key(p.as_str()) {
-                    return Err(format!(
-                        "machine {:?} lists {:?}, which it does not hold",
-                        m.name, p
-                    ));
+                    return Err(ManifestError::NotHeld {
+                        machine: m.name.clone(),
+                        path: p.clone(),
+                    });
                 }
                 if !claimed.insert(p.as_str()) {
-                    return Err(format!("file {p:?} is claimed twice"));
+                    return Err(ManifestError::ClaimedTwice(p.clone()));
                 }
             }
             if let Some(id) = &m.certset {
                 if !sets.contains(id.as_str()) {
-                    return Err(format!(
-                        "machine {:?} uses unknown cert set {:?}",
-                        m.name,
-                        short(id)
-                    ));
+                    return Err(ManifestError::UnknownSet {
+                        machine: m.name.clone(),
+                        set: short(id),
+                    });
                 }
             }
         }
@@ -344,31 +360,30 @@ impl Manifest {
         &'a self,
         files: &BTreeMap<&str, &FileEntry>,
         claimed: &mut BTreeSet<&'a str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ManifestError> {
         for s in &self.certsets {
             let mut names = BTreeSet::new();
             for mem in &s.members {
                 if !CERT_MEMBERS.contains(&mem.name.as_str()) || !names.insert(mem.name.as_str()) {
-                    return Err(format!(
-                        "cert set {:?} has an unexpected member {:?}",
-                        s.id,
-                        short(&mem.name)
-                    ));
+                    return Err(ManifestError::UnexpectedMember {
+                        set: s.id.clone(),
+                        member: short(&mem.name),
+                    });
                 }
                 if mem.path != format!("certsets/{}/{}", s.id, mem.name)
                     || !files.contains_key(mem.path.as_str())
                 {
-                    return Err(format!(
-                        "cert set {:?} member {:?} is not at its place",
-                        s.id, mem.name
-                    ));
+                    return Err(ManifestError::MisplacedMember {
+                        set: s.id.clone(),
+                        member: mem.name.clone(),
+                    });
                 }
                 if !claimed.insert(mem.path.as_str()) {
-                    return Err(format!("file {:?} is claimed twice", mem.path));
+                    return Err(ManifestError::ClaimedTwice(mem.path.clone()));
                 }
             }
             if !names.contains(crate::store::CA_CERT) {
-                return Err(format!("cert set {:?} has no ca.pem", s.id));
+                return Err(ManifestError::NoCaCert(s.id.clone()));
             }
         }
         Ok(())
@@ -556,11 +571,14 @@ pub(crate) mod tests {
     fn duplicates_orphans_and_bad_fields_are_refused() {
         let mut m = sample();
         m.files.push(m.files[1].clone());
-        assert!(m.validate().unwrap_err().contains("twice"));
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::ListedTwice { .. } | ManifestError::ClaimedTwice(_))
+        ));
 
         let mut m = sample();
         m.machines[0].files.clear();
-        assert!(m.validate().unwrap_err().contains("belongs to no"));
+        assert!(matches!(m.validate(), Err(ManifestError::Orphan(_))));
 
         let mut m = sample();
         m.files[0].sha256 = "zz".into();
@@ -589,9 +607,11 @@ pub(crate) mod tests {
         m.machines[0]
             .files
             .push("machines/web/config.json/x".into());
-        assert!(m
-            .validate()
-            .unwrap_err()
-            .contains("both a file and a directory"));
+        let e = m.validate().unwrap_err();
+        assert_eq!(
+            e,
+            ManifestError::FileAndDirectory("machines/web/config.json".into())
+        );
+        assert!(e.to_string().contains("both a file and a directory"));
     }
 }
