@@ -501,6 +501,63 @@ pub enum ManifestError {
     NotJson(String),
 }
 
+/// What is wrong with a certificate or key, or why issuing failed (`pki`): one variant per
+/// case, so callers and tests can tell a file that is not PEM from a key that does not match.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PkiError {
+    /// Not PEM at all.
+    #[error("not a PEM certificate ({0})")]
+    NotPemCertificate(String),
+    /// A PEM block of another kind where a certificate belongs.
+    #[error("PEM block is {0:?}, not CERTIFICATE")]
+    NotCertificate(String),
+    /// A CERTIFICATE block that X.509 parsing refuses.
+    #[error("not a valid X.509 certificate ({0})")]
+    BadCertificate(String),
+    /// Not PEM where a private key belongs.
+    #[error("not a PEM private key ({0})")]
+    NotPemKey(String),
+    /// An `RSA PRIVATE KEY` block that is not PKCS#1.
+    #[error("not an RSA private key")]
+    BadRsaKey,
+    /// The key needs its passphrase.
+    #[error("the key is encrypted with a passphrase")]
+    EncryptedKey,
+    /// A PEM block mbundle cannot compare with a certificate.
+    #[error("a {0:?} PEM block, which mbundle cannot check")]
+    UncheckableKey(String),
+    /// A PKCS#8 key of an algorithm mbundle cannot compare.
+    #[error("a PKCS#8 key of a kind mbundle cannot check")]
+    UncheckablePkcs8,
+    /// A key kind rcgen cannot sign with.
+    #[error("a {0:?} key, which mbundle cannot sign with")]
+    CannotSignWith(String),
+    /// Verifying a signature failed for another reason than a mismatch.
+    #[error("cannot check the signature ({0})")]
+    Signature(String),
+    /// The CA key is another certificate's.
+    #[error("the CA key does not belong to the CA certificate")]
+    KeyMismatch,
+    /// rcgen refuses the CA key.
+    #[error("cannot sign with the CA key ({0})")]
+    SigningKey(String),
+    /// rcgen refuses the CA certificate.
+    #[error("cannot read the CA certificate ({0})")]
+    CaCertificate(String),
+    /// rcgen refuses the CA as an issuer.
+    #[error("cannot use the CA ({0})")]
+    Ca(String),
+    /// A SAN that is neither a DNS name nor an IP.
+    #[error("invalid SAN ({0})")]
+    San(String),
+    /// Generating a key failed.
+    #[error("cannot make a key ({0})")]
+    KeyGeneration(String),
+    /// Signing failed.
+    #[error("cannot sign ({0})")]
+    Signing(String),
+}
+
 /// True for "no space left on device" and friends.
 pub fn is_storage_full(e: &io::Error) -> bool {
     matches!(

@@ -73,8 +73,8 @@ struct Loaded {
 
 fn load(path: &Path) -> Result<Loaded, String> {
     let bytes = fs::read(path).map_err(|e| format!("cannot read it ({e})"))?;
-    let der = certs::pem_cert_der(&bytes)?;
-    let info = certs::info_der(&der)?;
+    let der = certs::pem_cert_der(&bytes).map_err(|e| e.to_string())?;
+    let info = certs::info_der(&der).map_err(|e| e.to_string())?;
     Ok(Loaded {
         path: path.to_path_buf(),
         der,

@@ -5,6 +5,8 @@
 //! blocking an export.
 
 use sha2::{Digest, Sha256};
+
+pub use crate::error::PkiError;
 use time::OffsetDateTime;
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::X509Certificate;
@@ -31,15 +33,15 @@ pub struct CertInfo {
 }
 
 /// Parses the first certificate of a PEM file.
-pub fn parse_pem(bytes: &[u8]) -> Result<CertInfo, String> {
+pub fn parse_pem(bytes: &[u8]) -> Result<CertInfo, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)
-        .map_err(|e| format!("not a PEM certificate ({e})"))?;
+        .map_err(|e| PkiError::NotPemCertificate(e.to_string()))?;
     if pem.label != "CERTIFICATE" {
-        return Err(format!("PEM block is {:?}, not CERTIFICATE", pem.label));
+        return Err(PkiError::NotCertificate(pem.label));
     }
     let cert = pem
         .parse_x509()
-        .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+        .map_err(|e| PkiError::BadCertificate(e.to_string()))?;
     Ok(info(&cert, &pem.contents))
 }
 
@@ -191,33 +193,35 @@ mod tests {
 }
 
 /// The DER of the first certificate in a PEM file.
-pub fn pem_cert_der(bytes: &[u8]) -> Result<Vec<u8>, String> {
+pub fn pem_cert_der(bytes: &[u8]) -> Result<Vec<u8>, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)
-        .map_err(|e| format!("not a PEM certificate ({e})"))?;
+        .map_err(|e| PkiError::NotPemCertificate(e.to_string()))?;
     if pem.label != "CERTIFICATE" {
-        return Err(format!("PEM block is {:?}, not CERTIFICATE", pem.label));
+        return Err(PkiError::NotCertificate(pem.label));
     }
     Ok(pem.contents)
 }
 
 /// Parses a certificate's DER.
-pub fn info_der(der: &[u8]) -> Result<CertInfo, String> {
+pub fn info_der(der: &[u8]) -> Result<CertInfo, PkiError> {
     let (_, cert) = x509_parser::parse_x509_certificate(der)
-        .map_err(|e| format!("not a valid X.509 certificate ({e})"))?;
+        .map_err(|e| PkiError::BadCertificate(e.to_string()))?;
     Ok(info(&cert, der))
 }
 
 /// Whether `cert` carries a signature made by `issuer`'s key (and names it as issuer).
-pub fn issued_by(cert: &[u8], issuer: &[u8]) -> Result<bool, String> {
-    let (_, c) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
-    let (_, i) = x509_parser::parse_x509_certificate(issuer).map_err(|e| e.to_string())?;
+pub fn issued_by(cert: &[u8], issuer: &[u8]) -> Result<bool, PkiError> {
+    let (_, c) = x509_parser::parse_x509_certificate(cert)
+        .map_err(|e| PkiError::BadCertificate(e.to_string()))?;
+    let (_, i) = x509_parser::parse_x509_certificate(issuer)
+        .map_err(|e| PkiError::BadCertificate(e.to_string()))?;
     if c.issuer() != i.subject() {
         return Ok(false);
     }
     match c.verify_signature(Some(i.public_key())) {
         Ok(()) => Ok(true),
         Err(x509_parser::error::X509Error::SignatureVerificationError) => Ok(false),
-        Err(e) => Err(format!("cannot check the signature ({e})")),
+        Err(e) => Err(PkiError::Signature(e.to_string())),
     }
 }
 
@@ -241,9 +245,9 @@ fn trim_zeros(b: &[u8]) -> &[u8] {
 
 /// The modulus and public exponent of a PKCS#1 RSAPrivateKey (DER), checking it has the
 /// structure of one: version, n, e, d, p, q, dp, dq, qinv, all integers.
-fn pkcs1_public(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
+fn pkcs1_public(der: &[u8]) -> Result<(&[u8], &[u8]), PkiError> {
     use x509_parser::der_parser::ber::BerObjectContent;
-    let bad = || "not an RSA private key".to_string();
+    let bad = || PkiError::BadRsaKey;
     let (rest, obj) = x509_parser::der_parser::parse_der(der).map_err(|_| bad())?;
     let items = obj.as_sequence().map_err(|_| bad())?;
     if !rest.is_empty() || items.len() < 9 {
@@ -261,12 +265,13 @@ fn pkcs1_public(der: &[u8]) -> Result<(&[u8], &[u8]), String> {
 
 /// Whether the private key in `key_pem` (PKCS#1 RSA as docker-machine writes, or PKCS#8 RSA,
 /// ECDSA P-256/P-384, Ed25519) is the one whose public half `cert` carries.
-pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
+pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, PkiError> {
     use ring::signature::KeyPair;
-    let (_, c) = x509_parser::parse_x509_certificate(cert).map_err(|e| e.to_string())?;
+    let (_, c) = x509_parser::parse_x509_certificate(cert)
+        .map_err(|e| PkiError::BadCertificate(e.to_string()))?;
     let cert_pub = c.public_key().subject_public_key.data.to_vec();
     let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem)
-        .map_err(|e| format!("not a PEM private key ({e})"))?;
+        .map_err(|e| PkiError::NotPemKey(e.to_string()))?;
     let der = zeroize::Zeroizing::new(pem.contents.clone());
     let public: Vec<u8> = match pem.label.as_str() {
         // docker-machine's keys. The modulus and exponent are compared with the certificate's
@@ -301,11 +306,11 @@ pub fn key_matches(key_pem: &[u8], cert: &[u8]) -> Result<bool, String> {
             {
                 k.public_key().as_ref().to_vec()
             } else {
-                return Err("a PKCS#8 key of a kind mbundle cannot check".into());
+                return Err(PkiError::UncheckablePkcs8);
             }
         }
-        "ENCRYPTED PRIVATE KEY" => return Err("the key is encrypted with a passphrase".into()),
-        other => return Err(format!("a {other:?} PEM block, which mbundle cannot check")),
+        "ENCRYPTED PRIVATE KEY" => return Err(PkiError::EncryptedKey),
+        other => return Err(PkiError::UncheckableKey(other.to_string())),
     };
     Ok(public == cert_pub)
 }

@@ -9,6 +9,8 @@ use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, KeyPair, KeyUsag
 use time::{Duration, OffsetDateTime};
 use zeroize::Zeroizing;
 
+use crate::error::PkiError;
+
 /// Validity of what is issued, as docker-machine does it.
 pub const DEFAULT_DAYS: i64 = 1080;
 
@@ -35,9 +37,9 @@ fn der(tag: u8, content: &[u8]) -> Vec<u8> {
 }
 
 /// A private key PEM as PKCS#8 DER: PKCS#8 as is, PKCS#1 RSA wrapped.
-pub fn pkcs8_der(key_pem: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
+pub fn pkcs8_der(key_pem: &[u8]) -> Result<Zeroizing<Vec<u8>>, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(key_pem)
-        .map_err(|e| format!("not a PEM private key ({e})"))?;
+        .map_err(|e| PkiError::NotPemKey(e.to_string()))?;
     let contents = Zeroizing::new(pem.contents.clone());
     match pem.label.as_str() {
         "PRIVATE KEY" => Ok(contents),
@@ -53,8 +55,8 @@ pub fn pkcs8_der(key_pem: &[u8]) -> Result<Zeroizing<Vec<u8>>, String> {
             body.extend(der(0x04, &contents));
             Ok(Zeroizing::new(der(0x30, &body)))
         }
-        "ENCRYPTED PRIVATE KEY" => Err("the key is encrypted with a passphrase".into()),
-        other => Err(format!("a {other:?} key, which mbundle cannot sign with")),
+        "ENCRYPTED PRIVATE KEY" => Err(PkiError::EncryptedKey),
+        other => Err(PkiError::CannotSignWith(other.to_string())),
     }
 }
 
@@ -67,21 +69,21 @@ pub struct Issuer {
 
 impl Issuer {
     /// Loads a CA certificate and its key, checking that they belong together.
-    pub fn load(ca_pem: &[u8], key_pem: &[u8]) -> Result<Issuer, String> {
+    pub fn load(ca_pem: &[u8], key_pem: &[u8]) -> Result<Issuer, PkiError> {
         let ca_der = crate::pki::certs::pem_cert_der(ca_pem)?;
         if !crate::pki::certs::key_matches(key_pem, &ca_der)? {
-            return Err("the CA key does not belong to the CA certificate".into());
+            return Err(PkiError::KeyMismatch);
         }
         let pkcs8 = pkcs8_der(key_pem)?;
-        let key = KeyPair::try_from(pkcs8.as_slice())
-            .map_err(|e| format!("cannot sign with the CA key ({e})"))?;
+        let key =
+            KeyPair::try_from(pkcs8.as_slice()).map_err(|e| PkiError::SigningKey(e.to_string()))?;
         let params = CertificateParams::from_ca_cert_der(&ca_der.clone().into())
-            .map_err(|e| format!("cannot read the CA certificate ({e})"))?;
+            .map_err(|e| PkiError::CaCertificate(e.to_string()))?;
         // rcgen needs a Certificate to sign with; this one only lends its subject and key
         // identifier, it is never written anywhere.
         let cert = params
             .self_signed(&key)
-            .map_err(|e| format!("cannot use the CA ({e})"))?;
+            .map_err(|e| PkiError::Ca(e.to_string()))?;
         Ok(Issuer {
             cert,
             key,
@@ -96,9 +98,9 @@ impl Issuer {
         org: &str,
         sans: &[String],
         days: i64,
-    ) -> Result<(String, Zeroizing<String>), String> {
+    ) -> Result<(String, Zeroizing<String>), PkiError> {
         let mut p =
-            CertificateParams::new(sans.to_vec()).map_err(|e| format!("invalid SAN ({e})"))?;
+            CertificateParams::new(sans.to_vec()).map_err(|e| PkiError::San(e.to_string()))?;
         // As docker-machine: the subject is O=<org> alone (rcgen's default adds a CN).
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(DnType::OrganizationName, org);
@@ -112,25 +114,25 @@ impl Issuer {
             KeyUsagePurpose::KeyEncipherment,
         ];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().map_err(|e| format!("cannot make a key ({e})"))?;
+        let key = KeyPair::generate().map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
         let cert = p
             .signed_by(&key, &self.cert, &self.key)
-            .map_err(|e| format!("cannot sign ({e})"))?;
+            .map_err(|e| PkiError::Signing(e.to_string()))?;
         Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
     }
 
     /// The CA certificate issued again: same key, same subject, same key identifier and
     /// usages, new serial and validity. Everything the old one signed verifies with it.
-    pub fn renewed_ca(&self, days: i64) -> Result<String, String> {
+    pub fn renewed_ca(&self, days: i64) -> Result<String, PkiError> {
         let mut p = CertificateParams::from_ca_cert_der(&self.params_der.clone().into())
-            .map_err(|e| format!("cannot read the CA certificate ({e})"))?;
+            .map_err(|e| PkiError::CaCertificate(e.to_string()))?;
         let now = OffsetDateTime::now_utc();
         p.not_before = now - Duration::hours(1);
         p.not_after = now + Duration::days(days);
         p.serial_number = Some(random_serial());
         let cert = p
             .self_signed(&self.key)
-            .map_err(|e| format!("cannot sign ({e})"))?;
+            .map_err(|e| PkiError::Signing(e.to_string()))?;
         Ok(cert.pem())
     }
 }
@@ -188,6 +190,6 @@ mod tests {
         let err = Issuer::load(&read("certs/ca.pem"), &read("machines/web/server-key.pem"))
             .err()
             .unwrap();
-        assert!(err.contains("does not belong"), "{err}");
+        assert_eq!(err, PkiError::KeyMismatch);
     }
 }

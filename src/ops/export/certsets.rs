@@ -138,8 +138,8 @@ pub fn key_file_for(p: &Path, cert_der: &[u8]) -> std::result::Result<(), String
     match certs::key_matches(&read_small(p)?, cert_der) {
         Ok(true) => Ok(()),
         Ok(false) => Err("a private key, but not the one of its certificate".into()),
-        Err(e) if e.starts_with("not a PEM") => Err("not a PEM private key".into()),
-        Err(e) => Err(e),
+        Err(certs::PkiError::NotPemKey(_)) => Err("not a PEM private key".into()),
+        Err(e) => Err(e.to_string()),
     }
 }
 
