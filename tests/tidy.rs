@@ -5,7 +5,8 @@
 //! - an operation never imports another operation (a shared helper moves down);
 //! - every file in `src/` opens with its `//!` module doc;
 //! - no file in `src/` grows past 800 lines (the few still above it may only shrink);
-//! - no function in `src/` runs past 100 lines: a long one becomes named steps.
+//! - no function in `src/` runs past 100 lines: a long one becomes named steps;
+//! - only `commands/` and `main.rs` print: operations and the layers below return reports.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -225,5 +226,29 @@ fn function_lengths_are_measured() {
     assert_eq!(
         function_lengths(text),
         vec![("a".to_string(), 3), ("b".to_string(), 4)]
+    );
+}
+
+#[test]
+fn only_commands_print() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let printing: Vec<String> = files
+        .iter()
+        .filter(|f| {
+            let r = rel(f);
+            !r.starts_with("commands/") && r != "main.rs"
+        })
+        .filter(|f| {
+            let text = fs::read_to_string(f).unwrap();
+            ["println!", "eprintln!", "print!(", "eprint!("]
+                .iter()
+                .any(|m| text.contains(m))
+        })
+        .map(|f| rel(f))
+        .collect();
+    assert!(
+        printing.is_empty(),
+        "these print; return what to say in a report instead: {printing:?}"
     );
 }

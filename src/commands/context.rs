@@ -11,6 +11,9 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
     let spec = crate::store::context::ContextSpec::for_machine(store, &m, &name)?;
     match &a.output {
         Some(out) => {
+            for n in crate::fs::outfile::remove_stale_beside(out) {
+                eprintln!("note: {n}");
+            }
             crate::store::context::write_export_file(out, &spec, a.force)?;
             eprintln!(
                 "wrote {}: import it with docker context import {name} {}",

@@ -20,6 +20,12 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
         return Err(Error::NoRecipients);
     }
     crate::ops::export::check_output(&output, a.force)?;
+    // What an export killed earlier left beside the output goes first, said.
+    if let Output::File(path) = &output {
+        for n in crate::fs::outfile::remove_stale_beside(path) {
+            eprintln!("note: {n}");
+        }
+    }
     // SIGINT/SIGTERM/SIGHUP stop the export at the next block: the temporary file is
     // removed, the progress line cleared, and the exit status is 128 + the signal.
     crate::signals::install();

@@ -137,9 +137,10 @@ enum Inner {
 }
 
 impl OutFile {
-    /// Opens `path` for writing as [`check`] decides, after removing the temporary files that
-    /// dead writers left in its directory. Returns the notes about what was removed.
-    pub fn create(path: &Path, force: bool) -> Result<(OutFile, Vec<String>)> {
+    /// Opens `path` for writing as [`check`] decides. (The temporary files dead writers left
+    /// beside it are the caller's to clear first, with [`remove_stale_beside`], so it can say
+    /// so.)
+    pub fn create(path: &Path, force: bool) -> Result<OutFile> {
         match check(path, force)? {
             Target::Stream => {
                 let file = OpenOptions::new()
@@ -156,27 +157,19 @@ impl OutFile {
                 if file.is_terminal() {
                     return Err(Error::OutputIsTerminal);
                 }
-                Ok((
-                    OutFile {
-                        path: path.to_path_buf(),
-                        force,
-                        inner: Inner::Stream(file),
-                    },
-                    Vec::new(),
-                ))
+                Ok(OutFile {
+                    path: path.to_path_buf(),
+                    force,
+                    inner: Inner::Stream(file),
+                })
             }
             Target::Replace => {
-                let parent = parent_dir(path);
-                let notes = remove_stale(&parent);
-                let tmp = locked_temp(path, &parent)?;
-                Ok((
-                    OutFile {
-                        path: path.to_path_buf(),
-                        force,
-                        inner: Inner::Temp(tmp),
-                    },
-                    notes,
-                ))
+                let tmp = locked_temp(path, &parent_dir(path))?;
+                Ok(OutFile {
+                    path: path.to_path_buf(),
+                    force,
+                    inner: Inner::Temp(tmp),
+                })
             }
         }
     }
@@ -243,7 +236,7 @@ impl OutFile {
 /// renew-ca); bundles and context files stream through [`OutFile`] the same way.
 pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     use std::io::Write;
-    let (out, _) = OutFile::create(path, true)?;
+    let out = OutFile::create(path, true)?;
     crate::fs::set_file_mode(out.file(), path, mode)?;
     out.file().write_all(data).ctx("write", path)?;
     out.finish()
@@ -327,6 +320,15 @@ fn content_is_ours(file: &mut File) -> bool {
     n == 0
         || head.starts_with(b"age-encryption.org/")
         || (n >= 263 && &head[257..263] == b"ustar\0")
+}
+
+/// Removes the temporary files of writers that died in the directory `path` would be written
+/// in (none for a FIFO or device); returns one note for each.
+pub fn remove_stale_beside(path: &Path) -> Vec<String> {
+    match fs::metadata(path) {
+        Ok(m) if is_stream(&m.file_type()) => Vec::new(),
+        _ => remove_stale(&parent_dir(path)),
+    }
 }
 
 /// Removes the temporary files of writers that died in `dir`; returns one note for each.

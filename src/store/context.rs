@@ -222,10 +222,7 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
 /// Writes a `.dockercontext` file for `docker context import`: a tar of `meta.json` and
 /// `tls/docker/{ca,cert,key}.pem`. 0600, written beside the target and renamed.
 pub fn write_export_file(path: &Path, spec: &ContextSpec, force: bool) -> Result<()> {
-    let (out, notes) = crate::fs::outfile::OutFile::create(path, force)?;
-    for n in notes {
-        eprintln!("note: {n}");
-    }
+    let out = crate::fs::outfile::OutFile::create(path, force)?;
     {
         let mut b = tar::Builder::new(out.file());
         let entry = |b: &mut tar::Builder<&File>,

@@ -201,10 +201,7 @@ pub fn run(
             // A regular file goes to a locked 0600 temporary file renamed into place when
             // complete; a FIFO or device is written into. Dropped on error or signal, the
             // temporary file is removed.
-            let (out, notes) = crate::fs::outfile::OutFile::create(path, force)?;
-            for n in notes {
-                eprintln!("note: {n}");
-            }
+            let out = crate::fs::outfile::OutFile::create(path, force)?;
             let count = {
                 let file = out
                     .file()
