@@ -513,8 +513,10 @@ fn unreadable_store_says_how_to_point_elsewhere() {
             "hint: name the store with -s",
         ],
     );
-    // Default store is ~/.docker/machine, with HOME in the temp dir.
-    dir.run(&["ls"]).fails(1, &[".docker/machine"]);
+    // Default store is ~/.docker/machine, with HOME in the temp dir: not created yet, so
+    // ls shows it empty (restore issue: a fresh laptop is not an error).
+    let r = dir.run(&["ls"]).ok();
+    assert!(r.stderr.contains("no machines in") && r.stderr.contains(".docker/machine"));
 }
 
 #[test]

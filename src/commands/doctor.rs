@@ -74,10 +74,12 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
         }
     }
     if checked == 0 {
-        return Err(Error::usage(
-            "nothing to check: the store has no machines",
-            "name machines, or give --certs-d DIR",
-        ));
+        // A fresh laptop or an emptied store: nothing is unhealthy.
+        let root = store
+            .map(|s| s.root.display().to_string())
+            .unwrap_or_default();
+        eprintln!("no machines in {root}: nothing to check");
+        return Ok(());
     }
     out.push_str(&format!(
         "{checked} checked: {errors} error(s), {warnings} warning(s)\n"

@@ -44,8 +44,14 @@ pub fn run(cli: Cli) -> Result<()> {
         finish_interrupted(&store.root)?;
         Ok(store)
     };
+    // The commands that only look see a store not created yet as an empty one.
+    let look_at_store = || -> Result<Store> {
+        let store = Store::open_or_empty(&store_path()?)?;
+        finish_interrupted(&store.root)?;
+        Ok(store)
+    };
     match &cli.command {
-        Command::Ls(a) => ls::run(&open_store()?, a),
+        Command::Ls(a) => ls::run(&look_at_store()?, a),
         Command::Export(a) => export::run(&open_store()?, a),
         Command::Import(a) => {
             import::run(&absolute(&store_path()?)?, cli.storage_path.is_some(), a)
@@ -59,9 +65,9 @@ pub fn run(cli: Cli) -> Result<()> {
             // Only the registry directory was asked about; a missing store is no problem.
             doctor::run(Store::open(&store_path()?).ok().as_ref(), a)
         }
-        Command::Doctor(a) => doctor::run(Some(&open_store()?), a),
+        Command::Doctor(a) => doctor::run(Some(&look_at_store()?), a),
         Command::Env(a) if a.unset => env::run(None, false, a),
-        Command::Env(a) => env::run(Some(&open_store()?), cli.storage_path.is_some(), a),
+        Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
     }

@@ -44,6 +44,30 @@ pub struct Store {
 impl Store {
     /// Opens an existing store, checking that it is a readable directory.
     pub fn open(root: &Path) -> Result<Store> {
+        Self::open_inner(root, false)
+    }
+
+    /// Like [`Store::open`], but a store that does not exist yet (a fresh laptop) is an empty
+    /// store, for the commands that only look: `ls`, `doctor`, `env`. A path that exists and
+    /// is not a directory is still an error.
+    pub fn open_or_empty(root: &Path) -> Result<Store> {
+        Self::open_inner(root, true)
+    }
+
+    fn open_inner(root: &Path, absent_is_empty: bool) -> Result<Store> {
+        if absent_is_empty && fs::symlink_metadata(root).is_err() && fs::metadata(root).is_err() {
+            let absent = root
+                .ancestors()
+                .all(|a| a.as_os_str().is_empty() || !a.is_file());
+            if absent {
+                let root = if root.is_absolute() {
+                    root.to_path_buf()
+                } else {
+                    std::env::current_dir().ctx("read", ".")?.join(root)
+                };
+                return Ok(Store { root });
+            }
+        }
         let meta = fs::metadata(root).map_err(|e| Error::StoreUnreadable {
             path: root.to_path_buf(),
             reason: e.to_string(),
