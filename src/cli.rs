@@ -60,9 +60,10 @@ VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder ar
 listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup).")]
     Export(ExportArgs),
 
-    /// Import every machine of a bundle: certs beside existing ones, every path rewritten
+    /// Import the machines of a bundle (all, or those named): certs beside existing ones, every path rewritten
     #[command(after_help = "Examples:\n  \
 mbundle import web.mbundle -i ~/.ssh/id_ed25519\n  \
+mbundle import backup.mbundle web -i ~/.ssh/id_ed25519     # just web, from a full backup\n  \
 mbundle -s /srv/dm import backup.mbundle -i key.txt --dry-run\n  \
 mbundle import team.mbundle -i key.txt --rename web=web-staging\n  \
 ssh laptop1 'mbundle export --all -r age1... -o -' | mbundle import - -i key.txt\n\n\
@@ -260,6 +261,10 @@ pub struct ImportArgs {
     /// The bundle; - for standard input
     #[arg(value_name = "FILE")]
     pub bundle: PathBuf,
+
+    /// Import only these machines (and the cert sets they use); all when none is named
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
 
     /// Decryption.
     #[command(flatten)]

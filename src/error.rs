@@ -342,7 +342,7 @@ impl Error {
             Error::BadManifest(_) => Some("this bundle was not made by mbundle, or was altered".into()),
             Error::FutureFormat { .. } => Some("upgrade mbundle to read this bundle".into()),
             Error::Conflicts(_) => Some(
-                "nothing was changed; rename machines with --rename OLD=NEW, or see the plan with --dry-run".into(),
+                "nothing was changed; import only some machines (mbundle import FILE NAME...), rename them with --rename OLD=NEW, or see the plan with --dry-run".into(),
             ),
             Error::Interrupted { .. } => None,
             Error::UnsafeConfig { .. } => Some(

@@ -43,3 +43,104 @@ fn a_fresh_laptop_has_an_empty_store_not_an_error() {
             .fails(1, &["not a directory"]);
     }
 }
+
+/// A full backup of alice's store (materialized where it lives), its path, and the store.
+fn full_backup(d: &Dir) -> (std::path::PathBuf, String) {
+    let store = d.materialize_alice();
+    d.export_demo(&store, "backup.mbundle", &["--all"]).ok();
+    (store, "backup.mbundle".to_string())
+}
+
+#[test]
+fn one_machine_comes_back_from_a_full_backup() {
+    let d = Dir::new();
+    let (store, backup) = full_backup(&d);
+    let s = store.to_str().unwrap();
+    let before_web = tree(&store.join("machines/web"));
+    fs::remove_dir_all(store.join("machines/web")).unwrap();
+    let others = tree(&store);
+    // All of it: the other three are conflicts.
+    d.import_demo(&store, &backup, &[])
+        .fails(1, &["3 conflict(s)", "mbundle import FILE NAME..."]);
+    // Just web: restored, with its cert set reused, nothing else touched.
+    let dry = d.import_demo(&store, &backup, &["web", "--dry-run"]).ok();
+    assert!(dry.stdout.contains("machine web:"), "{}", dry.stdout);
+    assert!(!dry.stdout.contains("machine db"), "{}", dry.stdout);
+    assert_eq!(tree(&store), others, "--dry-run wrote");
+    let r = d.import_demo(&store, &backup, &["web"]).ok();
+    assert!(r.stdout.contains("imported 1 machine(s)"), "{}", r.stdout);
+    assert!(r.stdout.contains("identical to"), "{}", r.stdout);
+    let mut after = tree(&store);
+    let web: std::collections::BTreeMap<String, String> = after
+        .iter()
+        .filter(|(k, _)| k.starts_with("machines/web"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    after.retain(|k, _| !k.starts_with("machines/web"));
+    assert_eq!(after, others, "importing web changed something else");
+    // The same files come back (config.json as docker-machine's JSON: same values).
+    let restored: Vec<&str> = web
+        .keys()
+        .filter_map(|k| k.strip_prefix("machines/web/"))
+        .collect();
+    let lost: Vec<&str> = before_web.keys().map(String::as_str).collect();
+    assert_eq!(restored, lost);
+    d.run(&["-s", s, "env", "web"]).ok();
+    d.run(&["-s", s, "doctor", "web"]).ok();
+}
+
+#[test]
+fn named_machines_bring_only_their_cert_sets() {
+    let d = Dir::new();
+    let (_, backup) = full_backup(&d);
+    let target = d.path("fresh");
+    // edge uses the custom Acme CA: only that set comes, not the store's certs/.
+    let r = d.import_demo(&target, &backup, &["edge"]).ok();
+    assert!(r.stdout.contains("imported 1 machine(s)"), "{}", r.stdout);
+    assert!(!target.join("certs").exists(), "{}", r.stdout);
+    assert!(target.join("imported-certs").is_dir() || target.join("certs").is_dir());
+    assert!(!target.join("machines/web").exists());
+    // Several names, and --rename with them.
+    let t2 = d.path("two");
+    d.import_demo(&t2, &backup, &["web", "db", "--rename", "web=web-old"])
+        .ok();
+    assert!(t2.join("machines/web-old/config.json").is_file());
+    assert!(t2.join("machines/db/config.json").is_file());
+    assert!(!t2.join("machines/edge").exists());
+}
+
+#[test]
+fn a_name_the_bundle_lacks_lists_what_it_has() {
+    let d = Dir::new();
+    let (_, backup) = full_backup(&d);
+    let target = d.path("t");
+    for extra in [&["nosuch"][..], &["web", "nosuch", "--dry-run"][..]] {
+        d.import_demo(&target, &backup, extra).fails(
+            2,
+            &[
+                "the bundle has no machine named nosuch",
+                "machines in the bundle: db, edge, vbox, web",
+            ],
+        );
+    }
+    // A rename of a machine not being imported says so.
+    d.import_demo(&target, &backup, &["web", "--rename", "db=db2"])
+        .fails(2, &["db is not among the machines being imported"]);
+    assert!(!target.exists());
+    // inspect and --help say how.
+    let key = demo_key();
+    let r = d
+        .run(&["inspect", &backup, "-i", key.to_str().unwrap()])
+        .ok();
+    assert!(
+        r.stdout.contains("mbundle import FILE NAME..."),
+        "{}",
+        r.stdout
+    );
+    let h = d.run(&["import", "--help"]).ok();
+    assert!(
+        h.stdout.contains("[NAME]...") && h.stdout.contains("just web, from a full backup"),
+        "{}",
+        h.stdout
+    );
+}

@@ -20,6 +20,7 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
         None
     };
     let req = ImportRequest {
+        only: a.names.clone(),
         renames,
         docker_context: docker_context.clone(),
         progress: !a.quiet,

@@ -93,6 +93,9 @@ fn describe_machines(m: &Manifest, s: &mut String) {
             ]);
         }
         s.push_str(&table(&rows));
+        if m.machines.len() > 1 {
+            s.push_str("  (mbundle import FILE NAME... imports only the machines named)\n");
+        }
         for mach in &m.machines {
             for a in &mach.absent {
                 s.push_str(&format!(

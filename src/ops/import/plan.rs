@@ -54,6 +54,8 @@ pub(super) const WRITTEN_FIELDS: &[&str] = &[
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
 pub struct ImportRequest {
+    /// The machines to import, by their names in the bundle; every one when empty.
+    pub only: Vec<String>,
     /// `--rename OLD=NEW`, in order.
     pub renames: Vec<(String, String)>,
     /// `--docker-context`: the docker CLI config directory contexts will be written to.
@@ -245,12 +247,13 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         )
     })?;
     let root_fp = ForeignPath::parse(root_text).ok_or_else(|| store_path_unusable(root_text))?;
-    let renames = check_renames(manifest, req)?;
+    let selected = select_machines(manifest, req)?;
+    let renames = check_renames(manifest, &selected, req)?;
     let mut found = Found::default();
-    let sets = place_cert_sets(manifest, state, &mut found);
+    let sets = place_cert_sets(manifest, &selected, req, state, &mut found);
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
-    for m in &manifest.machines {
+    for m in selected {
         let target = renames
             .get(m.name.as_str())
             .copied()
@@ -299,9 +302,46 @@ struct Found {
     files: HashMap<String, FileTarget>,
 }
 
-/// `--rename OLD=NEW`: each OLD in the bundle, given once, and not a VM-named driver.
+/// The machines to import: those named (each in the bundle, once), else all of them.
+fn select_machines<'m>(
+    manifest: &'m Manifest,
+    req: &ImportRequest,
+) -> Result<Vec<&'m MachineEntry>> {
+    if req.only.is_empty() {
+        return Ok(manifest.machines.iter().collect());
+    }
+    let unknown: Vec<&str> = req
+        .only
+        .iter()
+        .filter(|n| !manifest.machines.iter().any(|m| &m.name == *n))
+        .map(String::as_str)
+        .collect();
+    if !unknown.is_empty() {
+        let names: Vec<&str> = manifest.machines.iter().map(|m| m.name.as_str()).collect();
+        return Err(Error::usage(
+            format!("the bundle has no machine named {}", unknown.join(", ")),
+            format!(
+                "machines in the bundle: {}",
+                if names.is_empty() {
+                    "none".to_string()
+                } else {
+                    names.join(", ")
+                }
+            ),
+        ));
+    }
+    Ok(manifest
+        .machines
+        .iter()
+        .filter(|m| req.only.contains(&m.name))
+        .collect())
+}
+
+/// `--rename OLD=NEW`: each OLD in the bundle and being imported, given once, and not a
+/// VM-named driver.
 fn check_renames<'a>(
     manifest: &Manifest,
+    selected: &[&MachineEntry],
     req: &'a ImportRequest,
 ) -> Result<BTreeMap<&'a str, &'a str>> {
     let mut renames: BTreeMap<&str, &str> = BTreeMap::new();
@@ -313,6 +353,12 @@ fn check_renames<'a>(
                 format!("machines in the bundle: {}", names.join(", ")),
             ));
         };
+        if !selected.iter().any(|s| &s.name == old) {
+            return Err(Error::usage(
+                format!("--rename {old}={new}: {old} is not among the machines being imported"),
+                format!("name it too: mbundle import FILE {old} ... --rename {old}={new}"),
+            ));
+        }
         if renames.insert(old, new).is_some() {
             return Err(Error::usage(
                 format!("--rename {old}= is given twice"),
@@ -334,7 +380,14 @@ fn check_renames<'a>(
 
 /// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or
 /// `imported-certs/<id>/`; and which of its files are written, already there, or conflict.
-fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) -> Vec<SetPlan> {
+/// With machines named, only the sets they use.
+fn place_cert_sets(
+    manifest: &Manifest,
+    selected: &[&MachineEntry],
+    req: &ImportRequest,
+    state: &TargetState,
+    found: &mut Found,
+) -> Vec<SetPlan> {
     let certs_identical = |set: &CertSetEntry| {
         set.members.iter().all(|mem| {
             let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
@@ -359,7 +412,13 @@ fn place_cert_sets(manifest: &Manifest, state: &TargetState, found: &mut Found) 
     };
     let mut default_taken = false;
     let mut sets = Vec::new();
-    for set in &manifest.certsets {
+    let wanted = |set: &CertSetEntry| {
+        req.only.is_empty()
+            || selected
+                .iter()
+                .any(|m| m.certset.as_deref() == Some(set.id.as_str()))
+    };
+    for set in manifest.certsets.iter().filter(|s| wanted(s)) {
         let compatible = |dir: &str| {
             set.members.iter().all(|mem| {
                 match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
@@ -504,11 +563,9 @@ fn machine_path_map(
 ) -> PathMap {
     let mut map = PathMap::new();
     let set = m.certset.as_ref().and_then(|id| {
-        manifest
-            .certsets
-            .iter()
-            .zip(sets)
-            .find(|(s, _)| &s.id == id)
+        let entry = manifest.certsets.iter().find(|s| &s.id == id)?;
+        let placed = sets.iter().find(|sp| &sp.id == id)?;
+        Some((entry, placed))
     });
     if let Some((set, sp)) = set {
         let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
