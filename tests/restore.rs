@@ -59,9 +59,6 @@ fn one_machine_comes_back_from_a_full_backup() {
     let before_web = tree(&store.join("machines/web"));
     fs::remove_dir_all(store.join("machines/web")).unwrap();
     let others = tree(&store);
-    // All of it: the other three are conflicts.
-    d.import_demo(&store, &backup, &[])
-        .fails(1, &["3 conflict(s)", "mbundle import FILE NAME..."]);
     // Just web: restored, with its cert set reused, nothing else touched.
     let dry = d.import_demo(&store, &backup, &["web", "--dry-run"]).ok();
     assert!(dry.stdout.contains("machine web:"), "{}", dry.stdout);
@@ -87,6 +84,19 @@ fn one_machine_comes_back_from_a_full_backup() {
     assert_eq!(restored, lost);
     d.run(&["-s", s, "env", "web"]).ok();
     d.run(&["-s", s, "doctor", "web"]).ok();
+    // The whole backup does it too: web comes back, the others are there already.
+    fs::remove_dir_all(store.join("machines/web")).unwrap();
+    let r = d.import_demo(&store, &backup, &[]).ok();
+    assert!(r.stdout.contains("imported 1 machine(s)"), "{}", r.stdout);
+    for m in ["db", "edge", "vbox"] {
+        assert!(
+            r.stdout
+                .contains(&format!("machine {m}: already present, identical")),
+            "{}",
+            r.stdout
+        );
+    }
+    assert!(store.join("machines/web/config.json").is_file());
 }
 
 #[test]
@@ -143,4 +153,82 @@ fn a_name_the_bundle_lacks_lists_what_it_has() {
         "{}",
         h.stdout
     );
+}
+
+#[test]
+fn re_importing_a_backup_into_its_store_changes_nothing_and_says_so() {
+    let d = Dir::new();
+    for custom_paths in [true, false] {
+        // Both a store whose config.json names where it lives, and a copied one that still
+        // names /home/alice (bundle and store agree either way).
+        let store = if custom_paths {
+            d.materialize_alice()
+        } else {
+            d.copy_fixture(LINUX, "copied")
+        };
+        d.export_demo(&store, "b.mbundle", &["--all", "--force"])
+            .ok();
+        let before = tree(&store);
+        let dry = d.import_demo(&store, "b.mbundle", &["--dry-run"]).ok();
+        assert!(
+            dry.stdout
+                .contains("machine web: already present, identical"),
+            "{}",
+            dry.stdout
+        );
+        let r = d.import_demo(&store, "b.mbundle", &[]).ok();
+        assert!(
+            r.stdout
+                .contains("nothing to import: everything in the bundle is already in"),
+            "{}",
+            r.stdout
+        );
+        for m in ["db", "edge", "vbox", "web"] {
+            assert!(r
+                .stdout
+                .contains(&format!("machine {m}: already present, identical")));
+        }
+        assert_eq!(
+            tree(&store),
+            before,
+            "an identical re-import changed the store"
+        );
+        // Selectively too.
+        let r = d.import_demo(&store, "b.mbundle", &["web"]).ok();
+        assert!(r.stdout.contains("machine web: already present, identical"));
+        assert_eq!(tree(&store), before);
+    }
+}
+
+#[test]
+fn a_machine_that_differs_stays_a_conflict_that_names_the_files() {
+    let d = Dir::new();
+    let store = d.materialize_alice();
+    d.export_demo(&store, "b.mbundle", &["--all"]).ok();
+    // A regenerated server certificate on web.
+    fs::copy(
+        store.join("machines/db/server.pem"),
+        store.join("machines/web/server.pem"),
+    )
+    .unwrap();
+    let before = tree(&store);
+    d.import_demo(&store, "b.mbundle", &["web"]).fails(
+        1,
+        &[
+            "machine web already exists",
+            "differs from the bundle's (server.pem)",
+        ],
+    );
+    assert_eq!(tree(&store), before);
+    // A changed config.json on db: found once the bundle's is rewritten.
+    let cfg = store.join("machines/db/config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&cfg).unwrap()).unwrap();
+    v["Driver"]["InstanceType"] = "t3.large".into();
+    fs::write(&cfg, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    let before = tree(&store);
+    for extra in [&["db"][..], &["db", "--dry-run"][..]] {
+        d.import_demo(&store, "b.mbundle", extra)
+            .fails(1, &["machine db already exists", "(config.json)"]);
+    }
+    assert_eq!(tree(&store), before);
 }

@@ -82,6 +82,11 @@ pub fn describe_import(
             "import plan for {} (dry run: nothing written)\n",
             root.display()
         ));
+    } else if r.machines.is_empty() && r.sets.iter().all(|set| set.written == 0) {
+        s.push_str(&format!(
+            "nothing to import: everything in the bundle is already in {}, identical\n",
+            root.display()
+        ));
     } else {
         s.push_str(&format!(
             "imported {} machine(s) into {}\n",
@@ -101,6 +106,9 @@ pub fn describe_import(
             String::new()
         };
         s.push_str(&format!("  machine {dst}: {}{renamed}\n", dir.display()));
+    }
+    for name in &r.present {
+        s.push_str(&format!("  machine {name}: already present, identical\n"));
     }
     for crate::ops::import::SetReport {
         id,

@@ -62,6 +62,8 @@ pub struct Report {
     pub untouched: Vec<MachineUntouched>,
     /// Paths config.json names that do not exist after the import.
     pub missing: Vec<MissingPath>,
+    /// Machines already in the store exactly as the import would write them: left alone.
+    pub present: Vec<String>,
     /// Warnings.
     pub warnings: Vec<String>,
     /// Leftovers found and dealt with before importing.
@@ -143,6 +145,11 @@ impl Report {
             });
         }
     }
+}
+
+/// The names `--rename` gives machines in the store.
+fn rename_targets(req: &ImportRequest) -> Vec<String> {
+    req.renames.iter().map(|(_, new)| new.clone()).collect()
 }
 
 /// Imports a bundle into the store at `root` (created if missing). Reads `input` once,
@@ -257,7 +264,11 @@ fn run_locked<R: Read>(
 
 /// Copies the plan's machines, cert placements and warnings into the report.
 fn report_plan(plan: &ImportPlan, report: &mut Report) {
-    for m in &plan.machines {
+    for m in plan
+        .machines
+        .iter()
+        .filter(|m| !report.present.contains(&m.target))
+    {
         report.machines.push(MachineReport {
             source: m.source.clone(),
             target: m.target.clone(),
@@ -294,7 +305,12 @@ pub fn dry_run<R: Read>(
     impl Visitor for Collect<'_> {
         fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
             let state = if self.root.exists() {
-                snapshot(self.root, manifest, self.req.docker_context.as_deref())?
+                snapshot(
+                    self.root,
+                    manifest,
+                    self.req.docker_context.as_deref(),
+                    &rename_targets(self.req),
+                )?
             } else {
                 TargetState::empty(self.root, time::OffsetDateTime::now_utc())
             };
@@ -337,9 +353,44 @@ pub fn dry_run<R: Read>(
         let Some(text) = c.configs.get(&key) else {
             continue;
         };
+        if m.present {
+            let rewritten = m
+                .rewrite(text, &root_fp)
+                .ok()
+                .map(|(c, _)| crate::store::rewrite::to_docker_machine_json(&c, text));
+            let mut candidates: Vec<&[u8]> = vec![text];
+            candidates.extend(rewritten.as_deref());
+            same_config(&plan.root, &m.target, &candidates)?;
+            report.present.push(m.target.clone());
+            continue;
+        }
         let (_, outcome) = m.rewrite(text, &root_fp)?;
         report.record(&m.target, outcome);
     }
     report_plan(&plan, &mut report);
     Ok(report)
+}
+
+/// For a machine already in the store with the same files: is its config.json the one the
+/// import would write (same JSON after the path rewrite), or the very one the bundle holds
+/// (the store it was exported from, unchanged since: a custom CA outside the store is one
+/// path the rewrite moves)? If neither, the machine differs: a conflict that says so, and
+/// nothing is imported.
+pub(crate) fn same_config(root: &Path, target: &str, candidates: &[&[u8]]) -> Result<()> {
+    let path = root.join("machines").join(target).join("config.json");
+    let have = fs::read(&path).ctx("read", &path)?;
+    let have_json = serde_json::from_slice::<serde_json::Value>(&have).ok();
+    let same = candidates.iter().any(|c| {
+        have == *c
+            || (have_json.is_some()
+                && serde_json::from_slice::<serde_json::Value>(c).ok() == have_json)
+    });
+    if same {
+        Ok(())
+    } else {
+        Err(Error::Conflicts(vec![format!(
+            "machine {target} already exists in {} and differs from the bundle's (config.json) (import it under another name with --rename {target}={target}-2)",
+            root.display()
+        )]))
+    }
 }

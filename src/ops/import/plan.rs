@@ -1,7 +1,7 @@
 //! The import plan, pure: target names, where each cert set goes, every config.json path
 //! mapping, and all conflicts at once, decided from the manifest and the store's state.
 
-use super::target::TargetState;
+use super::target::{differing_files, TargetState};
 
 use crate::error::{Error, Result};
 use crate::format::manifest::{check_machine_name, CertRole, CertSetEntry, MachineEntry, Manifest};
@@ -121,6 +121,9 @@ pub struct MachinePlan {
     pub certset: Option<String>,
     /// How its config.json paths move.
     pub map: PathMap,
+    /// Already in the store with the same files; only config.json is left to compare (after
+    /// the rewrite, in staging). Identical, it is left alone; else it is a conflict.
+    pub present: bool,
 }
 
 impl MachinePlan {
@@ -250,7 +253,28 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     let selected = select_machines(manifest, req)?;
     let renames = check_renames(manifest, &selected, req)?;
     let mut found = Found::default();
-    let sets = place_cert_sets(manifest, &selected, req, state, &mut found);
+    // Machines already in place with the same files need no cert set of their own.
+    let target_of = |m: &MachineEntry| {
+        renames
+            .get(m.name.as_str())
+            .copied()
+            .unwrap_or(&m.name)
+            .to_string()
+    };
+    let needing_sets: Vec<&MachineEntry> = selected
+        .iter()
+        .copied()
+        .filter(|m| {
+            differing_files(manifest, m, &target_of(m), state).is_none_or(|d| !d.is_empty())
+        })
+        .collect();
+    let sets = place_cert_sets(
+        manifest,
+        &needing_sets,
+        req.only.is_empty(),
+        state,
+        &mut found,
+    );
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
     for m in selected {
@@ -264,14 +288,17 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
                 .conflicts
                 .push(format!("two machines would both be named {target}"));
         }
-        machine_conflicts(m, &target, state, req, &mut found);
+        let present = machine_conflicts(manifest, m, &target, state, req, &mut found);
         let prefix = format!("machines/{}/", m.name);
         for f in &m.files {
             let rest = &f[prefix.len()..];
-            found.files.insert(
-                f.clone(),
-                FileTarget::Write(format!("machines/{target}/{rest}")),
-            );
+            // A machine in place already: only its config.json is staged, to compare.
+            let target_of = if present && rest != "config.json" {
+                FileTarget::Identical
+            } else {
+                FileTarget::Write(format!("machines/{target}/{rest}"))
+            };
+            found.files.insert(f.clone(), target_of);
         }
         let map = machine_path_map(manifest, m, &target, &sets, &root_fp, &mut found);
         driver_warning(m, &target, state, &mut found);
@@ -280,6 +307,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             target,
             certset: m.certset.clone(),
             map,
+            present,
         });
     }
     if !found.conflicts.is_empty() {
@@ -380,11 +408,12 @@ fn check_renames<'a>(
 
 /// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or
 /// `imported-certs/<id>/`; and which of its files are written, already there, or conflict.
-/// With machines named, only the sets they use.
+/// Only the sets the machines to write use, and sets no machine of the bundle uses (a CA
+/// backup) when it holds no more machines than those.
 fn place_cert_sets(
     manifest: &Manifest,
     selected: &[&MachineEntry],
-    req: &ImportRequest,
+    whole: bool,
     state: &TargetState,
     found: &mut Found,
 ) -> Vec<SetPlan> {
@@ -412,11 +441,10 @@ fn place_cert_sets(
     };
     let mut default_taken = false;
     let mut sets = Vec::new();
+    let uses = |m: &MachineEntry, set: &CertSetEntry| m.certset.as_deref() == Some(set.id.as_str());
     let wanted = |set: &CertSetEntry| {
-        req.only.is_empty()
-            || selected
-                .iter()
-                .any(|m| m.certset.as_deref() == Some(set.id.as_str()))
+        selected.iter().any(|m| uses(m, set))
+            || (whole && !manifest.machines.iter().any(|m| uses(m, set)))
     };
     for set in manifest.certsets.iter().filter(|s| wanted(s)) {
         let compatible = |dir: &str| {
@@ -509,15 +537,19 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, 
     ));
 }
 
-/// A machine name already in the store, or a docker context already taken.
+/// A machine name already in the store (unless it is the same machine: then `true`, it is
+/// present), or a docker context already taken.
 fn machine_conflicts(
+    manifest: &Manifest,
     m: &MachineEntry,
     target: &str,
     state: &TargetState,
     req: &ImportRequest,
     found: &mut Found,
-) {
-    if state.machines.contains(target) {
+) -> bool {
+    let differ = differing_files(manifest, m, target, state);
+    let present = differ.as_ref().is_some_and(Vec::is_empty);
+    if !present && state.machines.contains(target) {
         let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
             format!(
                 "a {} machine keeps its name: move the existing {target} aside first",
@@ -529,10 +561,17 @@ fn machine_conflicts(
                 m.name
             )
         };
+        let what = match differ {
+            Some(d) => format!(" and differs from the bundle's ({})", d.join(", ")),
+            None => String::new(),
+        };
         found.conflicts.push(format!(
-            "machine {target} already exists in {} ({fix})",
+            "machine {target} already exists in {}{what} ({fix})",
             state.root.display()
         ));
+    }
+    if present {
+        return true;
     }
     if let Some(cfg) = &req.docker_context {
         if let Err(e) = crate::store::context::check_context_name(target) {
@@ -549,6 +588,7 @@ fn machine_conflicts(
             ));
         }
     }
+    false
 }
 
 /// The path map of one machine: member files exactly, then the machine directory, the cert
@@ -619,6 +659,7 @@ mod tests {
             now: time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(20_000),
             installed_drivers: BTreeSet::new(),
             docker_context_ids: BTreeSet::new(),
+            machine_files: BTreeMap::new(),
             root: PathBuf::from("/t/dm"),
             machines: machine_cas.iter().map(|(n, _)| n.to_string()).collect(),
             cert_files: cert_files

@@ -110,6 +110,11 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
             .take(MAX_CONFIG + 1)
             .read_to_end(&mut text)
             .ctx("read", &path)?;
+        if m.present {
+            drop(file);
+            keep_present(plan, m, &text, staging, report)?;
+            continue;
+        }
         let (config, outcome) = m.rewrite(&text, &root_fp)?;
         let names_its_ca =
             crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
@@ -170,7 +175,12 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
 impl Visitor for Stager<'_> {
     fn manifest(&mut self, manifest: &Manifest) -> Result<()> {
         crate::failpoint("plan")?;
-        let state = snapshot(self.root, manifest, self.req.docker_context.as_deref())?;
+        let state = snapshot(
+            self.root,
+            manifest,
+            self.req.docker_context.as_deref(),
+            &super::rename_targets(self.req),
+        )?;
         self.plan = Some(plan(manifest, &state, self.req)?);
         check_free_space(self.root, manifest)?;
         self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
@@ -228,4 +238,31 @@ impl Visitor for Stager<'_> {
         self.written.0 += 1;
         Ok(())
     }
+}
+
+/// A machine already in the store with the same files: its config.json must be the same too
+/// (as the import would write it, or as the bundle holds it); then it is left alone, its
+/// staged copy dropped so the commit skips it. Else a conflict naming config.json.
+fn keep_present(
+    plan: &ImportPlan,
+    m: &super::plan::MachinePlan,
+    text: &[u8],
+    staging: &Path,
+    report: &mut Report,
+) -> Result<()> {
+    let root_fp = root_path(&plan.root)?;
+    let rewritten = m
+        .rewrite(text, &root_fp)
+        .ok()
+        .map(|(c, _)| to_docker_machine_json(&c, text));
+    let mut candidates: Vec<&[u8]> = vec![text];
+    candidates.extend(rewritten.as_deref());
+    super::same_config(&plan.root, &m.target, &candidates)?;
+    let staged = staging.join("machines").join(&m.target);
+    std::fs::remove_dir_all(&staged).ctx("remove", &staged)?;
+    // Staged only to compare: not written into the store.
+    report.files_written = report.files_written.saturating_sub(1);
+    report.bytes_written = report.bytes_written.saturating_sub(text.len() as u64);
+    report.present.push(m.target.clone());
+    Ok(())
 }

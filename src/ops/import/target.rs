@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
-use crate::format::manifest::Manifest;
+use crate::format::manifest::{MachineEntry, Manifest};
 use crate::store::IMPORTED_CERTS;
 
 /// What the target store (and this computer) holds that the plan depends on: everything
@@ -31,6 +31,9 @@ pub struct TargetState {
     pub installed_drivers: BTreeSet<String>,
     /// The ids (directory names) of the docker contexts that exist, with `--docker-context`.
     pub docker_context_ids: BTreeSet<String>,
+    /// For each existing machine the bundle could land on: every regular file in its
+    /// directory (relative path) and its sha256, to tell an identical machine from another.
+    pub machine_files: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl TargetState {
@@ -44,6 +47,7 @@ impl TargetState {
             now,
             installed_drivers: BTreeSet::new(),
             docker_context_ids: BTreeSet::new(),
+            machine_files: BTreeMap::new(),
         }
     }
 }
@@ -68,6 +72,7 @@ pub fn snapshot(
     root: &Path,
     manifest: &Manifest,
     docker_config: Option<&Path>,
+    renamed_to: &[String],
 ) -> Result<TargetState> {
     let mut state = TargetState::empty(root, time::OffsetDateTime::now_utc());
     state.installed_drivers = installed_drivers(manifest);
@@ -113,7 +118,85 @@ pub fn snapshot(
             Err(e) => return Err(Error::io("stat", p, e)),
         }
     }
+    // The machines an import could find in place: same name, or a rename's target.
+    let candidates: Vec<&String> = manifest
+        .machines
+        .iter()
+        .map(|m| &m.name)
+        .chain(renamed_to)
+        .filter(|n| state.machines.contains(*n))
+        .collect();
+    for name in candidates {
+        let dir = root.join("machines").join(name);
+        state
+            .machine_files
+            .insert(name.clone(), machine_files(&dir)?);
+    }
     Ok(state)
+}
+
+/// The files of machine `m` in the bundle that differ from those of `target` in the store
+/// (config.json aside: it is compared once rewritten). Files the export left out (disks) do
+/// not count.
+pub(super) fn differing_files(
+    manifest: &Manifest,
+    m: &MachineEntry,
+    target: &str,
+    state: &TargetState,
+) -> Option<Vec<String>> {
+    let have = state.machine_files.get(target)?;
+    let prefix = format!("machines/{}/", m.name);
+    let mut differ = Vec::new();
+    let mut seen = BTreeSet::new();
+    for path in &m.files {
+        let rest = &path[prefix.len()..];
+        seen.insert(rest.to_string());
+        if rest == "config.json" {
+            continue;
+        }
+        let want = manifest.file(path).map(|f| &f.sha256);
+        if have.get(rest) != want {
+            differ.push(rest.to_string());
+        }
+    }
+    let left_out: BTreeSet<&str> = manifest
+        .excluded
+        .iter()
+        .filter_map(|e| e.path.strip_prefix(&prefix))
+        .collect();
+    for rest in have.keys() {
+        if !seen.contains(rest) && !left_out.contains(rest.as_str()) {
+            differ.push(rest.clone());
+        }
+    }
+    differ.sort();
+    Some(differ)
+}
+
+/// Every regular file under a machine directory, relative path -> sha256.
+fn machine_files(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
+        let item = item.map_err(|e| {
+            Error::io(
+                "list",
+                dir,
+                e.into_io_error()
+                    .unwrap_or_else(|| io::Error::other("file system loop")),
+            )
+        })?;
+        if !item.file_type().is_file() {
+            continue;
+        }
+        let rel = item
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(item.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.insert(rel, sha256_file(item.path())?);
+    }
+    Ok(out)
 }
 
 /// The bundle's drivers whose plugin (`docker-machine-driver-NAME`) is on PATH.
