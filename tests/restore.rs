@@ -232,3 +232,44 @@ fn a_machine_that_differs_stays_a_conflict_that_names_the_files() {
     }
     assert_eq!(tree(&store), before);
 }
+
+#[test]
+fn a_local_vm_without_its_disks_is_said_to_be_incomplete() {
+    let d = Dir::new();
+    let src = d.copy_fixture(LINUX, "src");
+    d.export_demo(&src, "thin.mbundle", &["vbox"]).ok();
+    d.export_demo(&src, "full.mbundle", &["vbox", "--include-disks"])
+        .ok();
+    let thin = d.path("thin");
+    let r = d.import_demo(&thin, "thin.mbundle", &[]).ok();
+    assert!(
+        r.stderr.contains("machine vbox runs a local virtualbox VM, but the bundle left out its disk images and VM folder (boot2docker.iso, disk.vmdk"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("--include-disks"), "{}", r.stderr);
+    let doc = d
+        .run(&["-s", thin.to_str().unwrap(), "doctor", "vbox"])
+        .ok();
+    assert!(
+        doc.stdout.contains("no disk image or VM folder"),
+        "{}",
+        doc.stdout
+    );
+    // With the disks: no such warning, and doctor is content.
+    let full = d.path("full");
+    let r = d.import_demo(&full, "full.mbundle", &[]).ok();
+    assert!(
+        !r.stderr.contains("left out its disk images"),
+        "{}",
+        r.stderr
+    );
+    let doc = d
+        .run(&["-s", full.to_str().unwrap(), "doctor", "vbox"])
+        .ok();
+    assert!(!doc.stdout.contains("no disk image"), "{}", doc.stdout);
+    // A cloud machine has no VM here to miss.
+    d.export_demo(&src, "db.mbundle", &["db"]).ok();
+    let r = d.import_demo(&d.path("db"), "db.mbundle", &[]).ok();
+    assert!(!r.stderr.contains("local"), "{}", r.stderr);
+}

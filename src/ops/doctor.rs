@@ -270,6 +270,7 @@ const MACHINE_CHECKS: &[(&str, Check)] = &[
     ),
     ("every path config.json names", check_paths),
     ("permissions of keys and config.json", check_permissions),
+    ("a local VM's disk images and folder", check_vm_files),
 ];
 
 /// Checks one machine. `now` is injected so tests are stable.
@@ -461,6 +462,34 @@ fn check_paths(cx: &mut Checkup) {
                 }
             }
         }
+    }
+}
+
+/// A machine whose VM runs on this computer needs its disk images or VM folder in its
+/// directory: an import of a bundle made without `--include-disks` does not bring them.
+fn check_vm_files(cx: &mut Checkup) {
+    if !crate::store::LOCAL_VM_DRIVERS.contains(&cx.m.driver()) {
+        return;
+    }
+    let has_vm = fs::read_dir(&cx.m.dir)
+        .map(|rd| {
+            rd.flatten().any(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                e.path().is_dir() || crate::store::default_exclusion(&[name.as_str()]).is_some()
+            })
+        })
+        .unwrap_or(false);
+    if !has_vm {
+        let text = format!(
+            "no disk image or VM folder in {}: the {} VM will not start (imported from a bundle made without --include-disks?)",
+            cx.shown(&cx.m.dir),
+            cx.m.driver()
+        );
+        cx.push(
+            Level::Warn,
+            text,
+            Some("import a bundle exported with --include-disks, or recreate the VM".into()),
+        );
     }
 }
 

@@ -486,6 +486,37 @@ pub fn store_mode(name: &str) -> u32 {
     }
 }
 
+/// Disk-image extensions left out unless `--include-disks`.
+pub const DISK_EXTENSIONS: &[&str] = &[
+    "iso", "vmdk", "vdi", "vhd", "vhdx", "qcow", "qcow2", "img", "raw", "hdd", "sav",
+];
+
+/// Why a machine file is left out by default, if it is. `rel` is its path inside the machine
+/// directory, split in components.
+pub fn default_exclusion(rel: &[&str]) -> Option<&'static str> {
+    if rel.len() > 1 {
+        return Some("inside the VM folder (carry it with --include-disks)");
+    }
+    let name = rel.first()?;
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
+    DISK_EXTENSIONS
+        .contains(&ext.as_str())
+        .then_some("VM disk image (carry it with --include-disks)")
+}
+
+/// Drivers whose machine is a VM on this computer: without its disk images and VM folder
+/// (left out of a bundle unless `--include-disks`) it cannot start.
+pub const LOCAL_VM_DRIVERS: &[&str] = &[
+    "virtualbox",
+    "vmwarefusion",
+    "vmwareworkstation",
+    "hyperv",
+    "parallels",
+    "xhyve",
+    "kvm",
+    "qemu",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

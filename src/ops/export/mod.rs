@@ -309,7 +309,7 @@ fn source_of(store: &Store, machines: &[Machine]) -> Source {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::is_secret_file;
+    use crate::store::{default_exclusion, is_secret_file};
 
     #[test]
     fn disks_and_vm_folders_are_left_out_by_default() {

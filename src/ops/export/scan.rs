@@ -9,7 +9,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::IO_BUFFER;
 use crate::format::manifest::{Excluded, FileEntry, MachineEntry, PathNote};
 use crate::store::paths::ForeignPath;
-use crate::store::{is_secret_file, string_fields, Located, Machine, Store};
+use crate::store::{default_exclusion, is_secret_file, string_fields, Located, Machine, Store};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -63,24 +63,6 @@ impl Stamp {
 /// by their [`Stamp`] before and after, which any write changes, instead of paying for a
 /// second sha256 of gigabytes.
 pub const REHASH_MAX: u64 = 8 << 20;
-
-/// Disk-image extensions left out unless `--include-disks`.
-pub const DISK_EXTENSIONS: &[&str] = &[
-    "iso", "vmdk", "vdi", "vhd", "vhdx", "qcow", "qcow2", "img", "raw", "hdd", "sav",
-];
-
-/// Why a machine file is left out by default, if it is. `rel` is its path inside the machine
-/// directory, split in components.
-pub fn default_exclusion(rel: &[&str]) -> Option<&'static str> {
-    if rel.len() > 1 {
-        return Some("inside the VM folder (carry it with --include-disks)");
-    }
-    let name = rel.first()?;
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
-    DISK_EXTENSIONS
-        .contains(&ext.as_str())
-        .then_some("VM disk image (carry it with --include-disks)")
-}
 
 pub(super) fn mtime_of(meta: &fs::Metadata) -> u64 {
     meta.modified()

@@ -1,13 +1,13 @@
 //! The import plan, pure: target names, where each cert set goes, every config.json path
 //! mapping, and all conflicts at once, decided from the manifest and the store's state.
 
+use super::placement::place_cert_sets;
 use super::target::{differing_files, TargetState};
 
 use crate::error::{Error, Result};
-use crate::format::manifest::{check_machine_name, CertRole, CertSetEntry, MachineEntry, Manifest};
+use crate::format::manifest::{check_machine_name, MachineEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{rewrite_config, PathMap};
-use crate::store::IMPORTED_CERTS;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -302,6 +302,9 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         }
         let map = machine_path_map(manifest, m, &target, &sets, &root_fp, &mut found);
         driver_warning(m, &target, state, &mut found);
+        if !present {
+            vm_files_warning(manifest, m, &target, &mut found);
+        }
         machines.push(MachinePlan {
             source: m.name.clone(),
             target,
@@ -324,10 +327,10 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
 
 /// What the steps of [`plan`] find along the way.
 #[derive(Default)]
-struct Found {
-    conflicts: Vec<String>,
-    warnings: Vec<String>,
-    files: HashMap<String, FileTarget>,
+pub(super) struct Found {
+    pub(super) conflicts: Vec<String>,
+    pub(super) warnings: Vec<String>,
+    pub(super) files: HashMap<String, FileTarget>,
 }
 
 /// The machines to import: those named (each in the bundle, once), else all of them.
@@ -404,137 +407,6 @@ fn check_renames<'a>(
         }
     }
     Ok(renames)
-}
-
-/// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or
-/// `imported-certs/<id>/`; and which of its files are written, already there, or conflict.
-/// Only the sets the machines to write use, and sets no machine of the bundle uses (a CA
-/// backup) when it holds no more machines than those.
-fn place_cert_sets(
-    manifest: &Manifest,
-    selected: &[&MachineEntry],
-    whole: bool,
-    state: &TargetState,
-    found: &mut Found,
-) -> Vec<SetPlan> {
-    let certs_identical = |set: &CertSetEntry| {
-        set.members.iter().all(|mem| {
-            let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
-            state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
-        })
-    };
-    let no_default_ca = !state.cert_files.contains_key("certs/ca.pem");
-    // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
-    // only if it is the CA they already carry a copy of (a restore after losing certs/), or
-    // if there are none (a fresh laptop). Otherwise it would silently change their CA.
-    let adoptable = |set: &CertSetEntry| {
-        let ca_sha = set
-            .members
-            .iter()
-            .find(|m| m.name == crate::store::CA_CERT)
-            .and_then(|m| manifest.file(&m.path))
-            .map(|f| f.sha256.clone());
-        state
-            .machine_cas
-            .values()
-            .all(|have| have.is_some() && *have == ca_sha)
-    };
-    let mut default_taken = false;
-    let mut sets = Vec::new();
-    let uses = |m: &MachineEntry, set: &CertSetEntry| m.certset.as_deref() == Some(set.id.as_str());
-    let wanted = |set: &CertSetEntry| {
-        selected.iter().any(|m| uses(m, set))
-            || (whole && !manifest.machines.iter().any(|m| uses(m, set)))
-    };
-    for set in manifest.certsets.iter().filter(|s| wanted(s)) {
-        let compatible = |dir: &str| {
-            set.members.iter().all(|mem| {
-                match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
-                    None => true,
-                    Some(have) => {
-                        have.as_deref() == manifest.file(&mem.path).map(|f| f.sha256.as_str())
-                    }
-                }
-            })
-        };
-        let (placement, dir_rel) = if certs_identical(set) {
-            (Placement::ReuseDefault, "certs".to_string())
-        } else if set.role == CertRole::Default
-            && no_default_ca
-            && !default_taken
-            && compatible("certs")
-            && adoptable(set)
-        {
-            default_taken = true;
-            (Placement::NewDefault, "certs".to_string())
-        } else {
-            (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
-        };
-        let writes = set_files(manifest, state, set, &dir_rel, found);
-        expiry_warning(set, &dir_rel, state.now, found);
-        sets.push(SetPlan {
-            id: set.id.clone(),
-            ca_name: set.ca_name.clone(),
-            placement,
-            dir_rel,
-            writes,
-        });
-    }
-    sets
-}
-
-/// The members of one set in `dir_rel` to write (absent there); the rest are identical (same
-/// bytes) or a conflict (other bytes: never replaced).
-fn set_files(
-    manifest: &Manifest,
-    state: &TargetState,
-    set: &CertSetEntry,
-    dir_rel: &str,
-    found: &mut Found,
-) -> Vec<String> {
-    let mut writes = Vec::new();
-    for mem in &set.members {
-        let rel = format!("{dir_rel}/{}", mem.name);
-        let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
-        match state.cert_files.get(&rel) {
-            None => {
-                writes.push(mem.name.clone());
-                found.files.insert(mem.path.clone(), FileTarget::Write(rel));
-            }
-            Some(have) if *have == declared => {
-                found.files.insert(mem.path.clone(), FileTarget::Identical);
-            }
-            Some(_) => found.conflicts.push(format!(
-                "{} exists with other content; mbundle never replaces an existing file",
-                state.root.join(&rel).display()
-            )),
-        }
-    }
-    writes
-}
-
-/// A CA that expired or expires soon: say which command renews it.
-fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, found: &mut Found) {
-    let Some(t) = set.not_after.as_deref().and_then(|t| {
-        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-    }) else {
-        return;
-    };
-    if !crate::pki::certs::ca_needs_renewal(t, now) {
-        return;
-    }
-    let verb = if t <= now { "expired" } else { "expires" };
-    let flag = if dir_rel == "certs" {
-        String::new()
-    } else {
-        format!(" --cert-set {}", set.id)
-    };
-    found.warnings.push(format!(
-        "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
-        set.id,
-        set.ca_name.as_deref().unwrap_or("?"),
-        &crate::pki::certs::rfc3339(t)[..10]
-    ));
 }
 
 /// A machine name already in the store (unless it is the same machine: then `true`, it is
@@ -633,6 +505,32 @@ fn machine_path_map(
         ));
     }
     map
+}
+
+/// A machine whose VM runs on this computer, from a bundle that left out its disk images or
+/// VM folder: say which files are missing and that the VM will not start without them.
+fn vm_files_warning(manifest: &Manifest, m: &MachineEntry, target: &str, found: &mut Found) {
+    if !crate::store::LOCAL_VM_DRIVERS.contains(&m.driver.as_str()) {
+        return;
+    }
+    let prefix = format!("machines/{}/", m.name);
+    let missing: Vec<&str> = manifest
+        .excluded
+        .iter()
+        .filter_map(|e| e.path.strip_prefix(&prefix))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let shown = if missing.len() > 4 {
+        format!("{} and {} more", missing[..4].join(", "), missing.len() - 4)
+    } else {
+        missing.join(", ")
+    };
+    found.warnings.push(format!(
+        "machine {target} runs a local {} VM, but the bundle left out its disk images and VM folder ({shown}): the VM will not start without them; export it with --include-disks to carry them",
+        m.driver
+    ));
 }
 
 /// A driver that is neither built into docker-machine nor installed as a plugin.

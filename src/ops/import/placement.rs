@@ -1,0 +1,140 @@
+//! Where each cert set of an import goes (pure): reused `certs/`, a new `certs/` on a
+//! store without one, or `imported-certs/<id>/` beside it; which files are written, already
+//! there, or in conflict; and which CAs need renewing soon.
+
+use crate::format::manifest::{CertRole, CertSetEntry, MachineEntry, Manifest};
+use crate::store::IMPORTED_CERTS;
+
+use super::plan::{FileTarget, Found, Placement, SetPlan};
+use super::target::TargetState;
+
+/// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or
+/// `imported-certs/<id>/`; and which of its files are written, already there, or conflict.
+/// Only the sets the machines to write use, and sets no machine of the bundle uses (a CA
+/// backup) when it holds no more machines than those.
+pub(super) fn place_cert_sets(
+    manifest: &Manifest,
+    selected: &[&MachineEntry],
+    whole: bool,
+    state: &TargetState,
+    found: &mut Found,
+) -> Vec<SetPlan> {
+    let certs_identical = |set: &CertSetEntry| {
+        set.members.iter().all(|mem| {
+            let sha = manifest.file(&mem.path).map(|f| f.sha256.as_str());
+            state.cert_files.get(&format!("certs/{}", mem.name)) == Some(&sha.map(str::to_string))
+        })
+    };
+    let no_default_ca = !state.cert_files.contains_key("certs/ca.pem");
+    // Existing machines' config.json files name certs/ca.pem too: the set may become certs/
+    // only if it is the CA they already carry a copy of (a restore after losing certs/), or
+    // if there are none (a fresh laptop). Otherwise it would silently change their CA.
+    let adoptable = |set: &CertSetEntry| {
+        let ca_sha = set
+            .members
+            .iter()
+            .find(|m| m.name == crate::store::CA_CERT)
+            .and_then(|m| manifest.file(&m.path))
+            .map(|f| f.sha256.clone());
+        state
+            .machine_cas
+            .values()
+            .all(|have| have.is_some() && *have == ca_sha)
+    };
+    let mut default_taken = false;
+    let mut sets = Vec::new();
+    let uses = |m: &MachineEntry, set: &CertSetEntry| m.certset.as_deref() == Some(set.id.as_str());
+    let wanted = |set: &CertSetEntry| {
+        selected.iter().any(|m| uses(m, set))
+            || (whole && !manifest.machines.iter().any(|m| uses(m, set)))
+    };
+    for set in manifest.certsets.iter().filter(|s| wanted(s)) {
+        let compatible = |dir: &str| {
+            set.members.iter().all(|mem| {
+                match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
+                    None => true,
+                    Some(have) => {
+                        have.as_deref() == manifest.file(&mem.path).map(|f| f.sha256.as_str())
+                    }
+                }
+            })
+        };
+        let (placement, dir_rel) = if certs_identical(set) {
+            (Placement::ReuseDefault, "certs".to_string())
+        } else if set.role == CertRole::Default
+            && no_default_ca
+            && !default_taken
+            && compatible("certs")
+            && adoptable(set)
+        {
+            default_taken = true;
+            (Placement::NewDefault, "certs".to_string())
+        } else {
+            (Placement::Imported, format!("{IMPORTED_CERTS}/{}", set.id))
+        };
+        let writes = set_files(manifest, state, set, &dir_rel, found);
+        expiry_warning(set, &dir_rel, state.now, found);
+        sets.push(SetPlan {
+            id: set.id.clone(),
+            ca_name: set.ca_name.clone(),
+            placement,
+            dir_rel,
+            writes,
+        });
+    }
+    sets
+}
+
+/// The members of one set in `dir_rel` to write (absent there); the rest are identical (same
+/// bytes) or a conflict (other bytes: never replaced).
+fn set_files(
+    manifest: &Manifest,
+    state: &TargetState,
+    set: &CertSetEntry,
+    dir_rel: &str,
+    found: &mut Found,
+) -> Vec<String> {
+    let mut writes = Vec::new();
+    for mem in &set.members {
+        let rel = format!("{dir_rel}/{}", mem.name);
+        let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
+        match state.cert_files.get(&rel) {
+            None => {
+                writes.push(mem.name.clone());
+                found.files.insert(mem.path.clone(), FileTarget::Write(rel));
+            }
+            Some(have) if *have == declared => {
+                found.files.insert(mem.path.clone(), FileTarget::Identical);
+            }
+            Some(_) => found.conflicts.push(format!(
+                "{} exists with other content; mbundle never replaces an existing file",
+                state.root.join(&rel).display()
+            )),
+        }
+    }
+    writes
+}
+
+/// A CA that expired or expires soon: say which command renews it.
+fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, found: &mut Found) {
+    let Some(t) = set.not_after.as_deref().and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    }) else {
+        return;
+    };
+    if !crate::pki::certs::ca_needs_renewal(t, now) {
+        return;
+    }
+    let verb = if t <= now { "expired" } else { "expires" };
+    let flag = if dir_rel == "certs" {
+        String::new()
+    } else {
+        format!(" --cert-set {}", set.id)
+    };
+    found.warnings.push(format!(
+        "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
+        set.id,
+        set.ca_name.as_deref().unwrap_or("?"),
+        &crate::pki::certs::rfc3339(t)[..10]
+    ));
+}
