@@ -141,6 +141,16 @@ Credentials held in config.json (cloud keys, tokens, passwords) are never printe
 mbundle verify backup.mbundle -i key.txt\n  \
 mbundle verify backup.mbundle -p")]
     Verify(VerifyArgs),
+
+    /// Is a bundle current with the store? Lists machines not backed up, changed, or only in the bundle
+    #[command(after_help = "Examples:\n  \
+mbundle diff backup.mbundle -i ~/.ssh/id_ed25519\n  \
+mbundle diff backup.mbundle -i key.txt --json\n  \
+mbundle diff backup.mbundle -i key.txt -q || mail -s 'machines backup is stale' me@example.com\n\n\
+Exit status: 0 when the bundle holds everything the store holds, byte for byte; 1 when not; \
+2 on usage errors. config.json is compared as an import would write it, so a bundle made on \
+another computer compares sensibly. Reads the bundle once and writes nothing.")]
+    Diff(DiffArgs),
 }
 
 /// `ls`.
@@ -237,6 +247,26 @@ pub struct InspectArgs {
     /// Print the manifest as JSON for scripts
     #[arg(long)]
     pub json: bool,
+}
+
+/// `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The bundle; - for standard input
+    #[arg(value_name = "FILE")]
+    pub bundle: PathBuf,
+
+    /// Decryption.
+    #[command(flatten)]
+    pub decrypt: DecryptArgs,
+
+    /// Print the differences as JSON for scripts
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print nothing; only the exit status says whether the bundle is current
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
 }
 
 /// `verify`.

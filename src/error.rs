@@ -209,6 +209,13 @@ pub enum Error {
         available: u64,
     },
 
+    /// `diff`: the bundle does not hold everything the store holds.
+    #[error("the bundle is not current with the store")]
+    NotCurrent {
+        /// `-q`: the exit status says it all; nothing is printed.
+        quiet: bool,
+    },
+
     /// `doctor` found things that are broken.
     #[error("doctor found {0} problem(s)")]
     Unhealthy(usize),
@@ -353,6 +360,9 @@ impl Error {
                 human(needed.saturating_sub(*available))
             )),
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
+            Error::NotCurrent { .. } => {
+                Some("export again to back up what changed (mbundle export --all ...)".into())
+            }
             Error::Usage { hint, .. } => hint.clone(),
             Error::Bug(_) => Some(
                 "this is a bug in mbundle: please report it with the command and its output".into(),

@@ -17,6 +17,10 @@ fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             }
+            // `diff -q`: the exit status is the whole answer.
+            if let mbundle::Error::NotCurrent { quiet: true } = &e {
+                return ExitCode::from(e.exit_code());
+            }
             let mut err = io::stderr().lock();
             let _ = writeln!(err, "error: {}", e.full_message());
             if let Some(h) = e.hint() {

@@ -273,3 +273,83 @@ fn a_local_vm_without_its_disks_is_said_to_be_incomplete() {
     let r = d.import_demo(&d.path("db"), "db.mbundle", &[]).ok();
     assert!(!r.stderr.contains("local"), "{}", r.stderr);
 }
+
+#[test]
+fn diff_says_whether_a_backup_is_current() {
+    let d = Dir::new();
+    let store = d.materialize_alice();
+    let s = store.to_str().unwrap();
+    d.export_demo(&store, "b.mbundle", &["--all"]).ok();
+    let key = demo_key();
+    let k = key.to_str().unwrap();
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["-s", s, "diff", "b.mbundle", "-i", k];
+        args.extend_from_slice(extra);
+        d.run(&args)
+    };
+    let r = diff(&[]).ok();
+    assert!(r.stdout.contains("the bundle is current"), "{}", r.stdout);
+    let before = tree(&store);
+    // A regenerated certificate, a new machine, a lost one, a renewed CA.
+    fs::copy(
+        store.join("machines/db/server.pem"),
+        store.join("machines/web/server.pem"),
+    )
+    .unwrap();
+    copy_tree(&store.join("machines/db"), &store.join("machines/db2"));
+    fs::remove_dir_all(store.join("machines/vbox")).unwrap();
+    let cfg = store.join("machines/edge/config.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&fs::read(&cfg).unwrap()).unwrap();
+    v["Driver"]["SSHUser"] = "admin".into();
+    fs::write(&cfg, serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+    d.run(&["-s", s, "renew-ca"]).ok();
+    let changed = tree(&store);
+    let r = diff(&[]).fails(1, &["the bundle is not current"]);
+    for needle in [
+        "only in the store (not backed up): db2",
+        "changed since the bundle: edge (config.json)",
+        "only in the bundle: vbox",
+        "the store's certs/ (its CA) is not in the bundle",
+        "the bundle is NOT current",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle}:\n{}", r.stdout);
+    }
+    assert!(
+        r.stdout.contains("changed since the bundle: web ("),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("server.pem"), "{}", r.stdout);
+    let j = diff(&["--json"]);
+    assert_eq!(j.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&j.stdout).unwrap();
+    assert_eq!(v["current"], false);
+    assert_eq!(v["only_in_store"][0], "db2");
+    assert_eq!(v["only_in_bundle"][0], "vbox");
+    // -q: only the exit status, for cron.
+    let q = diff(&["-q"]);
+    assert_eq!((q.code, q.stdout.as_str(), q.stderr.as_str()), (1, "", ""));
+    // diff writes nothing.
+    assert_eq!(tree(&store), changed);
+    let _ = before;
+    // A bundle from another computer (config.json naming /home/alice/...) compares as
+    // current with the store it was imported into, where every path was rewritten.
+    let d2 = Dir::new();
+    d2.export_demo(&fixtures().join(LINUX), "other.mbundle", &["web", "db"])
+        .ok();
+    let fresh = d2.path("fresh");
+    d2.import_demo(&fresh, "other.mbundle", &[]).ok();
+    let r = d2
+        .run(&[
+            "-s",
+            fresh.to_str().unwrap(),
+            "diff",
+            "other.mbundle",
+            "-i",
+            k,
+        ])
+        .ok();
+    assert!(r.stdout.contains("the bundle is current"), "{}", r.stdout);
+    // Usage errors exit 2.
+    d.run(&["-s", s, "diff"]).fails(2, &[]);
+}

@@ -4,6 +4,7 @@
 //! `-o -` and `--json` stay clean for pipes.
 
 mod context;
+mod diff;
 mod doctor;
 mod env;
 mod export;
@@ -70,6 +71,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
+        Command::Diff(a) => diff::run(&look_at_store()?, a),
     }
 }
 

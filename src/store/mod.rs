@@ -517,6 +517,94 @@ pub const LOCAL_VM_DRIVERS: &[&str] = &[
     "qemu",
 ];
 
+/// The sha256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = fs::File::open(path).ctx("read", path)?;
+    use sha2::Digest;
+    use std::io::Read;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf).ctx("read", path)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Every regular file under a machine directory, relative path -> sha256.
+pub fn machine_files(dir: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    for item in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
+        let item = item.map_err(|e| {
+            Error::io(
+                "list",
+                dir,
+                e.into_io_error()
+                    .unwrap_or_else(|| std::io::Error::other("file system loop")),
+            )
+        })?;
+        if !item.file_type().is_file() {
+            continue;
+        }
+        let rel = item
+            .path()
+            .strip_prefix(dir)
+            .unwrap_or(item.path())
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.insert(rel, sha256_file(item.path())?);
+    }
+    Ok(out)
+}
+
+/// The files of machine `m` in the bundle whose bytes differ from `have` (a machine
+/// directory's files, relative path -> sha256), or that only one side holds. config.json is
+/// left aside (a rewrite changes it); files the export left out (disks) do not count.
+pub fn differing_machine_files(
+    manifest: &crate::format::manifest::Manifest,
+    m: &crate::format::manifest::MachineEntry,
+    have: &std::collections::BTreeMap<String, String>,
+) -> Vec<String> {
+    let prefix = format!("machines/{}/", m.name);
+    let mut differ = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for path in &m.files {
+        let rest = &path[prefix.len()..];
+        seen.insert(rest.to_string());
+        if rest == "config.json" {
+            continue;
+        }
+        let want = manifest.file(path).map(|f| &f.sha256);
+        if have.get(rest) != want {
+            differ.push(rest.to_string());
+        }
+    }
+    let left_out: std::collections::BTreeSet<&str> = manifest
+        .excluded
+        .iter()
+        .filter_map(|e| e.path.strip_prefix(&prefix))
+        .collect();
+    for rest in have.keys() {
+        if !seen.contains(rest) && !left_out.contains(rest.as_str()) {
+            differ.push(rest.clone());
+        }
+    }
+    differ.sort();
+    differ
+}
+
+/// Whether a store's config.json (`have`) is the one a bundle holds (`bundle`, as is) or the
+/// same JSON once its paths are mapped onto this store (`rewritten`).
+pub fn same_config(have: &[u8], candidates: &[&[u8]]) -> bool {
+    let have_json = serde_json::from_slice::<Value>(have).ok();
+    candidates.iter().any(|c| {
+        have == *c || (have_json.is_some() && serde_json::from_slice::<Value>(c).ok() == have_json)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

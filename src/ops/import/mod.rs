@@ -380,12 +380,7 @@ pub fn dry_run<R: Read>(
 pub(crate) fn same_config(root: &Path, target: &str, candidates: &[&[u8]]) -> Result<()> {
     let path = root.join("machines").join(target).join("config.json");
     let have = fs::read(&path).ctx("read", &path)?;
-    let have_json = serde_json::from_slice::<serde_json::Value>(&have).ok();
-    let same = candidates.iter().any(|c| {
-        have == *c
-            || (have_json.is_some()
-                && serde_json::from_slice::<serde_json::Value>(c).ok() == have_json)
-    });
+    let same = crate::store::same_config(&have, candidates);
     if same {
         Ok(())
     } else {

@@ -2,11 +2,9 @@
 //! in one place ([`snapshot`]) so the plan itself stays pure.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::{self, File};
-use std::io::{self, Read};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
-
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::{MachineEntry, Manifest};
@@ -52,20 +50,6 @@ impl TargetState {
     }
 }
 
-pub(super) fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = File::open(path).ctx("read", path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf).ctx("read", path)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Looks at the store for what the plan needs: existing machine names and the cert files at
 /// every place the bundle's sets could go.
 pub fn snapshot(
@@ -87,7 +71,7 @@ pub fn snapshot(
                 let name = e.file_name().to_string_lossy().into_owned();
                 let ca = e.path().join("ca.pem");
                 let sha = if ca.is_file() {
-                    Some(sha256_file(&ca)?)
+                    Some(crate::store::sha256_file(&ca)?)
                 } else {
                     None
                 };
@@ -109,7 +93,9 @@ pub fn snapshot(
         let p = root.join(&rel);
         match fs::symlink_metadata(&p) {
             Ok(md) if md.is_file() => {
-                state.cert_files.insert(rel, Some(sha256_file(&p)?));
+                state
+                    .cert_files
+                    .insert(rel, Some(crate::store::sha256_file(&p)?));
             }
             Ok(_) => {
                 state.cert_files.insert(rel, None);
@@ -130,14 +116,13 @@ pub fn snapshot(
         let dir = root.join("machines").join(name);
         state
             .machine_files
-            .insert(name.clone(), machine_files(&dir)?);
+            .insert(name.clone(), crate::store::machine_files(&dir)?);
     }
     Ok(state)
 }
 
 /// The files of machine `m` in the bundle that differ from those of `target` in the store
-/// (config.json aside: it is compared once rewritten). Files the export left out (disks) do
-/// not count.
+/// (config.json aside: it is compared once rewritten); `None` when no such machine exists.
 pub(super) fn differing_files(
     manifest: &Manifest,
     m: &MachineEntry,
@@ -145,58 +130,7 @@ pub(super) fn differing_files(
     state: &TargetState,
 ) -> Option<Vec<String>> {
     let have = state.machine_files.get(target)?;
-    let prefix = format!("machines/{}/", m.name);
-    let mut differ = Vec::new();
-    let mut seen = BTreeSet::new();
-    for path in &m.files {
-        let rest = &path[prefix.len()..];
-        seen.insert(rest.to_string());
-        if rest == "config.json" {
-            continue;
-        }
-        let want = manifest.file(path).map(|f| &f.sha256);
-        if have.get(rest) != want {
-            differ.push(rest.to_string());
-        }
-    }
-    let left_out: BTreeSet<&str> = manifest
-        .excluded
-        .iter()
-        .filter_map(|e| e.path.strip_prefix(&prefix))
-        .collect();
-    for rest in have.keys() {
-        if !seen.contains(rest) && !left_out.contains(rest.as_str()) {
-            differ.push(rest.clone());
-        }
-    }
-    differ.sort();
-    Some(differ)
-}
-
-/// Every regular file under a machine directory, relative path -> sha256.
-fn machine_files(dir: &Path) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for item in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
-        let item = item.map_err(|e| {
-            Error::io(
-                "list",
-                dir,
-                e.into_io_error()
-                    .unwrap_or_else(|| io::Error::other("file system loop")),
-            )
-        })?;
-        if !item.file_type().is_file() {
-            continue;
-        }
-        let rel = item
-            .path()
-            .strip_prefix(dir)
-            .unwrap_or(item.path())
-            .to_string_lossy()
-            .replace('\\', "/");
-        out.insert(rel, sha256_file(item.path())?);
-    }
-    Ok(out)
+    Some(crate::store::differing_machine_files(manifest, m, have))
 }
 
 /// The bundle's drivers whose plugin (`docker-machine-driver-NAME`) is on PATH.

@@ -1,0 +1,197 @@
+//! `diff`: is a bundle current with the store? Reads the bundle once, streaming (every file
+//! verified against the manifest as usual), keeps only the manifest and the machines'
+//! config.json, and compares them with the store. Writes nothing.
+//!
+//! A machine is unchanged when every file it carries has the same bytes in the store, the
+//! store holds no other file (disks the export left out aside), and its config.json is the
+//! bundle's, as is or with its paths mapped onto this store (a bundle from another computer
+//! compares sensibly). A cert set is in the store when its files are, byte for byte, in
+//! `certs/`, in `imported-certs/<id>/`, or where the machines' config.json named them.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::format::bundle::{read_bundle, Visitor};
+use crate::format::crypto::DecryptWith;
+use crate::format::manifest::{CertSetEntry, FileEntry, Manifest};
+use crate::store::paths::ForeignPath;
+use crate::store::rewrite::{rewrite_config, to_docker_machine_json, PathMap};
+use crate::store::{Store, CA_CERT, CERT_MEMBERS, IMPORTED_CERTS};
+
+/// Largest config.json kept for comparing.
+const MAX_CONFIG: u64 = 4 << 20;
+
+/// A machine in both, whose files differ.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangedMachine {
+    /// Its name.
+    pub machine: String,
+    /// The files that differ (or that one side lacks).
+    pub files: Vec<String>,
+}
+
+/// A cert set of the bundle that the store does not hold as it is.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangedSet {
+    /// Its id.
+    pub id: String,
+    /// Its CA's name.
+    pub ca_name: Option<String>,
+}
+
+/// What differs between a bundle and the store.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DiffReport {
+    /// Machines in the store the bundle lacks: not backed up.
+    pub only_in_store: Vec<String>,
+    /// Machines in the bundle the store lacks.
+    pub only_in_bundle: Vec<String>,
+    /// Machines in both that differ, and how.
+    pub changed: Vec<ChangedMachine>,
+    /// The bundle's cert sets the store does not hold as they are.
+    pub certsets: Vec<ChangedSet>,
+    /// The store has a `certs/` CA the bundle does not carry as it is.
+    pub store_certs_not_in_bundle: bool,
+    /// The bundle holds everything the store holds, byte for byte.
+    pub current: bool,
+}
+
+struct Configs {
+    configs: BTreeMap<String, Vec<u8>>,
+}
+
+impl Visitor for Configs {
+    fn manifest(&mut self, _: &Manifest) -> Result<()> {
+        Ok(())
+    }
+    fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
+        let is_config = entry.path.starts_with("machines/")
+            && entry.path.matches('/').count() == 2
+            && entry.path.ends_with("/config.json");
+        if is_config && entry.size <= MAX_CONFIG {
+            let mut buf = Vec::with_capacity(entry.size as usize);
+            data.take(MAX_CONFIG)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
+            self.configs.insert(entry.path.clone(), buf);
+        }
+        Ok(())
+    }
+}
+
+/// Compares the bundle read from `input` with `store`.
+pub fn run<R: Read>(store: &Store, input: R, keys: &DecryptWith, what: &str) -> Result<DiffReport> {
+    let mut c = Configs {
+        configs: BTreeMap::new(),
+    };
+    let manifest = read_bundle(input, keys, what, &mut c)?;
+    let in_store = store.machine_names()?;
+    let mut report = DiffReport::default();
+    for name in &in_store {
+        if !manifest.machines.iter().any(|m| &m.name == name) {
+            report.only_in_store.push(name.clone());
+        }
+    }
+    for m in &manifest.machines {
+        if !in_store.contains(&m.name) {
+            report.only_in_bundle.push(m.name.clone());
+            continue;
+        }
+        let dir = store.machines_dir().join(&m.name);
+        let have = crate::store::machine_files(&dir)?;
+        let mut files = crate::store::differing_machine_files(&manifest, m, &have);
+        let key = format!("machines/{}/config.json", m.name);
+        if let Some(text) = c.configs.get(&key) {
+            let ours = fs::read(dir.join("config.json")).unwrap_or_default();
+            let mapped = mapped_config(store, &m.store, text);
+            let mut candidates: Vec<&[u8]> = vec![text];
+            candidates.extend(mapped.as_deref());
+            if !crate::store::same_config(&ours, &candidates) {
+                files.push("config.json".into());
+            }
+        }
+        if !files.is_empty() {
+            files.sort();
+            report.changed.push(ChangedMachine {
+                machine: m.name.clone(),
+                files,
+            });
+        }
+    }
+    for set in &manifest.certsets {
+        if !set_in_store(store, &manifest, set) {
+            report.certsets.push(ChangedSet {
+                id: set.id.clone(),
+                ca_name: set.ca_name.clone(),
+            });
+        }
+    }
+    report.store_certs_not_in_bundle = store_certs_missing(store, &manifest);
+    report.current = report.only_in_store.is_empty()
+        && report.changed.is_empty()
+        && report.certsets.is_empty()
+        && !report.store_certs_not_in_bundle;
+    Ok(report)
+}
+
+/// The bundle's config.json with its store root mapped onto this store, as an import would
+/// map it (cert sets aside).
+fn mapped_config(store: &Store, old_store: &str, text: &[u8]) -> Option<Vec<u8>> {
+    let mut config: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let from = ForeignPath::parse(old_store)?;
+    let to = ForeignPath::parse(store.root.to_str()?)?;
+    let mut map = PathMap::new();
+    map.prefix(from, to);
+    rewrite_config(&mut config, &map, None);
+    Some(to_docker_machine_json(&config, text))
+}
+
+/// Whether every member of `set` is, byte for byte, in one of the places it could be.
+fn set_in_store(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool {
+    let sha = |path: &std::path::Path| crate::store::sha256_file(path).ok();
+    let members_at = |dir: std::path::PathBuf| {
+        set.members.iter().all(|mem| {
+            manifest.file(&mem.path).map(|f| f.sha256.clone()) == sha(&dir.join(&mem.name))
+        })
+    };
+    if members_at(store.certs_dir()) || members_at(store.root.join(IMPORTED_CERTS).join(&set.id)) {
+        return true;
+    }
+    // Where the machines' config.json named them (a custom CA outside the store).
+    set.members.iter().all(|mem| {
+        let want = manifest.file(&mem.path).map(|f| f.sha256.clone());
+        mem.sources.iter().any(|src| {
+            let p = std::path::Path::new(src);
+            p.is_absolute() && sha(p) == want
+        })
+    })
+}
+
+/// The store's `certs/` CA, when the bundle carries no set with the same files.
+fn store_certs_missing(store: &Store, manifest: &Manifest) -> bool {
+    let certs = store.certs_dir();
+    if !certs.join(CA_CERT).is_file() {
+        return false;
+    }
+    let ours: BTreeMap<&str, String> = CERT_MEMBERS
+        .iter()
+        .filter_map(|n| {
+            crate::store::sha256_file(&certs.join(n))
+                .ok()
+                .map(|s| (*n, s))
+        })
+        .collect();
+    !manifest.certsets.iter().any(|set| {
+        ours.iter().all(|(name, sha)| {
+            set.members
+                .iter()
+                .find(|m| m.name == *name)
+                .and_then(|m| manifest.file(&m.path))
+                .is_some_and(|f| &f.sha256 == sha)
+        })
+    })
+}
