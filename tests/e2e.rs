@@ -446,6 +446,36 @@ fn backing_up_and_restoring_the_ca() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&store.join("certs/ca-key.pem")), 0o600);
+
+    // One machine lost later (docker-machine rm): diff shows it, import of just it restores.
+    fs::remove_dir_all(store.join("machines/dev")).unwrap();
+    let before = tree(&store);
+    let run = sh(
+        &walkthrough("backup-3-restore-one-machine.sh"),
+        &home,
+        &work,
+    )
+    .ok();
+    assert!(
+        run.stdout.contains("only in the bundle: dev"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("imported 1 machine(s)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stdout.matches(daemon.version.as_str()).count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    let after = tree(&store);
+    for (k, v) in &before {
+        assert_eq!(after.get(k), Some(v), "{k} changed");
+    }
 }
 
 #[test]

@@ -353,3 +353,43 @@ fn diff_says_whether_a_backup_is_current() {
     // Usage errors exit 2.
     d.run(&["-s", s, "diff"]).fails(2, &[]);
 }
+
+#[test]
+fn restoring_from_a_windows_recorded_store() {
+    let d = Dir::new();
+    let src = d.copy_fixture(WINDOWS, "win");
+    let names: Vec<String> = fs::read_dir(src.join("machines"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    d.export_demo(&src, "win.mbundle", &["--all"]).ok();
+    let target = d.path("linux-laptop");
+    // One machine, then the whole backup: the first is already there, identical.
+    d.import_demo(&target, "win.mbundle", &[&names[0]]).ok();
+    let r = d.import_demo(&target, "win.mbundle", &[]).ok();
+    assert!(
+        r.stdout
+            .contains(&format!("machine {}: already present, identical", names[0])),
+        "{}",
+        r.stdout
+    );
+    let before = tree(&target);
+    let r = d.import_demo(&target, "win.mbundle", &[]).ok();
+    assert!(r.stdout.contains("nothing to import"), "{}", r.stdout);
+    assert_eq!(tree(&target), before);
+    // And the backup is current with the store it restored, C:\ paths and all.
+    let key = demo_key();
+    let r = d
+        .run(&[
+            "-s",
+            target.to_str().unwrap(),
+            "diff",
+            "win.mbundle",
+            "-i",
+            key.to_str().unwrap(),
+        ])
+        .ok();
+    assert!(r.stdout.contains("the bundle is current"), "{}", r.stdout);
+}
