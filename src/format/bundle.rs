@@ -710,6 +710,27 @@ fn check_trailing(mut rest: impl Read, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Keeps a machine's `config.json` (at most `max` bytes) from the entries a reader hands a
+/// visitor: what `import --dry-run` and `diff` need of a bundle besides its manifest.
+pub fn keep_config(
+    entry: &FileEntry,
+    data: &mut dyn Read,
+    max: u64,
+    into: &mut std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<()> {
+    let is_config = entry.path.starts_with("machines/")
+        && entry.path.matches('/').count() == 2
+        && entry.path.ends_with("/config.json");
+    if is_config && entry.size <= max {
+        let mut buf = Vec::with_capacity(entry.size as usize);
+        data.take(max)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
+        into.insert(entry.path.clone(), buf);
+    }
+    Ok(())
+}
+
 /// A visitor that only lets the reader verify.
 pub struct VerifyOnly;
 

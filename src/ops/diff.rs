@@ -14,7 +14,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::bundle::{read_bundle, Visitor};
 use crate::format::crypto::DecryptWith;
 use crate::format::manifest::{CertSetEntry, FileEntry, Manifest};
@@ -69,17 +69,7 @@ impl Visitor for Configs {
         Ok(())
     }
     fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
-        let is_config = entry.path.starts_with("machines/")
-            && entry.path.matches('/').count() == 2
-            && entry.path.ends_with("/config.json");
-        if is_config && entry.size <= MAX_CONFIG {
-            let mut buf = Vec::with_capacity(entry.size as usize);
-            data.take(MAX_CONFIG)
-                .read_to_end(&mut buf)
-                .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
-            self.configs.insert(entry.path.clone(), buf);
-        }
-        Ok(())
+        crate::format::bundle::keep_config(entry, data, MAX_CONFIG, &mut self.configs)
     }
 }
 

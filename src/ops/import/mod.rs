@@ -326,17 +326,7 @@ pub fn dry_run<R: Read>(
             Ok(())
         }
         fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()> {
-            let is_config = entry.path.starts_with("machines/")
-                && entry.path.matches('/').count() == 2
-                && entry.path.ends_with("/config.json");
-            if is_config && entry.size <= MAX_CONFIG {
-                let mut buf = Vec::with_capacity(entry.size as usize);
-                data.take(MAX_CONFIG)
-                    .read_to_end(&mut buf)
-                    .map_err(|e| Error::Corrupt(e.to_string()))?;
-                self.configs.insert(entry.path.clone(), buf);
-            }
-            Ok(())
+            crate::format::bundle::keep_config(entry, data, MAX_CONFIG, &mut self.configs)
         }
     }
     let mut c = Collect {
