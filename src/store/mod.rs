@@ -55,28 +55,16 @@ impl Store {
     }
 
     fn open_inner(root: &Path, absent_is_empty: bool) -> Result<Store> {
-        if absent_is_empty && fs::symlink_metadata(root).is_err() && fs::metadata(root).is_err() {
-            let absent = root
-                .ancestors()
-                .all(|a| a.as_os_str().is_empty() || !a.is_file());
-            if absent {
-                let root = if root.is_absolute() {
-                    root.to_path_buf()
-                } else {
-                    std::env::current_dir().ctx("read", ".")?.join(root)
-                };
-                return Ok(Store { root });
-            }
-        }
-        let meta = fs::metadata(root).map_err(|e| Error::StoreUnreadable {
+        let unreadable = |reason: String| Error::StoreUnreadable {
             path: root.to_path_buf(),
-            reason: e.to_string(),
-        })?;
-        if !meta.is_dir() {
-            return Err(Error::StoreUnreadable {
-                path: root.to_path_buf(),
-                reason: "not a directory".into(),
-            });
+            reason,
+        };
+        match fs::metadata(root) {
+            Ok(meta) if !meta.is_dir() => return Err(unreadable("not a directory".into())),
+            Ok(_) => {}
+            // Only a store that is not there yet is empty; one that cannot be read is not.
+            Err(e) if absent_is_empty && e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(unreadable(e.to_string())),
         }
         let root = if root.is_absolute() {
             root.to_path_buf()
