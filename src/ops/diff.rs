@@ -20,10 +20,7 @@ use crate::format::crypto::DecryptWith;
 use crate::format::manifest::{CertSetEntry, FileEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{rewrite_config, to_docker_machine_json, PathMap};
-use crate::store::{Store, CA_CERT, CERT_MEMBERS, IMPORTED_CERTS};
-
-/// Largest config.json kept for comparing.
-const MAX_CONFIG: u64 = 4 << 20;
+use crate::store::{Store, CA_CERT, CERT_MEMBERS, IMPORTED_CERTS, MAX_CONFIG};
 
 /// A machine in both, whose files differ.
 #[derive(Clone, Debug, Serialize)]

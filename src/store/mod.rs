@@ -32,7 +32,7 @@ pub const CLIENT_KEY: &str = "key.pem";
 pub const CERT_MEMBERS: [&str; 4] = [CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY];
 
 /// Largest config.json mbundle will read (real ones are a few KiB).
-const MAX_CONFIG: u64 = 4 << 20;
+pub const MAX_CONFIG: u64 = 4 << 20;
 
 /// A docker-machine store directory.
 #[derive(Clone, Debug)]

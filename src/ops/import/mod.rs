@@ -345,13 +345,7 @@ pub fn dry_run<R: Read>(
             continue;
         };
         if m.present {
-            let rewritten = m
-                .rewrite(text, &root_fp)
-                .ok()
-                .map(|(c, _)| crate::store::rewrite::to_docker_machine_json(&c, text));
-            let mut candidates: Vec<&[u8]> = vec![text];
-            candidates.extend(rewritten.as_deref());
-            same_config(&plan.root, &m.target, &candidates)?;
+            same_config(&plan.root, m, text, &root_fp)?;
             report.present.push(m.target.clone());
             continue;
         }
@@ -367,10 +361,22 @@ pub fn dry_run<R: Read>(
 /// (the store it was exported from, unchanged since: a custom CA outside the store is one
 /// path the rewrite moves)? If neither, the machine differs: a conflict that says so, and
 /// nothing is imported.
-pub(crate) fn same_config(root: &Path, target: &str, candidates: &[&[u8]]) -> Result<()> {
+pub(crate) fn same_config(
+    root: &Path,
+    m: &MachinePlan,
+    text: &[u8],
+    root_fp: &crate::store::paths::ForeignPath,
+) -> Result<()> {
+    let target = &m.target;
+    let rewritten = m
+        .rewrite(text, root_fp)
+        .ok()
+        .map(|(c, _)| crate::store::rewrite::to_docker_machine_json(&c, text));
+    let mut candidates: Vec<&[u8]> = vec![text];
+    candidates.extend(rewritten.as_deref());
     let path = root.join("machines").join(target).join("config.json");
     let have = fs::read(&path).ctx("read", &path)?;
-    let same = crate::store::same_config(&have, candidates);
+    let same = crate::store::same_config(&have, &candidates);
     if same {
         Ok(())
     } else {

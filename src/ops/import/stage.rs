@@ -18,7 +18,7 @@ use super::plan::{plan, root_path, FileTarget, ImportPlan, ImportRequest};
 use super::target::snapshot;
 use super::{check_interrupt, Report};
 
-pub(super) const MAX_CONFIG: u64 = 4 << 20;
+pub(super) use crate::store::MAX_CONFIG;
 
 /// Writes files into staging as the reader hands them over.
 /// Plans when the manifest arrives, then writes files into staging as the reader hands
@@ -112,7 +112,7 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
             .ctx("read", &path)?;
         if m.present {
             drop(file);
-            keep_present(plan, m, &text, staging, report)?;
+            keep_present(plan, m, &text, &root_fp, staging, report)?;
             continue;
         }
         let (config, outcome) = m.rewrite(&text, &root_fp)?;
@@ -247,17 +247,11 @@ fn keep_present(
     plan: &ImportPlan,
     m: &super::plan::MachinePlan,
     text: &[u8],
+    root_fp: &ForeignPath,
     staging: &Path,
     report: &mut Report,
 ) -> Result<()> {
-    let root_fp = root_path(&plan.root)?;
-    let rewritten = m
-        .rewrite(text, &root_fp)
-        .ok()
-        .map(|(c, _)| to_docker_machine_json(&c, text));
-    let mut candidates: Vec<&[u8]> = vec![text];
-    candidates.extend(rewritten.as_deref());
-    super::same_config(&plan.root, &m.target, &candidates)?;
+    super::same_config(&plan.root, m, text, root_fp)?;
     let staged = staging.join("machines").join(&m.target);
     std::fs::remove_dir_all(&staged).ctx("remove", &staged)?;
     // Staged only to compare: not written into the store.
