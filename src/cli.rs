@@ -54,6 +54,7 @@ pub enum Command {
 mbundle export web -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p -o web.mbundle\n  \
 mbundle export web db -r \"$(cat ~/.ssh/id_ed25519.pub)\" -o - | ssh laptop2 'cat > m.mbundle'\n  \
 mbundle export --all -R team-recipients.txt -o store-backup.mbundle\n  \
+mbundle export --all -r age1yubikey1q... -r age1ql3z7... -o ca-backup.mbundle   # YubiKey + paper key\n  \
 mbundle export --all --include-disks -p -o full-backup.mbundle\n  \
 mbundle export web --passphrase-file pass.txt -o web.mbundle --force\n\n\
 VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder are left out and \
@@ -164,7 +165,7 @@ pub struct LsArgs {
 /// How to encrypt.
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// Encrypt to this recipient: an age public key (age1...) or an SSH public key line (repeatable)
+    /// Encrypt to this recipient: an age public key (age1...), a hardware key's plugin recipient (age1yubikey1..., needs age-plugin-yubikey on PATH) or an SSH public key line (repeatable)
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
@@ -184,7 +185,7 @@ pub struct EncryptArgs {
 /// How to decrypt.
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// Decrypt with this identity: an age identity file or an SSH private key (repeatable)
+    /// Decrypt with this identity: an age identity file (AGE-SECRET-KEY-... or a hardware key's AGE-PLUGIN-... lines) or an SSH private key (repeatable)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
 

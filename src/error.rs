@@ -85,6 +85,21 @@ pub enum Error {
         reason: String,
     },
 
+    /// An age plugin named by a recipient or identity is not installed.
+    #[error(
+        "{binary} is not installed (or not on PATH): the {plugin} recipient or identity needs it"
+    )]
+    MissingPlugin {
+        /// `age-plugin-NAME`.
+        binary: String,
+        /// NAME.
+        plugin: String,
+    },
+
+    /// An age plugin ran and refused, failed or died.
+    #[error("age plugin: {0}")]
+    Plugin(String),
+
     /// Reading a passphrase failed or it was refused.
     #[error("passphrase: {0}")]
     Passphrase(String),
@@ -309,12 +324,18 @@ impl Error {
                     .into(),
             ),
             Error::BadRecipient { .. } => Some(
-                "a recipient is an age public key (age1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
+                "a recipient is an age public key (age1...), a hardware key's plugin recipient (age1yubikey1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
                     .into(),
             ),
             Error::BadIdentity { .. } => Some(
-                "-i takes an age identity file (AGE-SECRET-KEY-1..., from age-keygen) or an SSH private key (ed25519 or rsa)"
+                "-i takes an age identity file (AGE-SECRET-KEY-1... from age-keygen, or AGE-PLUGIN-... from a hardware key's plugin) or an SSH private key (ed25519 or rsa)"
                     .into(),
+            ),
+            Error::MissingPlugin { binary, plugin } => Some(format!(
+                "install {binary} (for a YubiKey: age-plugin-yubikey; a TPM: age-plugin-tpm; the Secure Enclave: age-plugin-se) and make sure this shell finds it (`command -v {binary}`); the {plugin} key itself never leaves its device"
+            )),
+            Error::Plugin(_) => Some(
+                "check that the hardware key is plugged in and unlocked, then try again; the plugin's own message is above".into(),
             ),
             Error::Passphrase(_) => {
                 Some("in scripts, use --passphrase-file FILE (first line is the passphrase)".into())

@@ -17,6 +17,7 @@ mod inspect_verify;
 mod interop;
 mod lifecycle;
 mod man;
+mod plugins;
 mod restore;
 mod robustness;
 mod secrets;

@@ -19,9 +19,15 @@ use crate::error::{Error, IoContext, Result};
 const MAX_KEY_FILE: u64 = 1 << 20;
 
 /// A parsed recipient.
-pub type Recipient = Box<dyn age::Recipient + Send>;
+pub enum Recipient {
+    /// X25519 or SSH: wraps the file key itself.
+    Native(Box<dyn age::Recipient + Send>),
+    /// `age1<plugin>1...`: wrapped by `age-plugin-<plugin>` (a hardware key).
+    Plugin(age::plugin::Recipient),
+}
 
-/// Parses one recipient string: `age1...`, `ssh-ed25519 ...` or `ssh-rsa ...`.
+/// Parses one recipient string: `age1...`, `age1<plugin>1...`, `ssh-ed25519 ...` or
+/// `ssh-rsa ...`.
 pub fn parse_recipient(s: &str, origin: Option<String>) -> Result<Recipient> {
     // Never echo a secret key back, even one given by mistake.
     let shown = if s.contains("AGE-SECRET-KEY-") || s.contains("PRIVATE KEY") {
@@ -35,14 +41,23 @@ pub fn parse_recipient(s: &str, origin: Option<String>) -> Result<Recipient> {
         reason,
     };
     let t = s.trim();
+    if let Some(plugin) = super::plugins::plugin_name_of_recipient(t) {
+        let r = age::plugin::Recipient::from_str(t).map_err(|e| {
+            bad(format!(
+                "not a valid recipient of the age plugin {plugin:?} ({e})"
+            ))
+        })?;
+        super::plugins::require(r.plugin())?;
+        return Ok(Recipient::Plugin(r));
+    }
     if t.starts_with("age1") {
         return age::x25519::Recipient::from_str(t)
-            .map(|r| Box::new(r) as Recipient)
+            .map(|r| Recipient::Native(Box::new(r)))
             .map_err(|e| bad(format!("not a valid age public key ({e})")));
     }
     if t.starts_with("ssh-") || t.starts_with("ecdsa-") || t.starts_with("sk-") {
         return match age::ssh::Recipient::from_str(t) {
-            Ok(r) => Ok(Box::new(r)),
+            Ok(r) => Ok(Recipient::Native(Box::new(r))),
             Err(age::ssh::ParseRecipientKeyError::Unsupported(kind)) => Err(bad(format!(
                 "SSH key type {kind} is not supported by age (use ssh-ed25519 or ssh-rsa)"
             ))),
@@ -189,17 +204,33 @@ impl EncryptTo {
                 let pass = self.passphrase.read(true)?.ok_or(Error::NoRecipients)?;
                 Ok(age::Encryptor::with_user_passphrase(pass))
             }
-            (false, false) => age::Encryptor::with_recipients(
-                self.recipients
+            (false, false) => {
+                let natives = self.recipients.iter().filter_map(|r| match r {
+                    Recipient::Native(n) => Some(n.as_ref() as &dyn age::Recipient),
+                    Recipient::Plugin(_) => None,
+                });
+                let plugin_list: Vec<age::plugin::Recipient> = self
+                    .recipients
                     .iter()
-                    .map(|r| r.as_ref() as &dyn age::Recipient),
-            )
-            .map_err(|e| {
-                Error::usage(
-                    format!("cannot encrypt to these recipients: {e}"),
-                    "give recipients of one kind",
+                    .filter_map(|r| match r {
+                        Recipient::Plugin(p) => Some(p.clone()),
+                        Recipient::Native(_) => None,
+                    })
+                    .collect();
+                let plugins = super::plugins::plugin_recipients(&plugin_list)?;
+                age::Encryptor::with_recipients(
+                    natives.chain(plugins.iter().map(|p| p as &dyn age::Recipient)),
                 )
-            }),
+                .map_err(|e| match e {
+                    age::EncryptError::MissingPlugin { .. } | age::EncryptError::Plugin(_) => {
+                        super::plugins::encrypt_error(e, "")
+                    }
+                    e => Error::usage(
+                        format!("cannot encrypt to these recipients: {e}"),
+                        "give recipients of one kind",
+                    ),
+                })
+            }
         }
     }
 }
@@ -220,12 +251,16 @@ pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
         path: path.to_path_buf(),
         reason,
     };
-    if text.contains("AGE-SECRET-KEY-") {
+    if text.contains("AGE-SECRET-KEY-") || text.contains("AGE-PLUGIN-") {
         let file = age::IdentityFile::from_buffer(io::BufReader::new(text.as_bytes()))
-            .map_err(|e| bad(format!("not a valid age identity file ({e})")))?;
-        return file
-            .into_identities()
-            .map_err(|e| bad(format!("cannot use it ({e})")));
+            .map_err(|e| bad(format!("not a valid age identity file ({e})")))?
+            .with_callbacks(super::plugins::Terminal);
+        return file.into_identities().map_err(|e| match e {
+            age::DecryptError::MissingPlugin { binary_name } => {
+                super::plugins::missing(&binary_name, "")
+            }
+            e => bad(format!("cannot use it ({e})")),
+        });
     }
     if text.trim_start().starts_with("-----BEGIN") {
         let id = age::ssh::Identity::from_buffer(
@@ -416,6 +451,10 @@ pub fn open_age<R: BufRead>(
             "{what}: its passphrase work factor 2^{required} is above 2^{MAX_WORK_FACTOR}, the most the reference age CLI accepts ({} GiB of memory); refused before any work",
             ((1u64 << required.min(40)) * 1024) >> 30
         )),
+        age::DecryptError::MissingPlugin { binary_name } => {
+            super::plugins::missing(&binary_name, "")
+        }
+        age::DecryptError::Plugin(errors) => super::plugins::plugin_errors(&errors),
         age::DecryptError::InvalidMac | age::DecryptError::InvalidHeader => {
             Error::Corrupt(format!("{what}: the age header is damaged"))
         }

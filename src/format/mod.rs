@@ -5,3 +5,4 @@ pub mod bundle;
 pub mod crypto;
 pub mod manifest;
 pub mod pgzip;
+pub mod plugins;
