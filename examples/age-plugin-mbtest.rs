@@ -33,8 +33,17 @@ use age_plugin::recipient::{self, RecipientPluginV1};
 use age_plugin::{print_new_identity, run_state_machine, Callbacks, PluginHandler};
 use bech32::{ToBase32, Variant};
 
-const PLUGIN_NAME: &str = "mbtest";
-const TAG: &str = "mbtest";
+/// The plugin's name: `mbtest`, or what the binary is called after `age-plugin-` (a test
+/// can install it as `age-plugin-yubikey` to run the README's YubiKey walkthrough verbatim,
+/// with this stand-in for the hardware).
+fn plugin_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .and_then(|n| n.strip_prefix("age-plugin-").map(str::to_string))
+        .unwrap_or_else(|| "mbtest".into())
+}
 
 fn device() -> Option<PathBuf> {
     std::env::var_os("MBTEST_DEVICE").map(PathBuf::from)
@@ -55,10 +64,10 @@ struct DeviceKey {
 }
 
 fn load_key(handle: &[u8]) -> Result<DeviceKey, String> {
-    let dir = device().ok_or("no mbtest key is plugged in (MBTEST_DEVICE is not set)")?;
+    let dir = device().ok_or("no key is plugged in (MBTEST_DEVICE is not set)")?;
     let path = dir.join(format!("{}.key", hex(handle)));
     let text = fs::read_to_string(&path)
-        .map_err(|_| format!("the mbtest key {} is not on this device", hex(handle)))?;
+        .map_err(|_| format!("the key {} is not on this device", hex(handle)))?;
     let mut secret = None;
     let mut pin = None;
     for line in text.lines() {
@@ -92,16 +101,21 @@ impl PluginHandler for Handler {
     fn recipient_v1(self) -> io::Result<Wrapper> {
         Ok(Wrapper {
             recipients: Vec::new(),
+            name: plugin_name(),
         })
     }
 
     fn identity_v1(self) -> io::Result<Unwrapper> {
-        Ok(Unwrapper { keys: Vec::new() })
+        Ok(Unwrapper {
+            keys: Vec::new(),
+            name: plugin_name(),
+        })
     }
 }
 
 struct Wrapper {
     recipients: Vec<age::x25519::Recipient>,
+    name: String,
 }
 
 impl RecipientPluginV1 for Wrapper {
@@ -111,7 +125,7 @@ impl RecipientPluginV1 for Wrapper {
         plugin_name: &str,
         bytes: &[u8],
     ) -> Result<(), recipient::Error> {
-        match (plugin_name == PLUGIN_NAME)
+        match (plugin_name == self.name)
             .then(|| x25519_recipient(bytes))
             .flatten()
         {
@@ -155,7 +169,7 @@ impl RecipientPluginV1 for Wrapper {
                 let (wrapped, _) = age::Recipient::wrap_file_key(r, file_key)
                     .map_err(|e| io::Error::other(e.to_string()))?;
                 stanzas.extend(wrapped.into_iter().map(|s| Stanza {
-                    tag: TAG.into(),
+                    tag: self.name.clone(),
                     args: s.args,
                     body: s.body,
                 }));
@@ -168,6 +182,7 @@ impl RecipientPluginV1 for Wrapper {
 
 struct Unwrapper {
     keys: Vec<DeviceKey>,
+    name: String,
 }
 
 impl IdentityPluginV1 for Unwrapper {
@@ -177,7 +192,7 @@ impl IdentityPluginV1 for Unwrapper {
         plugin_name: &str,
         bytes: &[u8],
     ) -> Result<(), identity::Error> {
-        if plugin_name != PLUGIN_NAME {
+        if plugin_name != self.name {
             return Err(identity::Error::Identity {
                 index,
                 message: "not an mbtest identity".into(),
@@ -198,7 +213,7 @@ impl IdentityPluginV1 for Unwrapper {
         let mut found = HashMap::new();
         for (file_index, stanzas) in files.into_iter().enumerate() {
             for (stanza_index, stanza) in stanzas.iter().enumerate() {
-                if stanza.tag != TAG {
+                if stanza.tag != self.name {
                     continue;
                 }
                 let as_x25519 = Stanza {
@@ -211,23 +226,24 @@ impl IdentityPluginV1 for Unwrapper {
                     else {
                         continue;
                     };
-                    let _ = callbacks.message("Touch your mbtest key now")?;
+                    let _ = callbacks.message(&format!("Touch your {} key now", self.name))?;
                     if let Some(pin) = &key.pin {
-                        let given =
-                            match callbacks.request_secret("Enter the PIN of your mbtest key")? {
-                                Ok(p) => p,
-                                Err(_) => {
-                                    log("pin-unavailable");
-                                    found.insert(
-                                        file_index,
-                                        Err(vec![identity::Error::Internal {
-                                            message: "the PIN is needed and could not be asked for"
-                                                .into(),
-                                        }]),
-                                    );
-                                    break;
-                                }
-                            };
+                        let given = match callbacks
+                            .request_secret(&format!("Enter the PIN of your {} key", self.name))?
+                        {
+                            Ok(p) => p,
+                            Err(_) => {
+                                log("pin-unavailable");
+                                found.insert(
+                                    file_index,
+                                    Err(vec![identity::Error::Internal {
+                                        message: "the PIN is needed and could not be asked for"
+                                            .into(),
+                                    }]),
+                                );
+                                break;
+                            }
+                        };
                         if given.expose_secret() != pin {
                             log("pin-wrong");
                             found.insert(
@@ -235,7 +251,7 @@ impl IdentityPluginV1 for Unwrapper {
                                 Err(vec![identity::Error::Stanza {
                                     file_index,
                                     stanza_index,
-                                    message: "wrong PIN for the mbtest key".into(),
+                                    message: format!("wrong PIN for the {} key", self.name),
                                 }]),
                             );
                             break;
@@ -280,7 +296,7 @@ fn main() -> io::Result<()> {
     let bytes = bech32::FromBase32::from_base32(&data)
         .map_err(|e: bech32::Error| io::Error::other(e.to_string()))?;
     let bytes: Vec<u8> = bytes;
-    print_new_identity(PLUGIN_NAME, &handle, &bytes);
+    print_new_identity(&plugin_name(), &handle, &bytes);
     Ok(())
 }
 

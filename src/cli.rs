@@ -61,6 +61,20 @@ VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder ar
 listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup).")]
     Export(ExportArgs),
 
+    /// Share machines with a teammate: their own client certificate, no CA, server or SSH keys, cloud credentials removed
+    #[command(after_help = "Examples:\n  \
+mbundle share web --as bob -r age1bob... -o web-for-bob.mbundle\n  \
+mbundle share web db --as bob@example.com -R bob.pub --days 90 -o bob.mbundle\n  \
+mbundle share web --as carol -r \"$(cat carol_ed25519.pub)\" --with-ssh-key -o web.mbundle\n\n\
+The teammate runs the ordinary `mbundle import FILE -i KEY`. Each machine's CA (whose key must be \
+in this store) signs a new client certificate naming the teammate (CN and O = NAME, clientAuth, \
+--days, default 1080 as docker-machine). The bundle carries the CA certificate, config.json and the \
+machine's public files, and never the CA key, the daemon's server key or your own client key; the \
+SSH key only with --with-ssh-key. Cloud credentials in config.json (access keys, secret keys, tokens, \
+passwords) are emptied unless --keep-secrets; the teammate's docker, env, ssh and scp work without \
+them, docker-machine start/stop/rm do not. Nothing is written to the store.")]
+    Share(ShareArgs),
+
     /// Import the machines of a bundle (all, or those named): certs beside existing ones, every path rewritten
     #[command(after_help = "Examples:\n  \
 mbundle import web.mbundle -i ~/.ssh/id_ed25519\n  \
@@ -232,6 +246,50 @@ pub struct ExportArgs {
     /// Print nothing but warnings and errors
     #[arg(short = 'q', long)]
     pub quiet: bool,
+}
+
+/// `share`.
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    /// Machines to share
+    #[arg(value_name = "NAME", required = true)]
+    pub names: Vec<String>,
+
+    /// The teammate the new client certificate names (a user or e-mail name)
+    #[arg(long = "as", value_name = "NAME")]
+    pub user: String,
+
+    /// Where to write the bundle; - for standard output
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Encryption: the teammate's public key.
+    #[command(flatten)]
+    pub encrypt: EncryptArgs,
+
+    /// Validity of the teammate's certificate, in days
+    #[arg(long, value_name = "DAYS", default_value_t = 1080)]
+    pub days: i64,
+
+    /// Also carry each machine's SSH key (root on the host: docker-machine ssh/scp)
+    #[arg(long)]
+    pub with_ssh_key: bool,
+
+    /// Leave cloud credentials (access keys, tokens, passwords) in config.json
+    #[arg(long)]
+    pub keep_secrets: bool,
+
+    /// Replace the output file if it exists
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Print nothing but warnings and errors
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Print what was shared as JSON on standard output (with -o FILE)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `inspect`.

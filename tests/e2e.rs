@@ -213,7 +213,7 @@ fn sh(script: &str, home: &Path, cwd: &Path) -> Run {
     }
 }
 
-fn walkthrough(name: &str) -> String {
+pub fn walkthrough(name: &str) -> String {
     let text = fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/walkthroughs")
@@ -594,4 +594,157 @@ fn a_machine_at_a_new_address_gets_a_new_certificate_and_its_ca_is_renewed() {
     assert_eq!(run.stdout.trim(), daemon.version);
     let ls = sh(&format!("mbundle -s '{s}' ls"), &home, dir.root()).ok();
     assert!(!ls.stderr.contains("warning"), "{}", ls.stderr);
+}
+
+#[test]
+fn sharing_a_machine_with_a_teammate() {
+    if !can_run_dockerd() || peer("age-keygen").is_none() || peer("openssl").is_none() {
+        return;
+    }
+    let Some(keygen) = peer("ssh-keygen") else {
+        return;
+    };
+    let dir = Dir::new();
+    let pki = Pki::new("alice", &["127.0.0.1", "localhost"]);
+    let (ca, cert, key) = pki_files(&dir.path("daemon"), &pki);
+    let daemon = Dockerd::start(&ca, &cert, &key, "127.0.0.1");
+    let alice = dir.path("alice");
+    let bob = dir.path("bob");
+    fs::create_dir_all(&bob).unwrap();
+    let store = alice.join(".docker/machine");
+    write_store(
+        &store,
+        store.to_str().unwrap(),
+        '/',
+        &pki,
+        "dev",
+        "127.0.0.1",
+        daemon.port,
+    );
+    // What a real machine also has for the share to leave behind: an SSH key and cloud
+    // credentials in config.json.
+    let mdir = store.join("machines/dev");
+    let st = Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(mdir.join("id_rsa"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let cfg_path = mdir.join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["Driver"]["SSHKeyPath"] = mdir.join("id_rsa").to_str().unwrap().into();
+    cfg["Driver"]["Password"] = "hunter2-cloud-password".into();
+    cfg["Driver"]["AccessToken"] = "dop_v1_cloudtoken0123456789".into();
+    fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    let alice_before = tree(&store);
+    let secrets: Vec<(String, Vec<u8>)> = [
+        "certs/ca-key.pem",
+        "certs/key.pem",
+        "machines/dev/key.pem",
+        "machines/dev/server-key.pem",
+        "machines/dev/id_rsa",
+    ]
+    .iter()
+    .map(|p| (p.to_string(), fs::read(store.join(p)).unwrap()))
+    .collect();
+    let work = dir.path("shared");
+    fs::create_dir_all(&work).unwrap();
+
+    sh(&walkthrough("share-1-teammate-key.sh"), &bob, &work).ok();
+    let shared = sh(&walkthrough("share-2-owner-share.sh"), &alice, &work).ok();
+    assert!(
+        shared.stderr.contains("shared dev with bob"),
+        "{}",
+        shared.stderr
+    );
+    assert_eq!(
+        tree(&store),
+        alice_before,
+        "a share writes nothing to the store"
+    );
+    let run = sh(&walkthrough("share-3-teammate-import.sh"), &bob, &work).ok();
+    assert_eq!(
+        run.stdout.matches(daemon.version.as_str()).count(),
+        1,
+        "Bob's docker reached the daemon: {}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("shared with you as bob"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("CN = bob") || run.stdout.contains("CN=bob"),
+        "{}",
+        run.stdout
+    );
+    let bob_store = bob.join(".docker/machine");
+    assert!(
+        !bob_store.join("certs").exists(),
+        "a share never becomes Bob's own certs/"
+    );
+
+    // The bundle, opened with stock tools, holds none of Alice's secrets.
+    let out = dir.path("opened");
+    assert!(age_decrypt_extract(
+        &work.join("dev-for-bob.mbundle"),
+        &bob.join("bob-key.txt"),
+        &out
+    ));
+    let opened: Vec<PathBuf> = walk(&out);
+    let names: Vec<String> = opened
+        .iter()
+        .map(|p| p.strip_prefix(&out).unwrap().display().to_string())
+        .collect();
+    for forbidden in ["ca-key.pem", "server-key.pem", "id_rsa"] {
+        assert!(
+            !names.iter().any(|n| n.ends_with(&format!("/{forbidden}"))),
+            "{forbidden} in {names:?}"
+        );
+    }
+    for p in &opened {
+        let bytes = fs::read(p).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for (name, secret) in &secrets {
+            // The longest line of the key's body: any copy of the key would hold it.
+            let marker = String::from_utf8_lossy(secret)
+                .lines()
+                .max_by_key(|l| l.len())
+                .unwrap()
+                .to_string();
+            assert!(
+                !text.contains(&marker),
+                "{} holds Alice's {name}",
+                p.display()
+            );
+        }
+        for cred in ["hunter2-cloud-password", "dop_v1_cloudtoken0123456789"] {
+            assert!(!text.contains(cred), "{} holds {cred}", p.display());
+        }
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("mbundle.json")).unwrap()).unwrap();
+    assert_eq!(manifest["share"]["shared_with"], "bob");
+    assert_eq!(
+        manifest["machines"][0]["redacted"],
+        serde_json::json!(["Driver.Password", "Driver.AccessToken"])
+    );
+
+    // Bob's side: a share, the owner's tools refused.
+    let doctor = sh("mbundle doctor dev", &bob, &work);
+    assert!(
+        doctor
+            .stdout
+            .contains("Driver.Password is empty (removed when the machine was shared)"),
+        "{}",
+        doctor.stdout
+    );
+    let regen = sh("mbundle regenerate-certs dev", &bob, &work);
+    assert_eq!(regen.code, 2, "{}", regen.stderr);
+    assert!(
+        regen.stderr.contains("the CA key stays with its owner"),
+        "{}",
+        regen.stderr
+    );
 }

@@ -458,3 +458,68 @@ fn a_plugin_recipient_that_is_not_one_is_refused_as_usage() {
     ]));
     r.fails(2, &["not a valid recipient of the age plugin \"mbtest\""]);
 }
+
+/// The README's "back up the CA to a hardware key" walkthrough, verbatim, with the test
+/// plugin installed as `age-plugin-yubikey` (its name follows its file name) standing in for
+/// the YubiKey, and the real `age-keygen` for the paper key.
+#[test]
+fn the_readme_backs_up_the_ca_to_a_hardware_key_and_a_paper_key() {
+    if peer("age-keygen").is_none() {
+        return;
+    }
+    let dir = Dir::new();
+    let shim = dir.path("bin");
+    fs::create_dir_all(&shim).unwrap();
+    // A copy, not a link: age resolves links, and the plugin takes its name from its file.
+    fs::copy(
+        plugin_dir().join("age-plugin-mbtest"),
+        shim.join("age-plugin-yubikey"),
+    )
+    .unwrap();
+    let home = dir.path("laptop");
+    let store = home.join(".docker/machine");
+    crate::util::copy_tree(&fixtures().join(LINUX), &store);
+    let ca_key = fs::read(store.join("certs/ca-key.pem")).unwrap();
+    let work = dir.path("work");
+    fs::create_dir_all(&work).unwrap();
+    let sh = |script: &str| {
+        let bin = Path::new(env!("CARGO_BIN_EXE_mbundle")).parent().unwrap();
+        run_cmd(
+            Command::new("sh")
+                .args(["-ec", script])
+                .current_dir(&work)
+                .env(
+                    "PATH",
+                    format!(
+                        "{}:{}:{}",
+                        shim.display(),
+                        bin.display(),
+                        std::env::var("PATH").unwrap_or_default()
+                    ),
+                )
+                .env("HOME", &home)
+                .env("MBTEST_DEVICE", dir.path("yubikey"))
+                .env("MBTEST_LOG", dir.path("plugin.log"))
+                .env_remove("MACHINE_STORAGE_PATH")
+                .stdin(Stdio::null()),
+        )
+    };
+    sh(&crate::e2e::walkthrough("hwkey-1-backup.sh")).ok();
+    let recipients = fs::read_to_string(work.join("backup-recipients.txt")).unwrap();
+    assert!(recipients.starts_with("age1yubikey1"), "{recipients}");
+    assert_eq!(recipients.lines().count(), 2);
+
+    fs::remove_dir_all(home.join(".docker")).unwrap();
+    let run = sh(&crate::e2e::walkthrough("hwkey-2-restore.sh")).ok();
+    assert!(
+        run.stderr.contains("Touch your yubikey key now"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        fs::read(store.join("certs/ca-key.pem")).unwrap(),
+        ca_key,
+        "the CA key is back, byte for byte"
+    );
+    assert_eq!(plugin_log(&dir), "wrap\nunwrap\n");
+}

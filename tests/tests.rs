@@ -21,4 +21,5 @@ mod plugins;
 mod restore;
 mod robustness;
 mod secrets;
+mod share;
 mod tidy;

@@ -133,6 +133,9 @@ pub fn describe_import(
         s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
     }
     describe_paths(r, dry, &mut s);
+    if let Some(share) = &r.share {
+        describe_share(share, root, &mut s);
+    }
     if !dry {
         s.push_str(&format!(
             "{} machine(s), {} cert set(s), {} files, {} written in {:.2}s\n",
@@ -187,7 +190,11 @@ fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
         }
     }
     if !r.missing.is_empty() {
-        s.push_str("named in config.json but absent (they were absent when exported):\n");
+        s.push_str(if r.share.is_some() {
+            "named in config.json but absent (a share leaves these keys with the owner):\n"
+        } else {
+            "named in config.json but absent (they were absent when exported):\n"
+        });
         for crate::ops::import::MissingPath {
             machine: m,
             field,
@@ -196,5 +203,35 @@ fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
         {
             s.push_str(&format!("  {m}: {field} = {}\n", printable(path)));
         }
+    }
+}
+
+/// What a teammate must know of a share: whose certificate, until when, what stayed with the
+/// owner, and which emptied credentials which commands need.
+fn describe_share(share: &crate::ops::import::ShareReport, root: &Path, s: &mut String) {
+    let i = &share.info;
+    s.push_str(&format!(
+        "shared with {} on {}: the client certificate is theirs (CN={}), valid until {}\n",
+        i.shared_with,
+        &i.issued_at[..10.min(i.issued_at.len())],
+        i.shared_with,
+        &i.cert_not_after[..10.min(i.cert_not_after.len())]
+    ));
+    s.push_str(&format!(
+        "  the CA key and the daemon's server key stay with the owner: regenerate-certs and renew-ca are theirs to run{}\n",
+        if i.with_ssh_key {
+            ""
+        } else {
+            "; the SSH key too (docker-machine ssh/scp need it: ask for a share --with-ssh-key)"
+        }
+    ));
+    for m in &share.redacted {
+        s.push_str(&format!(
+            "  {}: {} emptied (cloud credentials): {}\n    fill them in: set each in {} (your own credentials for the same account), or ask for a share --keep-secrets\n",
+            m.machine,
+            m.fields.join(", "),
+            m.needed_for,
+            root.join("machines").join(&m.machine).join("config.json").display()
+        ));
     }
 }

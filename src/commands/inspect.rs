@@ -45,6 +45,26 @@ pub fn describe(m: &Manifest, what: &str) -> String {
         m.files.len(),
         human_bytes(m.total_size())
     ));
+    if let Some(share) = &m.share {
+        s.push_str(&format!(
+            "share:    for {}, made {}; their own client certificate, valid until {}\n",
+            share.shared_with,
+            &share.issued_at[..10.min(share.issued_at.len())],
+            &share.cert_not_after[..10.min(share.cert_not_after.len())]
+        ));
+        s.push_str(&format!(
+            "          no CA key, no server key, no client key of the owner; SSH key {}; cloud credentials {}\n",
+            if share.with_ssh_key { "included" } else { "not included" },
+            if share.secrets_kept { "kept (--keep-secrets)" } else { "removed" }
+        ));
+        for mm in m.machines.iter().filter(|x| !x.redacted.is_empty()) {
+            s.push_str(&format!(
+                "          {}: removed {}\n",
+                mm.name,
+                mm.redacted.join(", ")
+            ));
+        }
+    }
     describe_machines(m, &mut s);
     describe_certsets(m, now, &mut s);
     if !m.excluded.is_empty() {

@@ -81,6 +81,8 @@ struct MachineFacts {
     server: Option<CertInfo>,
     /// certs/, machine copy, custom, or nothing.
     where_ca: &'static str,
+    /// The share this machine came from, when it was shared with this store's user.
+    share: Option<crate::store::share::ShareRecord>,
 }
 
 impl MachineFacts {
@@ -105,6 +107,7 @@ impl MachineFacts {
             server: read_cert(m.server_cert(store).as_deref()),
             ca_path,
             where_ca,
+            share: crate::store::share::read_record(&m.dir).and_then(|r| r.ok()),
         }
     }
 
@@ -116,12 +119,20 @@ impl MachineFacts {
                 short_fp(&ca.fingerprint),
                 srv.issuer
             ),
-            (Some(ca), _) => format!(
-                "{} [{}] {}",
-                ca.name,
-                short_fp(&ca.fingerprint),
-                self.where_ca
-            ),
+            (Some(ca), _) => match &self.share {
+                Some(share) => format!(
+                    "{} [{}] shared with you as {}",
+                    ca.name,
+                    short_fp(&ca.fingerprint),
+                    share.shared_with
+                ),
+                None => format!(
+                    "{} [{}] {}",
+                    ca.name,
+                    short_fp(&ca.fingerprint),
+                    self.where_ca
+                ),
+            },
             (None, _) if self.ca_path.is_some() => "(unreadable ca.pem)".into(),
             (None, _) => "(none found)".into(),
         };
@@ -154,6 +165,13 @@ impl MachineFacts {
             })),
             "client_cert_not_after": self.client.as_ref().map(|c| certs::rfc3339(c.not_after)),
             "server_cert_not_after": self.server.as_ref().map(|c| certs::rfc3339(c.not_after)),
+            "share": self.share.as_ref().map(|r| json!({
+                "shared_with": r.shared_with,
+                "issued_at": r.issued_at,
+                "cert_not_after": r.cert_not_after,
+                "with_ssh_key": r.with_ssh_key,
+                "redacted": r.redacted,
+            })),
             "server_cert_issued_by_ca": match (&self.ca, &self.server) {
                 (Some(ca), Some(s)) => Some(s.issuer == ca.subject),
                 _ => None,

@@ -14,6 +14,7 @@ mod ls;
 mod regenerate_certs;
 mod render;
 mod renew_ca;
+mod share;
 mod verify;
 
 use std::fs::File;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match &cli.command {
         Command::Ls(a) => ls::run(&look_at_store()?, a),
         Command::Export(a) => export::run(&open_store()?, a),
+        Command::Share(a) => share::run(&open_store()?, a),
         Command::Import(a) => {
             import::run(&absolute(&store_path()?)?, cli.storage_path.is_some(), a)
         }

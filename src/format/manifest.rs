@@ -47,6 +47,25 @@ pub struct Manifest {
     /// Things the exporter wanted the importer's user to know.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Present when the bundle is a share for one teammate (`mbundle share`): their own
+    /// client certificate, no CA, server or SSH keys, cloud credentials redacted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share: Option<ShareInfo>,
+}
+
+/// What a share bundle says of itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShareInfo {
+    /// The teammate the new client certificate names.
+    pub shared_with: String,
+    /// When it was made, RFC 3339.
+    pub issued_at: String,
+    /// The end of the new client certificate's validity, RFC 3339.
+    pub cert_not_after: String,
+    /// Whether the machines' SSH keys came along (`--with-ssh-key`).
+    pub with_ssh_key: bool,
+    /// Whether cloud credentials were left in config.json (`--keep-secrets`).
+    pub secrets_kept: bool,
 }
 
 /// The exporting side.
@@ -92,6 +111,9 @@ pub struct MachineEntry {
     /// Local paths config.json names outside the store, not carried.
     #[serde(default)]
     pub external: Vec<PathNote>,
+    /// config.json fields a share emptied (cloud credentials), dotted: `Driver.SecretKey`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redacted: Vec<String>,
 }
 
 /// A config.json field and the path it holds.
@@ -221,12 +243,38 @@ impl Manifest {
                 max: MAX_FILES,
             });
         }
+        self.check_share()?;
         let (machines, sets) = self.owners()?;
         let files = self.checked_files(&machines, &sets)?;
         let mut claimed = self.claim_machine_files(&files, &sets)?;
         self.claim_set_files(&files, &mut claimed)?;
         if let Some(orphan) = files.keys().find(|p| !claimed.contains(*p)) {
             return Err(ManifestError::Orphan(orphan.to_string()));
+        }
+        Ok(())
+    }
+
+    /// A share's teammate name, times and redacted field names: all shown to the user.
+    fn check_share(&self) -> Result<(), ManifestError> {
+        let malformed =
+            |what: &'static str, value: &str, reason: String| ManifestError::Malformed {
+                what,
+                value: short(value),
+                reason,
+            };
+        if let Some(share) = &self.share {
+            crate::store::share::check_user(&share.shared_with)
+                .map_err(|r| malformed("share recipient", &share.shared_with, r))?;
+            for t in [&share.issued_at, &share.cert_not_after] {
+                time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| malformed("share time", t, "not an RFC 3339 time".into()))?;
+            }
+        }
+        for m in &self.machines {
+            for f in &m.redacted {
+                crate::store::share::check_field_name(f)
+                    .map_err(|r| malformed("redacted field", f, r))?;
+            }
         }
         Ok(())
     }
@@ -493,6 +541,7 @@ pub(crate) mod tests {
                 files: vec!["machines/web/config.json".into()],
                 absent: vec![],
                 external: vec![],
+                redacted: vec![],
             }],
             certsets: vec![CertSetEntry {
                 id: "0123456789abcdef".into(),
@@ -516,7 +565,33 @@ pub(crate) mod tests {
             ],
             excluded: vec![],
             warnings: vec![],
+            share: None,
         }
+    }
+
+    #[test]
+    fn a_share_s_strings_are_checked_before_they_are_shown() {
+        let mut m = sample();
+        m.share = Some(ShareInfo {
+            shared_with: "bob".into(),
+            issued_at: "2026-11-24T10:00:00Z".into(),
+            cert_not_after: "2029-11-08T10:00:00Z".into(),
+            with_ssh_key: false,
+            secrets_kept: false,
+        });
+        m.machines[0].redacted = vec!["Driver.SecretKey".into()];
+        m.validate().unwrap();
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Manifest>(&text).unwrap(), m);
+        let mut bad = m.clone();
+        bad.share.as_mut().unwrap().shared_with = "bob\u{1b}]0;pwned\u{7}".into();
+        assert!(bad.validate().is_err());
+        let mut bad = m.clone();
+        bad.machines[0].redacted = vec!["Driver.Secret Key; rm -rf".into()];
+        assert!(bad.validate().is_err());
+        // A bundle of this version without a share serializes as before.
+        let plain = serde_json::to_string(&sample()).unwrap();
+        assert!(!plain.contains("share") && !plain.contains("redacted"));
     }
 
     #[test]

@@ -95,7 +95,29 @@ fn replace(path: &Path, data: &[u8], mode: u32, ts: &str, kept: &mut Vec<PathBuf
     crate::fs::outfile::write_atomic(path, data, mode)
 }
 
+/// Refuses to issue for a machine that was shared with this store's user: its CA key stays
+/// with the owner.
+fn refuse_shared(m: &Machine, what: &str) -> Result<()> {
+    if let Some(Ok(rec)) = crate::store::share::read_record(&m.dir) {
+        return Err(Error::usage(
+            format!(
+                "cannot {what} for {}: it was shared with you (as {}, on {}), and the CA key stays with its owner",
+                m.name,
+                rec.shared_with,
+                &rec.issued_at[..10]
+            ),
+            format!(
+                "ask the owner to run `mbundle {what_cmd} {}` on their store and share the machine again",
+                m.name,
+                what_cmd = if what == "renew the CA" { "renew-ca --cert-set ID" } else { "regenerate-certs" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {
+    refuse_shared(m, "issue certificates")?;
     let found = m.issuing_material(store);
     let get = |n: &str| found.iter().find(|f| f.name == n).map(|f| f.local.clone());
     let refuse = |reason: String| Error::Usage {
@@ -385,6 +407,16 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
         ));
     }
     if !key_path.is_file() {
+        let ca_fp = fs::read(&ca_path)
+            .map(|b| certs::file_fingerprint(&b))
+            .unwrap_or_default();
+        for name in store.machine_names()? {
+            let m = store.machine(&name)?;
+            if matches!(crate::store::share::read_record(&m.dir), Some(Ok(r)) if r.ca_fingerprint == ca_fp)
+            {
+                refuse_shared(&m, "renew the CA")?;
+            }
+        }
         return Err(Error::usage(
             format!(
                 "{} does not exist: a CA certificate can only be renewed with its key",

@@ -121,6 +121,36 @@ impl Issuer {
         Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
     }
 
+    /// A new client certificate and key (ECDSA P-256) for a teammate: subject `CN=<user>,
+    /// O=<user>` (docker-machine's own client certificates carry `O=<user>`), clientAuth,
+    /// digitalSignature + keyEncipherment, valid `days`. The daemon accepts any client
+    /// certificate its CA signed.
+    pub fn client_cert(
+        &self,
+        user: &str,
+        days: i64,
+    ) -> Result<(String, Zeroizing<String>), PkiError> {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, user);
+        p.distinguished_name.push(DnType::OrganizationName, user);
+        let now = OffsetDateTime::now_utc();
+        p.not_before = now - Duration::hours(1);
+        p.not_after = now + Duration::days(days);
+        p.serial_number = Some(random_serial());
+        p.use_authority_key_identifier_extension = true;
+        p.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
+        let cert = p
+            .signed_by(&key, &self.cert, &self.key)
+            .map_err(|e| PkiError::Signing(e.to_string()))?;
+        Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+    }
+
     /// The CA certificate issued again: same key, same subject, same key identifier and
     /// usages, new serial and validity. Everything the old one signed verifies with it.
     pub fn renewed_ca(&self, days: i64) -> Result<String, PkiError> {
@@ -183,6 +213,23 @@ mod tests {
         assert_eq!(a.subject, b.subject);
         assert_ne!(a.fingerprint, b.fingerprint);
         assert!(a.is_ca);
+    }
+
+    #[test]
+    fn a_teammate_certificate_is_the_ca_s_and_names_them() {
+        let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
+        let (cert, key) = issuer.client_cert("bob@example.com", 30).unwrap();
+        let der = crate::pki::certs::pem_cert_der(cert.as_bytes()).unwrap();
+        let ca = crate::pki::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        assert!(crate::pki::certs::issued_by(&der, &ca).unwrap());
+        assert!(crate::pki::certs::key_matches(key.as_bytes(), &der).unwrap());
+        let info = crate::pki::certs::info_der(&der).unwrap();
+        assert!(
+            info.subject.contains("CN=bob@example.com"),
+            "{}",
+            info.subject
+        );
+        assert!(!info.is_ca);
     }
 
     #[test]

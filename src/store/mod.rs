@@ -11,6 +11,7 @@ pub mod env;
 pub mod fields;
 pub mod paths;
 pub mod rewrite;
+pub mod share;
 
 use std::fs;
 use std::path::{Path, PathBuf};

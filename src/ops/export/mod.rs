@@ -8,6 +8,7 @@
 
 mod certsets;
 mod scan;
+mod share;
 mod write;
 
 use crate::error::{Error, Result};
@@ -24,6 +25,7 @@ use std::path::PathBuf;
 
 pub use certsets::*;
 pub use scan::*;
+pub use share::*;
 pub use write::*;
 
 /// What to export.
@@ -48,6 +50,43 @@ pub struct PlannedFile {
     pub mtime: u64,
     /// The file's identity and times when it was hashed.
     pub stamp: Stamp,
+    /// Content made by this export (a share's new client key and certificate, a redacted
+    /// config.json) instead of a file on disk: small, held in memory, zeroized when dropped.
+    pub generated: Option<Generated>,
+}
+
+/// Bytes an export made itself. Its `Debug` never shows them (they may be a key).
+#[derive(Clone)]
+pub struct Generated(pub std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>);
+
+impl std::fmt::Debug for Generated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Generated({} bytes)", self.0.len())
+    }
+}
+
+impl PlannedFile {
+    /// A file made by this export: `bytes` at `archive_path` with `mode`.
+    pub fn generated(archive_path: String, bytes: Vec<u8>, mode: u32, what: &str) -> PlannedFile {
+        use sha2::{Digest, Sha256};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        PlannedFile {
+            entry: FileEntry {
+                path: archive_path,
+                size: bytes.len() as u64,
+                mode: format!("{mode:04o}"),
+                sha256: hex::encode(Sha256::digest(&bytes)),
+            },
+            local: PathBuf::from(format!("({what}, made by this export)")),
+            mtime: now,
+            stamp: Stamp::none(),
+            generated: Some(Generated(std::sync::Arc::new(zeroize::Zeroizing::new(
+                bytes,
+            )))),
+        }
+    }
 }
 
 /// Everything decided before a byte of the bundle is written.
@@ -114,6 +153,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
         files: files.iter().map(|f| f.entry.clone()).collect(),
         excluded,
         warnings,
+        share: None,
     };
     manifest.validate().map_err(|e| {
         Error::Bug(format!(

@@ -28,6 +28,17 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The stamp of content that is not a file.
+    pub fn none() -> Stamp {
+        Stamp {
+            len: 0,
+            mtime_ns: 0,
+            ctime_ns: 0,
+            ino: 0,
+            dev: 0,
+        }
+    }
+
     /// Reads the stamp of an open file's metadata.
     pub fn of(meta: &fs::Metadata) -> Stamp {
         #[cfg(unix)]
@@ -131,6 +142,7 @@ pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Resul
         local: local.to_path_buf(),
         mtime: mtime_of(&meta),
         stamp,
+        generated: None,
     })
 }
 
@@ -265,6 +277,7 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
             files: paths,
             absent,
             external,
+            redacted: Vec::new(),
         },
         files,
         excluded,

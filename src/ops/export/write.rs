@@ -42,6 +42,16 @@ pub fn write<W: Write + Send + 'static>(
     for f in &plan.files {
         crate::signals::check(NOT_WRITTEN)?;
         crate::failpoint("export-file")?;
+        if let Some(bytes) = &f.generated {
+            let reader = SourceReader {
+                inner: io::Cursor::new(bytes.0.as_slice()),
+                path: &f.local,
+                progress,
+            };
+            w.add_file(&f.entry, f.mtime, reader, false)
+                .map_err(out_err)?;
+            continue;
+        }
         let changed = || Error::ChangedWhileExporting {
             path: f.local.clone(),
         };

@@ -67,6 +67,8 @@ pub struct Report {
     pub present: Vec<String>,
     /// Warnings.
     pub warnings: Vec<String>,
+    /// The bundle is a share for a teammate: what it says of itself.
+    pub share: Option<ShareReport>,
     /// Leftovers found and dealt with before importing.
     pub recovered: Vec<String>,
     /// Files written into the store.
@@ -286,6 +288,7 @@ fn report_plan(plan: &ImportPlan, report: &mut Report) {
         });
     }
     report.warnings.extend(plan.warnings.iter().cloned());
+    report.share = plan.share.clone();
 }
 
 /// What `--dry-run` shows: the plan and every rewrite, computed from the bundle without

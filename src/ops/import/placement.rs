@@ -62,6 +62,7 @@ pub(super) fn place_cert_sets(
         let (placement, dir_rel) = if certs_identical(set) {
             (Placement::ReuseDefault, "certs".to_string())
         } else if set.role == CertRole::Default
+            && carries_ca_key(set)
             && no_default_ca
             && !default_taken
             && compatible("certs")
@@ -83,6 +84,13 @@ pub(super) fn place_cert_sets(
         });
     }
     sets
+}
+
+/// Whether a set carries its CA key. One that does not (a share, a custom CA) never becomes
+/// the store's `certs/`: docker-machine create would find `certs/ca.pem` and fail for want
+/// of `certs/ca-key.pem`, and the store's own machines would be issued by someone else's CA.
+fn carries_ca_key(set: &CertSetEntry) -> bool {
+    set.members.iter().any(|m| m.name == crate::store::CA_KEY)
 }
 
 /// The members of one set in `dir_rel` to write (absent there); the rest are identical (same
@@ -126,6 +134,15 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, 
         return;
     }
     let verb = if t <= now { "expired" } else { "expires" };
+    if !carries_ca_key(set) {
+        found.warnings.push(format!(
+            "cert set {} (CA {:?}): the CA certificate {verb} on {}; only whoever holds its key can renew it (mbundle renew-ca there, then share or export again)",
+            set.id,
+            set.ca_name.as_deref().unwrap_or("?"),
+            &crate::pki::certs::rfc3339(t)[..10]
+        ));
+        return;
+    }
     let flag = if dir_rel == "certs" {
         String::new()
     } else {

@@ -238,6 +238,28 @@ pub struct ImportPlan {
     pub files: HashMap<String, FileTarget>,
     /// Things to tell the user.
     pub warnings: Vec<String>,
+    /// What a share bundle says of itself, and what it emptied per machine.
+    pub share: Option<ShareReport>,
+}
+
+/// A share, as the teammate importing it needs to hear of it.
+#[derive(Clone, Debug)]
+pub struct ShareReport {
+    /// For whom, when, until when, what came along.
+    pub info: crate::format::manifest::ShareInfo,
+    /// Machines (store names) with config.json fields the share emptied.
+    pub redacted: Vec<RedactedMachine>,
+}
+
+/// One machine's emptied credentials and what needs them.
+#[derive(Clone, Debug)]
+pub struct RedactedMachine {
+    /// The machine's name in the store.
+    pub machine: String,
+    /// The emptied fields, dotted.
+    pub fields: Vec<String>,
+    /// What needs them (which docker-machine commands, which API).
+    pub needed_for: String,
 }
 
 /// Decides everything from the manifest and the store's state. Pure. On conflicts returns
@@ -277,7 +299,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     );
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
-    for m in selected {
+    for m in selected.iter().copied() {
         let target = renames
             .get(m.name.as_str())
             .copied()
@@ -316,12 +338,25 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     if !found.conflicts.is_empty() {
         return Err(Error::Conflicts(found.conflicts));
     }
+    let share = manifest.share.as_ref().map(|info| ShareReport {
+        info: info.clone(),
+        redacted: selected
+            .iter()
+            .filter(|m| !m.redacted.is_empty())
+            .map(|m| RedactedMachine {
+                machine: target_of(m).to_string(),
+                fields: m.redacted.clone(),
+                needed_for: crate::store::share::needed_for(&m.driver),
+            })
+            .collect(),
+    });
     Ok(ImportPlan {
         root: state.root.clone(),
         machines,
         sets,
         files: found.files,
         warnings: found.warnings,
+        share,
     })
 }
 
@@ -572,11 +607,36 @@ mod tests {
     }
 
     fn placement(st: &TargetState) -> Placement {
+        placement_of(st, true)
+    }
+
+    fn placement_of(st: &TargetState, with_ca_key: bool) -> Placement {
         let mut m = sample();
         m.machines[0].name = "new".into();
         m.machines[0].files = vec!["machines/new/config.json".into()];
         m.files[1].path = "machines/new/config.json".into();
+        if with_ca_key {
+            let path = format!("certsets/{}/ca-key.pem", m.certsets[0].id);
+            m.certsets[0].members.push(crate::format::manifest::Member {
+                name: "ca-key.pem".into(),
+                path: path.clone(),
+                sources: vec![],
+            });
+            m.certsets[0].missing.clear();
+            let mut key = m.files[0].clone();
+            key.path = path;
+            key.sha256 = "b".repeat(64);
+            m.files.push(key);
+        }
         plan(&m, st, &ImportRequest::default()).unwrap().sets[0].placement
+    }
+
+    #[test]
+    fn a_set_without_its_ca_key_never_becomes_certs() {
+        // A share (or a CA kept elsewhere): docker-machine create would find certs/ca.pem and
+        // fail for want of certs/ca-key.pem.
+        assert_eq!(placement_of(&state(&[], &[]), false), Placement::Imported);
+        assert_eq!(placement_of(&state(&[], &[]), true), Placement::NewDefault);
     }
 
     #[test]
@@ -601,7 +661,7 @@ mod tests {
             Placement::Imported
         );
         assert_eq!(
-            placement(&state(&[], &[("certs/ca.pem", &ca)])),
+            placement_of(&state(&[], &[("certs/ca.pem", &ca)]), false),
             Placement::ReuseDefault,
             "identical to certs/"
         );

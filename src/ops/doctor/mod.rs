@@ -13,9 +13,13 @@ use crate::store::fields::url_host;
 use crate::store::is_secret_file;
 use crate::store::paths::display_under;
 use crate::store::rewrite::is_local_path_field_path;
+use crate::store::share::ShareRecord;
 use crate::store::{
     string_fields, FoundMember, Located, Machine, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY,
 };
+
+mod certs_d;
+pub use certs_d::check_certs_d;
 
 /// Days before expiry that earn a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
@@ -189,9 +193,16 @@ struct Checkup<'a> {
     regen: String,
     ca: Option<Loaded>,
     out: Vec<Finding>,
+    /// The share this machine came from, when it was shared with this store's user.
+    share: Option<Result<ShareRecord, String>>,
 }
 
 impl Checkup<'_> {
+    /// The share record, when the machine was shared with this store's user.
+    fn shared(&self) -> Option<&ShareRecord> {
+        self.share.as_ref().and_then(|r| r.as_ref().ok())
+    }
+
     fn path_of(&self, name: &str) -> Option<PathBuf> {
         self.found
             .iter()
@@ -244,6 +255,11 @@ impl Checkup<'_> {
                 let shown = self.shown(&k);
                 key_check(what, &c, &k, &shown, &mut self.out)
             }
+            None if self.shared().is_some() && what == "the server certificate" => self.push(
+                Level::Ok,
+                "the server key stays with the owner (a shared machine); the daemon holds its own copy",
+                None,
+            ),
             None => self.push(Level::Error, format!("{what} has no key file"), None),
         }
         expiry(what, &c, self.now, &self.regen, &mut self.out);
@@ -257,6 +273,10 @@ type Check = fn(&mut Checkup);
 /// The checks of a machine, in the order they are reported. A new check is one function and
 /// one row here.
 const MACHINE_CHECKS: &[(&str, Check)] = &[
+    (
+        "a share: whose certificate, what stayed with the owner",
+        check_share,
+    ),
     ("driver fields that become shell words", check_fields),
     ("the CA and its key", check_ca),
     ("the client certificate", check_client),
@@ -275,22 +295,80 @@ const MACHINE_CHECKS: &[(&str, Check)] = &[
 
 /// Checks one machine. `now` is injected so tests are stable.
 pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Finding> {
+    let share = crate::store::share::read_record(&m.dir);
+    let regen = match &share {
+        Some(Ok(_)) => format!(
+            "only the owner holds the CA key: ask them to reissue it (mbundle regenerate-certs {name}) or to share {name} with you again",
+            name = crate::store::env::shell_word(&m.name)
+        ),
+        _ => format!(
+            "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
+            crate::store::env::shell_word(&m.name)
+        ),
+    };
     let mut cx = Checkup {
         store,
         m,
         now,
         found: m.issuing_material(store),
-        regen: format!(
-            "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
-            crate::store::env::shell_word(&m.name)
-        ),
+        regen,
         ca: None,
         out: Vec::new(),
+        share,
     };
     for (_, check) in MACHINE_CHECKS {
         check(&mut cx);
     }
     cx.out
+}
+
+/// A machine shared with this store's user: whose certificate, until when, and the cloud
+/// credentials the share emptied (what needs them, how to fill them in).
+fn check_share(cx: &mut Checkup) {
+    let rec = match &cx.share {
+        None => return,
+        Some(Err(e)) => {
+            let text = format!("{e}: this machine's share cannot be told");
+            cx.push(Level::Warn, text, None);
+            return;
+        }
+        Some(Ok(rec)) => rec.clone(),
+    };
+    cx.push(
+        Level::Note,
+        format!(
+            "shared with you as {} on {}; the CA key and the server key stay with the owner{}",
+            rec.shared_with,
+            &rec.issued_at[..10],
+            if rec.with_ssh_key {
+                ""
+            } else {
+                ", and so does the SSH key (docker-machine ssh/scp will not work)"
+            }
+        ),
+        None,
+    );
+    let config = cx.m.dir.join("config.json");
+    for field in &rec.redacted {
+        match crate::store::share::field_value(&cx.m.config, field) {
+            Some(v) if !v.is_empty() => cx.push(
+                Level::Ok,
+                format!("{field} was filled in after the share"),
+                None,
+            ),
+            _ => {
+                let text = format!(
+                    "{field} is empty (removed when the machine was shared): {}",
+                    crate::store::share::needed_for(cx.m.driver())
+                );
+                let fix = format!(
+                    "set {field} in {} to a credential for the same account (from the owner, or your own), or ask for a share made with --keep-secrets",
+                    cx.shown(&config)
+                );
+                cx.push(Level::Warn, text, Some(fix));
+            }
+        }
+    }
 }
 
 /// Fields that become shell words and host names (env, regenerate-certs' scp/ssh lines).
@@ -338,6 +416,11 @@ fn check_ca(cx: &mut Checkup) {
             let shown = cx.shown(&k);
             key_check("the CA certificate", &c, &k, &shown, &mut cx.out)
         }
+        None if cx.shared().is_some() => cx.push(
+            Level::Ok,
+            "the CA key stays with the owner (a shared machine): regenerate-certs and renew-ca are theirs to run",
+            None,
+        ),
         None => cx.push(
             Level::Note,
             "the CA key is absent (a custom CA kept elsewhere?): no new certificates can be issued here",
@@ -440,8 +523,11 @@ fn check_paths(cx: &mut Checkup) {
         }
         match m.locate(store, s) {
             Located::InStore(p) | Located::Outside(p) => {
+                let shared = cx.shared();
                 let expected_absent = (m.driver() == "none"
                     && (key == "ServerCertPath" || key == "ServerKeyPath"))
+                    || (shared.is_some() && key == "ServerKeyPath")
+                    || shared.is_some_and(|r| !r.with_ssh_key && key == "SSHKeyPath")
                     || key == "CaPrivateKeyPath"
                     || key == "PrivateKeyPath";
                 if !p.exists() && !expected_absent {
@@ -539,201 +625,6 @@ fn check_permissions(cx: &mut Checkup) {
             crate::store::env::shell_word(&cx.m.dir.display().to_string())
         );
         cx.push(Level::Error, text, Some(fix));
-    }
-}
-
-/// Checks a certs.d tree: either one registry directory (holding `.crt`/`.cert`/`.key`
-/// files) or a directory of them (`/etc/docker/certs.d`). Returns (registry dir, findings).
-pub fn check_certs_d(
-    dir: &Path,
-    now: OffsetDateTime,
-) -> Result<Vec<(PathBuf, Vec<Finding>)>, String> {
-    let entries: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    let holds_certs = entries.iter().any(|p| {
-        p.is_file()
-            && matches!(
-                p.extension().and_then(|e| e.to_str()),
-                Some("crt" | "cert" | "key")
-            )
-    });
-    let mut dirs: Vec<PathBuf> = if holds_certs {
-        vec![dir.to_path_buf()]
-    } else {
-        entries.into_iter().filter(|p| p.is_dir()).collect()
-    };
-    dirs.sort();
-    Ok(dirs
-        .into_iter()
-        .map(|d| {
-            let findings = check_registry_dir(&d, now);
-            (d, findings)
-        })
-        .collect())
-}
-
-fn check_registry_dir(dir: &Path, now: OffsetDateTime) -> Vec<Finding> {
-    let mut out = Vec::new();
-    let name = file_name(dir);
-    if let Some((host, port)) = name.rsplit_once(':') {
-        if host.is_empty() || port.parse::<u16>().map(|p| p == 0).unwrap_or(true) {
-            out.push(f(
-                Level::Error,
-                format!("directory name {name:?} is not host:port"),
-                Some("name it after the registry as you address it: registry.example.com:5000, or just the host for port 443".into()),
-            ));
-        }
-    }
-    let mut files: Vec<PathBuf> = fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
-    for p in &files {
-        match p.extension().and_then(|e| e.to_str()).unwrap_or("") {
-            "crt" => check_crt(p, now, &mut out),
-            "cert" => check_cert(p, now, &mut out),
-            "key" => check_key(p, &mut out),
-            "pem" => out.push(f(
-                Level::Warn,
-                format!(
-                    "{} is ignored by docker: it reads only .crt, .cert and .key",
-                    file_name(p)
-                ),
-                Some(format!(
-                    "a CA goes in {}.crt; a client pair in NAME.cert + NAME.key",
-                    stem(p)
-                )),
-            )),
-            _ => {}
-        }
-    }
-    if !files.iter().any(|p| {
-        matches!(
-            p.extension().and_then(|e| e.to_str()),
-            Some("crt" | "cert" | "key")
-        )
-    }) {
-        out.push(f(Level::Warn, "no .crt, .cert or .key files here", None));
-    }
-    out
-}
-
-fn stem(p: &Path) -> String {
-    p.file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-fn file_name(p: &Path) -> String {
-    p.file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
-/// `NAME.crt`: a CA root docker trusts for the registry.
-fn check_crt(p: &Path, now: OffsetDateTime, out: &mut Vec<Finding>) {
-    match load(p) {
-        Err(e) => out.push(f(Level::Error, format!("{}: {e}", file_name(p)), None)),
-        Ok(c) if !c.info.is_ca => out.push(f(
-            Level::Warn,
-            format!(
-                "{} is not a CA certificate, yet .crt files are trusted as CA roots",
-                file_name(p)
-            ),
-            Some(format!(
-                "if it is a client certificate, name it {}.cert and give it {}.key",
-                stem(p),
-                stem(p)
-            )),
-        )),
-        Ok(c) => {
-            out.push(f(
-                Level::Ok,
-                format!("{} is a CA root (\"{}\")", file_name(p), c.info.name),
-                None,
-            ));
-            expiry(
-                &file_name(p),
-                &c,
-                now,
-                "get a current CA certificate from the registry's operator",
-                out,
-            );
-        }
-    }
-}
-
-/// `NAME.cert`: a client certificate, paired with `NAME.key`.
-fn check_cert(p: &Path, now: OffsetDateTime, out: &mut Vec<Finding>) {
-    let key = p.with_extension("key");
-    let c = match load(p) {
-        Err(e) => return out.push(f(Level::Error, format!("{}: {e}", file_name(p)), None)),
-        Ok(c) => c,
-    };
-    if c.info.is_ca {
-        return out.push(f(
-            Level::Error,
-            format!(
-                "{} is a CA certificate saved as .cert: docker reads .cert as a client certificate and fails with \"Missing key {}.key for client certificate {}\"",
-                file_name(p),
-                stem(p),
-                file_name(p)
-            ),
-            Some(format!("rename it to {}.crt (CA certificates use .crt)", stem(p))),
-        ));
-    }
-    if !key.is_file() {
-        out.push(f(
-            Level::Error,
-            format!(
-                "Missing key {}.key for client certificate {}",
-                stem(p),
-                file_name(p)
-            ),
-            Some(format!("put the client key beside it as {}.key", stem(p))),
-        ));
-    } else {
-        let what = format!("client certificate {}", file_name(p));
-        key_check(&what, &c, &key, &file_name(&key), out);
-    }
-    if !certs::allows_client_auth(&c.der) {
-        out.push(f(
-            Level::Warn,
-            format!(
-                "{} does not allow TLS client authentication (extendedKeyUsage clientAuth)",
-                file_name(p)
-            ),
-            None,
-        ));
-    }
-    expiry(&file_name(p), &c, now, "get a new client certificate", out);
-}
-
-/// `NAME.key`: the key of `NAME.cert`, private.
-fn check_key(p: &Path, out: &mut Vec<Finding>) {
-    if !p.with_extension("cert").is_file() {
-        out.push(f(
-            Level::Error,
-            format!(
-                "{} has no {}.cert beside it: docker pairs <name>.key with <name>.cert",
-                file_name(p),
-                stem(p)
-            ),
-            Some(format!(
-                "add the client certificate as {}.cert, or remove the key",
-                stem(p)
-            )),
-        ));
-    }
-    if let Some(md) = mode(p).filter(|md| md & 0o077 != 0) {
-        out.push(f(
-            Level::Warn,
-            format!("{} is readable by other users ({md:04o})", file_name(p)),
-            Some("chmod 600 it".into()),
-        ));
     }
 }
 

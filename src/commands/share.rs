@@ -1,0 +1,182 @@
+//! `mbundle share`: a teammate's bundle; what they get and what stays, said on stderr (or as
+//! JSON on stdout).
+
+use super::render::*;
+use super::*;
+use crate::cli::ShareArgs;
+use crate::error::{Error, Result};
+use crate::format::crypto::PassphraseSource;
+use crate::ops::export::{Output, ShareRequest};
+use crate::store::Store;
+
+pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
+    let output = if a.output.as_os_str() == "-" {
+        Output::Stdout
+    } else {
+        Output::File(a.output.clone())
+    };
+    if a.json && matches!(output, Output::Stdout) {
+        return Err(Error::usage(
+            "--json and -o - would both write to standard output",
+            "write the bundle to a file with -o FILE",
+        ));
+    }
+    let to = encrypt_to(&a.encrypt)?;
+    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
+        return Err(Error::NoRecipients);
+    }
+    crate::ops::export::check_output(&output, a.force)?;
+    if let Output::File(path) = &output {
+        for n in crate::fs::outfile::remove_stale_beside(path) {
+            eprintln!("note: {n}");
+        }
+    }
+    crate::signals::install();
+    let plan = crate::ops::export::plan_share(
+        store,
+        &ShareRequest {
+            names: a.names.clone(),
+            user: a.user.clone(),
+            days: a.days,
+            with_ssh_key: a.with_ssh_key,
+            keep_secrets: a.keep_secrets,
+        },
+    )?;
+    for w in &plan.manifest.warnings {
+        warn(w);
+    }
+    let encryptor = to.encryptor()?;
+    let progress = crate::progress::Progress::bytes(
+        plan.manifest.total_size(),
+        "sharing",
+        !a.quiet && !a.json,
+    );
+    let result = crate::ops::export::run(&plan, encryptor, &output, a.force, &progress);
+    progress.finish();
+    let summary = result?;
+    let m = &plan.manifest;
+    let Some(share) = &m.share else {
+        return Err(Error::Bug("a share plan without its share".into()));
+    };
+    let dest = match &output {
+        Output::Stdout => "standard output".to_string(),
+        Output::File(p) => p.display().to_string(),
+    };
+    if a.json {
+        return print(&json_text(&share_json(
+            &plan.manifest,
+            share,
+            &dest,
+            summary.bytes_out,
+        )));
+    }
+    if !a.quiet {
+        let out = match &output {
+            Output::Stdout => "FILE".to_string(),
+            Output::File(p) => crate::store::env::shell_word(&p.display().to_string()),
+        };
+        eprint!(
+            "{}",
+            terminal_safe(describe(
+                &plan.manifest,
+                share,
+                &dest,
+                &out,
+                summary.bytes_out
+            ))
+        );
+    }
+    Ok(())
+}
+
+/// What `share --json` prints.
+fn share_json(
+    m: &crate::format::manifest::Manifest,
+    share: &crate::format::manifest::ShareInfo,
+    dest: &str,
+    bytes: u64,
+) -> serde_json::Value {
+    let machines: Vec<serde_json::Value> = m
+        .machines
+        .iter()
+        .map(|mm| {
+            let prefix = format!("machines/{}/", mm.name);
+            serde_json::json!({
+                "name": mm.name,
+                "redacted": mm.redacted,
+                "withheld": m.excluded.iter()
+                    .filter(|e| e.path.starts_with(&prefix) && e.why.starts_with("shared:"))
+                    .map(|e| &e.path[prefix.len()..])
+                    .collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": 1,
+        "shared_with": share.shared_with,
+        "issued_at": share.issued_at,
+        "cert_not_after": share.cert_not_after,
+        "with_ssh_key": share.with_ssh_key,
+        "secrets_kept": share.secrets_kept,
+        "certsets": m.certsets.iter().map(|s| serde_json::json!({
+            "id": s.id, "ca_name": s.ca_name, "ca_fingerprint": s.ca_fingerprint,
+            "machines": s.machines,
+        })).collect::<Vec<_>>(),
+        "machines": machines,
+        "output": dest,
+        "bytes": bytes,
+    })
+}
+
+/// What `share` says on stderr: what the teammate gets, what stays, what was removed.
+fn describe(
+    m: &crate::format::manifest::Manifest,
+    share: &crate::format::manifest::ShareInfo,
+    dest: &str,
+    out: &str,
+    bytes: u64,
+) -> String {
+    let mut s = String::new();
+    let names: Vec<&str> = m.machines.iter().map(|x| x.name.as_str()).collect();
+    let cas: Vec<String> = m
+        .certsets
+        .iter()
+        .map(|c| format!("{:?}", c.ca_name.as_deref().unwrap_or("?")))
+        .collect();
+    s.push_str(&format!(
+        "shared {} with {} in {dest} ({})\n",
+        names.join(", "),
+        share.shared_with,
+        human_bytes(bytes)
+    ));
+    s.push_str(&format!(
+        "  certificate  CN={} issued by CA {}, valid until {}\n",
+        share.shared_with,
+        cas.join(", "),
+        &share.cert_not_after[..10.min(share.cert_not_after.len())]
+    ));
+    let mut stays = vec![
+        "the CA key",
+        "the daemons' server keys",
+        "your own client key",
+    ];
+    if !share.with_ssh_key {
+        stays.push("the SSH keys (--with-ssh-key carries them)");
+    }
+    s.push_str(&format!("  stays here   {}\n", stays.join(", ")));
+    for mm in m.machines.iter().filter(|x| !x.redacted.is_empty()) {
+        s.push_str(&format!(
+            "  removed      {}: {} (cloud credentials; --keep-secrets keeps them)\n",
+            mm.name,
+            mm.redacted.join(", ")
+        ));
+    }
+    if share.secrets_kept {
+        s.push_str("  kept         cloud credentials in config.json (--keep-secrets)\n");
+    }
+    s.push_str(&format!(
+        "{} imports it with: mbundle import {out} -i THEIR_KEY\n",
+        share.shared_with
+    ));
+    s
+}

@@ -1,0 +1,381 @@
+//! Sharing machines with one teammate: an export that hands over access, not ownership.
+//!
+//! The plan starts from the ordinary export plan of the named machines and changes what a
+//! teammate must not get: each issuing set travels as its CA certificate plus a **new**
+//! client key and certificate for the teammate, signed here with the CA key (which stays);
+//! the machine directory's copies of the client pair are that new pair; the server key, any
+//! CA key and, unless asked, the SSH key stay behind (listed as left out, with why); cloud
+//! credentials in config.json are emptied unless asked. The manifest says it is a share, for
+//! whom, and until when; each machine carries a share record (`mbundle-share.json`) so the
+//! teammate's store remembers it after an ordinary `mbundle import`.
+//!
+//! Generated files (the new pair, the redacted config.json, the record) are a few KiB each
+//! and held in memory; nothing of the share is written to disk except the encrypted bundle.
+
+use std::fs;
+use std::io::Read;
+
+use serde_json::Value;
+
+use super::{certset_id, plan, ExportPlan, ExportRequest, PlannedFile};
+use crate::error::{Error, IoContext, Result};
+use crate::format::manifest::{CertSetEntry, Excluded, MachineEntry, Member, ShareInfo};
+use crate::pki::certs;
+use crate::pki::reissue::Issuer;
+use crate::store::rewrite::to_docker_machine_json;
+use crate::store::share::{check_user, redact, ShareRecord, SHARE_RECORD};
+use crate::store::{is_secret_file, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY, MAX_CONFIG};
+
+/// What to share, with whom.
+#[derive(Clone, Debug)]
+pub struct ShareRequest {
+    /// The machines.
+    pub names: Vec<String>,
+    /// The teammate the new client certificate names.
+    pub user: String,
+    /// Validity of the new client certificate, in days.
+    pub days: i64,
+    /// Carry the machines' SSH keys (root on the hosts).
+    pub with_ssh_key: bool,
+    /// Leave cloud credentials in config.json.
+    pub keep_secrets: bool,
+}
+
+/// The new client pair of one issuing set.
+struct Issued {
+    old_id: String,
+    new_id: String,
+    cert: Vec<u8>,
+    key: zeroize::Zeroizing<Vec<u8>>,
+}
+
+/// Plans a share: the export plan of the machines, changed as the module says. Reads the
+/// store; writes nothing.
+pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
+    check_user(&req.user).map_err(|e| {
+        Error::usage(
+            format!("--as {:?}: the teammate's name must be {e}", req.user),
+            "use a user or e-mail name, e.g. --as bob or --as bob@example.com",
+        )
+    })?;
+    if !(1..=3650).contains(&req.days) {
+        return Err(Error::usage(
+            format!(
+                "--days {}: a client certificate is valid 1 to 3650 days",
+                req.days
+            ),
+            "the default is 1080 days, as docker-machine's own certificates",
+        ));
+    }
+    let base = plan(
+        store,
+        &ExportRequest {
+            names: req.names.clone(),
+            all: false,
+            include_disks: false,
+        },
+    )?;
+    let now = time::OffsetDateTime::now_utc();
+    let mut files: Vec<PlannedFile> = Vec::new();
+    let mut excluded = base.manifest.excluded.clone();
+    let mut certsets = Vec::new();
+    let mut issued = Vec::new();
+    let mut cert_not_after = None;
+    for set in &base.manifest.certsets {
+        let (entry, pair, set_files, not_after) = share_set(&base, set, req)?;
+        cert_not_after.get_or_insert(not_after);
+        certsets.push(entry);
+        files.extend(set_files);
+        issued.push(pair);
+    }
+    let issued_at = certs::rfc3339(now);
+    let cert_not_after = cert_not_after.unwrap_or_default();
+
+    let mut machines = Vec::new();
+    for m in &base.manifest.machines {
+        let Some(pair) = issued
+            .iter()
+            .find(|p| Some(&p.old_id) == m.certset.as_ref())
+        else {
+            return Err(Error::usage(
+                format!(
+                    "cannot share {}: no CA certificate was found for it, so no certificate can be issued for {}",
+                    m.name, req.user
+                ),
+                format!("run mbundle doctor {} to see what its config.json names", m.name),
+            ));
+        };
+        let set = certsets
+            .iter()
+            .find(|s| s.id == pair.new_id)
+            .ok_or_else(|| Error::Bug("a shared set vanished".into()))?;
+        let record = ShareRecord {
+            shared_with: req.user.clone(),
+            issued_at: issued_at.clone(),
+            cert_not_after: cert_not_after.clone(),
+            ca_fingerprint: set.ca_fingerprint.clone(),
+            with_ssh_key: req.with_ssh_key,
+            redacted: Vec::new(),
+        };
+        let mut out = Shared {
+            files: &mut files,
+            excluded: &mut excluded,
+        };
+        machines.push(share_machine(&base, m, pair, record, req, &mut out)?);
+    }
+
+    let mut manifest = base.manifest.clone();
+    manifest.machines = machines;
+    manifest.certsets = certsets;
+    manifest.files = files.iter().map(|f| f.entry.clone()).collect();
+    manifest.excluded = excluded;
+    manifest.warnings.retain(|w| !w.starts_with("cert set "));
+    manifest.share = Some(ShareInfo {
+        shared_with: req.user.clone(),
+        issued_at,
+        cert_not_after,
+        with_ssh_key: req.with_ssh_key,
+        secrets_kept: req.keep_secrets,
+    });
+    manifest
+        .validate()
+        .map_err(|e| Error::Bug(format!("the manifest built for this share is invalid: {e}")))?;
+    Ok(ExportPlan { manifest, files })
+}
+
+/// Where the planned files and the files left behind go.
+struct Shared<'a> {
+    files: &'a mut Vec<PlannedFile>,
+    excluded: &'a mut Vec<Excluded>,
+}
+
+impl Shared<'_> {
+    fn add(&mut self, entry: &mut MachineEntry, p: PlannedFile) {
+        entry.files.push(p.entry.path.clone());
+        self.files.push(p);
+    }
+}
+
+/// One machine as shared: the new client pair in place of the owner's, config.json without
+/// credentials, the keys that stay listed as left out, and the share record.
+fn share_machine(
+    base: &ExportPlan,
+    m: &MachineEntry,
+    pair: &Issued,
+    mut record: ShareRecord,
+    req: &ShareRequest,
+    out: &mut Shared,
+) -> Result<MachineEntry> {
+    let mut entry = m.clone();
+    entry.certset = Some(pair.new_id.clone());
+    entry.files.clear();
+    let prefix = format!("machines/{}/", m.name);
+    let cert = |path: String| {
+        PlannedFile::generated(path, pair.cert.clone(), 0o644, "new client certificate")
+    };
+    let key =
+        |path: String| PlannedFile::generated(path, pair.key.to_vec(), 0o600, "new client key");
+    for path in &m.files {
+        let rel = &path[prefix.len()..];
+        let base_file = base
+            .files
+            .iter()
+            .find(|f| &f.entry.path == path)
+            .ok_or_else(|| Error::Bug(format!("{path} was not planned")))?;
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        let top = !rel.contains('/');
+        let planned = match (top, name) {
+            (true, "config.json") => Some(config_file(base_file, req, &mut entry.redacted)?),
+            (true, CLIENT_CERT | CLIENT_KEY | SHARE_RECORD) => None,
+            _ if ssh_key(name) && req.with_ssh_key => Some(base_file.clone()),
+            _ => match withheld_why(name) {
+                None => Some(base_file.clone()),
+                Some(why) => {
+                    out.excluded.push(Excluded {
+                        path: path.clone(),
+                        size: base_file.entry.size,
+                        why: why.into(),
+                    });
+                    None
+                }
+            },
+        };
+        if let Some(p) = planned {
+            out.add(&mut entry, p);
+        }
+    }
+    // docker-machine env points DOCKER_CERT_PATH at the machine directory: the teammate's
+    // pair goes there in place of the owner's, and even if the owner's copy was missing.
+    out.add(&mut entry, cert(format!("{prefix}{CLIENT_CERT}")));
+    out.add(&mut entry, key(format!("{prefix}{CLIENT_KEY}")));
+    record.redacted = entry.redacted.clone();
+    let text =
+        serde_json::to_vec_pretty(&record).map_err(|e| Error::Bug(format!("share record: {e}")))?;
+    out.add(
+        &mut entry,
+        PlannedFile::generated(
+            format!("{prefix}{SHARE_RECORD}"),
+            text,
+            0o644,
+            "share record",
+        ),
+    );
+    Ok(entry)
+}
+
+/// One issuing set as shared: the CA certificate and a new client pair for the teammate,
+/// signed with the CA key, which stays.
+fn share_set(
+    base: &ExportPlan,
+    set: &CertSetEntry,
+    req: &ShareRequest,
+) -> Result<(CertSetEntry, Issued, Vec<PlannedFile>, String)> {
+    let member = |name: &str| {
+        let path = format!("certsets/{}/{name}", set.id);
+        base.files.iter().find(|f| f.entry.path == path)
+    };
+    let used_by = set.machines.join(", ");
+    let ca_name = set
+        .ca_name
+        .clone()
+        .unwrap_or_else(|| set.ca_fingerprint.clone());
+    let ca = member(CA_CERT).ok_or_else(|| {
+        Error::usage(
+            format!("cannot share {used_by}: the CA certificate {ca_name:?} is not readable here"),
+            "run mbundle doctor to see what is wrong with it",
+        )
+    })?;
+    let key = member(CA_KEY).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "cannot share {used_by}: this store does not hold the key of the CA {ca_name:?} that issued {}, and only that key can sign a certificate for {}",
+                if set.machines.len() == 1 { "it" } else { "them" },
+                req.user
+            ),
+            "share from the computer that holds the CA key (certs/ca-key.pem there); a machine shared with you cannot be shared on",
+        )
+    })?;
+    let ca_pem = fs::read(&ca.local).ctx("read", &ca.local)?;
+    let key_pem = zeroize::Zeroizing::new(fs::read(&key.local).ctx("read", &key.local)?);
+    let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
+        Error::usage(
+            format!("cannot sign with the CA key {}: {e}", key.local.display()),
+            "run mbundle doctor to check the CA files",
+        )
+    })?;
+    let (cert_pem, new_key) = issuer
+        .client_cert(&req.user, req.days)
+        .map_err(|e| Error::Bug(format!("cannot issue a client certificate: {e}")))?;
+    let info = certs::parse_pem(cert_pem.as_bytes())
+        .map_err(|e| Error::Bug(format!("the new client certificate does not parse: {e}")))?;
+    let client_fp = certs::file_fingerprint(cert_pem.as_bytes());
+    let new_id = certset_id(&set.ca_fingerprint, Some(&client_fp));
+    let sources = |name: &str| {
+        set.members
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| m.sources.clone())
+            .unwrap_or_default()
+    };
+    let path = |name: &str| format!("certsets/{new_id}/{name}");
+    let mut ca_file = ca.clone();
+    ca_file.entry.path = path(CA_CERT);
+    let files = vec![
+        ca_file,
+        PlannedFile::generated(
+            path(CLIENT_CERT),
+            cert_pem.as_bytes().to_vec(),
+            0o644,
+            "new client certificate",
+        ),
+        PlannedFile::generated(
+            path(CLIENT_KEY),
+            new_key.as_bytes().to_vec(),
+            0o600,
+            "new client key",
+        ),
+    ];
+    let members = [CA_CERT, CLIENT_CERT, CLIENT_KEY]
+        .iter()
+        .map(|name| Member {
+            name: name.to_string(),
+            path: path(name),
+            sources: sources(name),
+        })
+        .collect();
+    let not_after = certs::rfc3339(info.not_after);
+    let entry = CertSetEntry {
+        id: new_id.clone(),
+        role: set.role,
+        ca_fingerprint: set.ca_fingerprint.clone(),
+        ca_name: set.ca_name.clone(),
+        not_after: set.not_after.clone(),
+        client_fingerprint: Some(client_fp),
+        client_not_after: Some(not_after.clone()),
+        members,
+        missing: vec![CA_KEY.to_string()],
+        machines: set.machines.clone(),
+    };
+    let pair = Issued {
+        old_id: set.id.clone(),
+        new_id,
+        cert: cert_pem.into_bytes(),
+        key: zeroize::Zeroizing::new(new_key.as_bytes().to_vec()),
+    };
+    Ok((entry, pair, files, not_after))
+}
+
+/// config.json with its cloud credentials emptied (unless `--keep-secrets`), written as
+/// docker-machine writes it.
+fn config_file(
+    base_file: &PlannedFile,
+    req: &ShareRequest,
+    redacted: &mut Vec<String>,
+) -> Result<PlannedFile> {
+    if req.keep_secrets {
+        return Ok(base_file.clone());
+    }
+    let local = &base_file.local;
+    let mut text = Vec::new();
+    fs::File::open(local)
+        .ctx("read", local)?
+        .take(MAX_CONFIG + 1)
+        .read_to_end(&mut text)
+        .ctx("read", local)?;
+    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)) != base_file.entry.sha256 {
+        return Err(Error::ChangedWhileExporting {
+            path: local.clone(),
+        });
+    }
+    let mut config: Value = serde_json::from_slice(&text)
+        .map_err(|e| Error::Bug(format!("{} no longer parses: {e}", local.display())))?;
+    *redacted = redact(&mut config);
+    if redacted.is_empty() {
+        return Ok(base_file.clone());
+    }
+    let out = to_docker_machine_json(&config, &text);
+    let mut p = PlannedFile::generated(
+        base_file.entry.path.clone(),
+        out,
+        0o600,
+        "config.json with credentials removed",
+    );
+    p.mtime = base_file.mtime;
+    Ok(p)
+}
+
+/// A private SSH key (`id_rsa`, `id_ed25519`...), not its `.pub`.
+fn ssh_key(name: &str) -> bool {
+    name.starts_with("id_") && !name.ends_with(".pub") && is_secret_file(name)
+}
+
+/// Why a machine file stays with the owner in a share, if it does.
+fn withheld_why(name: &str) -> Option<&'static str> {
+    match name {
+        "server-key.pem" => Some("shared: the daemon's server key stays with the owner (it would let its holder impersonate the daemon)"),
+        CA_KEY => Some("shared: the CA key stays with the owner"),
+        _ if ssh_key(name) => Some("shared: the SSH key (root on the host) stays with the owner; share with --with-ssh-key to carry it"),
+        _ if is_secret_file(name) => Some("shared: a private key stays with the owner"),
+        _ => None,
+    }
+}
