@@ -8,6 +8,7 @@ mod compat;
 mod crash;
 mod doctor;
 mod e2e;
+mod ecosystem;
 mod export;
 mod golden;
 mod hardening;
