@@ -6,23 +6,47 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// Help text after the options: the `Examples:` lines exactly as written (each one pastes
+/// whole: clap's own wrapping is off), the paragraphs after them wrapped at 90 columns.
+pub fn wrapped(text: &str) -> String {
+    let mut out = Vec::new();
+    for line in text.split('\n') {
+        if line.starts_with("  ") || line.len() <= 90 {
+            out.push(line.to_string());
+            continue;
+        }
+        let mut current = String::new();
+        for word in line.split(' ') {
+            if !current.is_empty() && current.len() + 1 + word.len() > 90 {
+                out.push(std::mem::take(&mut current));
+            }
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+        out.push(current);
+    }
+    out.join("\n")
+}
+
 /// Move and back up docker-machine machines safely.
 #[derive(Debug, Parser)]
 #[command(
     name = "mbundle",
     version,
     about = "Move and back up docker-machine machines safely",
-    long_about = "mbundle packs docker-machine machines, with the CA and client certificates that \
+    long_about = wrapped("mbundle packs docker-machine machines, with the CA and client certificates that \
 issued them, into one age-encrypted bundle (gzip-compressed tar inside), and reads such bundles back.\n\n\
 A bundle is never written unencrypted: give recipients (-r/-R) or a passphrase (-p/--passphrase-file). \
-It stays recoverable with stock tools: age -d -i key.txt FILE | tar -xz",
-    after_help = "Examples:\n  \
+It stays recoverable with stock tools: age -d -i key.txt FILE | tar -xz"),
+    after_help = wrapped("Examples:\n  \
 mbundle ls\n  \
 mbundle export web db -r age1... -o machines.mbundle\n  \
 mbundle export --all -R ~/.ssh/id_ed25519.pub -o backup.mbundle\n  \
 mbundle inspect backup.mbundle -i ~/.ssh/id_ed25519\n  \
 mbundle verify backup.mbundle -i key.txt\n\n\
-Exit status: 0 success, 1 failure, 2 usage error."
+Exit status: 0 success, 1 failure, 2 usage error.")
 )]
 pub struct Cli {
     /// The docker-machine store [default: ~/.docker/machine]
@@ -45,12 +69,12 @@ pub struct Cli {
 pub enum Command {
     /// List the store's machines: driver, URL, issuing CA and certificate expiry
     #[command(
-        after_help = "Examples:\n  mbundle ls\n  mbundle -s /srv/dm ls\n  mbundle ls --json"
+        after_help = wrapped("Examples:\n  mbundle ls\n  mbundle -s /srv/dm ls\n  mbundle ls --json")
     )]
     Ls(LsArgs),
 
     /// Pack machines and their issuing certificates into an encrypted bundle
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle export web -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p -o web.mbundle\n  \
 mbundle export web db -r \"$(cat ~/.ssh/id_ed25519.pub)\" -o - | ssh laptop2 'cat > m.mbundle'\n  \
 mbundle export --all -R team-recipients.txt -o store-backup.mbundle\n  \
@@ -58,11 +82,11 @@ mbundle export --all -r age1yubikey1q... -r age1ql3z7... -o ca-backup.mbundle   
 mbundle export --all --include-disks -p -o full-backup.mbundle\n  \
 mbundle export web --passphrase-file pass.txt -o web.mbundle --force\n\n\
 VM disk images (iso, vmdk, vdi, vhd(x), qcow2, img, raw...) and the VM folder are left out and \
-listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup).")]
+listed unless --include-disks is given. --all also carries the store's certs/ (a CA backup)."))]
     Export(ExportArgs),
 
     /// Share machines with a teammate: their own client certificate, no CA, server or SSH keys, cloud credentials removed
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle share web --as bob -r age1bob... -o web-for-bob.mbundle\n  \
 mbundle share web db --as bob@example.com -R bob.pub --days 90 -o bob.mbundle\n  \
 mbundle share web --as carol -r \"$(cat carol_ed25519.pub)\" --with-ssh-key -o web.mbundle\n\n\
@@ -72,11 +96,11 @@ in this store) signs a new client certificate naming the teammate (CN and O = NA
 machine's public files, and never the CA key, the daemon's server key or your own client key; the \
 SSH key only with --with-ssh-key. Cloud credentials in config.json (access keys, secret keys, tokens, \
 passwords) are emptied unless --keep-secrets; the teammate's docker, env, ssh and scp work without \
-them, docker-machine start/stop/rm do not. Nothing is written to the store.")]
+them, docker-machine start/stop/rm do not. Nothing is written to the store."))]
     Share(ShareArgs),
 
     /// Import the machines of a bundle (all, or those named): certs beside existing ones, every path rewritten
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle import web.mbundle -i ~/.ssh/id_ed25519\n  \
 mbundle import backup.mbundle web -i ~/.ssh/id_ed25519     # just web, from a full backup\n  \
 mbundle -s /srv/dm import backup.mbundle -i key.txt --dry-run\n  \
@@ -86,28 +110,28 @@ The import is a transaction: everything is staged inside the store and checked f
 failure (including Ctrl-C) the store is left exactly as it was. Conflicts (an existing machine, \
 an existing file with other bytes) are all listed and nothing is written. Cert sets go to \
 imported-certs/<id>/ beside certs/ (never replacing a file), or to certs/ when the store has \
-none, or stay in certs/ when identical.")]
+none, or stay in certs/ when identical."))]
     Import(ImportArgs),
 
     /// Print the environment for the docker CLI to reach a machine, as docker-machine env does
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 eval $(mbundle env web)\n  \
 mbundle env web --shell fish | source\n  \
 mbundle env -u\n  \
-& mbundle env web --shell powershell | Invoke-Expression")]
+& mbundle env web --shell powershell | Invoke-Expression"))]
     Env(EnvArgs),
 
     /// Write a docker context for a machine (into the docker CLI's store, or a .dockercontext file)
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle context web && docker --context web version\n  \
 mbundle context w --context-name machine-w\n  \
 mbundle context web --output web.dockercontext && docker context import web web.dockercontext\n\n\
 Contexts go to $DOCKER_CONFIG/contexts (default ~/.docker/contexts), laid out as the docker CLI \
-lays them out; an existing context is never replaced.")]
+lays them out; an existing context is never replaced."))]
     Context(ContextArgs),
 
     /// Check machines' certificates, keys, paths and permissions, and a certs.d directory
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle doctor\n  \
 mbundle doctor web db\n  \
 mbundle doctor --certs-d /etc/docker/certs.d\n  \
@@ -115,57 +139,75 @@ mbundle doctor web --certs-d ~/.docker/certs.d/registry.example.com:5000\n\n\
 Checks that the CA certificate matches the CA key, that the client and server certificates \
 were issued by that CA and match their keys, expiry (warning within 30 days), that the server \
 certificate names the machine's address, that every path in config.json exists and that keys \
-are private. Exits 1 when something is broken.")]
+are private. Exits 1 when something is broken."))]
     Doctor(DoctorArgs),
 
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
     #[command(
         name = "regenerate-certs",
-        after_help = "Examples:\n  \
+        after_help = wrapped("Examples:\n  \
 mbundle regenerate-certs web --ip 192.168.99.101\n  \
 mbundle regenerate-certs web --san web.example.com --san 10.0.0.5\n  \
 mbundle regenerate-certs web --json\n\n\
 The old server.pem and server-key.pem are kept, renamed with a timestamp. The new ones must \
 then be copied to the host (/etc/docker/) and its daemon restarted: the command prints how, \
-with the machine's SSH key and user."
+with the machine's SSH key and user.")
     )]
     RegenerateCerts(RegenerateArgs),
 
     /// Re-issue a CA certificate with the same key and subject, before (or after) it expires
     #[command(
         name = "renew-ca",
-        after_help = "Examples:\n  \
+        after_help = wrapped("Examples:\n  \
 mbundle renew-ca\n  \
 mbundle renew-ca --cert-set 005e615795b1819c --days 3650\n\n\
 Every certificate the CA issued keeps verifying. The old ca.pem is kept, renamed with a \
 timestamp; machine directories holding a copy of the old CA get the new one. Copy it to each \
-host's /etc/docker/ca.pem too (the daemon checks client certificates against it)."
+host's /etc/docker/ca.pem too (the daemon checks client certificates against it).")
     )]
     RenewCa(RenewCaArgs),
 
     /// Show what a bundle holds, without writing anything
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle inspect web.mbundle -i key.txt\n  \
 mbundle inspect web.mbundle -i ~/.ssh/id_ed25519 --json | jq '.machines[].name'\n  \
 cat web.mbundle | mbundle inspect - --passphrase-file pass.txt\n\n\
-Credentials held in config.json (cloud keys, tokens, passwords) are never printed.")]
+Credentials held in config.json (cloud keys, tokens, passwords) are never printed."))]
     Inspect(InspectArgs),
 
     /// Check every file of a bundle against its manifest checksums, without writing anything
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle verify backup.mbundle -i key.txt\n  \
-mbundle verify backup.mbundle -p")]
+mbundle verify backup.mbundle -p"))]
     Verify(VerifyArgs),
 
     /// Is a bundle current with the store? Lists machines not backed up, changed, or only in the bundle
-    #[command(after_help = "Examples:\n  \
+    #[command(after_help = wrapped("Examples:\n  \
 mbundle diff backup.mbundle -i ~/.ssh/id_ed25519\n  \
 mbundle diff backup.mbundle -i key.txt --json\n  \
 mbundle diff backup.mbundle -i key.txt -q || mail -s 'machines backup is stale' me@example.com\n\n\
 Exit status: 0 when the bundle holds everything the store holds, byte for byte; 1 when not; \
 2 on usage errors. config.json is compared as an import would write it, so a bundle made on \
-another computer compares sensibly. Reads the bundle once and writes nothing.")]
+another computer compares sensibly. Reads the bundle once and writes nothing."))]
     Diff(DiffArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish)
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle completions bash > ~/.local/share/bash-completion/completions/mbundle\n  \
+mbundle completions zsh > ~/.zfunc/_mbundle        # with fpath+=~/.zfunc before compinit\n  \
+mbundle completions fish > ~/.config/fish/completions/mbundle.fish\n  \
+mbundle completions powershell >> $PROFILE\n  \
+mbundle completions elvish > ~/.config/elvish/lib/mbundle.elv\n\n\
+The script is printed on standard output; a new shell picks it up from the places above."))]
+    Completions(CompletionsArgs),
+
+    /// Write the manual pages (mbundle.1 and one per command) into a directory
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle man ~/.local/share/man/man1 && man mbundle-import\n  \
+sudo mbundle man /usr/local/share/man/man1\n\n\
+The directory is created if needed; pages of the same name are replaced (they are this \
+version's). The same pages are in the source tree's man/ directory."))]
+    Man(ManArgs),
 }
 
 /// `ls`.
@@ -179,7 +221,7 @@ pub struct LsArgs {
 /// How to encrypt.
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
-    /// Encrypt to this recipient: an age public key (age1...), a hardware key's plugin recipient (age1yubikey1..., needs age-plugin-yubikey on PATH) or an SSH public key line (repeatable)
+    /// Encrypt to this recipient: age1... (age-keygen), age1yubikey1... (a hardware key's plugin) or an SSH public key line (repeatable)
     #[arg(short = 'r', long = "recipient", value_name = "RECIPIENT")]
     pub recipients: Vec<String>,
 
@@ -199,7 +241,7 @@ pub struct EncryptArgs {
 /// How to decrypt.
 #[derive(Debug, Args)]
 pub struct DecryptArgs {
-    /// Decrypt with this identity: an age identity file (AGE-SECRET-KEY-... or a hardware key's AGE-PLUGIN-... lines) or an SSH private key (repeatable)
+    /// Decrypt with this identity: an age identity file (AGE-SECRET-KEY-..., or AGE-PLUGIN-... for a hardware key) or an SSH private key (repeatable)
     #[arg(short = 'i', long = "identity", value_name = "FILE")]
     pub identities: Vec<PathBuf>,
 
@@ -306,6 +348,22 @@ pub struct InspectArgs {
     /// Print the manifest as JSON for scripts
     #[arg(long)]
     pub json: bool,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Where to write the pages (a man1 directory)
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
 }
 
 /// `diff`.

@@ -43,3 +43,64 @@ fn the_readme_installs_the_tested_versions_and_the_package_ships_no_fixtures() {
     // CI builds the package from what it ships, with the locked versions.
     assert!(repo_file(".ci/run").contains("cargo package --locked"));
 }
+
+/// Each shell's completion script parses in that shell (where installed; CI installs zsh
+/// and fish), and completes mbundle's commands.
+#[test]
+fn completion_scripts_parse_in_their_shells() {
+    let dir = crate::util::Dir::new();
+    for (shell, checker, args) in [
+        ("bash", "bash", &["-n"][..]),
+        ("zsh", "zsh", &["-n"][..]),
+        ("fish", "fish", &["--no-execute"][..]),
+        ("powershell", "", &[][..]),
+        ("elvish", "", &[][..]),
+    ] {
+        let r = dir.run(&["completions", shell]).ok();
+        assert!(
+            r.stdout.contains("regenerate-certs"),
+            "{shell}: {}",
+            r.stdout
+        );
+        assert!(r.stdout.contains("share"), "{shell}");
+        if checker.is_empty() {
+            continue;
+        }
+        let Some(bin) = crate::util::peer(checker) else {
+            continue;
+        };
+        let file = dir.path(&format!("mbundle.{shell}"));
+        fs::write(&file, &r.stdout).unwrap();
+        let out = std::process::Command::new(bin)
+            .args(args)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{shell} -n: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // In bash, the script really completes: `mbundle sh<TAB>` offers share.
+    let Some(bash) = crate::util::peer("bash") else {
+        return;
+    };
+    let script = format!(
+        "source '{}'; COMP_WORDS=(mbundle sh); COMP_CWORD=1; COMP_LINE='mbundle sh'; COMP_POINT=10; _mbundle mbundle sh mbundle; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        dir.path("mbundle.bash").display()
+    );
+    let out = std::process::Command::new(bash)
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    let offered = String::from_utf8_lossy(&out.stdout);
+    assert!(offered.lines().any(|l| l == "share"), "{offered}");
+}
+
+#[test]
+fn an_unknown_shell_is_a_usage_error() {
+    let dir = crate::util::Dir::new();
+    dir.run(&["completions", "tcsh"])
+        .fails(2, &["invalid value 'tcsh'"]);
+}

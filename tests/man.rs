@@ -1,52 +1,136 @@
-//! man/mbundle.1 (and one page per subcommand, as git does it) is generated from the CLI
-//! definition; this test keeps the checked-in pages in sync with it.
-//! Regenerate with: MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::
+//! The manual pages: `mbundle man DIR` writes them from the CLI definition, and the copies
+//! checked in under man/ must be exactly that (regenerate with
+//! `MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::`). No page names a page that does not
+//! exist, and every example of `--help` is one line, the same in the help and in the page.
 
 use std::fs;
 use std::path::Path;
 
-use clap::CommandFactory;
-
-/// (file name, page) for mbundle.1 and mbundle-<sub>.1.
-fn render() -> Vec<(String, Vec<u8>)> {
-    let cmd = mbundle::cli::Cli::command();
-    let mut pages = Vec::new();
-    let mut main = Vec::new();
-    clap_mangen::Man::new(cmd.clone())
-        .render(&mut main)
-        .unwrap();
-    pages.push(("mbundle.1".to_string(), main));
-    for sub in cmd.get_subcommands() {
-        let name = format!("mbundle-{}", sub.get_name());
-        let mut page = Vec::new();
-        // Global options (-s) belong on every page.
-        let mut sub = sub
-            .clone()
-            .name(name.clone())
-            .bin_name(name.replace('-', " "));
-        for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
-            sub = sub.arg(arg.clone());
-        }
-        clap_mangen::Man::new(sub).render(&mut page).unwrap();
-        pages.push((format!("{name}.1"), page));
-    }
-    pages
-}
+use crate::util::*;
 
 #[test]
 fn man_pages_match_the_cli() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let dir = Dir::new();
+    dir.run(&["man", "pages"]).ok();
+    let fresh = dir.path("pages");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
     let update = std::env::var_os("MBUNDLE_UPDATE_MAN").is_some();
-    for (name, fresh) in render() {
-        let path = dir.join(&name);
-        if update {
-            fs::create_dir_all(&dir).unwrap();
-            fs::write(&path, &fresh).unwrap();
+    let mut names: Vec<String> = fs::read_dir(&fresh)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    if update {
+        for old in fs::read_dir(&repo).unwrap() {
+            fs::remove_file(old.unwrap().path()).unwrap();
         }
-        let on_disk = fs::read(&path).unwrap_or_default();
+        for n in &names {
+            fs::copy(fresh.join(n), repo.join(n)).unwrap();
+        }
+    }
+    let mut checked_in: Vec<String> = fs::read_dir(&repo)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    checked_in.sort();
+    assert_eq!(
+        checked_in, names,
+        "man/ is out of date: run MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::"
+    );
+    for n in &names {
         assert!(
-            on_disk == fresh,
-            "man/{name} is out of date: run MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::"
+            fs::read(repo.join(n)).unwrap() == fs::read(fresh.join(n)).unwrap(),
+            "man/{n} is out of date: run MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::"
         );
+    }
+    // SEE ALSO and the subcommand list name only pages that exist.
+    for n in &names {
+        let text = fs::read_to_string(fresh.join(n)).unwrap();
+        for (i, _) in text.match_indices("(1)") {
+            let start = text[..i].rfind(char::is_whitespace).map_or(0, |s| s + 1);
+            let page = text[start..i]
+                .replace("\\-", "-")
+                .replace("\\fB", "")
+                .replace("\\fR", "");
+            if page.starts_with("mbundle") {
+                assert!(
+                    names.contains(&format!("{page}.1")),
+                    "{n} names {page}(1), which does not exist"
+                );
+            }
+        }
+    }
+    assert!(!names.contains(&"mbundle-help.1".to_string()));
+}
+
+#[test]
+fn every_example_is_one_line_in_the_help_and_in_the_page() {
+    let dir = Dir::new();
+    dir.run(&["man", "pages"]).ok();
+    let commands = [
+        "ls",
+        "export",
+        "share",
+        "import",
+        "env",
+        "context",
+        "doctor",
+        "regenerate-certs",
+        "renew-ca",
+        "inspect",
+        "verify",
+        "diff",
+        "completions",
+        "man",
+    ];
+    for c in commands {
+        // As narrow a terminal as anyone uses: nothing is reflowed anyway.
+        let help = run_env(&dir, &[c, "--help"], &[("COLUMNS", "40")]);
+        let page = fs::read_to_string(dir.path(&format!("pages/mbundle-{c}.1"))).unwrap();
+        let examples: Vec<&str> = help
+            .stdout
+            .split("Examples:\n")
+            .nth(1)
+            .unwrap_or_else(|| panic!("mbundle {c} --help has no examples"))
+            .lines()
+            .take_while(|l| l.starts_with("  "))
+            .map(|l| l.trim_start())
+            .collect();
+        assert!(!examples.is_empty(), "{c}");
+        let no_fill = page
+            .split(".SH EXAMPLES\n.nf\n")
+            .nth(1)
+            .and_then(|s| s.split("\n.fi").next())
+            .unwrap_or_else(|| panic!("mbundle-{c}.1 has no no-fill EXAMPLES"));
+        let page_lines: Vec<String> = no_fill
+            .lines()
+            .map(|l| {
+                l.replace("\\-", "-")
+                    .replace("\\*(Aq", "'")
+                    .replace("\\(aq", "'")
+                    .replace("\\\\", "\\")
+                    .replace("\\&", "")
+            })
+            .collect();
+        for ex in examples {
+            assert!(
+                page_lines.iter().any(|l| l == ex),
+                "mbundle-{c}.1 does not have {ex:?} as one line: {page_lines:?}"
+            );
+        }
+    }
+}
+
+fn run_env(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut c = dir.cmd();
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let o = c.args(args).output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        raw_stdout: o.stdout,
     }
 }

@@ -3,6 +3,7 @@
 //! Output conventions: results on stdout, progress/summary/warnings on stderr, so
 //! `-o -` and `--json` stay clean for pipes.
 
+mod completions;
 mod context;
 mod diff;
 mod doctor;
@@ -11,6 +12,7 @@ mod export;
 mod import;
 mod inspect;
 mod ls;
+mod man;
 mod regenerate_certs;
 mod render;
 mod renew_ca;
@@ -56,6 +58,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Ls(a) => ls::run(&look_at_store()?, a),
         Command::Export(a) => export::run(&open_store()?, a),
         Command::Share(a) => share::run(&open_store()?, a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
         Command::Import(a) => {
             import::run(&absolute(&store_path()?)?, cli.storage_path.is_some(), a)
         }
