@@ -59,9 +59,50 @@ pub struct Cli {
     )]
     pub storage_path: Option<PathBuf>,
 
+    /// When to colour help and usage errors (auto: on a terminal, unless NO_COLOR is set)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always, even into a pipe.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorWhen {
+    /// The `--color` given on a command line, found before clap parses it (clap colours its
+    /// own usage errors while parsing).
+    pub fn from_args(args: &[std::ffi::OsString]) -> clap::ColorChoice {
+        let mut choice = clap::ColorChoice::Auto;
+        let mut it = args.iter().skip(1).map(|a| a.to_string_lossy());
+        while let Some(a) = it.next() {
+            if a == "--" {
+                break;
+            }
+            let value = match a.strip_prefix("--color") {
+                Some("") => it.next().map(|v| v.into_owned()),
+                Some(rest) => rest.strip_prefix('=').map(str::to_string),
+                None => None,
+            };
+            match value.as_deref() {
+                Some("always") => choice = clap::ColorChoice::Always,
+                Some("never") => choice = clap::ColorChoice::Never,
+                Some("auto") => choice = clap::ColorChoice::Auto,
+                _ => {}
+            }
+        }
+        choice
+    }
 }
 
 /// The subcommands.
@@ -437,9 +478,9 @@ pub struct ImportArgs {
 /// `env`.
 #[derive(Debug, Args)]
 pub struct EnvArgs {
-    /// The machine
-    #[arg(value_name = "NAME", required_unless_present = "unset")]
-    pub name: Option<String>,
+    /// The machine (as docker-machine: "default" when none is given)
+    #[arg(value_name = "NAME", default_value = "default")]
+    pub name: String,
 
     /// The shell to write for [default: from $SHELL]
     #[arg(long, value_enum)]
@@ -453,8 +494,8 @@ pub struct EnvArgs {
 /// `context`.
 #[derive(Debug, Args)]
 pub struct ContextArgs {
-    /// The machine
-    #[arg(value_name = "NAME")]
+    /// The machine (as docker-machine: "default" when none is given)
+    #[arg(value_name = "NAME", default_value = "default")]
     pub name: String,
 
     /// The context's name [default: the machine's]
@@ -485,8 +526,8 @@ pub struct DoctorArgs {
 /// `regenerate-certs`.
 #[derive(Debug, Args)]
 pub struct RegenerateArgs {
-    /// The machine
-    #[arg(value_name = "NAME")]
+    /// The machine (as docker-machine: "default" when none is given)
+    #[arg(value_name = "NAME", default_value = "default")]
     pub name: String,
 
     /// The machine's new IP address: written into config.json and into the certificate

@@ -292,6 +292,17 @@ impl Error {
     /// What the user can do about it, when there is something to say.
     pub fn hint(&self) -> Option<String> {
         match self {
+            Error::NoRecipients
+            | Error::BadRecipient { .. }
+            | Error::BadIdentity { .. }
+            | Error::MissingPlugin { .. }
+            | Error::Plugin(_)
+            | Error::Passphrase(_)
+            | Error::NotAge { .. }
+            | Error::WrongKeyKind(_)
+            | Error::NoMatchingKey(_)
+            | Error::SshKeyLocked { .. }
+            | Error::SshKeyPassphrase { .. } => self.key_hint(),
             Error::Io { op, path, source } if is_storage_full(source) => Some(match *op {
                 // Only an export's output is chosen with -o.
                 WRITE_BUNDLE => {
@@ -310,6 +321,14 @@ impl Error {
                 "name the store with -s DIR or MACHINE_STORAGE_PATH (default: ~/.docker/machine)"
                     .into(),
             ),
+            Error::UnknownMachine { names, known, .. }
+                if names.len() == 1 && names[0] == "default" && !known.is_empty() =>
+            {
+                Some(format!(
+                    "\"default\" is the machine a command uses when none is named, as in docker-machine; name one of: {}",
+                    known.join(", ")
+                ))
+            }
             Error::UnknownMachine { known, .. } if known.is_empty() => {
                 Some("this store has no machines; is -s pointing at the right store?".into())
             }
@@ -319,27 +338,6 @@ impl Error {
             Error::BadConfig { .. } => Some(
                 "fix the file, or export the other machines by naming them instead of --all".into(),
             ),
-            Error::NoRecipients => Some(
-                "add -r age1... or -r \"ssh-ed25519 ...\", -R FILE, -p (passphrase prompt) or --passphrase-file FILE"
-                    .into(),
-            ),
-            Error::BadRecipient { .. } => Some(
-                "a recipient is an age public key (age1...), a hardware key's plugin recipient (age1yubikey1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
-                    .into(),
-            ),
-            Error::BadIdentity { .. } => Some(
-                "-i takes an age identity file (AGE-SECRET-KEY-1... from age-keygen, or AGE-PLUGIN-... from a hardware key's plugin) or an SSH private key (ed25519 or rsa)"
-                    .into(),
-            ),
-            Error::MissingPlugin { binary, plugin } => Some(format!(
-                "install {binary} (for a YubiKey: age-plugin-yubikey; a TPM: age-plugin-tpm; the Secure Enclave: age-plugin-se) and make sure this shell finds it (`command -v {binary}`); the {plugin} key itself never leaves its device"
-            )),
-            Error::Plugin(_) => Some(
-                "check that the hardware key is plugged in and unlocked, then try again; the plugin's own message is above".into(),
-            ),
-            Error::Passphrase(_) => {
-                Some("in scripts, use --passphrase-file FILE (first line is the passphrase)".into())
-            }
             Error::OutputExists { .. } => {
                 Some("choose another name with -o, or pass --force to replace it".into())
             }
@@ -347,22 +345,11 @@ impl Error {
             Error::ChangedWhileExporting { .. } => Some(
                 "something is writing to the store (a running docker-machine?); wait for it and export again".into(),
             ),
-            Error::NotAge { .. } => Some(
-                "mbundle bundles are always age-encrypted; a plain tar.gz is not a bundle".into(),
-            ),
-            Error::WrongKeyKind(_) | Error::NoMatchingKey(_) => None,
             Error::NotBundle { .. } => Some(
                 "a bundle is an age file holding a gzip-compressed tar that starts with mbundle.json; `age -d` shows what this one holds".into(),
             ),
             Error::Truncated { .. } => Some(
                 "get a complete copy: compare its size with the sender's (a download or copy that stopped early is the usual cause)".into(),
-            ),
-            Error::SshKeyLocked { path } => Some(format!(
-                "run mbundle on a terminal to type the key's passphrase, or give -i a private copy of the key without one (ssh-keygen -p -N '' -f COPY); {} itself is not changed",
-                path.display()
-            )),
-            Error::SshKeyPassphrase { .. } => Some(
-                "this is the passphrase of your SSH key, not of the bundle (ssh-keygen -y -f KEY checks it)".into(),
             ),
             Error::Corrupt(_) | Error::ChecksumMismatch { .. } => Some(
                 "the bundle was damaged in transit or altered; get a fresh copy from its sender".into(),
@@ -391,10 +378,55 @@ impl Error {
         }
     }
 
+    /// The hints of the errors about keys: recipients, identities, plugins, passphrases.
+    fn key_hint(&self) -> Option<String> {
+        match self {
+            Error::NoRecipients => Some(
+                "add -r age1... or -r \"ssh-ed25519 ...\", -R FILE, -p (passphrase prompt) or --passphrase-file FILE"
+                    .into(),
+            ),
+            Error::BadRecipient { .. } => Some(
+                "a recipient is an age public key (age1...), a hardware key's plugin recipient (age1yubikey1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
+                    .into(),
+            ),
+            Error::BadIdentity { .. } => Some(
+                "-i takes an age identity file (AGE-SECRET-KEY-1... from age-keygen, or AGE-PLUGIN-... from a hardware key's plugin) or an SSH private key (ed25519 or rsa)"
+                    .into(),
+            ),
+            Error::MissingPlugin { binary, plugin } => Some(format!(
+                "install {binary} (for a YubiKey: age-plugin-yubikey; a TPM: age-plugin-tpm; the Secure Enclave: age-plugin-se) and make sure this shell finds it (`command -v {binary}`); the {plugin} key itself never leaves its device"
+            )),
+            Error::Plugin(_) => Some(
+                "check that the hardware key is plugged in and unlocked, then try again; the plugin's own message is above".into(),
+            ),
+            Error::Passphrase(_) => {
+                Some("in scripts, use --passphrase-file FILE (first line is the passphrase)".into())
+            }
+            Error::NotAge { .. } => Some(
+                "mbundle bundles are always age-encrypted; a plain tar.gz is not a bundle".into(),
+            ),
+            Error::WrongKeyKind(_) | Error::NoMatchingKey(_) => None,
+            Error::SshKeyLocked { path } => Some(format!(
+                "run mbundle on a terminal to type the key's passphrase, or give -i a private copy of the key without one (ssh-keygen -p -N '' -f COPY); {} itself is not changed",
+                path.display()
+            )),
+            Error::SshKeyPassphrase { .. } => Some(
+                "this is the passphrase of your SSH key, not of the bundle (ssh-keygen -y -f KEY checks it)".into(),
+            ),
+            _ => None,
+        }
+    }
+
     /// 2 for a command line that cannot work, 1 for every other failure.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } | Error::NoRecipients | Error::BadRecipient { .. } => 2,
+            // Usage, and everything that says "you did not give what is needed": no
+            // recipient, no identity (a usage error), no passphrase for a passphrase bundle
+            // or one for an identity bundle (WrongKeyKind).
+            Error::Usage { .. }
+            | Error::NoRecipients
+            | Error::BadRecipient { .. }
+            | Error::WrongKeyKind(_) => 2,
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             _ => 1,
         }

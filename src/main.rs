@@ -4,10 +4,18 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() -> ExitCode {
-    let cli = mbundle::cli::Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let color = mbundle::cli::ColorWhen::from_args(&args);
+    let matches = mbundle::cli::Cli::command()
+        .color(color)
+        .get_matches_from(&args);
+    let cli = match mbundle::cli::Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     match mbundle::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -104,3 +104,128 @@ fn an_unknown_shell_is_a_usage_error() {
     dir.run(&["completions", "tcsh"])
         .fails(2, &["invalid value 'tcsh'"]);
 }
+
+/// As docker-machine: a command that takes one machine uses `default` when none is named.
+#[test]
+fn one_machine_commands_default_to_the_machine_named_default() {
+    let dir = crate::util::Dir::new();
+    let src = dir.materialize_alice();
+    dir.export_demo(&src, "web.mbundle", &["web"]).ok();
+    let store = dir.path("store");
+    dir.import_demo(&store, "web.mbundle", &["--rename", "web=default"])
+        .ok();
+    let s = store.to_str().unwrap();
+    let env = dir.run(&["-s", s, "env", "--shell", "bash"]).ok();
+    assert!(
+        env.stdout
+            .contains("export DOCKER_MACHINE_NAME=\"default\""),
+        "{}",
+        env.stdout
+    );
+    // ("default" is the docker CLI's own context: the context needs another name.)
+    dir.run(&[
+        "-s",
+        s,
+        "context",
+        "--context-name",
+        "dm-default",
+        "--output",
+        "default.dockercontext",
+    ])
+    .ok();
+    assert!(dir.path("default.dockercontext").is_file());
+    let regen = dir.run(&["-s", s, "regenerate-certs"]).ok();
+    assert!(
+        regen.stdout.contains("machines/default/server.pem"),
+        "{}",
+        regen.stdout
+    );
+    // A store without one says so, and names the machines it has.
+    let other = src.to_str().unwrap();
+    dir.run(&["-s", other, "env"]).fails(
+        1,
+        &[
+            "no machine named default",
+            "name one of: db, edge, vbox, web",
+        ],
+    );
+}
+
+/// Exit status 2 whenever what is needed was not given.
+#[test]
+fn missing_keys_and_passphrases_are_usage_errors() {
+    let dir = crate::util::Dir::new();
+    let store = dir.materialize_alice();
+    let s = store.to_str().unwrap();
+    fs::write(dir.path("pass.txt"), "correct horse\n").unwrap();
+    dir.run(&[
+        "-s",
+        s,
+        "export",
+        "web",
+        "--passphrase-file",
+        "pass.txt",
+        "-o",
+        "p.mbundle",
+    ])
+    .ok();
+    dir.export_demo(&store, "r.mbundle", &["web"]).ok();
+    let key = crate::util::demo_key();
+    let key = key.to_str().unwrap();
+    dir.run(&["inspect", "p.mbundle"])
+        .fails(2, &["encrypted with a passphrase"]);
+    dir.run(&["inspect", "p.mbundle", "-i", key])
+        .fails(2, &["not to an identity"]);
+    dir.run(&["inspect", "r.mbundle"])
+        .fails(2, &["no identity was given"]);
+    dir.run(&["inspect", "r.mbundle", "--passphrase-file", "pass.txt"])
+        .fails(2, &["not with a passphrase"]);
+    dir.run(&["-s", s, "export", "web", "-o", "x.mbundle"])
+        .fails(2, &["no recipient"]);
+}
+
+/// Colour: clap's help and usage errors are coloured on a terminal only, never with
+/// NO_COLOR or --color never; --color always colours a pipe.
+#[test]
+fn no_color_and_color_are_honoured() {
+    let Some(script) = crate::util::peer("script") else {
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_mbundle");
+    let on_tty = |cmdline: &str, no_color: bool| -> bool {
+        let mut c = std::process::Command::new(&script);
+        c.args(["-qec", cmdline, "/dev/null"])
+            .stdin(std::process::Stdio::null())
+            .env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().unwrap();
+        out.stdout.contains(&0x1b)
+    };
+    assert!(
+        on_tty(&format!("{bin} export --help"), false),
+        "coloured on a terminal"
+    );
+    assert!(!on_tty(&format!("{bin} export --help"), true), "NO_COLOR");
+    assert!(!on_tty(
+        &format!("{bin} --color never export --help"),
+        false
+    ));
+    assert!(!on_tty(&format!("{bin} export --bogus"), true));
+    let piped = std::process::Command::new(bin)
+        .args(["--color=always", "export", "--help"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(piped.stdout.contains(&0x1b), "--color always");
+    let piped = std::process::Command::new(bin)
+        .args(["export", "--help"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(
+        !piped.stdout.contains(&0x1b),
+        "never into a pipe by default"
+    );
+}

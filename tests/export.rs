@@ -590,8 +590,8 @@ fn passphrase_bundles_round_trip_and_refuse_the_wrong_key() {
     dir.run(&["verify", "p.mbundle", "--passphrase-file", "wrong.txt"])
         .fails(1, &["wrong passphrase"]);
     dir.run(&["inspect", "p.mbundle", "-i", demo_key().to_str().unwrap()])
-        .fails(1, &["encrypted with a passphrase", "-p"]);
-    dir.run(&["inspect", "p.mbundle"]).fails(1, &["passphrase"]);
+        .fails(2, &["encrypted with a passphrase", "-p"]);
+    dir.run(&["inspect", "p.mbundle"]).fails(2, &["passphrase"]);
     // Recipients and a passphrase together is a usage error (age allows only one kind).
     let r = demo_recipient();
     dir.run(&[

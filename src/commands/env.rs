@@ -36,7 +36,7 @@ pub(super) fn run(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> R
         let Some(store) = store else {
             return Err(Error::usage("env needs a machine name", "mbundle env NAME"));
         };
-        let name = a.name.as_deref().unwrap_or_default();
+        let name = a.name.as_str();
         let m = store.machine(name)?;
         let bad = |reason: String| Error::BadConfig {
             name: name.to_string(),
