@@ -85,6 +85,15 @@ pub enum Error {
         reason: String,
     },
 
+    /// No identity given opens the bundle: it was encrypted to other keys.
+    #[error("none of the identities given can open {what}: it is encrypted to {}", if kinds.is_empty() { "other keys".to_string() } else { format!("recipients of kind {}", kinds.join(", ")) })]
+    NotForYou {
+        /// The bundle.
+        what: String,
+        /// The kinds of recipient its header names.
+        kinds: Vec<String>,
+    },
+
     /// An age plugin named by a recipient or identity is not installed.
     #[error(
         "{binary} is not installed (or not on PATH): the {plugin} recipient or identity needs it"
@@ -301,6 +310,7 @@ impl Error {
             | Error::NotAge { .. }
             | Error::WrongKeyKind(_)
             | Error::NoMatchingKey(_)
+            | Error::NotForYou { .. }
             | Error::SshKeyLocked { .. }
             | Error::SshKeyPassphrase { .. } => self.key_hint(),
             Error::Io { op, path, source } if is_storage_full(source) => Some(match *op {
@@ -381,6 +391,9 @@ impl Error {
     /// The hints of the errors about keys: recipients, identities, plugins, passphrases.
     fn key_hint(&self) -> Option<String> {
         match self {
+            Error::NotForYou { .. } => Some(
+                "ask the sender to export again to the public key of your identity: `age-keygen -y KEY.txt` prints it for an age key; for an SSH key send your .pub file; for a hardware key, the age1...1... recipient its plugin printed".into(),
+            ),
             Error::NoRecipients => Some(
                 "add -r age1... or -r \"ssh-ed25519 ...\", -R FILE, -p (passphrase prompt) or --passphrase-file FILE"
                     .into(),

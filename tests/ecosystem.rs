@@ -229,3 +229,95 @@ fn no_color_and_color_are_honoured() {
         "never into a pipe by default"
     );
 }
+
+/// Messages that say what to do.
+#[test]
+fn wrong_keys_and_wrong_flags_are_named_with_what_to_do() {
+    let dir = crate::util::Dir::new();
+    let store = dir.materialize_alice();
+    let s = store.to_str().unwrap();
+    // An identity that is not a recipient: which kinds the bundle is for, and the fix.
+    let Some(keygen) = crate::util::peer("ssh-keygen") else {
+        return;
+    };
+    let st = std::process::Command::new(keygen)
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(dir.path("id_ed25519"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let ssh_pub = fs::read_to_string(dir.path("id_ed25519.pub")).unwrap();
+    let r = crate::util::demo_recipient();
+    dir.run(&[
+        "-s",
+        s,
+        "export",
+        "web",
+        "-r",
+        &r,
+        "-r",
+        ssh_pub.trim(),
+        "-o",
+        "b.mbundle",
+    ])
+    .ok();
+    fs::write(
+        dir.path("other.txt"),
+        "AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX\n",
+    )
+    .unwrap();
+    dir.run(&["inspect", "b.mbundle", "-i", "other.txt"]).fails(
+        1,
+        &[
+            "it is encrypted to recipients of kind X25519 (an age key), SSH (ssh-ed25519)",
+            "hint: ask the sender to export again to the public key of your identity: `age-keygen -y KEY.txt`",
+        ],
+    );
+    // -r given a file.
+    dir.run(&[
+        "-s",
+        s,
+        "export",
+        "web",
+        "-r",
+        "id_ed25519.pub",
+        "-o",
+        "x.mbundle",
+    ])
+    .fails(2, &["this is a file name", "-R id_ed25519.pub"]);
+    // An existing docker context: the hint names it.
+    dir.run(&["-s", s, "context", "web", "--context-name", "web-prod"])
+        .ok();
+    dir.run(&["-s", s, "context", "web", "--context-name", "web-prod"])
+        .fails(2, &["docker context rm web-prod"]);
+}
+
+#[test]
+fn doctor_s_permission_fix_is_a_command_that_pastes() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::util::Dir::new();
+    let store = dir.materialize_alice();
+    let s = store.to_str().unwrap();
+    for f in ["machines/web/key.pem", "machines/web/server-key.pem"] {
+        fs::set_permissions(store.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let r = dir.run(&["-s", s, "doctor", "web"]);
+    let fix = r
+        .stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("-> chmod 600 "))
+        .unwrap_or_else(|| panic!("no chmod line: {}", r.stdout))
+        .to_string();
+    let st = std::process::Command::new("sh")
+        .args(["-c", &format!("chmod 600 {fix}")])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let r = dir.run(&["-s", s, "doctor", "web"]);
+    assert!(
+        r.stdout
+            .contains("keys and config.json are private to their owner"),
+        "{}",
+        r.stdout
+    );
+}

@@ -41,6 +41,21 @@ pub fn parse_recipient(s: &str, origin: Option<String>) -> Result<Recipient> {
         reason,
     };
     let t = s.trim();
+    // `-r ~/.ssh/id_ed25519.pub` or `-r bob.pub`: a file where the key itself was meant.
+    let key_like = t.starts_with("age1")
+        || t.starts_with("ssh-")
+        || t.starts_with("ecdsa-")
+        || t.starts_with("sk-")
+        || t.starts_with("AGE-");
+    if origin.is_none()
+        && !key_like
+        && (Path::new(t).exists() || t.contains('/') || t.ends_with(".pub") || t.ends_with(".txt"))
+    {
+        return Err(bad(format!(
+            "this is a file name; -r takes the key itself, -R reads a recipients file: -R {}",
+            crate::store::env::shell_word(t)
+        )));
+    }
     if let Some(plugin) = super::plugins::plugin_name_of_recipient(t) {
         let r = age::plugin::Recipient::from_str(t).map_err(|e| {
             bad(format!(
@@ -370,6 +385,34 @@ fn read_bounded_header<R: BufRead>(input: &mut R, what: &str) -> Result<Vec<u8>>
     }
 }
 
+/// The kinds of recipient an age header names, each once, in order: `X25519`, `SSH
+/// (ssh-ed25519)`, `passphrase`, `plugin (piv-p256)`. Read from the stanza tags, which say
+/// the kind and nothing about who.
+fn recipient_kinds(header: &[u8]) -> Vec<String> {
+    let mut kinds: Vec<String> = Vec::new();
+    for line in header.split(|b| *b == b'\n') {
+        let Some(rest) = line.strip_prefix(b"-> ") else {
+            continue;
+        };
+        let tag = String::from_utf8_lossy(rest.split(|b| *b == b' ').next().unwrap_or(b""))
+            .chars()
+            .filter(|c| c.is_ascii_graphic())
+            .take(40)
+            .collect::<String>();
+        let kind = match tag.as_str() {
+            "X25519" => "X25519 (an age key)".to_string(),
+            "ssh-ed25519" | "ssh-rsa" => format!("SSH ({tag})"),
+            "scrypt" => "passphrase".to_string(),
+            t if t.ends_with("-grease") || t.contains("grease") => continue,
+            t => format!("plugin ({t})"),
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds
+}
+
 /// What [`open_age`] decrypts from: the header it read, then the rest of the input.
 pub type Bounded<R> = io::Chain<io::Cursor<Vec<u8>>, R>;
 
@@ -381,6 +424,7 @@ pub fn open_age<R: BufRead>(
     what: &str,
 ) -> Result<age::stream::StreamReader<Bounded<R>>> {
     let header = read_bounded_header(&mut input, what)?;
+    let kinds = recipient_kinds(&header);
     let decryptor = age::Decryptor::new_buffered(io::Cursor::new(header).chain(input)).map_err(
         |e| match e {
             age::DecryptError::Io(io)
@@ -441,9 +485,10 @@ pub fn open_age<R: BufRead>(
         decryptor.decrypt(ids.iter().map(|i| i.as_ref() as &dyn age::Identity))
     };
     result.map_err(|e| match e {
-        age::DecryptError::NoMatchingKeys => Error::NoMatchingKey(format!(
-            "none of the identities given can open {what}; it was encrypted to someone else"
-        )),
+        age::DecryptError::NoMatchingKeys => Error::NotForYou {
+            what: what.to_string(),
+            kinds: kinds.clone(),
+        },
         age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
             Error::NoMatchingKey(format!("wrong passphrase for {what}"))
         }

@@ -185,7 +185,10 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     if meta_dir.exists() || tls_dir.exists() {
         return Err(Error::usage(
             format!("docker context {:?} already exists", spec.name),
-            "choose another name with --context-name, or remove it with: docker context rm NAME",
+            format!(
+                "choose another name with --context-name, or remove it with: docker context rm {}",
+                crate::store::env::shell_word(&spec.name)
+            ),
         ));
     }
     mkdirs(&contexts.join("meta"), 0o755)?;

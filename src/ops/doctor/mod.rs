@@ -597,9 +597,12 @@ fn check_permissions(cx: &mut Checkup) {
     }
     secrets.sort();
     secrets.dedup();
-    let loose: Vec<String> = secrets
+    let loose_files: Vec<(&PathBuf, u32)> = secrets
         .iter()
         .filter_map(|p| mode(p).filter(|md| md & 0o077 != 0).map(|md| (p, md)))
+        .collect();
+    let loose: Vec<String> = loose_files
+        .iter()
         .map(|(p, md)| format!("{} ({md:04o})", cx.shown(p)))
         .collect();
     if loose.is_empty() {
@@ -612,7 +615,14 @@ fn check_permissions(cx: &mut Checkup) {
         cx.push(
             Level::Error,
             format!("readable by other users: {}", loose.join(", ")),
-            Some("chmod 600 those files".into()),
+            Some(format!(
+                "chmod 600 {}",
+                loose_files
+                    .iter()
+                    .map(|(p, _)| crate::store::env::shell_word(&p.display().to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )),
         );
     }
     if let Some(md) = mode(&cx.m.dir).filter(|md| md & 0o022 != 0) {

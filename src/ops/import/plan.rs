@@ -490,8 +490,9 @@ fn machine_conflicts(
             .contains(&crate::store::context::context_id(target))
         {
             found.conflicts.push(format!(
-                "docker context {target} already exists in {} (remove it with docker context rm {target}, or import without --docker-context)",
-                cfg.display()
+                "docker context {target} already exists in {} (remove it with docker context rm {}, or import without --docker-context)",
+                cfg.display(),
+                crate::store::env::shell_word(target)
             ));
         }
     }
