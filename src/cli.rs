@@ -329,6 +329,10 @@ pub struct ExportArgs {
     /// Print nothing but warnings and errors
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `share`.
@@ -441,6 +445,10 @@ pub struct VerifyArgs {
     /// Print nothing on success
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `import`.
@@ -473,6 +481,10 @@ pub struct ImportArgs {
     /// Print nothing but warnings and errors
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `env`.
@@ -509,6 +521,10 @@ pub struct ContextArgs {
     /// With --output: replace the file if it exists
     #[arg(short = 'f', long, requires = "output")]
     pub force: bool,
+
+    /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `doctor`.
@@ -521,6 +537,10 @@ pub struct DoctorArgs {
     /// Also check a Docker registry certificate directory (certs.d or one registry's)
     #[arg(long = "certs-d", value_name = "DIR")]
     pub certs_d: Option<PathBuf>,
+
+    /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `regenerate-certs`.

@@ -31,7 +31,7 @@ fn ls_json_for_scripts() {
         .ok()
         .stdout;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let edge = v
+    let edge = v["machines"]
         .as_array()
         .unwrap()
         .iter()
@@ -46,7 +46,7 @@ fn ls_json_for_scripts() {
         .ok()
         .stdout;
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let remote = v
+    let remote = v["machines"]
         .as_array()
         .unwrap()
         .iter()

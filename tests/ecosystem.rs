@@ -321,3 +321,151 @@ fn doctor_s_permission_fix_is_a_command_that_pastes() {
         r.stdout
     );
 }
+
+/// The fields docs/json.md documents for a command: (top-level, `array[].item`, optional).
+fn documented(command: &str) -> Vec<(String, bool)> {
+    let doc = repo_file("docs/json.md");
+    let section = doc
+        .split(&format!("\n## {command}\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("docs/json.md has no section {command}"))
+        .split("\n## ")
+        .next()
+        .unwrap();
+    section
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("| `")?;
+            let (field, after) = rest.split_once('`')?;
+            let optional = after
+                .trim_start_matches(" |")
+                .trim_start()
+                .starts_with("optional");
+            Some((field.to_string(), optional))
+        })
+        .collect()
+}
+
+/// Checks one command's JSON document against docs/json.md, both ways.
+fn check_against_doc(command: &str, stdout: &str) {
+    let doc: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("{command} --json is not JSON ({e}): {stdout}"));
+    let obj = doc
+        .as_object()
+        .unwrap_or_else(|| panic!("{command}: not an object"));
+    assert_eq!(
+        obj.keys().next().map(String::as_str),
+        Some("version"),
+        "{command}"
+    );
+    assert_eq!(doc["version"], 1, "{command}");
+    let fields = documented(command);
+    let is_documented = |f: &str| fields.iter().any(|(d, _)| d == f);
+    for (key, value) in obj {
+        let as_array = format!("{key}[]");
+        assert!(
+            is_documented(key) || is_documented(&as_array),
+            "{command} --json prints {key:?}, which docs/json.md does not document"
+        );
+        if let Some(first) = value
+            .as_array()
+            .and_then(|a| a.first())
+            .and_then(|v| v.as_object())
+        {
+            for item_key in first.keys() {
+                let f = format!("{key}[].{item_key}");
+                assert!(
+                    is_documented(&f),
+                    "{command} --json prints {f}, undocumented"
+                );
+            }
+        }
+    }
+    for (field, optional) in &fields {
+        if *optional || field.contains("[].") {
+            continue;
+        }
+        let key = field.trim_end_matches("[]");
+        assert!(
+            obj.contains_key(key),
+            "docs/json.md documents {command} {field}, not printed"
+        );
+    }
+}
+
+#[test]
+fn every_json_document_is_a_versioned_object_as_documented() {
+    let dir = crate::util::Dir::new();
+    let store = dir.materialize_alice();
+    let s = store.to_str().unwrap();
+    let r = crate::util::demo_recipient();
+    let key = crate::util::demo_key();
+    let k = key.to_str().unwrap();
+    let json = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let out = dir.run(&all);
+        assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+        out.stdout
+    };
+    check_against_doc("ls", &json(&["-s", s, "ls"]));
+    check_against_doc(
+        "export",
+        &json(&["-s", s, "export", "--all", "-r", &r, "-o", "b.mbundle"]),
+    );
+    check_against_doc("inspect", &json(&["inspect", "b.mbundle", "-i", k]));
+    check_against_doc("verify", &json(&["verify", "b.mbundle", "-i", k]));
+    let t = dir.path("t");
+    let t = t.to_str().unwrap();
+    check_against_doc(
+        "import",
+        &json(&["-s", t, "import", "b.mbundle", "-i", k, "--dry-run"]),
+    );
+    check_against_doc("import", &json(&["-s", t, "import", "b.mbundle", "-i", k]));
+    // A changed machine, so diff's items are checked too.
+    fs::write(
+        store.join("machines/web/id_rsa.pub"),
+        "ssh-ed25519 AAAA changed\n",
+    )
+    .unwrap();
+    check_against_doc("diff", &json(&["-s", s, "diff", "b.mbundle", "-i", k]));
+    check_against_doc("doctor", &json(&["-s", s, "doctor"]));
+    check_against_doc(
+        "context",
+        &json(&["-s", s, "context", "web", "--output", "web.dockercontext"]),
+    );
+    check_against_doc(
+        "regenerate-certs",
+        &json(&["-s", s, "regenerate-certs", "web"]),
+    );
+    check_against_doc("renew-ca", &json(&["-s", s, "renew-ca"]));
+    check_against_doc(
+        "share",
+        &json(&[
+            "-s",
+            s,
+            "share",
+            "db",
+            "--as",
+            "bob",
+            "-r",
+            &r,
+            "-o",
+            "s.mbundle",
+        ]),
+    );
+    check_against_doc(
+        "import",
+        &json(&[
+            "-s",
+            t,
+            "import",
+            "s.mbundle",
+            "-i",
+            k,
+            "--rename",
+            "db=db2",
+        ]),
+    );
+    check_against_doc("inspect", &json(&["inspect", "s.mbundle", "-i", k]));
+}

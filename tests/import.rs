@@ -754,7 +754,7 @@ fn every_fixture_store_imports_beside_another_users_store() {
             .ok()
             .stdout;
         let v: serde_json::Value = serde_json::from_str(&ls).unwrap();
-        for m in v.as_array().unwrap() {
+        for m in v["machines"].as_array().unwrap() {
             assert!(m["ca"].is_object(), "{fixture} into {host}: {m}");
             if m["name"] == "rancher" && host != QUIRKS {
                 // "AuthOptions": null: docker-machine falls back to the store's certs/, a

@@ -12,7 +12,9 @@ fn a_fresh_laptop_has_an_empty_store_not_an_error() {
     let r = d.run(&["ls"]).ok();
     assert_eq!(r.stdout, "");
     assert!(r.stderr.contains("no machines in"), "{}", r.stderr);
-    assert_eq!(d.run(&["ls", "--json"]).ok().stdout.trim(), "[]");
+    let ls: serde_json::Value =
+        serde_json::from_str(&d.run(&["ls", "--json"]).ok().stdout).unwrap();
+    assert_eq!(ls["machines"], serde_json::json!([]));
     let r = d.run(&["doctor"]).ok();
     assert!(r.stderr.contains("no machines"), "{}", r.stderr);
     d.run(&["env", "web"])

@@ -261,7 +261,7 @@ fn the_teammate_s_store_knows_it_is_a_share() {
     );
     let ls = dir.run(&["-s", b, "ls", "--json"]).ok();
     let machines: serde_json::Value = serde_json::from_str(&ls.stdout).unwrap();
-    let db = machines
+    let db = machines["machines"]
         .as_array()
         .unwrap()
         .iter()

@@ -1,5 +1,6 @@
 //! `mbundle context`: a docker context for a machine, in the docker CLI or as a file.
 
+use super::render::{json_text, print};
 use super::*;
 use crate::cli::ContextArgs;
 use crate::error::Result;
@@ -15,6 +16,14 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
                 eprintln!("note: {n}");
             }
             crate::store::context::write_export_file(out, &spec, a.force)?;
+            if a.json {
+                return print(&json_text(&serde_json::json!({
+                    "context": name,
+                    "machine": m.name,
+                    "file": out.display().to_string(),
+                    "docker_config": null,
+                })));
+            }
             eprintln!(
                 "wrote {}: import it with docker context import {name} {}",
                 out.display(),
@@ -24,6 +33,14 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
         None => {
             let cfg = docker_config()?;
             crate::store::context::write_into_store(&cfg, &spec)?;
+            if a.json {
+                return print(&json_text(&serde_json::json!({
+                    "context": name,
+                    "machine": m.name,
+                    "file": null,
+                    "docker_config": cfg.display().to_string(),
+                })));
+            }
             eprintln!("docker context {name} created: docker --context {name} version");
         }
     }

@@ -9,8 +9,17 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
     use crate::ops::doctor::{check_certs_d, check_machine, Finding, Level};
     let now = time::OffsetDateTime::now_utc();
     let mut out = String::new();
+    let mut subjects: Vec<serde_json::Value> = Vec::new();
     let (mut errors, mut warnings) = (0usize, 0usize);
     let mut show = |title: String, findings: &[Finding], out: &mut String| {
+        subjects.push(serde_json::json!({
+            "subject": title,
+            "findings": findings.iter().map(|x| serde_json::json!({
+                "level": x.level.label().to_ascii_lowercase(),
+                "text": x.text,
+                "fix": x.fix,
+            })).collect::<Vec<_>>(),
+        }));
         out.push_str(&title);
         out.push('\n');
         for x in findings {
@@ -73,18 +82,23 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
             checked += 1;
         }
     }
-    if checked == 0 {
+    if a.json {
+        print(&json_text(
+            &serde_json::json!({"checked": subjects, "errors": errors, "warnings": warnings}),
+        ))?;
+    } else if checked == 0 {
         // A fresh laptop or an emptied store: nothing is unhealthy.
         let root = store
             .map(|s| s.root.display().to_string())
             .unwrap_or_default();
         eprintln!("no machines in {root}: nothing to check");
         return Ok(());
+    } else {
+        out.push_str(&format!(
+            "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
+        ));
+        print(&terminal_safe(out))?;
     }
-    out.push_str(&format!(
-        "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
-    ));
-    print(&terminal_safe(out))?;
     if errors > 0 {
         return Err(Error::Unhealthy(errors));
     }

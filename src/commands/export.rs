@@ -14,6 +14,12 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
     } else {
         Output::File(a.output.clone())
     };
+    if a.json && matches!(output, Output::Stdout) {
+        return Err(Error::usage(
+            "--json and -o - would both write to standard output",
+            "write the bundle to a file with -o FILE",
+        ));
+    }
     // Cheap refusals first: bad recipients, existing output, no encryption.
     let to = encrypt_to(&a.encrypt)?;
     if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
@@ -41,11 +47,32 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
         warn(w);
     }
     let encryptor = to.encryptor()?;
-    let progress =
-        crate::progress::Progress::bytes(plan.manifest.total_size(), "exporting", !a.quiet);
+    let progress = crate::progress::Progress::bytes(
+        plan.manifest.total_size(),
+        "exporting",
+        !a.quiet && !a.json,
+    );
     let result = crate::ops::export::run(&plan, encryptor, &output, a.force, &progress);
     progress.finish();
     let summary = result?;
+    if a.json {
+        let m = &plan.manifest;
+        let dest = match &output {
+            Output::Stdout => "-".to_string(),
+            Output::File(p) => p.display().to_string(),
+        };
+        return print(&json_text(&serde_json::json!({
+            "output": dest,
+            "machines": m.machines.iter().map(|x| &x.name).collect::<Vec<_>>(),
+            "certsets": m.certsets.iter().map(|x| &x.id).collect::<Vec<_>>(),
+            "files": summary.files,
+            "bytes_in": summary.bytes_in,
+            "bytes_out": summary.bytes_out,
+            "excluded": m.excluded,
+            "warnings": m.warnings,
+            "seconds": summary.seconds,
+        })));
+    }
     if !a.quiet {
         let m = &plan.manifest;
         if !m.excluded.is_empty() {

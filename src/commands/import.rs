@@ -23,13 +23,16 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
         only: a.names.clone(),
         renames,
         docker_context: docker_context.clone(),
-        progress: !a.quiet,
+        progress: !a.quiet && !a.json,
     };
     let keys = decrypt_with(&a.decrypt);
     let (input, what) = open_input(&a.bundle)?;
     let store_flag = store_flag(root, explicit_store);
     if a.dry_run {
         let report = crate::ops::import::dry_run(root, input, &keys, &what, &req)?;
+        if a.json {
+            return print(&json_text(&import_json(&report, root, true, &[])));
+        }
         for w in &report.warnings {
             warn(w);
         }
@@ -49,22 +52,27 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     for w in &report.warnings {
         warn(w);
     }
-    if !a.quiet {
+    if !a.quiet && !a.json {
         print!(
             "{}",
             terminal_safe(describe_import(&report, root, false, &store_flag))
         );
     }
+    let mut contexts = Vec::new();
     if let Some(cfg) = &docker_context {
         let store = Store::open(root)?;
         for name in report.machines.iter().map(|m| &m.target) {
             let m = store.machine(name)?;
             let spec = crate::store::context::ContextSpec::for_machine(&store, &m, name)?;
             crate::store::context::write_into_store(cfg, &spec)?;
-            if !a.quiet {
+            contexts.push(name.clone());
+            if !a.quiet && !a.json {
                 println!("docker context {name} created: docker --context {name} version");
             }
         }
+    }
+    if a.json {
+        print(&json_text(&import_json(&report, root, false, &contexts)))?;
     }
     Ok(())
 }
@@ -234,4 +242,56 @@ fn describe_share(share: &crate::ops::import::ShareReport, root: &Path, s: &mut 
             root.join("machines").join(&m.machine).join("config.json").display()
         ));
     }
+}
+
+/// What `import --json` (and `--dry-run --json`) prints: the report, field for field.
+fn import_json(
+    r: &crate::ops::import::Report,
+    root: &Path,
+    dry: bool,
+    contexts: &[String],
+) -> serde_json::Value {
+    use serde_json::json;
+    let per_machine = |list: Vec<(String, String, String)>| -> Vec<serde_json::Value> {
+        list.into_iter()
+            .map(|(machine, field, path)| json!({"machine": machine, "field": field, "path": path}))
+            .collect()
+    };
+    json!({
+        "dry_run": dry,
+        "store": root.display().to_string(),
+        "machines": r.machines.iter().map(|m| json!({
+            "name": m.target, "from": m.source, "dir": m.dir.display().to_string(),
+        })).collect::<Vec<_>>(),
+        "present": r.present,
+        "certsets": r.sets.iter().map(|s| json!({
+            "id": s.id, "ca_name": s.ca_name, "placement": s.placement,
+            "dir": s.dir.display().to_string(), "files_written": s.written,
+        })).collect::<Vec<_>>(),
+        "changes": r.changes.iter().flat_map(|c| c.changes.iter().map(|x| json!({
+            "machine": c.machine, "field": x.field, "from": x.from, "to": x.to,
+        }))).collect::<Vec<_>>(),
+        "untouched": per_machine(r.untouched.iter().flat_map(|u| u.paths.iter().map(|p| {
+            (u.machine.clone(), p.field.clone(), p.path.clone())
+        })).collect()),
+        "missing": per_machine(r.missing.iter().map(|m| {
+            (m.machine.clone(), m.field.clone(), m.path.clone())
+        }).collect()),
+        "share": r.share.as_ref().map(|s| json!({
+            "shared_with": s.info.shared_with,
+            "issued_at": s.info.issued_at,
+            "cert_not_after": s.info.cert_not_after,
+            "with_ssh_key": s.info.with_ssh_key,
+            "secrets_kept": s.info.secrets_kept,
+            "redacted": s.redacted.iter().map(|m| json!({
+                "machine": m.machine, "fields": m.fields, "needed_for": m.needed_for,
+            })).collect::<Vec<_>>(),
+        })),
+        "docker_contexts": contexts,
+        "warnings": r.warnings,
+        "recovered": r.recovered,
+        "files_written": r.files_written,
+        "bytes_written": r.bytes_written,
+        "seconds": r.seconds,
+    })
 }

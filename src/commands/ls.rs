@@ -64,7 +64,10 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         ));
     }
     if args.json {
-        print(&json_text(&out_json))
+        print(&json_text(&json!({
+            "store": store.root.display().to_string(),
+            "machines": out_json,
+        })))
     } else if rows.len() == 1 {
         eprintln!("no machines in {}", store.root.display());
         Ok(())

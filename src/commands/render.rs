@@ -93,9 +93,27 @@ pub(super) fn print(text: &str) -> Result<()> {
         .ctx("write", "standard output")
 }
 
-/// `--json` output: pretty-printed, one trailing newline.
+/// The version of every `--json` document (docs/json.md). Raised when a field changes
+/// meaning or goes away; new fields may appear within a version.
+pub(super) const JSON_VERSION: u64 = 1;
+
+/// `--json` output: an object whose first field is `version`, pretty-printed, one trailing
+/// newline. `value` must serialize to an object.
 pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
+    let mut doc = serde_json::Map::new();
+    doc.insert("version".into(), JSON_VERSION.into());
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::Object(fields)) => {
+            doc.extend(fields.into_iter().filter(|(k, _)| k != "version"));
+        }
+        Ok(other) => {
+            doc.insert("value".into(), other);
+        }
+        Err(e) => {
+            doc.insert("error".into(), e.to_string().into());
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
 }
