@@ -68,6 +68,15 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `regenerate-certs --key-type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyTypeArg {
+    /// RSA 2048, as docker-machine
+    Rsa,
+    /// ECDSA P-256
+    Ecdsa,
+}
+
 /// `--color`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorWhen {
@@ -553,6 +562,10 @@ pub struct RegenerateArgs {
     /// The machine's new IP address: written into config.json and into the certificate
     #[arg(long, value_name = "IP")]
     pub ip: Option<String>,
+
+    /// The new server key's type (docker-machine issues RSA 2048)
+    #[arg(long, value_enum, value_name = "TYPE", default_value_t = KeyTypeArg::Rsa)]
+    pub key_type: KeyTypeArg,
 
     /// One more name or address for the certificate (repeatable)
     #[arg(long = "san", value_name = "IP_OR_DNS")]

@@ -469,3 +469,94 @@ fn every_json_document_is_a_versioned_object_as_documented() {
     );
     check_against_doc("inspect", &json(&["inspect", "s.mbundle", "-i", k]));
 }
+
+/// regenerate-certs as docker-machine users need it: RSA keys by default, the CA's ca.pem
+/// for a none-driver machine, no rewrite for an unchanged address, the restart said plainly.
+#[test]
+fn regenerate_certs_fits_docker_machine() {
+    let dir = crate::util::Dir::new();
+    let store = dir.copy_fixture(crate::util::LINUX, "store");
+    let s = store.to_str().unwrap();
+    let web = store.join("machines/web");
+    // The address it already has: config.json untouched, no .old copy of it.
+    let config_before = fs::read(web.join("config.json")).unwrap();
+    let r = dir
+        .run(&["-s", s, "regenerate-certs", "web", "--ip", "203.0.113.10"])
+        .ok();
+    assert!(
+        r.stdout.contains("config.json already gives 203.0.113.10"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(fs::read(web.join("config.json")).unwrap(), config_before);
+    let olds: Vec<String> = fs::read_dir(&web)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".old"))
+        .collect();
+    assert!(
+        !olds.iter().any(|n| n.starts_with("config.json")),
+        "{olds:?}"
+    );
+    // RSA 2048 by default, PKCS#1 like docker-machine's; ECDSA when asked.
+    let key = fs::read_to_string(web.join("server-key.pem")).unwrap();
+    assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----"), "{key}");
+    if let Some(openssl) = crate::util::peer("openssl") {
+        let out = std::process::Command::new(&openssl)
+            .args(["rsa", "-noout", "-text", "-in"])
+            .arg(web.join("server-key.pem"))
+            .output()
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out.stdout).contains("2048 bit"));
+        let out = std::process::Command::new(&openssl)
+            .args(["verify", "-purpose", "sslserver", "-CAfile"])
+            .arg(store.join("certs/ca.pem"))
+            .arg(web.join("server.pem"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    dir.run(&["-s", s, "regenerate-certs", "web", "--key-type", "ecdsa"])
+        .ok();
+    let key = fs::read_to_string(web.join("server-key.pem")).unwrap();
+    assert!(key.starts_with("-----BEGIN PRIVATE KEY-----"), "{key}");
+    // The restart, said plainly, and the order that keeps containers running.
+    assert!(
+        r.stdout.contains(
+            "A restart STOPS\nEVERY RUNNING CONTAINER unless the daemon has live-restore enabled"
+        ),
+        "{}",
+        r.stdout
+    );
+    let reload = r.stdout.find("'sudo systemctl reload docker'").unwrap();
+    let restart = r.stdout.find("'sudo systemctl restart docker'").unwrap();
+    assert!(reload < restart, "reload first: {}", r.stdout);
+
+    // A none-driver machine has no ca.pem of its own: the CA's is the one to copy.
+    let mac = dir.copy_fixture(crate::util::MACOS, "mac");
+    let r = dir
+        .run(&[
+            "-s",
+            mac.to_str().unwrap(),
+            "regenerate-certs",
+            "remote",
+            "--json",
+        ])
+        .ok();
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        v["copy"][0]["local"],
+        mac.join("certs/ca.pem").display().to_string()
+    );
+    assert!(
+        v["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the none driver never copies it"),
+        "{v}"
+    );
+}

@@ -975,14 +975,19 @@ fn regenerate_certs_prints_scp_and_ssh_lines_that_run_exactly_as_meant() {
             args.push("--json");
         }
         let r = d.run(&args).ok();
+        // The copy commands, then the live-restore check, the reload and the restart.
         let cmds: Vec<String> = if json {
             let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-            v["commands"]
+            let mut c: Vec<String> = v["commands"]
                 .as_array()
                 .unwrap()
                 .iter()
                 .map(|c| c.as_str().unwrap().to_string())
-                .collect()
+                .collect();
+            for k in ["live_restore_check", "live_restore_reload", "restart"] {
+                c.push(v[k].as_str().unwrap().to_string());
+            }
+            c
         } else {
             r.stdout
                 .lines()
@@ -991,7 +996,7 @@ fn regenerate_certs_prints_scp_and_ssh_lines_that_run_exactly_as_meant() {
                 .map(str::to_string)
                 .collect()
         };
-        assert_eq!(cmds.len(), 2, "{}", r.stdout);
+        assert_eq!(cmds.len(), 5, "{}", r.stdout);
         let key = mdir.join("id rsa;$(touch PWNED)").display().to_string();
         let f = |n: &str| mdir.join(n).display().to_string();
         let expected_scp = vec![
@@ -1012,11 +1017,23 @@ fn regenerate_certs_prints_scp_and_ssh_lines_that_run_exactly_as_meant() {
             "2222".into(),
             "--".into(),
             "ec2-user@203.0.113.10".into(),
-            "sudo mv /tmp/ca.pem /tmp/server.pem /tmp/server-key.pem /etc/docker/ && sudo chmod 600 /etc/docker/server-key.pem && sudo systemctl restart docker".into(),
+            "sudo mv /tmp/ca.pem /tmp/server.pem /tmp/server-key.pem /etc/docker/ && sudo chmod 600 /etc/docker/server-key.pem".into(),
         ];
+        let on_host = |remote: &str| {
+            let mut v = expected_ssh.clone();
+            *v.last_mut().unwrap() = remote.to_string();
+            v
+        };
         for (cmd, tool, expected) in [
-            (&cmds[0], "scp", expected_scp),
-            (&cmds[1], "ssh", expected_ssh),
+            (&cmds[0], "scp", expected_scp.clone()),
+            (&cmds[1], "ssh", expected_ssh.clone()),
+            (
+                &cmds[2],
+                "ssh",
+                on_host("sudo docker info --format \"{{.LiveRestoreEnabled}}\""),
+            ),
+            (&cmds[3], "ssh", on_host("sudo systemctl reload docker")),
+            (&cmds[4], "ssh", on_host("sudo systemctl restart docker")),
         ] {
             let out = in_shell(&d, bash.to_str().unwrap(), cmd);
             assert!(

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::error::{Error, IoContext, Result};
 use crate::pki::certs;
-use crate::pki::reissue::{Issuer, DEFAULT_DAYS};
+use crate::pki::reissue::{Issuer, KeyType, DEFAULT_DAYS};
 use crate::store::fields::url_host;
 use crate::store::rewrite::to_docker_machine_json;
 use crate::store::{Located, Machine, Store, CA_CERT, CA_KEY};
@@ -55,6 +55,17 @@ pub struct Regenerated {
     /// Why no commands are given although the machine has an SSH key and user: a field holds
     /// what docker-machine never writes.
     pub commands_withheld: Option<String>,
+    /// The restart that makes the daemon use the new files (it stops running containers
+    /// unless live-restore is on), quoted like `commands`; none when they are withheld.
+    pub restart: Option<String>,
+    /// Checks whether the daemon has live-restore on (prints true or false).
+    pub live_restore_check: Option<String>,
+    /// Reloads the daemon's configuration without a restart (after live-restore is added
+    /// to /etc/docker/daemon.json), so the restart that follows keeps containers running.
+    pub live_restore_reload: Option<String>,
+    /// Things the user should know: a ca.pem taken from the CA because the machine
+    /// directory has none, an address that was already the machine's.
+    pub notes: Vec<String>,
 }
 
 /// What `renew-ca` did.
@@ -232,24 +243,29 @@ pub fn regenerate(
     m: &Machine,
     new_ip: Option<&str>,
     extra_sans: &[String],
+    key_type: KeyType,
 ) -> Result<Regenerated> {
-    if let Some(ip) = new_ip {
-        ip.parse::<std::net::IpAddr>().map_err(|_| {
-            Error::usage(
-                format!("--ip {ip:?} is not an IP address"),
-                "e.g. --ip 192.168.99.101",
-            )
-        })?;
-    }
+    check_ip(new_ip)?;
     let issuer = issuer_for(store, m)?;
     let ts = stamp();
     let mut kept = Vec::new();
 
     let config_path = m.dir.join("config.json");
     let mut config = m.config.clone();
+    let mut notes = Vec::new();
     if let Some(ip) = new_ip {
         set_address(&mut config, ip);
     }
+    // The address it already has: nothing to write, and no identical .old copy to keep.
+    let new_ip = new_ip.filter(|ip| {
+        let changed = config != m.config;
+        if !changed {
+            notes.push(format!(
+                "config.json already gives {ip} as the machine's address: left as it is"
+            ));
+        }
+        changed
+    });
     let updated = Machine::new(m.name.clone(), m.dir.clone(), config.clone());
     let sans = server_sans(&updated, extra_sans)?;
 
@@ -260,12 +276,14 @@ pub fn regenerate(
         .and_then(|b| certs::parse_pem(&b).ok())
         .map(|c| c.name)
         .unwrap_or_else(|| format!("mbundle.{}", m.name));
-    let (cert, key) = issuer.server_cert(&org, &sans, DEFAULT_DAYS).map_err(|e| {
-        Error::usage(
-            format!("cannot issue the certificate: {e}"),
-            "check --san values",
-        )
-    })?;
+    let (cert, key) = issuer
+        .server_cert(&org, &sans, DEFAULT_DAYS, key_type)
+        .map_err(|e| {
+            Error::usage(
+                format!("cannot issue the certificate: {e}"),
+                "check --san values",
+            )
+        })?;
     let info = certs::parse_pem(cert.as_bytes())
         .map_err(|e| Error::Bug(format!("the issued certificate does not parse: {e}")))?;
 
@@ -277,7 +295,7 @@ pub fn regenerate(
         replace(&config_path, &text, 0o600, &ts, &mut kept)?;
     }
 
-    let ca_copy = m.dir.join(CA_CERT);
+    let ca_copy = ca_to_copy(store, m, &mut notes);
     let copy = vec![
         CopyStep {
             local: ca_copy,
@@ -292,7 +310,14 @@ pub fn regenerate(
             remote: format!("{REMOTE_DIR}/server-key.pem"),
         },
     ];
-    let (commands, commands_withheld) = ssh_commands(&updated, &copy);
+    let (commands, commands_withheld, ssh) = ssh_commands(&updated, &copy);
+    let run = |remote: &str| {
+        ssh.as_ref()
+            .map(|prefix| format!("{prefix} {}", crate::store::env::shell_word(remote)))
+    };
+    let restart = run("sudo systemctl restart docker");
+    let live_restore_check = run("sudo docker info --format \"{{.LiveRestoreEnabled}}\"");
+    let live_restore_reload = run("sudo systemctl reload docker");
     Ok(Regenerated {
         machine: m.name.clone(),
         server_cert: cert_path,
@@ -304,14 +329,54 @@ pub fn regenerate(
         copy,
         commands,
         commands_withheld,
+        restart,
+        live_restore_check,
+        live_restore_reload,
+        notes,
     })
+}
+
+/// `--ip` must be an IP address.
+fn check_ip(ip: Option<&str>) -> Result<()> {
+    match ip {
+        Some(ip) if ip.parse::<std::net::IpAddr>().is_err() => Err(Error::usage(
+            format!("--ip {ip:?} is not an IP address"),
+            "e.g. --ip 192.168.99.101",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The ca.pem to put on the host: the machine directory's copy, or, when it has none (the
+/// none driver never copies it), the CA's own, said in a note.
+fn ca_to_copy(store: &Store, m: &Machine, notes: &mut Vec<String>) -> PathBuf {
+    let copy = m.dir.join(CA_CERT);
+    if copy.is_file() {
+        return copy;
+    }
+    match m
+        .issuing_material(store)
+        .into_iter()
+        .find(|f| f.name == CA_CERT)
+    {
+        Some(ca) => {
+            notes.push(format!(
+                "{} has no ca.pem (the none driver never copies it): copy the CA's own, {}",
+                m.dir.display(),
+                ca.local.display()
+            ));
+            ca.local
+        }
+        None => copy,
+    }
 }
 
 /// scp + ssh commands using the machine's own SSH key, user and port. Every field is quoted
 /// for a POSIX shell and `--` ends the options before the operands; a user, host or port that
 /// docker-machine could not have written is never put into a command: then there are no
 /// commands, and the reason says why.
-fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>) {
+/// Also returns the `ssh ... -- USER@HOST` prefix that runs anything else on the host.
+fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>, Option<String>) {
     use crate::store::env::shell_word;
     use crate::store::fields::{check_host, check_user, shown};
     let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
@@ -320,7 +385,7 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
         .filter(|k| !k.is_empty());
     let host = m.url().as_deref().and_then(url_host);
     let (Some(user), Some(key), Some(host)) = (user, key, host) else {
-        return (Vec::new(), None);
+        return (Vec::new(), None, None);
     };
     let withheld = |field: &str, value: &str, why: String| {
         Some(format!(
@@ -329,10 +394,10 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
         ))
     };
     if let Err(why) = check_user(user) {
-        return (Vec::new(), withheld("Driver.SSHUser", user, why));
+        return (Vec::new(), withheld("Driver.SSHUser", user, why), None);
     }
     if let Err(why) = check_host(&host) {
-        return (Vec::new(), withheld("the machine's host", &host, why));
+        return (Vec::new(), withheld("the machine's host", &host, why), None);
     }
     if let Some(p) = crate::store::fields::problems(&m.config)
         .into_iter()
@@ -343,6 +408,7 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
             Some(format!(
                 "no scp/ssh commands printed: {p}; no docker-machine writes that (see mbundle doctor)"
             )),
+            None,
         );
     }
     let port = m
@@ -375,8 +441,12 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
         host.clone()
     };
     let remote = format!(
-        "sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem && sudo systemctl restart docker",
+        "sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem",
         names.join(" ")
+    );
+    let ssh = format!(
+        "ssh -i {key} -p {port} -- {}",
+        shell_word(&format!("{user}@{host}"))
     );
     (
         vec![
@@ -385,13 +455,10 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>)
                 files.join(" "),
                 shell_word(&format!("{user}@{scp_host}:/tmp/"))
             ),
-            format!(
-                "ssh -i {key} -p {port} -- {} {}",
-                shell_word(&format!("{user}@{host}")),
-                shell_word(&remote)
-            ),
+            format!("{ssh} {}", shell_word(&remote)),
         ],
         None,
+        Some(ssh),
     )
 }
 

@@ -14,6 +14,41 @@ use crate::error::PkiError;
 /// Validity of what is issued, as docker-machine does it.
 pub const DEFAULT_DAYS: i64 = 1080;
 
+/// The kind of key a new server certificate gets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KeyType {
+    /// RSA 2048, as docker-machine issues (some daemons and tools expect nothing else);
+    /// written as PKCS#1 (`RSA PRIVATE KEY`) like docker-machine's.
+    #[default]
+    Rsa,
+    /// ECDSA P-256: smaller and faster; written as PKCS#8.
+    Ecdsa,
+}
+
+/// A new key of `kind`: rcgen's view of it and its PEM.
+fn new_key(kind: KeyType) -> Result<(KeyPair, Zeroizing<String>), PkiError> {
+    match kind {
+        KeyType::Ecdsa => {
+            let key = KeyPair::generate().map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
+            let pem = Zeroizing::new(key.serialize_pem());
+            Ok((key, pem))
+        }
+        KeyType::Rsa => {
+            use rsa::pkcs1::EncodeRsaPrivateKey;
+            use rsa::pkcs8::EncodePrivateKey;
+            let gen = |e: String| PkiError::KeyGeneration(e);
+            let rsa_key = rsa::PrivateKey::new(&mut getrandom::SysRng, 2048)
+                .map_err(|e| gen(e.to_string()))?;
+            let der = rsa_key.to_pkcs8_der().map_err(|e| gen(e.to_string()))?;
+            let key = KeyPair::try_from(der.as_bytes()).map_err(|e| gen(e.to_string()))?;
+            let pem = rsa_key
+                .to_pkcs1_pem(rsa::pkcs1::LineEnding::LF)
+                .map_err(|e| gen(e.to_string()))?;
+            Ok((key, Zeroizing::new(pem.to_string())))
+        }
+    }
+}
+
 fn der_len(n: usize, out: &mut Vec<u8>) {
     if n < 0x80 {
         out.push(n as u8);
@@ -91,13 +126,14 @@ impl Issuer {
         })
     }
 
-    /// A new server certificate and key (ECDSA P-256) for `sans` (IPs or DNS names), with
+    /// A new server certificate and key (`kind`) for `sans` (IPs or DNS names), with
     /// docker-machine's usages: serverAuth, digitalSignature + keyEncipherment.
     pub fn server_cert(
         &self,
         org: &str,
         sans: &[String],
         days: i64,
+        kind: KeyType,
     ) -> Result<(String, Zeroizing<String>), PkiError> {
         let mut p =
             CertificateParams::new(sans.to_vec()).map_err(|e| PkiError::San(e.to_string()))?;
@@ -114,11 +150,11 @@ impl Issuer {
             KeyUsagePurpose::KeyEncipherment,
         ];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let key = KeyPair::generate().map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
+        let (key, key_pem) = new_key(kind)?;
         let cert = p
             .signed_by(&key, &self.cert, &self.key)
             .map_err(|e| PkiError::Signing(e.to_string()))?;
-        Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+        Ok((cert.pem(), key_pem))
     }
 
     /// A new client certificate and key (ECDSA P-256) for a teammate: subject `CN=<user>,
@@ -186,7 +222,12 @@ mod tests {
     fn signs_with_a_docker_machine_pkcs1_ca() {
         let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
         let (cert, key) = issuer
-            .server_cert("alice.web", &["localhost".into(), "10.1.2.3".into()], 30)
+            .server_cert(
+                "alice.web",
+                &["localhost".into(), "10.1.2.3".into()],
+                30,
+                KeyType::Ecdsa,
+            )
             .unwrap();
         let der = crate::pki::certs::pem_cert_der(cert.as_bytes()).unwrap();
         let ca = crate::pki::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
@@ -196,6 +237,22 @@ mod tests {
         assert_eq!(info.sans, ["DNS:localhost", "IP:10.1.2.3"]);
         assert_eq!(info.name, "alice.web");
         assert_eq!(info.subject, "O=alice.web");
+    }
+
+    #[test]
+    fn rsa_server_keys_are_docker_machine_s_kind() {
+        let issuer = Issuer::load(&read("certs/ca.pem"), &read("certs/ca-key.pem")).unwrap();
+        let (cert, key) = issuer
+            .server_cert("alice.web", &["10.1.2.3".into()], 30, KeyType::Rsa)
+            .unwrap();
+        assert!(
+            key.starts_with("-----BEGIN RSA PRIVATE KEY-----"),
+            "PKCS#1 as docker-machine"
+        );
+        let der = crate::pki::certs::pem_cert_der(cert.as_bytes()).unwrap();
+        assert!(crate::pki::certs::key_matches(key.as_bytes(), &der).unwrap());
+        let ca = crate::pki::certs::pem_cert_der(&read("certs/ca.pem")).unwrap();
+        assert!(crate::pki::certs::issued_by(&der, &ca).unwrap());
     }
 
     #[test]
