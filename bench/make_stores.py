@@ -4,6 +4,11 @@
   vbox-store/   one virtualbox machine whose disk.vmdk is DISK_MIB MiB: the first half
                 random (encrypted or already-compressed data: incompressible), the second
                 half a mostly empty region with file data scattered in it (compressible).
+  real-store/   one virtualbox machine as a real one compresses: disk.vmdk of DISK_MIB MiB,
+                half random (docker layers' compressed blobs), half this system's own
+                executables and libraries concatenated (an ext4 root full of binaries), and a
+                60 MiB boot2docker.iso of compressed data. Not generated text: binaries
+                compress about 2.5:1, as on a real VM disk.
   cloud-store/  500 generic machines sharing two CAs: 250 on the store's certs/, 250 on a
                 custom CA kept outside the store, config.json spelled for where it is.
 """
@@ -34,6 +39,62 @@ def write_disk(path, mib):
             n = min(left, len(chunk))
             f.write(chunk[:n])
             left -= n
+
+
+def system_binaries():
+    """This system's executables and libraries, in a stable order, each once."""
+    for top in ("/usr/bin", "/usr/sbin", "/usr/lib", "/usr/libexec"):
+        for d, dirs, files in sorted(os.walk(top)):
+            dirs.sort()
+            for name in sorted(files):
+                p = os.path.join(d, name)
+                if os.path.islink(p) or not os.path.isfile(p):
+                    continue
+                try:
+                    with open(p, "rb") as f:
+                        if f.read(4) != b"\x7fELF":
+                            continue
+                except OSError:
+                    continue
+                yield p
+
+
+def write_real_disk(path, mib):
+    half = mib * (1 << 20) // 2
+    with open(path, "wb") as f:
+        left = half
+        while left:
+            n = min(left, 1 << 20)
+            f.write(os.urandom(n))
+            left -= n
+        left = mib * (1 << 20) - half
+        while left:
+            wrote = False
+            for p in system_binaries():
+                with open(p, "rb") as b:
+                    data = b.read(left)
+                f.write(data)
+                left -= len(data)
+                wrote = wrote or bool(data)
+                if not left:
+                    break
+            if not wrote:
+                raise SystemExit("no executables found under /usr to build the realistic disk")
+
+
+def real_store(out, mib):
+    dst = os.path.join(out, "real-store")
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.copytree(os.path.join(STORE, "certs"), os.path.join(dst, "certs"))
+    m = os.path.join(dst, "machines", "vbox")
+    shutil.copytree(os.path.join(STORE, "machines", "vbox"), m)
+    os.remove(os.path.join(m, "disk.vmdk"))
+    write_real_disk(os.path.join(m, "disk.vmdk"), mib)
+    with open(os.path.join(m, "boot2docker.iso"), "wb") as f:
+        for _ in range(60):
+            f.write(os.urandom(1 << 20))
+    with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
+        f.write(config_for(os.path.join(STORE, "machines", "vbox", "config.json"), "/home/alice/.docker/machine", dst, "vbox", "vbox"))
 
 
 def config_for(src_config, old_root, new_root, old_name, new_name, extra=()):
@@ -83,6 +144,9 @@ if __name__ == "__main__":
     os.makedirs(out, exist_ok=True)
     if len(sys.argv) > 3 and sys.argv[3] == "vbox-only":
         vbox_store(out, mib)
+    elif len(sys.argv) > 3 and sys.argv[3] == "real-only":
+        real_store(out, mib)
     else:
         vbox_store(out, mib)
+        real_store(out, mib)
         cloud_store(out, 500)

@@ -36,7 +36,7 @@ if [ -e "$W" ]; then
   fi
 fi
 mkdir -p "$W" && cd "$W"
-echo "building stores in $W (disk: $DISK_MIB MiB, 500 cloud machines)..."
+echo "building stores in $W (disks: $DISK_MIB MiB synthetic and realistic, 500 cloud machines)..."
 python3 "$here/make_stores.py" "$W" "$DISK_MIB"
 age-keygen -o key.txt 2>/dev/null
 R="$(age-keygen -y key.txt)"
@@ -63,6 +63,18 @@ mkdir -p imp
 hyperfine --style basic --runs "$RUNS" --prepare sync --export-json a-import.json \
   -n "mbundle import (verifies every sha256)" "$M -s $W/imp/m-\$(date +%s%N) import out.mbundle -i key.txt -q" \
   -n "age -d|pigz -d|tar -x" "d=$W/imp/p-\$(date +%s%N); mkdir \$d; age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C \$d"
+
+echo
+echo "== (r) one virtualbox machine as real ones compress: ${DISK_MIB} MiB disk (half random, half system binaries) + 60 MiB iso =="
+hyperfine --style basic --runs "$RUNS" --export-json r-export.json \
+  --prepare "rm -f real.mbundle; sync" --prepare "rm -f real-pigz.age; sync" \
+  -n "mbundle export" "$M -s real-store export --all --include-disks -r $R -o real.mbundle -f -q" \
+  -n "tar|pigz -p$cores -6|age" "tar -C real-store -cf - . | pigz -p$cores -6 | age -r $R > real-pigz.age"
+mkdir -p imp
+hyperfine --style basic --runs "$RUNS" --prepare sync --export-json r-import.json \
+  -n "mbundle import (verifies every sha256)" "$M -s $W/imp/r-\$(date +%s%N) import real.mbundle -i key.txt -q" \
+  -n "age -d|pigz -d|tar -x" "d=$W/imp/s-\$(date +%s%N); mkdir \$d; age -d -i key.txt real-pigz.age | pigz -d | tar -xf - -C \$d"
+rm -rf imp
 
 echo
 echo "== (b) 500 cloud machines sharing two CAs =="
@@ -106,6 +118,13 @@ for name, f in (("mbundle", "out.mbundle"), ("gzip", "out-gzip.age"), ("pigz", "
 mi = [k for k in ai if k.startswith("mbundle")][0]
 pi = [k for k in ai if not k.startswith("mbundle")][0]
 print(f"import (a): mbundle {ai[mi]:.2f} s vs {pi} {ai[pi]:.2f} s   (x{ai[pi] / ai[mi]:.2f})")
+r, ri = load("r-export.json"), load("r-import.json")
+rp = [k for k in r if "pigz" in k][0]
+rmi = [k for k in ri if k.startswith("mbundle")][0]
+rpi = [k for k in ri if not k.startswith("mbundle")][0]
+print(f"realistic disk (r): export {r['mbundle export']:.2f} s vs {rp} {r[rp]:.2f} s (x{r[rp] / r['mbundle export']:.2f} faster), "
+      f"size {size('real.mbundle') / size('real-pigz.age'):.4f} of pigz -6; "
+      f"import {ri[rmi]:.2f} s vs {rpi} {ri[rpi]:.2f} s ({ri[rmi] / ri[rpi]:.2f} of its time)")
 print(f"500 machines: export --all {b['mbundle export --all']:.2f} s, import {bi['mbundle import (500 machines)']:.2f} s")
 print(f"summary: export x{a[pig] / m:.2f} faster than {pig}; size {size('out.mbundle') / size('out-pigz.age'):.4f} of pigz -6")
 PY

@@ -13,6 +13,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+#[cfg(test)]
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
@@ -46,16 +47,34 @@ impl<W: Write> MemberSink for WriteSink<W> {
     }
 }
 
-/// Compresses one chunk into a complete gzip member.
+/// Compresses one chunk into a complete gzip member, with libdeflate: a whole-buffer
+/// compressor about 1.7x faster than zlib on executables at the same ratio. Each worker
+/// thread keeps its compressor (its tables are some hundreds of KiB).
 pub fn compress_member(data: &[u8], level: u32) -> io::Result<Vec<u8>> {
     if level == 0 || !compressible(data) {
         return Ok(stored_member(data));
     }
-    let mut out = Vec::with_capacity(data.len() / 2 + 64);
-    let mut gz = GzEncoder::new(&mut out, Compression::new(level));
-    gz.write_all(data)?;
-    gz.finish()?;
-    Ok(out)
+    thread_local! {
+        static COMPRESSOR: std::cell::RefCell<Option<(u32, libdeflater::Compressor)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.as_ref().map(|(l, _)| *l) != Some(level) {
+            let lvl = libdeflater::CompressionLvl::new(level.min(12) as i32)
+                .map_err(|_| io::Error::other(format!("compression level {level}")))?;
+            *slot = Some((level, libdeflater::Compressor::new(lvl)));
+        }
+        let Some((_, c)) = slot.as_mut() else {
+            return Err(io::Error::other("no compressor"));
+        };
+        let mut out = vec![0u8; c.gzip_compress_bound(data.len())];
+        let n = c
+            .gzip_compress(data, &mut out)
+            .map_err(|e| io::Error::other(format!("gzip: {e:?}")))?;
+        out.truncate(n);
+        Ok(out)
+    })
 }
 
 /// Largest stored deflate block (RFC 1951 3.2.4: LEN is 16 bits).
