@@ -126,11 +126,5 @@ fn run_env(dir: &Dir, args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         c.env(k, v);
     }
-    let o = c.args(args).output().unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        raw_stdout: o.stdout,
-    }
+    Run::from(c.args(args).output().unwrap())
 }

@@ -85,13 +85,7 @@ fn with_device(dir: &Dir, dev: &Path, args: &[&str]) -> Run {
 }
 
 fn run_cmd(c: &mut Command) -> Run {
-    let o = c.output().unwrap();
-    Run {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-        raw_stdout: o.stdout,
-    }
+    Run::from(c.output().unwrap())
 }
 
 fn plugin_log(dir: &Dir) -> String {

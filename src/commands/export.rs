@@ -3,38 +3,12 @@
 use super::render::*;
 use super::*;
 use crate::cli::ExportArgs;
-use crate::error::{Error, Result};
-use crate::format::crypto::PassphraseSource;
+use crate::error::Result;
 use crate::ops::export::{ExportRequest, Output};
 use crate::store::Store;
 
 pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
-    let output = if a.output.as_os_str() == "-" {
-        Output::Stdout
-    } else {
-        Output::File(a.output.clone())
-    };
-    if a.json && matches!(output, Output::Stdout) {
-        return Err(Error::usage(
-            "--json and -o - would both write to standard output",
-            "write the bundle to a file with -o FILE",
-        ));
-    }
-    // Cheap refusals first: bad recipients, existing output, no encryption.
-    let to = encrypt_to(&a.encrypt)?;
-    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
-        return Err(Error::NoRecipients);
-    }
-    crate::ops::export::check_output(&output, a.force)?;
-    // What an export killed earlier left beside the output goes first, said.
-    if let Output::File(path) = &output {
-        for n in crate::fs::outfile::remove_stale_beside(path) {
-            eprintln!("note: {n}");
-        }
-    }
-    // SIGINT/SIGTERM/SIGHUP stop the export at the next block: the temporary file is
-    // removed, the progress line cleared, and the exit status is 128 + the signal.
-    crate::signals::install();
+    let (output, to) = prepare_output(&a.output, &a.encrypt, a.force, a.json)?;
     let plan = crate::ops::export::plan(
         store,
         &ExportRequest {

@@ -185,3 +185,39 @@ pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read>, String)> {
     }
     Ok((Box::new(f), path.display().to_string()))
 }
+
+/// What export and share check before any work, in this order: the output (`-o -` and
+/// `--json` cannot share stdout), the recipients (parsed; none is refused), the output file
+/// (an existing one without `--force`); then what an export killed earlier left beside the
+/// output is removed, said, and SIGINT/SIGTERM/SIGHUP are caught (the temporary file is
+/// removed, the progress line cleared, the exit status 128 + the signal).
+pub(super) fn prepare_output(
+    path: &std::path::Path,
+    encrypt: &crate::cli::EncryptArgs,
+    force: bool,
+    json: bool,
+) -> Result<(crate::ops::export::Output, EncryptTo)> {
+    let output = if path.as_os_str() == "-" {
+        crate::ops::export::Output::Stdout
+    } else {
+        crate::ops::export::Output::File(path.to_path_buf())
+    };
+    if json && matches!(output, crate::ops::export::Output::Stdout) {
+        return Err(Error::usage(
+            "--json and -o - would both write to standard output",
+            "write the bundle to a file with -o FILE",
+        ));
+    }
+    let to = encrypt_to(encrypt)?;
+    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
+        return Err(Error::NoRecipients);
+    }
+    crate::ops::export::check_output(&output, force)?;
+    if let crate::ops::export::Output::File(path) = &output {
+        for n in crate::fs::outfile::remove_stale_beside(path) {
+            eprintln!("note: {n}");
+        }
+    }
+    crate::signals::install();
+    Ok((output, to))
+}

@@ -2,36 +2,13 @@
 //! JSON on stdout).
 
 use super::render::*;
-use super::*;
 use crate::cli::ShareArgs;
 use crate::error::{Error, Result};
-use crate::format::crypto::PassphraseSource;
 use crate::ops::export::{Output, ShareRequest};
 use crate::store::Store;
 
 pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
-    let output = if a.output.as_os_str() == "-" {
-        Output::Stdout
-    } else {
-        Output::File(a.output.clone())
-    };
-    if a.json && matches!(output, Output::Stdout) {
-        return Err(Error::usage(
-            "--json and -o - would both write to standard output",
-            "write the bundle to a file with -o FILE",
-        ));
-    }
-    let to = encrypt_to(&a.encrypt)?;
-    if to.recipients.is_empty() && to.passphrase == PassphraseSource::None {
-        return Err(Error::NoRecipients);
-    }
-    crate::ops::export::check_output(&output, a.force)?;
-    if let Output::File(path) = &output {
-        for n in crate::fs::outfile::remove_stale_beside(path) {
-            eprintln!("note: {n}");
-        }
-    }
-    crate::signals::install();
+    let (output, to) = super::prepare_output(&a.output, &a.encrypt, a.force, a.json)?;
     let plan = crate::ops::export::plan_share(
         store,
         &ShareRequest {

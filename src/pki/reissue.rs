@@ -140,21 +140,7 @@ impl Issuer {
         // As docker-machine: the subject is O=<org> alone (rcgen's default adds a CN).
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(DnType::OrganizationName, org);
-        let now = OffsetDateTime::now_utc();
-        p.not_before = now - Duration::hours(1);
-        p.not_after = now + Duration::days(days);
-        p.serial_number = Some(random_serial());
-        p.use_authority_key_identifier_extension = true;
-        p.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        let (key, key_pem) = new_key(kind)?;
-        let cert = p
-            .signed_by(&key, &self.cert, &self.key)
-            .map_err(|e| PkiError::Signing(e.to_string()))?;
-        Ok((cert.pem(), key_pem))
+        self.issue_leaf(p, ExtendedKeyUsagePurpose::ServerAuth, days, kind)
     }
 
     /// A new client certificate and key (ECDSA P-256) for a teammate: subject `CN=<user>,
@@ -170,6 +156,18 @@ impl Issuer {
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(DnType::CommonName, user);
         p.distinguished_name.push(DnType::OrganizationName, user);
+        self.issue_leaf(p, ExtendedKeyUsagePurpose::ClientAuth, days, KeyType::Ecdsa)
+    }
+
+    /// Signs a leaf certificate of `p` (subject and SANs set) for `usage`, valid `days` from
+    /// an hour ago, with a random serial, this CA's key identifier and a new key of `kind`.
+    fn issue_leaf(
+        &self,
+        mut p: CertificateParams,
+        usage: ExtendedKeyUsagePurpose,
+        days: i64,
+        kind: KeyType,
+    ) -> Result<(String, Zeroizing<String>), PkiError> {
         let now = OffsetDateTime::now_utc();
         p.not_before = now - Duration::hours(1);
         p.not_after = now + Duration::days(days);
@@ -179,12 +177,12 @@ impl Issuer {
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,
         ];
-        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        let key = KeyPair::generate().map_err(|e| PkiError::KeyGeneration(e.to_string()))?;
+        p.extended_key_usages = vec![usage];
+        let (key, key_pem) = new_key(kind)?;
         let cert = p
             .signed_by(&key, &self.cert, &self.key)
             .map_err(|e| PkiError::Signing(e.to_string()))?;
-        Ok((cert.pem(), Zeroizing::new(key.serialize_pem())))
+        Ok((cert.pem(), key_pem))
     }
 
     /// The CA certificate issued again: same key, same subject, same key identifier and
