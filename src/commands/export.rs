@@ -17,18 +17,8 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
             include_disks: a.include_disks,
         },
     )?;
-    for w in &plan.manifest.warnings {
-        warn(w);
-    }
-    let encryptor = to.encryptor()?;
-    let progress = crate::progress::Progress::bytes(
-        plan.manifest.total_size(),
-        "exporting",
-        !a.quiet && !a.json,
-    );
-    let result = crate::ops::export::run(&plan, encryptor, &output, a.force, &progress);
-    progress.finish();
-    let summary = result?;
+    let summary =
+        super::write_planned(&plan, &to, &output, a.force, "exporting", a.quiet || a.json)?;
     if a.json {
         let m = &plan.manifest;
         let dest = match &output {

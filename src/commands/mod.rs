@@ -221,3 +221,24 @@ pub(super) fn prepare_output(
     crate::signals::install();
     Ok((output, to))
 }
+
+/// What export and share do once planned, alike: the plan's warnings said, the encryptor
+/// built (a passphrase is asked only now, after every refusal), the bundle written with a
+/// progress line (`label`, unless `quiet`).
+pub(super) fn write_planned(
+    plan: &crate::ops::export::ExportPlan,
+    to: &EncryptTo,
+    output: &crate::ops::export::Output,
+    force: bool,
+    label: &str,
+    quiet: bool,
+) -> Result<crate::ops::export::Summary> {
+    for w in &plan.manifest.warnings {
+        render::warn(w);
+    }
+    let encryptor = to.encryptor()?;
+    let progress = crate::progress::Progress::bytes(plan.manifest.total_size(), label, !quiet);
+    let result = crate::ops::export::run(plan, encryptor, output, force, &progress);
+    progress.finish();
+    result
+}

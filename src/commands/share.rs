@@ -19,18 +19,7 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
             keep_secrets: a.keep_secrets,
         },
     )?;
-    for w in &plan.manifest.warnings {
-        warn(w);
-    }
-    let encryptor = to.encryptor()?;
-    let progress = crate::progress::Progress::bytes(
-        plan.manifest.total_size(),
-        "sharing",
-        !a.quiet && !a.json,
-    );
-    let result = crate::ops::export::run(&plan, encryptor, &output, a.force, &progress);
-    progress.finish();
-    let summary = result?;
+    let summary = super::write_planned(&plan, &to, &output, a.force, "sharing", a.quiet || a.json)?;
     let m = &plan.manifest;
     let Some(share) = &m.share else {
         return Err(Error::Bug("a share plan without its share".into()));
