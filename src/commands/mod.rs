@@ -166,7 +166,7 @@ pub(super) fn store_flag(root: &Path, explicit: bool) -> String {
     }
 }
 
-pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read>, String)> {
+pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read + Send>, String)> {
     if path.as_os_str() == "-" {
         if io::stdin().is_terminal() {
             return Err(Error::usage(
@@ -174,7 +174,7 @@ pub(super) fn open_input(path: &Path) -> Result<(Box<dyn Read>, String)> {
                 "pipe a bundle in, or give its file name",
             ));
         }
-        return Ok((Box::new(io::stdin().lock()), "standard input".into()));
+        return Ok((Box::new(io::stdin()), "standard input".into()));
     }
     let f = File::open(path).ctx("open", path)?;
     if f.metadata().map(|m| m.is_dir()).unwrap_or(false) {

@@ -16,8 +16,10 @@ use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::format::pgzip::ParGzWriter;
-use flate2::read::MultiGzDecoder;
+use crate::format::pinflate::{ParInflate, SeqInflate};
 use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::format::crypto::{open_age, DecryptWith};
@@ -323,8 +325,6 @@ pub trait Visitor {
     fn file(&mut self, entry: &FileEntry, data: &mut dyn Read) -> Result<()>;
 }
 
-type Decoded<P> = Budgeted<MultiGzDecoder<P>>;
-
 /// How many decompressed bytes the reader may still take. Before the manifest is read the
 /// allowance covers the largest manifest; after, exactly what the manifest declares plus tar
 /// overhead. A bundle that expands beyond that (a compression bomb, a giant long-name or PAX
@@ -375,7 +375,7 @@ const PER_FILE_OVERHEAD: u64 = 512 + 512 + 4096;
 
 /// Marks read errors of the underlying input so they are reported as I/O, not as damage,
 /// and counts the bytes read (for "the file ends after N bytes").
-struct TagRead<R>(R, std::rc::Rc<std::cell::Cell<u64>>);
+struct TagRead<R>(R, Arc<AtomicU64>);
 
 #[derive(Debug)]
 struct InputReadError(io::Error);
@@ -395,7 +395,7 @@ impl<R: Read> Read for TagRead<R> {
                 io::Error::other(InputReadError(e))
             }
         })?;
-        self.1.set(self.1.get() + n as u64);
+        self.1.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
 }
@@ -417,7 +417,7 @@ impl std::error::Error for AgeStreamError {}
 /// well-encrypted file that holds something other than a bundle.
 struct AgeRead<R> {
     inner: R,
-    input_read: std::rc::Rc<std::cell::Cell<u64>>,
+    input_read: Arc<AtomicU64>,
 }
 
 impl<R: Read> Read for AgeRead<R> {
@@ -431,7 +431,7 @@ impl<R: Read> Read for AgeRead<R> {
                     e.kind(),
                     AgeStreamError {
                         message: e.to_string(),
-                        input_read: self.input_read.get(),
+                        input_read: self.input_read.load(Ordering::Relaxed),
                     },
                 )
             }
@@ -487,7 +487,7 @@ type Decrypted<R> =
     AgeRead<age::stream::StreamReader<crate::format::crypto::Bounded<BufReader<TagRead<R>>>>>;
 
 fn decrypt<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Decrypted<R>> {
-    let input_read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let input_read = Arc::new(AtomicU64::new(0));
     let buffered = BufReader::with_capacity(IO_BUFFER, TagRead(input, input_read.clone()));
     Ok(AgeRead {
         inner: open_age(buffered, keys, what)?,
@@ -495,11 +495,12 @@ fn decrypt<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Decrypte
     })
 }
 
-fn open_plain<P: Read>(plain: P) -> (tar::Archive<Decoded<P>>, Budget) {
+/// The tar archive over `decoded` (the inflated stream), with its budget.
+fn open_tar<D: Read>(decoded: D) -> (tar::Archive<Budgeted<D>>, Budget) {
     let budget = Budget::default();
     budget.set_limit(MAX_MANIFEST_BYTES + 3 * PER_FILE_OVERHEAD);
     let gz = Budgeted {
-        inner: MultiGzDecoder::new(plain),
+        inner: decoded,
         budget: budget.clone(),
     };
     (tar::Archive::new(gz), budget)
@@ -580,30 +581,42 @@ fn parse_manifest_entry<R: Read>(
 
 /// Reads and validates the manifest only. Nothing after it is read or checked.
 pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Result<Manifest> {
-    let (mut archive, _) = open_plain(decrypt(input, keys, what)?);
+    let (mut archive, _) = open_tar(SeqInflate::new(decrypt(input, keys, what)?));
     let mut entries = archive.entries().map_err(|e| not_a_bundle(what, e))?;
     parse_manifest_entry(&mut entries, what)
 }
 
 /// Reads the whole bundle, checking every entry against the manifest, and returns the
-/// manifest once every file has been seen and verified.
-pub fn read_bundle<R: Read>(
+/// manifest once every file has been seen and verified. Decryption and the cutting of the
+/// gzip stream run on one thread, inflating on every core ([`ParInflate`]), the tar walk,
+/// hashing and the visitor on the caller's.
+pub fn read_bundle<R: Read + Send>(
     input: R,
     keys: &DecryptWith,
     what: &str,
     visitor: &mut dyn Visitor,
 ) -> Result<Manifest> {
-    read_plaintext(decrypt(input, keys, what)?, what, visitor)
+    let decrypted = decrypt(input, keys, what)?;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    std::thread::scope(|scope| {
+        let decoded = ParInflate::spawn(scope, decrypted, workers);
+        read_decoded(decoded, what, visitor)
+    })
 }
 
-/// [`read_bundle`] after decryption: reads the gzip-compressed tar `plain`. Public for the
-/// fuzz targets, which attack this layer directly.
+/// [`read_bundle`] after decryption: reads the gzip-compressed tar `plain`, on the calling
+/// thread alone. Public for the fuzz targets, which attack this layer directly.
 pub fn read_plaintext<P: Read>(
     plain: P,
     what: &str,
     visitor: &mut dyn Visitor,
 ) -> Result<Manifest> {
-    let (mut archive, budget) = open_plain(plain);
+    read_decoded(SeqInflate::new(plain), what, visitor)
+}
+
+/// Walks the inflated tar stream `decoded`: the manifest, then every entry checked.
+fn read_decoded<D: Read>(decoded: D, what: &str, visitor: &mut dyn Visitor) -> Result<Manifest> {
+    let (mut archive, budget) = open_tar(decoded);
     let manifest = {
         let mut entries = archive.entries().map_err(|e| not_a_bundle(what, e))?;
         let manifest = parse_manifest_entry(&mut entries, what)?;

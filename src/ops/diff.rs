@@ -71,7 +71,12 @@ impl Visitor for Configs {
 }
 
 /// Compares the bundle read from `input` with `store`.
-pub fn run<R: Read>(store: &Store, input: R, keys: &DecryptWith, what: &str) -> Result<DiffReport> {
+pub fn run<R: Read + Send>(
+    store: &Store,
+    input: R,
+    keys: &DecryptWith,
+    what: &str,
+) -> Result<DiffReport> {
     let mut c = Configs {
         configs: BTreeMap::new(),
     };

@@ -157,7 +157,7 @@ fn rename_targets(req: &ImportRequest) -> Vec<String> {
 
 /// Imports a bundle into the store at `root` (created if missing). Reads `input` once,
 /// streaming. On any error the store is as it was.
-pub fn run<R: Read>(
+pub fn run<R: Read + Send>(
     root: &Path,
     input: R,
     keys: &DecryptWith,
@@ -194,7 +194,7 @@ fn remove_created(created: &[PathBuf]) {
     }
 }
 
-fn run_locked<R: Read>(
+fn run_locked<R: Read + Send>(
     root: &Path,
     input: R,
     keys: &DecryptWith,
@@ -223,6 +223,7 @@ fn run_locked<R: Read>(
         progress: Progress::off(),
         written: (0, 0),
         buf: Vec::new(),
+        writeback: Writeback::new(),
     };
     let read = read_bundle(input, keys, what, &mut planner);
     planner.progress.finish();
@@ -293,7 +294,7 @@ fn report_plan(plan: &ImportPlan, report: &mut Report) {
 
 /// What `--dry-run` shows: the plan and every rewrite, computed from the bundle without
 /// writing anything.
-pub fn dry_run<R: Read>(
+pub fn dry_run<R: Read + Send>(
     root: &Path,
     input: R,
     keys: &DecryptWith,

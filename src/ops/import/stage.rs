@@ -34,6 +34,52 @@ pub(super) struct Stager<'a> {
     pub(super) written: (u64, u64),
     /// Read buffer, reused for every file.
     pub(super) buf: Vec<u8>,
+    /// Starts the disk writing large files while they are still being staged.
+    pub(super) writeback: Writeback,
+}
+
+/// Early writeback: every [`WRITEBACK_EVERY`] bytes of a file, a thread of its own flushes
+/// what was written so far (`fdatasync` on a second handle), so the disk works while the
+/// bundle is still being decrypted and inflated, and the one `syncfs` before the commit
+/// finds little left to write. Its errors are not reported: that `syncfs` is what makes the
+/// staged files durable, and it reports any.
+pub(super) struct Writeback {
+    tx: Option<std::sync::mpsc::SyncSender<std::fs::File>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Bytes of a file written between two early flushes.
+const WRITEBACK_EVERY: u64 = 32 << 20;
+
+impl Writeback {
+    pub(super) fn new() -> Writeback {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<std::fs::File>(1);
+        let thread = std::thread::spawn(move || {
+            for file in rx {
+                let _ = file.sync_data();
+            }
+        });
+        Writeback {
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    /// Asks for `file` to be flushed, unless a flush is already waiting.
+    fn kick(&self, file: &std::fs::File) {
+        if let (Some(tx), Ok(handle)) = (&self.tx, file.try_clone()) {
+            let _ = tx.try_send(handle);
+        }
+    }
+}
+
+impl Drop for Writeback {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 impl Stager<'_> {
@@ -217,6 +263,7 @@ impl Visitor for Stager<'_> {
         let mut w = io::BufWriter::with_capacity(IO_BUFFER, file);
         // Chunk by chunk: a read error is the bundle's fault, a write error the disk's.
         self.buf.resize(IO_BUFFER, 0);
+        let mut since_flush = 0u64;
         loop {
             let n = data
                 .read(&mut self.buf)
@@ -225,6 +272,12 @@ impl Visitor for Stager<'_> {
                 break;
             }
             w.write_all(&self.buf[..n]).ctx("write", &dest)?;
+            since_flush += n as u64;
+            if since_flush >= WRITEBACK_EVERY {
+                w.flush().ctx("write", &dest)?;
+                self.writeback.kick(w.get_ref());
+                since_flush = 0;
+            }
             self.progress.inc(n as u64);
             self.written.1 += n as u64;
             crate::failpoint("stage-chunk")?;
