@@ -614,6 +614,10 @@ fn a_file_changed_between_passes_fails_the_export() {
     use mbundle::{plan_export as plan, ExportRequest};
     let dir = Dir::new();
     let store_path = dir.copy_fixture(LINUX, "store");
+    // Larger than the small files an export reads once and holds (1 MiB), smaller than
+    // those it checks by their stamp alone (8 MiB): read again, and hashed again.
+    let victim = store_path.join("machines/web/notes.bin");
+    fs::write(&victim, vec![7u8; 2 << 20]).unwrap();
     let store = mbundle::Store::open(&store_path).unwrap();
     let p = plan(
         &store,
@@ -623,8 +627,16 @@ fn a_file_changed_between_passes_fails_the_export() {
         },
     )
     .unwrap();
+    assert!(
+        p.files.iter().any(|f| f.local == victim),
+        "notes.bin is carried"
+    );
+    // A small file changed after planning: the bundle carries the bytes that were hashed.
+    let small = store_path.join("machines/web/id_rsa.pub");
+    let mut bytes = fs::read(&small).unwrap();
+    bytes[10] ^= 1;
+    fs::write(&small, bytes).unwrap();
     // Same size, other bytes: only the hash can tell.
-    let victim = store_path.join("machines/web/id_rsa.pub");
     let mut bytes = fs::read(&victim).unwrap();
     bytes[10] ^= 1;
     fs::write(&victim, bytes).unwrap();
@@ -646,6 +658,47 @@ fn a_file_changed_between_passes_fails_the_export() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(leftovers, ["store"], "no temp file left behind");
+}
+
+#[test]
+fn small_files_are_read_once_and_carried_as_hashed() {
+    use mbundle::{plan_export as plan, ExportRequest};
+    let dir = Dir::new();
+    let store_path = dir.copy_fixture(LINUX, "store");
+    let store = mbundle::Store::open(&store_path).unwrap();
+    let p = plan(
+        &store,
+        &ExportRequest {
+            names: vec!["web".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    // Changed, then removed, after planning: the bundle still carries what was hashed, and
+    // the second pass never opens it again.
+    let small = store_path.join("machines/web/id_rsa.pub");
+    let before = fs::read(&small).unwrap();
+    fs::write(&small, b"changed").unwrap();
+    fs::remove_file(&small).unwrap();
+    let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    let out = dir.path("s.mbundle");
+    mbundle::write_export(
+        &p,
+        enc,
+        &mbundle::Output::File(out.clone()),
+        false,
+        &mbundle::Progress::off(),
+    )
+    .unwrap();
+    let entries = decrypt_entries(&fs::read(&out).unwrap(), &demo_key());
+    let carried = entries
+        .iter()
+        .find(|(p, _)| p == "machines/web/id_rsa.pub")
+        .unwrap();
+    assert_eq!(carried.1, before);
+    dir.run(&["verify", "s.mbundle", "-i", demo_key().to_str().unwrap()])
+        .ok();
 }
 
 #[test]

@@ -2,13 +2,13 @@
 //! verified key material kept (a PEM certificate; a private key matching its certificate),
 //! and identical sets grouped so each travels once under a content-derived id.
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::format::manifest::CertRole;
 use crate::pki::certs;
 use crate::store::{FoundMember, Machine, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CERT};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{self};
 use std::path::{Path, PathBuf};
 
@@ -99,48 +99,57 @@ pub fn group_certsets(found: &[MachineCerts]) -> Vec<GroupedSet> {
 }
 
 pub(super) fn fingerprint_file(path: &Path) -> Result<String> {
-    let meta = fs::metadata(path).ctx("stat", path)?;
-    if meta.len() > 1 << 20 {
-        // Not a certificate anyone made; still identified by its content (not its path),
-        // streamed rather than read whole, as file_fingerprint does for raw bytes.
-        let mut h = Sha256::new();
-        io::copy(&mut File::open(path).ctx("read", path)?, &mut h).ctx("read", path)?;
-        return Ok(format!("sha256:{}", hex::encode(h.finalize())));
+    match super::held::read(path, MAX_PEM_FILE) {
+        Ok(f) => Ok(certs::file_fingerprint(&f.bytes)),
+        Err(super::held::ReadError::Io(e)) => Err(Error::io("read", path, e)),
+        Err(super::held::ReadError::Changed) => Err(Error::ChangedWhileExporting {
+            path: path.to_path_buf(),
+        }),
+        Err(super::held::ReadError::TooLarge(_)) => {
+            // Not a certificate anyone made; still identified by its content (not its
+            // path), streamed rather than read whole, as file_fingerprint does for raw bytes.
+            let mut h = Sha256::new();
+            io::copy(&mut File::open(path).ctx("read", path)?, &mut h).ctx("read", path)?;
+            Ok(format!("sha256:{}", hex::encode(h.finalize())))
+        }
     }
-    Ok(certs::file_fingerprint(&fs::read(path).ctx("read", path)?))
 }
 
 /// Largest file read to check that it is the key or certificate its name says.
 pub(super) const MAX_PEM_FILE: u64 = 1 << 20;
 
-pub(super) fn read_small(p: &Path) -> std::result::Result<zeroize::Zeroizing<Vec<u8>>, String> {
-    let meta = fs::metadata(p).map_err(|e| format!("unreadable ({e})"))?;
-    if meta.len() > MAX_PEM_FILE {
-        return Err(format!(
-            "{} bytes, far too large for a key or certificate",
-            meta.len()
-        ));
+pub(super) fn read_small(
+    p: &Path,
+) -> std::result::Result<std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>, String> {
+    match super::held::read(p, MAX_PEM_FILE) {
+        Ok(f) => Ok(f.bytes),
+        Err(super::held::ReadError::TooLarge(n)) => {
+            Err(format!("{n} bytes, far too large for a key or certificate"))
+        }
+        Err(super::held::ReadError::Changed) => Err("changing while it was read".into()),
+        Err(super::held::ReadError::Io(e)) => Err(format!("unreadable ({e})")),
     }
-    fs::read(p)
-        .map(zeroize::Zeroizing::new)
-        .map_err(|e| format!("unreadable ({e})"))
 }
 
 /// The certificate in a PEM file (its DER), or why the file is not one.
 pub fn cert_file(p: &Path) -> std::result::Result<Vec<u8>, String> {
-    let der = certs::pem_cert_der(&read_small(p)?).map_err(|_| "not a PEM certificate")?;
-    certs::info_der(&der).map_err(|_| "not a readable X.509 certificate")?;
-    Ok(der)
+    super::held::cert_checked(p, || {
+        let der = certs::pem_cert_der(&read_small(p)?).map_err(|_| "not a PEM certificate")?;
+        certs::info_der(&der).map_err(|_| "not a readable X.509 certificate")?;
+        Ok(der)
+    })
 }
 
 /// Ok when the file holds the private key of `cert_der`, else why not.
 pub fn key_file_for(p: &Path, cert_der: &[u8]) -> std::result::Result<(), String> {
-    match certs::key_matches(&read_small(p)?, cert_der) {
-        Ok(true) => Ok(()),
-        Ok(false) => Err("a private key, but not the one of its certificate".into()),
-        Err(certs::PkiError::NotPemKey(_)) => Err("not a PEM private key".into()),
-        Err(e) => Err(e.to_string()),
-    }
+    super::held::key_checked(p, cert_der, || {
+        match certs::key_matches(&read_small(p)?, cert_der) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("a private key, but not the one of its certificate".into()),
+            Err(certs::PkiError::NotPemKey(_)) => Err("not a PEM private key".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    })
 }
 
 /// Keeps only issuing material that is what its name says: ca.pem and cert.pem PEM
@@ -189,7 +198,7 @@ pub(super) fn verified_members(
         let mut chosen = None;
         for (i, p) in candidates.iter().enumerate() {
             // Stand-ins only for a file config.json named; an absent member stays absent.
-            if i > 0 && !p.is_file() {
+            if i > 0 && !super::held::is_held(p) && !p.is_file() {
                 continue;
             }
             match check(p) {

@@ -7,6 +7,7 @@
 //! file beside the target, renamed into place only when complete.
 
 mod certsets;
+mod held;
 mod scan;
 mod share;
 mod write;
@@ -50,12 +51,14 @@ pub struct PlannedFile {
     pub mtime: u64,
     /// The file's identity and times when it was hashed.
     pub stamp: Stamp,
-    /// Content made by this export (a share's new client key and certificate, a redacted
-    /// config.json) instead of a file on disk: small, held in memory, zeroized when dropped.
+    /// Content held in memory instead of read again from disk: made by this export (a
+    /// share's new client key and certificate, a redacted config.json), or a small file read
+    /// once while planning ([`held`]). Small, zeroized when dropped.
     pub generated: Option<Generated>,
 }
 
-/// Bytes an export made itself. Its `Debug` never shows them (they may be a key).
+/// Bytes an export holds (made itself, or read once). Its `Debug` never shows them (they
+/// may be a key).
 #[derive(Clone)]
 pub struct Generated(pub std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>);
 
@@ -100,6 +103,7 @@ pub struct ExportPlan {
 
 /// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
 pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
+    let _held = held::hold();
     let names = select_names(store, req)?;
     let mut machines = Vec::new();
     let mut scans = Vec::new();

@@ -105,9 +105,33 @@ pub(super) fn mode_of(_meta: &fs::Metadata, name: &str) -> u32 {
     }
 }
 
-/// First pass over one file: size, sha256, mode, mtime.
+/// First pass over one file: size, sha256, mode, mtime. A small file is read once and its
+/// bytes held ([`super::held`]): the bundle carries exactly what was hashed.
 pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Result<PlannedFile> {
     crate::signals::check(NOT_WRITTEN)?;
+    let changed = || Error::ChangedWhileExporting {
+        path: local.to_path_buf(),
+    };
+    match super::held::read(local, super::held::HOLD_FILE) {
+        Ok(held) => {
+            let meta = &held.meta;
+            return Ok(PlannedFile {
+                entry: FileEntry {
+                    path: archive_path,
+                    size: held.bytes.len() as u64,
+                    mode: format!("{:04o}", mode_of(meta, name)),
+                    sha256: hex::encode(Sha256::digest(held.bytes.as_slice())),
+                },
+                local: local.to_path_buf(),
+                mtime: mtime_of(meta),
+                stamp: Stamp::of(meta),
+                generated: Some(super::Generated(held.bytes)),
+            });
+        }
+        Err(super::held::ReadError::TooLarge(_)) => {}
+        Err(super::held::ReadError::Changed) => return Err(changed()),
+        Err(super::held::ReadError::Io(e)) => return Err(Error::io("read", local, e)),
+    }
     let file = File::open(local).ctx("read", local)?;
     let meta = file.metadata().ctx("stat", local)?;
     let (size, sha256) = if meta.len() >= REHASH_MAX {
@@ -128,9 +152,7 @@ pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Resul
     };
     let stamp = Stamp::of(&file.metadata().ctx("stat", local)?);
     if stamp != Stamp::of(&meta) || size != meta.len() {
-        return Err(Error::ChangedWhileExporting {
-            path: local.to_path_buf(),
-        });
+        return Err(changed());
     }
     Ok(PlannedFile {
         entry: FileEntry {

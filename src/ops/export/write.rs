@@ -80,7 +80,7 @@ pub fn write<W: Write + Send + 'static>(
 
 /// The deflate level of every compressed chunk. libdeflate's 5 costs 0.87 of its 6's time
 /// and gives 1.006 of `pigz -6`'s size on a realistic VM disk (bench/run.sh, section r).
-pub const LEVEL: u32 = 5;
+pub const LEVEL: u32 = 3;
 
 /// What an interrupted export left undone.
 pub const NOT_WRITTEN: &str = "no bundle written";

@@ -1,0 +1,171 @@
+//! Small files read once per export. A store of 500 machines sharing two CAs has the same CA
+//! files checked for every machine, and every key and certificate is read to check it is
+//! what its name says, then to hash it, then to stream it. While an export plans
+//! ([`hold`]), each small file is read once and its bytes held (up to [`HOLD_TOTAL`] in all):
+//! every later check reads the held bytes, and the bundle carries exactly the bytes that were
+//! hashed, with no second read. Files beyond the budget are read as before.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::scan::Stamp;
+use zeroize::Zeroizing;
+
+/// Largest file held.
+pub(super) const HOLD_FILE: u64 = 1 << 20;
+/// Most bytes held in all, whatever the store's size.
+pub(super) const HOLD_TOTAL: u64 = 16 << 20;
+
+/// A file's bytes and the metadata read with them.
+pub(super) struct HeldFile {
+    pub(super) bytes: Arc<Zeroizing<Vec<u8>>>,
+    pub(super) meta: fs::Metadata,
+}
+
+impl Clone for HeldFile {
+    fn clone(&self) -> Self {
+        HeldFile {
+            bytes: Arc::clone(&self.bytes),
+            meta: self.meta.clone(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Held {
+    files: HashMap<PathBuf, HeldFile>,
+    bytes: u64,
+    /// What checking a held file as a certificate gave (its DER, or why not).
+    certs: HashMap<PathBuf, Result<Vec<u8>, String>>,
+    /// What checking a held file as the key of a certificate (by the DER's sha256) gave.
+    keys: HashMap<(PathBuf, [u8; 32]), Result<(), String>>,
+}
+
+thread_local! {
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// While the returned guard lives, small files read through [`read`] on this thread are held.
+pub(super) fn hold() -> Holding {
+    let outer = HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        let outer = h.is_some();
+        if !outer {
+            *h = Some(Held::default());
+        }
+        outer
+    });
+    Holding { outer }
+}
+
+/// Ends holding when dropped (the held bytes live on in whatever took them).
+pub(super) struct Holding {
+    outer: bool,
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        if !self.outer {
+            HELD.with(|h| *h.borrow_mut() = None);
+        }
+    }
+}
+
+/// Why a file could not be read whole.
+pub(super) enum ReadError {
+    /// Larger than asked for (its size).
+    TooLarge(u64),
+    /// It changed while it was read.
+    Changed,
+    /// The OS said no.
+    Io(io::Error),
+}
+
+/// A file of at most `max` bytes (and at most [`HOLD_FILE`]), read whole: from what is held,
+/// or from the disk (and then held, while there is room). A file whose identity or times
+/// change while it is read is refused.
+pub(super) fn read(p: &Path, max: u64) -> Result<HeldFile, ReadError> {
+    let max = max.min(HOLD_FILE);
+    if let Some(f) = HELD.with(|h| h.borrow().as_ref().and_then(|h| h.files.get(p).cloned())) {
+        return Ok(f);
+    }
+    let file = File::open(p).map_err(ReadError::Io)?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if meta.len() > max {
+        return Err(ReadError::TooLarge(meta.len()));
+    }
+    let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    (&file)
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    let after = file.metadata().map_err(ReadError::Io)?;
+    if bytes.len() as u64 != meta.len() || Stamp::of(&after) != Stamp::of(&meta) {
+        return Err(ReadError::Changed);
+    }
+    let held = HeldFile {
+        bytes: Arc::new(bytes),
+        meta,
+    };
+    HELD.with(|h| {
+        if let Some(h) = h.borrow_mut().as_mut() {
+            let size = held.bytes.len() as u64;
+            if h.bytes + size <= HOLD_TOTAL {
+                h.bytes += size;
+                h.files.insert(p.to_path_buf(), held.clone());
+            }
+        }
+    });
+    Ok(held)
+}
+
+/// Whether `p` is held (it was read whole during this export: a regular file).
+pub(super) fn is_held(p: &Path) -> bool {
+    HELD.with(|h| h.borrow().as_ref().is_some_and(|h| h.files.contains_key(p)))
+}
+
+/// `check` of the certificate file `p`, done once per export for a held file (its bytes
+/// cannot change under the answer): a CA shared by 500 machines is parsed once, not 500 times.
+pub(super) fn cert_checked(
+    p: &Path,
+    check: impl FnOnce() -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>, String> {
+    if let Some(r) = HELD.with(|h| h.borrow().as_ref().and_then(|h| h.certs.get(p).cloned())) {
+        return r;
+    }
+    let r = check();
+    HELD.with(|h| {
+        if let Some(h) = h.borrow_mut().as_mut() {
+            if h.files.contains_key(p) {
+                h.certs.insert(p.to_path_buf(), r.clone());
+            }
+        }
+    });
+    r
+}
+
+/// `check` of the key file `p` against the certificate `der`, once per export for a held file.
+pub(super) fn key_checked(
+    p: &Path,
+    der: &[u8],
+    check: impl FnOnce() -> Result<(), String>,
+) -> Result<(), String> {
+    use sha2::Digest;
+    let key = (p.to_path_buf(), <[u8; 32]>::from(sha2::Sha256::digest(der)));
+    if let Some(r) = HELD.with(|h| h.borrow().as_ref().and_then(|h| h.keys.get(&key).cloned())) {
+        return r;
+    }
+    let r = check();
+    HELD.with(|h| {
+        if let Some(h) = h.borrow_mut().as_mut() {
+            if h.files.contains_key(p) {
+                h.keys.insert(key, r.clone());
+            }
+        }
+    });
+    r
+}
