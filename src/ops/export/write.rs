@@ -78,8 +78,9 @@ pub fn write<W: Write + Send + 'static>(
     w.finish().map_err(out_err)
 }
 
-/// The deflate level of every compressed chunk. libdeflate's 5 costs 0.87 of its 6's time
-/// and gives 1.006 of `pigz -6`'s size on a realistic VM disk (bench/run.sh, section r).
+/// The deflate level of every compressed chunk. libdeflate's 3 (greedy) takes 0.79 of its 5's
+/// time on a realistic VM disk and gives 1.015 of `pigz -6`'s size there (5: 1.009); below 3
+/// the size grows faster than the time falls (bench/run.sh, section r).
 pub const LEVEL: u32 = 3;
 
 /// What an interrupted export left undone.
