@@ -348,7 +348,7 @@ impl<W: MemberSink> Drop for ParGzWriter<W> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::io::Read;
 
@@ -360,7 +360,8 @@ mod tests {
         out
     }
 
-    fn noise(n: usize) -> Vec<u8> {
+    /// Deterministic incompressible bytes (xorshift).
+    pub(crate) fn noise(n: usize) -> Vec<u8> {
         let mut x: u64 = 0x9e3779b97f4a7c15;
         (0..n)
             .map(|_| {

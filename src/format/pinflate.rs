@@ -99,15 +99,7 @@ impl<R: Read> Splitter<R> {
                 State::Done => return Ok(None),
                 State::Sequential(mut d) => {
                     let mut block = vec![0u8; PLAIN_BLOCK];
-                    let mut n = 0;
-                    while n < block.len() {
-                        match d.read(&mut block[n..]) {
-                            Ok(0) => break,
-                            Ok(k) => n += k,
-                            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                            Err(e) => return Err(e),
-                        }
-                    }
+                    let n = read_full(&mut *d, &mut block)?;
                     if n == 0 {
                         return Ok(None);
                     }
@@ -319,21 +311,16 @@ mod tests {
     use std::io::Write;
 
     fn noise(n: usize, seed: u64) -> Vec<u8> {
-        let mut x = seed | 1;
-        (0..n)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
+        crate::format::pgzip::tests::noise(n)
+            .iter()
+            .map(|b| b ^ seed as u8)
             .collect()
     }
 
     /// Half noise, half four-bit symbols (compresses about 2:1), half runs.
     fn sample(n: usize) -> Vec<u8> {
         let mut d = noise(n / 3, 7);
-        d.extend(noise(n / 3, 9).iter().map(|b| b & 0x0f));
+        d.extend(noise(n / 3, 9).iter().map(|b| (b >> 2) & 0x0f));
         d.resize(n, 0);
         d
     }
