@@ -15,6 +15,7 @@ use std::io::{self, BufReader, Read, Write};
 use std::sync::mpsc::{self, SyncSender};
 use std::thread::JoinHandle;
 
+use crate::format::hashing::{HashThread, HashingReader};
 use crate::format::pgzip::ParGzWriter;
 use crate::format::pinflate::{ParInflate, SeqInflate};
 use sha2::{Digest, Sha256};
@@ -48,38 +49,6 @@ impl std::fmt::Display for SourceReadError {
 }
 
 impl std::error::Error for SourceReadError {}
-
-/// A reader that hashes and counts what passes through it.
-pub struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<R: Read> HashingReader<R> {
-    /// Wraps `inner`.
-    pub fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// Bytes read so far and the lowercase hex sha256 of them.
-    pub fn finish(self) -> (u64, String) {
-        (self.count, hex::encode(self.hasher.finalize()))
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-}
 
 /// Streams a bundle into any writer: tar on the calling thread, gzip on every core
 /// ([`ParGzWriter`]), age encryption and output on a thread of their own.
@@ -588,8 +557,8 @@ pub fn read_manifest<R: Read>(input: R, keys: &DecryptWith, what: &str) -> Resul
 
 /// Reads the whole bundle, checking every entry against the manifest, and returns the
 /// manifest once every file has been seen and verified. Decryption and the cutting of the
-/// gzip stream run on one thread, inflating on every core ([`ParInflate`]), the tar walk,
-/// hashing and the visitor on the caller's.
+/// gzip stream run on one thread, inflating on every core ([`ParInflate`]), hashing of large
+/// files on one more ([`HashThread`]), the tar walk and the visitor on the caller's.
 pub fn read_bundle<R: Read + Send>(
     input: R,
     keys: &DecryptWith,
@@ -600,7 +569,8 @@ pub fn read_bundle<R: Read + Send>(
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     std::thread::scope(|scope| {
         let decoded = ParInflate::spawn(scope, decrypted, workers);
-        read_decoded(decoded, what, visitor)
+        let hasher = HashThread::spawn(scope);
+        read_decoded(decoded, what, visitor, Some(&hasher))
     })
 }
 
@@ -611,11 +581,16 @@ pub fn read_plaintext<P: Read>(
     what: &str,
     visitor: &mut dyn Visitor,
 ) -> Result<Manifest> {
-    read_decoded(SeqInflate::new(plain), what, visitor)
+    read_decoded(SeqInflate::new(plain), what, visitor, None)
 }
 
 /// Walks the inflated tar stream `decoded`: the manifest, then every entry checked.
-fn read_decoded<D: Read>(decoded: D, what: &str, visitor: &mut dyn Visitor) -> Result<Manifest> {
+fn read_decoded<D: Read>(
+    decoded: D,
+    what: &str,
+    visitor: &mut dyn Visitor,
+    hasher: Option<&HashThread>,
+) -> Result<Manifest> {
     let (mut archive, budget) = open_tar(decoded);
     let manifest = {
         let mut entries = archive.entries().map_err(|e| not_a_bundle(what, e))?;
@@ -665,10 +640,11 @@ fn read_decoded<D: Read>(decoded: D, what: &str, visitor: &mut dyn Visitor) -> R
                     declared.size
                 )));
             }
-            let mut hashing = HashingReader::new((&mut entry).take(declared.size));
+            let mut hashing =
+                HashingReader::new((&mut entry).take(declared.size), declared.size, hasher);
             visitor.file(declared, &mut hashing)?;
             io::copy(&mut hashing, &mut io::sink()).map_err(|e| stream_error(what, e))?;
-            let (count, sha) = hashing.finish();
+            let (count, sha) = hashing.finish().map_err(|e| stream_error(what, e))?;
             if count != declared.size {
                 return Err(Error::Truncated {
                     what: what.to_string(),

@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod crypto;
+pub mod hashing;
 pub mod manifest;
 pub mod pgzip;
 pub mod pinflate;
