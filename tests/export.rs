@@ -749,3 +749,62 @@ fn secret_files_are_carried_private_even_from_a_loose_store() {
     }
     assert!(secrets >= 10, "{secrets}");
 }
+
+#[test]
+fn many_machines_are_scanned_in_parallel_in_order_and_the_first_error_in_order_wins() {
+    use mbundle::{plan_export as plan, ExportRequest};
+    let dir = Dir::new();
+    let store_path = dir.copy_fixture(LINUX, "store");
+    let machines = store_path.join("machines");
+    let copy = |name: &str| {
+        let to = machines.join(name);
+        fs::create_dir(&to).unwrap();
+        for e in fs::read_dir(machines.join("web")).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                fs::copy(e.path(), to.join(e.file_name())).unwrap();
+            }
+        }
+    };
+    for i in 0..60 {
+        copy(&format!("w{i:02}"));
+    }
+    let req = ExportRequest {
+        all: true,
+        ..Default::default()
+    };
+    let store = mbundle::Store::open(&store_path).unwrap();
+    let p = plan(&store, &req).unwrap();
+    let names: Vec<&str> = p
+        .manifest
+        .machines
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "machines in the order asked for");
+    assert!(names.len() > 60);
+    // Every copy carries the same files with the same hashes as web.
+    let sums = |m: &str| -> Vec<(String, String)> {
+        let prefix = format!("machines/{m}/");
+        p.manifest
+            .files
+            .iter()
+            .filter_map(|f| {
+                f.path
+                    .strip_prefix(&prefix)
+                    .map(|rest| (rest.to_string(), f.sha256.clone()))
+            })
+            .collect()
+    };
+    for i in 0..60 {
+        assert_eq!(sums(&format!("w{i:02}")), sums("web"), "w{i:02}");
+    }
+    // Two machines whose names cannot travel: the first in order is the one named.
+    copy("w30 x");
+    copy("w50 x");
+    let store = mbundle::Store::open(&store_path).unwrap();
+    let err = plan(&store, &req).unwrap_err().to_string();
+    assert!(err.contains("w30 x"), "{err}");
+}
