@@ -111,7 +111,8 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
 /// The commit steps: cert directories (or single files) first, machines last.
 pub(super) fn commit_steps(plan: &ImportPlan, staging: &Path) -> Vec<Step> {
     let mut steps = Vec::new();
-    let mut mkdirs: Vec<String> = Vec::new();
+    // Each directory looked at once (500 machines go into one machines/).
+    let mut looked_at = std::collections::BTreeSet::new();
     let mut need_dir = |rel: &str, steps: &mut Vec<Step>| {
         let mut acc = String::new();
         for comp in rel.split('/') {
@@ -119,8 +120,7 @@ pub(super) fn commit_steps(plan: &ImportPlan, staging: &Path) -> Vec<Step> {
                 acc.push('/');
             }
             acc.push_str(comp);
-            if !plan.root.join(&acc).exists() && !mkdirs.contains(&acc) {
-                mkdirs.push(acc.clone());
+            if looked_at.insert(acc.clone()) && !plan.root.join(&acc).exists() {
                 steps.push(Step::Mkdir(acc.clone()));
             }
         }

@@ -180,9 +180,11 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
         let new_text = to_docker_machine_json(&config, &text);
         // Overwritten in place: staging is ours, and nothing in it counts until the journal
         // is written after sync_staged(); a crash here leaves staging to be discarded.
+        // Not truncated to zero first: on ext4 that makes close() flush the file at once
+        // (auto_da_alloc), 0.1 s for 500 machines; the one syncfs before commit does it.
         file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
-        file.set_len(0).ctx("write", &path)?;
         file.write_all(&new_text).ctx("write", &path)?;
+        file.set_len(new_text.len() as u64).ctx("write", &path)?;
         drop(file);
         // The result must parse, and every path it now names inside the store must exist
         // (in staging, or already in the store).

@@ -139,10 +139,15 @@ fn installed_drivers(manifest: &Manifest) -> BTreeSet<String> {
         std::env::var_os("PATH")
             .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
     };
-    manifest
+    // Each driver once: 500 machines of one driver are one PATH search, not 500.
+    let drivers: BTreeSet<&str> = manifest
         .machines
         .iter()
-        .map(|m| m.driver.clone())
+        .map(|m| m.driver.as_str())
+        .collect();
+    drivers
+        .into_iter()
         .filter(|d| on_path(&format!("docker-machine-driver-{d}")))
+        .map(str::to_string)
         .collect()
 }
