@@ -17,8 +17,16 @@ use zeroize::Zeroizing;
 
 /// Largest file held.
 pub(super) const HOLD_FILE: u64 = 1 << 20;
-/// Most bytes held in all, whatever the store's size.
+/// Most bytes held in all, whatever the store's size and however many threads scan it.
 pub(super) const HOLD_TOTAL: u64 = 16 << 20;
+
+/// Bytes held by the export under way, over all its threads.
+static HELD_BYTES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Starts an export's budget afresh (one export per run; in tests, a new plan).
+pub(super) fn new_budget() {
+    HELD_BYTES.store(0, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// A file's bytes and the metadata read with them.
 pub(super) struct HeldFile {
@@ -38,7 +46,6 @@ impl Clone for HeldFile {
 #[derive(Default)]
 struct Held {
     files: HashMap<PathBuf, HeldFile>,
-    bytes: u64,
     /// What checking a held file as a certificate gave (its DER, or why not).
     certs: HashMap<PathBuf, Result<Vec<u8>, String>>,
     /// What checking a held file as the key of a certificate (by the DER's sha256) gave.
@@ -113,10 +120,13 @@ pub(super) fn read(p: &Path, max: u64) -> Result<HeldFile, ReadError> {
     };
     HELD.with(|h| {
         if let Some(h) = h.borrow_mut().as_mut() {
+            use std::sync::atomic::Ordering;
             let size = held.bytes.len() as u64;
-            if h.bytes + size <= HOLD_TOTAL {
-                h.bytes += size;
+            let before = HELD_BYTES.fetch_add(size, Ordering::Relaxed);
+            if before + size <= HOLD_TOTAL {
                 h.files.insert(p.to_path_buf(), held.clone());
+            } else {
+                HELD_BYTES.fetch_sub(size, Ordering::Relaxed);
             }
         }
     });
@@ -168,4 +178,36 @@ pub(super) fn key_checked(
         }
     });
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_are_held_up_to_the_budget_then_read_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = (HOLD_TOTAL / HOLD_FILE) as usize + 2;
+        let paths: Vec<PathBuf> = (0..n)
+            .map(|i| {
+                let p = dir.path().join(format!("f{i}"));
+                fs::write(&p, vec![i as u8; HOLD_FILE as usize]).unwrap();
+                p
+            })
+            .collect();
+        new_budget();
+        let _held = hold();
+        for (i, p) in paths.iter().enumerate() {
+            let f = read(p, HOLD_FILE).ok().unwrap();
+            assert_eq!(f.bytes.len() as u64, HOLD_FILE);
+            assert_eq!(f.bytes[0], i as u8);
+        }
+        let held = paths.iter().filter(|p| is_held(p)).count();
+        assert_eq!(held as u64, HOLD_TOTAL / HOLD_FILE);
+        // Larger than asked for: refused, never held.
+        let big = dir.path().join("big");
+        fs::write(&big, vec![0u8; HOLD_FILE as usize + 1]).unwrap();
+        assert!(matches!(read(&big, HOLD_FILE), Err(ReadError::TooLarge(_))));
+        assert!(!is_held(&big));
+    }
 }

@@ -103,6 +103,7 @@ pub struct ExportPlan {
 
 /// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
 pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
+    held::new_budget();
     let _held = held::hold();
     let names = select_names(store, req)?;
     let (machines, scans): (Vec<Machine>, Vec<MachineScan>) =
@@ -172,70 +173,14 @@ fn scan_one(store: &Store, name: &str, include_disks: bool) -> Result<(Machine, 
 }
 
 /// Every machine scanned, on one thread per core (a store of 500 machines spends most of
-/// its export reading and checking small files), in the order asked for; the first error
-/// in that order is the one reported.
+/// its export reading and checking small files; each thread holds its own), in the order
+/// asked for; the first error in that order is the one reported.
 fn scan_all(
     store: &Store,
     names: &[String],
     include_disks: bool,
 ) -> Result<Vec<(Machine, MachineScan)>> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(names.len() / 8)
-        .max(1);
-    if workers == 1 {
-        return names
-            .iter()
-            .map(|n| scan_one(store, n, include_disks))
-            .collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut slots: Vec<Option<Result<(Machine, MachineScan)>>> =
-        names.iter().map(|_| None).collect();
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                s.spawn(|| {
-                    let _held = held::hold();
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(name) = names.get(i) else { break };
-                        let r = scan_one(store, name, include_disks);
-                        let failed = r.is_err();
-                        done.push((i, r));
-                        if failed {
-                            // Others stop at their next machine.
-                            next.store(names.len(), Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                    done
-                })
-            })
-            .collect();
-        for h in handles {
-            let done = h
-                .join()
-                .map_err(|_| Error::Bug("a scanning thread panicked".into()))?;
-            for (i, r) in done {
-                slots[i] = Some(r);
-            }
-        }
-        Ok::<(), Error>(())
-    })?;
-    let mut out = Vec::with_capacity(names.len());
-    for slot in slots {
-        match slot {
-            Some(r) => out.push(r?),
-            None => break,
-        }
-    }
-    if out.len() < names.len() {
-        return Err(Error::Bug("a machine was not scanned".into()));
-    }
-    Ok(out)
+    crate::fs::par_map(names, 8, held::hold, |n| scan_one(store, n, include_disks))
 }
 
 /// The machines asked for: every one with `--all`, else the names given (each once, all

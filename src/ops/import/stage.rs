@@ -130,94 +130,133 @@ pub(super) fn check_free_space(root: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// Rewrites every staged config.json and checks the result. Returns the report parts.
+/// What rewriting one machine's staged config.json found, applied to the report in order.
+enum Rewritten {
+    /// The machine is already in the store: its staged config.json, to compare.
+    Present(Vec<u8>),
+    /// Rewritten in place.
+    Done {
+        warning: Option<String>,
+        missing: Vec<super::MissingPath>,
+        outcome: crate::store::rewrite::Outcome,
+    },
+}
+
+/// Rewrites every staged config.json and checks the result (the machines on one thread per
+/// core: each is independent), then adds what each found to the report, in order.
 pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
     let root_fp = root_path(&plan.root)?;
-    for m in &plan.machines {
-        crate::failpoint("rewrite-machine")?;
-        let path = staging.join("machines").join(&m.target).join("config.json");
-        let bad = |reason: String| {
-            Error::Corrupt(format!(
-                "machine {}: config.json in the bundle {reason}",
-                m.source
-            ))
-        };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .map_err(|_| bad("is missing".into()))?;
-        let len = file.metadata().ctx("stat", &path)?.len();
-        if len > MAX_CONFIG {
-            return Err(bad("is too large".into()));
-        }
-        let mut text = Vec::with_capacity(len as usize + 1);
-        (&file)
-            .take(MAX_CONFIG + 1)
-            .read_to_end(&mut text)
-            .ctx("read", &path)?;
-        if m.present {
-            drop(file);
-            keep_present(plan, m, &text, &root_fp, staging, report)?;
-            continue;
-        }
-        let (config, outcome) = m.rewrite(&text, &root_fp)?;
-        let names_its_ca =
-            crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
-                .cert_ref(crate::store::CA_CERT)
-                .is_some();
-        let in_certs = m
-            .certset
-            .as_ref()
-            .and_then(|id| plan.sets.iter().find(|s| &s.id == id))
-            .is_some_and(|s| s.dir_rel == "certs");
-        if !names_its_ca && m.certset.is_some() && !in_certs {
-            report.warnings.push(format!(
-                "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
-                m.target, m.target
-            ));
-        }
-        let new_text = to_docker_machine_json(&config, &text);
-        // Overwritten in place: staging is ours, and nothing in it counts until the journal
-        // is written after sync_staged(); a crash here leaves staging to be discarded.
-        // Not truncated to zero first: on ext4 that makes close() flush the file at once
-        // (auto_da_alloc), 0.1 s for 500 machines; the one syncfs before commit does it.
-        file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
-        file.write_all(&new_text).ctx("write", &path)?;
-        file.set_len(new_text.len() as u64).ctx("write", &path)?;
-        drop(file);
-        // The result must parse, and every path it now names inside the store must exist
-        // (in staging, or already in the store).
-        let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
-            .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
-        for (field, s) in crate::store::string_fields(&reparsed) {
-            let key = field.rsplit('.').next().unwrap_or(&field);
-            if crate::store::rewrite::never_rewritten(key) {
-                continue;
-            }
-            let Some(p) = ForeignPath::parse(s) else {
-                continue;
-            };
-            let Some(rest) = p.strip_prefix(&root_fp) else {
-                continue;
-            };
-            let Some(in_staging) = crate::store::paths::local_join(staging, rest) else {
-                return Err(Error::Corrupt(format!(
-                    "rewritten path {s} is not a plain path"
-                )));
-            };
-            let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
-            if !in_staging.exists() && !in_store.exists() {
-                report.missing.push(super::MissingPath {
-                    machine: m.target.clone(),
-                    field: field.clone(),
-                    path: s.to_string(),
-                });
+    let done = crate::fs::par_map(
+        &plan.machines,
+        16,
+        || (),
+        |m| rewrite_one(plan, m, staging, &root_fp),
+    )?;
+    for (m, r) in plan.machines.iter().zip(done) {
+        match r {
+            Rewritten::Present(text) => keep_present(plan, m, &text, &root_fp, staging, report)?,
+            Rewritten::Done {
+                warning,
+                missing,
+                outcome,
+            } => {
+                report.warnings.extend(warning);
+                report.missing.extend(missing);
+                report.record(&m.target, outcome);
             }
         }
-        report.record(&m.target, outcome);
     }
     Ok(())
+}
+
+/// Rewrites one machine's staged config.json in place and checks the result parses and every
+/// path it names inside the store exists (in staging, or already in the store).
+fn rewrite_one(
+    plan: &ImportPlan,
+    m: &super::plan::MachinePlan,
+    staging: &Path,
+    root_fp: &ForeignPath,
+) -> Result<Rewritten> {
+    crate::failpoint("rewrite-machine")?;
+    let path = staging.join("machines").join(&m.target).join("config.json");
+    let bad = |reason: String| {
+        Error::Corrupt(format!(
+            "machine {}: config.json in the bundle {reason}",
+            m.source
+        ))
+    };
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|_| bad("is missing".into()))?;
+    let len = file.metadata().ctx("stat", &path)?.len();
+    if len > MAX_CONFIG {
+        return Err(bad("is too large".into()));
+    }
+    let mut text = Vec::with_capacity(len as usize + 1);
+    (&file)
+        .take(MAX_CONFIG + 1)
+        .read_to_end(&mut text)
+        .ctx("read", &path)?;
+    if m.present {
+        return Ok(Rewritten::Present(text));
+    }
+    let (config, outcome) = m.rewrite(&text, root_fp)?;
+    let names_its_ca = crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
+        .cert_ref(crate::store::CA_CERT)
+        .is_some();
+    let in_certs = m
+        .certset
+        .as_ref()
+        .and_then(|id| plan.sets.iter().find(|s| &s.id == id))
+        .is_some_and(|s| s.dir_rel == "certs");
+    let warning = (!names_its_ca && m.certset.is_some() && !in_certs).then(|| format!(
+        "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
+        m.target, m.target
+    ));
+    let new_text = to_docker_machine_json(&config, &text);
+    // Overwritten in place: staging is ours, and nothing in it counts until the journal is
+    // written after sync_staged(); a crash here leaves staging to be discarded. Not truncated
+    // to zero first: on ext4 that makes close() flush the file at once (auto_da_alloc), 0.1 s
+    // for 500 machines; the one syncfs before commit does it.
+    file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
+    file.write_all(&new_text).ctx("write", &path)?;
+    file.set_len(new_text.len() as u64).ctx("write", &path)?;
+    drop(file);
+    let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
+        .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
+    let mut missing = Vec::new();
+    for (field, s) in crate::store::string_fields(&reparsed) {
+        let key = field.rsplit('.').next().unwrap_or(&field);
+        if crate::store::rewrite::never_rewritten(key) {
+            continue;
+        }
+        let Some(p) = ForeignPath::parse(s) else {
+            continue;
+        };
+        let Some(rest) = p.strip_prefix(root_fp) else {
+            continue;
+        };
+        let Some(in_staging) = crate::store::paths::local_join(staging, rest) else {
+            return Err(Error::Corrupt(format!(
+                "rewritten path {s} is not a plain path"
+            )));
+        };
+        let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
+        if !in_staging.exists() && !in_store.exists() {
+            missing.push(super::MissingPath {
+                machine: m.target.clone(),
+                field: field.clone(),
+                path: s.to_string(),
+            });
+        }
+    }
+    Ok(Rewritten::Done {
+        warning,
+        missing,
+        outcome,
+    })
 }
 
 impl Visitor for Stager<'_> {
