@@ -684,6 +684,92 @@ fn bundle_larger_than_the_free_space_is_refused_before_staging() {
         .ok();
 }
 
+/// A write that fails while staging (the disk filled after the free-space check) fails the
+/// import, naming the file and the reason, and leaves the store as it was.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_disk_that_fills_while_staging_fails_the_import_and_changes_nothing() {
+    let d = Dir::new();
+    let src = d.copy_fixture(LINUX, "src");
+    let mut seed = 11u64;
+    fs::write(
+        src.join("machines/vbox/disk.vmdk"),
+        noise(&mut seed, 6 << 20),
+    )
+    .unwrap();
+    d.export_demo(&src, "vbox.mbundle", &["vbox", "--include-disks"])
+        .ok();
+    let Some(fs_) = Tmpfs::mount(&d.path("fills"), 16) else {
+        return;
+    };
+    let store = fs_.0.join("store");
+    fs::create_dir(&store).unwrap();
+    fs::write(store.join("keep"), "x").unwrap();
+    let pause = d.path("paused");
+    fs::write(&pause, "").unwrap();
+    let key = demo_key();
+    let child = d
+        .cmd()
+        .args([
+            "-s",
+            store.to_str().unwrap(),
+            "import",
+            "vbox.mbundle",
+            "-i",
+        ])
+        .arg(&key)
+        .env("MBUNDLE_TEST_FAILPOINT", "stage-file:1:pause")
+        .env("MBUNDLE_TEST_PAUSE", &pause)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Paused at its first file, after the free-space check: fill the disk, then go on.
+    wait_for("the staging directory", || {
+        fs::read_dir(&store)
+            .unwrap()
+            .flatten()
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(".mbundle-staging")
+            })
+            .then_some(())
+    });
+    // Leave 1 MiB: the 6 MiB disk cannot fit.
+    let filler = fs_.0.join("filler");
+    let mut f = fs::File::create(&filler).unwrap();
+    let free = {
+        let out = Command::new("df")
+            .args(["-B1", "--output=avail"])
+            .arg(&fs_.0)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .trim()
+            .parse::<u64>()
+            .unwrap()
+    };
+    std::io::Write::write_all(&mut f, &vec![1u8; (free - (1 << 20)) as usize]).unwrap();
+    drop(f);
+    fs::remove_file(&pause).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("disk.vmdk"), "{stderr}");
+    let mut left: Vec<_> = fs::read_dir(&store)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["keep"], "the store changed");
+}
+
 // ---- 6. Only the right key travels as a CA key; no foreign file travels as key material ----
 
 /// Sets `HostOptions.AuthOptions.<field>` of a machine's config.json.
