@@ -78,10 +78,10 @@ pub fn write<W: Write + Send + 'static>(
     w.finish().map_err(out_err)
 }
 
-/// The deflate level of every compressed chunk. libdeflate's 3 (greedy) takes 0.79 of its 5's
-/// time on a realistic VM disk and gives 1.015 of `pigz -6`'s size there (5: 1.009); below 3
-/// the size grows faster than the time falls (bench/run.sh, section r).
-pub const LEVEL: u32 = 3;
+/// The deflate level of every compressed chunk. libdeflate's 2 (greedy) gives 1.009 of
+/// `pigz -6`'s size on a realistic VM disk (3: 1.007, 5: 1.005, once each chunk is sampled at
+/// its start, middle and end) and takes about 0.8 of level 5's time (bench/run.sh, section r).
+pub const LEVEL: u32 = 2;
 
 /// What an interrupted export left undone.
 pub const NOT_WRITTEN: &str = "no bundle written";
