@@ -631,10 +631,9 @@ impl Drop for Tmpfs {
     }
 }
 
-#[cfg(target_os = "linux")]
-#[test]
-fn bundle_larger_than_the_free_space_is_refused_before_staging() {
-    let d = Dir::new();
+/// `vbox.mbundle` carrying a 6 MiB random disk, and a store (holding one file, `keep`) on
+/// a tmpfs of `mib` MiB; None where no tmpfs can be mounted.
+fn disk_bundle_and_small_store(d: &Dir, mib: u32) -> Option<(Tmpfs, PathBuf)> {
     let src = d.copy_fixture(LINUX, "src");
     let mut seed = 7u64;
     fs::write(
@@ -644,12 +643,20 @@ fn bundle_larger_than_the_free_space_is_refused_before_staging() {
     .unwrap();
     d.export_demo(&src, "vbox.mbundle", &["vbox", "--include-disks"])
         .ok();
-    let Some(fs_) = Tmpfs::mount(&d.path("small"), 4) else {
-        return;
-    };
+    let fs_ = Tmpfs::mount(&d.path(&format!("tmpfs-{mib}")), mib)?;
     let store = fs_.0.join("store");
     fs::create_dir(&store).unwrap();
     fs::write(store.join("keep"), "x").unwrap();
+    Some((fs_, store))
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn bundle_larger_than_the_free_space_is_refused_before_staging() {
+    let d = Dir::new();
+    let Some((fs_, store)) = disk_bundle_and_small_store(&d, 4) else {
+        return;
+    };
     for extra in [&[][..], &["--dry-run"][..]] {
         let r = d.import_demo(&store, "vbox.mbundle", extra).fails(
             1,
@@ -690,21 +697,9 @@ fn bundle_larger_than_the_free_space_is_refused_before_staging() {
 #[test]
 fn a_disk_that_fills_while_staging_fails_the_import_and_changes_nothing() {
     let d = Dir::new();
-    let src = d.copy_fixture(LINUX, "src");
-    let mut seed = 11u64;
-    fs::write(
-        src.join("machines/vbox/disk.vmdk"),
-        noise(&mut seed, 6 << 20),
-    )
-    .unwrap();
-    d.export_demo(&src, "vbox.mbundle", &["vbox", "--include-disks"])
-        .ok();
-    let Some(fs_) = Tmpfs::mount(&d.path("fills"), 16) else {
+    let Some((fs_, store)) = disk_bundle_and_small_store(&d, 16) else {
         return;
     };
-    let store = fs_.0.join("store");
-    fs::create_dir(&store).unwrap();
-    fs::write(store.join("keep"), "x").unwrap();
     let pause = d.path("paused");
     fs::write(&pause, "").unwrap();
     let key = demo_key();
