@@ -27,8 +27,8 @@ pub struct HashThread {
 impl HashThread {
     /// Starts the thread in `scope`; it ends when the returned handle is dropped.
     pub fn spawn<'scope>(scope: &'scope std::thread::Scope<'scope, '_>) -> HashThread {
-        let (tx, rx) = mpsc::sync_channel::<Msg>(8);
-        let (spare_tx, spare) = mpsc::sync_channel::<Vec<u8>>(16);
+        let (tx, rx) = mpsc::sync_channel::<Msg>(4);
+        let (spare_tx, spare) = mpsc::sync_channel::<Vec<u8>>(4);
         scope.spawn(move || {
             let mut h = Sha256::new();
             for msg in rx {
