@@ -59,10 +59,16 @@ hyperfine --style basic --runs "$RUNS" --export-json a-export.json \
 # Each run starts after `sync`: mbundle makes its staged files durable with one syncfs
 # before it commits, and that would otherwise also write out the GiBs the previous
 # benchmark left dirty (tar, which never syncs, would not pay for them).
-mkdir -p imp
-hyperfine --style basic --runs "$RUNS" --prepare sync --export-json a-import.json \
-  -n "mbundle import (verifies every sha256)" "$M -s $W/imp/m-\$(date +%s%N) import out.mbundle -i key.txt -q" \
-  -n "age -d|pigz -d|tar -x" "d=$W/imp/p-\$(date +%s%N); mkdir \$d; age -d -i key.txt out-pigz.age | pigz -d | tar -xf - -C \$d"
+# time_imports JSON LABEL BUNDLE PIGZ_BUNDLE: mbundle's import of BUNDLE against
+# `age -d | pigz -d | tar -x` of PIGZ_BUNDLE, each run into a new directory under imp/.
+time_imports() {
+  mkdir -p imp
+  hyperfine --style basic --runs "$RUNS" --prepare sync --export-json "$1" \
+    -n "$2" "$M -s $W/imp/m-\$(date +%s%N) import $3 -i key.txt -q" \
+    -n "age -d|pigz -d|tar -x" "d=$W/imp/p-\$(date +%s%N); mkdir \$d; age -d -i key.txt $4 | pigz -d | tar -xf - -C \$d"
+  rm -rf imp
+}
+time_imports a-import.json "mbundle import (verifies every sha256)" out.mbundle out-pigz.age
 
 echo
 echo "== (r) one virtualbox machine as real ones compress: ${DISK_MIB} MiB disk (half random, half system binaries) + 60 MiB iso =="
@@ -70,11 +76,7 @@ hyperfine --style basic --runs "$RUNS" --export-json r-export.json \
   --prepare "rm -f real.mbundle; sync" --prepare "rm -f real-pigz.age; sync" \
   -n "mbundle export" "$M -s real-store export --all --include-disks -r $R -o real.mbundle -f -q" \
   -n "tar|pigz -p$cores -6|age" "tar -C real-store -cf - . | pigz -p$cores -6 | age -r $R > real-pigz.age"
-mkdir -p imp
-hyperfine --style basic --runs "$RUNS" --prepare sync --export-json r-import.json \
-  -n "mbundle import (verifies every sha256)" "$M -s $W/imp/r-\$(date +%s%N) import real.mbundle -i key.txt -q" \
-  -n "age -d|pigz -d|tar -x" "d=$W/imp/s-\$(date +%s%N); mkdir \$d; age -d -i key.txt real-pigz.age | pigz -d | tar -xf - -C \$d"
-rm -rf imp
+time_imports r-import.json "mbundle import (verifies every sha256)" real.mbundle real-pigz.age
 
 echo
 echo "== (b) 500 cloud machines sharing two CAs =="
@@ -82,10 +84,7 @@ hyperfine --style basic --runs "$RUNS" --export-json b-export.json \
   --prepare "rm -f cloud.mbundle; sync" --prepare "rm -f cloud-pigz.age; sync" \
   -n "mbundle export --all" "$M -s cloud-store export --all -r $R -o cloud.mbundle -f -q" \
   -n "tar|pigz|age" "tar -C cloud-store -cf - . | pigz -p$cores | age -r $R > cloud-pigz.age"
-hyperfine --style basic --runs "$RUNS" --prepare sync --export-json b-import.json \
-  -n "mbundle import (500 machines)" "$M -s $W/imp/c-\$(date +%s%N) import cloud.mbundle -i key.txt -q" \
-  -n "age -d|pigz -d|tar -x" "d=$W/imp/q-\$(date +%s%N); mkdir \$d; age -d -i key.txt cloud-pigz.age | pigz -d | tar -xf - -C \$d"
-rm -rf imp
+time_imports b-import.json "mbundle import (500 machines)" cloud.mbundle cloud-pigz.age
 
 echo
 echo "== peak memory (RSS) of mbundle by disk size =="

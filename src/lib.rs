@@ -33,7 +33,9 @@ pub use error::{Error, Result};
 pub use format::bundle::{read_bundle, read_plaintext, VerifyOnly, Visitor};
 pub use format::crypto::DecryptWith;
 pub use format::manifest::{check_archive_path, FileEntry, Manifest};
-pub use ops::export::{plan as plan_export, run as write_export, ExportRequest, Output};
+pub use ops::export::{
+    plan as plan_export, run as write_export, ExportPlan, ExportRequest, Output,
+};
 pub use pki::certs::parse_pem;
 pub use progress::Progress;
 pub use store::context::context_id;

@@ -609,24 +609,42 @@ fn passphrase_bundles_round_trip_and_refuse_the_wrong_key() {
     .fails(2, &["not both"]);
 }
 
+/// The first pass of `export web` from the store at `store_path`.
+fn plan_web(store_path: &std::path::Path) -> mbundle::ExportPlan {
+    let store = mbundle::Store::open(store_path).unwrap();
+    mbundle::plan_export(
+        &store,
+        &mbundle::ExportRequest {
+            names: vec!["web".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+/// The second pass: `plan` written to `out` for the demo recipient.
+fn write_planned(plan: &mbundle::ExportPlan, out: &std::path::Path) -> Result<(), mbundle::Error> {
+    let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
+    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
+    mbundle::write_export(
+        plan,
+        enc,
+        &mbundle::Output::File(out.to_path_buf()),
+        false,
+        &mbundle::Progress::off(),
+    )
+    .map(|_| ())
+}
+
 #[test]
 fn a_file_changed_between_passes_fails_the_export() {
-    use mbundle::{plan_export as plan, ExportRequest};
     let dir = Dir::new();
     let store_path = dir.copy_fixture(LINUX, "store");
     // Larger than the small files an export reads once and holds (1 MiB), smaller than
     // those it checks by their stamp alone (8 MiB): read again, and hashed again.
     let victim = store_path.join("machines/web/notes.bin");
     fs::write(&victim, vec![7u8; 2 << 20]).unwrap();
-    let store = mbundle::Store::open(&store_path).unwrap();
-    let p = plan(
-        &store,
-        &ExportRequest {
-            names: vec!["web".into()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let p = plan_web(&store_path);
     assert!(
         p.files.iter().any(|f| f.local == victim),
         "notes.bin is carried"
@@ -640,17 +658,8 @@ fn a_file_changed_between_passes_fails_the_export() {
     let mut bytes = fs::read(&victim).unwrap();
     bytes[10] ^= 1;
     fs::write(&victim, bytes).unwrap();
-    let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
-    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let out = dir.path("c.mbundle");
-    let err = mbundle::write_export(
-        &p,
-        enc,
-        &mbundle::Output::File(out.clone()),
-        false,
-        &mbundle::Progress::off(),
-    )
-    .unwrap_err();
+    let err = write_planned(&p, &out).unwrap_err();
     assert!(err.to_string().contains("changed while exporting"), "{err}");
     assert!(!out.exists(), "a failed export leaves no bundle");
     let leftovers: Vec<_> = fs::read_dir(dir.root())
@@ -662,35 +671,17 @@ fn a_file_changed_between_passes_fails_the_export() {
 
 #[test]
 fn small_files_are_read_once_and_carried_as_hashed() {
-    use mbundle::{plan_export as plan, ExportRequest};
     let dir = Dir::new();
     let store_path = dir.copy_fixture(LINUX, "store");
-    let store = mbundle::Store::open(&store_path).unwrap();
-    let p = plan(
-        &store,
-        &ExportRequest {
-            names: vec!["web".into()],
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let p = plan_web(&store_path);
     // Changed, then removed, after planning: the bundle still carries what was hashed, and
     // the second pass never opens it again.
     let small = store_path.join("machines/web/id_rsa.pub");
     let before = fs::read(&small).unwrap();
     fs::write(&small, b"changed").unwrap();
     fs::remove_file(&small).unwrap();
-    let r: age::x25519::Recipient = demo_recipient().parse().unwrap();
-    let enc = age::Encryptor::with_recipients(std::iter::once(&r as &dyn age::Recipient)).unwrap();
     let out = dir.path("s.mbundle");
-    mbundle::write_export(
-        &p,
-        enc,
-        &mbundle::Output::File(out.clone()),
-        false,
-        &mbundle::Progress::off(),
-    )
-    .unwrap();
+    write_planned(&p, &out).unwrap();
     let entries = decrypt_entries(&fs::read(&out).unwrap(), &demo_key());
     let carried = entries
         .iter()

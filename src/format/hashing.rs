@@ -51,38 +51,44 @@ impl HashThread {
 /// A reader that hashes and counts what passes through it.
 pub struct HashingReader<'h, R> {
     inner: R,
-    local: Option<Sha256>,
-    thread: Option<&'h HashThread>,
+    hasher: Hasher<'h>,
     count: u64,
+}
+
+/// Where a file is hashed.
+enum Hasher<'h> {
+    Here(Sha256),
+    There(&'h HashThread),
 }
 
 impl<'h, R: Read> HashingReader<'h, R> {
     /// Wraps `inner`, which yields `size` bytes: hashed on `thread` when it is given and the
     /// file is large, else here.
     pub fn new(inner: R, size: u64, thread: Option<&'h HashThread>) -> Self {
-        let thread = thread.filter(|_| size >= THREADED_MIN);
-        if let Some(t) = thread {
-            // A failed send shows at finish().
-            let _ = t.tx.send(Msg::Start);
-        }
+        let hasher = match thread.filter(|_| size >= THREADED_MIN) {
+            Some(t) => {
+                // A failed send shows at finish().
+                let _ = t.tx.send(Msg::Start);
+                Hasher::There(t)
+            }
+            None => Hasher::Here(Sha256::new()),
+        };
         HashingReader {
             inner,
-            local: thread.is_none().then(Sha256::new),
-            thread,
+            hasher,
             count: 0,
         }
     }
 
     /// Bytes read so far and the lowercase hex sha256 of them.
     pub fn finish(self) -> io::Result<(u64, String)> {
-        let sum = match (self.local, self.thread) {
-            (Some(h), _) => hex::encode(h.finalize()),
-            (None, Some(t)) => {
+        let sum = match self.hasher {
+            Hasher::Here(h) => hex::encode(h.finalize()),
+            Hasher::There(t) => {
                 let (reply, answer) = mpsc::sync_channel(1);
                 t.tx.send(Msg::Finish(reply)).map_err(|_| stopped())?;
                 answer.recv().map_err(|_| stopped())?
             }
-            (None, None) => return Err(stopped()),
         };
         Ok((self.count, sum))
     }
@@ -96,13 +102,15 @@ impl<R: Read> Read for HashingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count += n as u64;
-        if let Some(h) = self.local.as_mut() {
-            h.update(&buf[..n]);
-        } else if let (Some(t), true) = (self.thread, n > 0) {
-            let mut block = t.spare.try_recv().unwrap_or_default();
-            block.clear();
-            block.extend_from_slice(&buf[..n]);
-            t.tx.send(Msg::Data(block)).map_err(|_| stopped())?;
+        match &mut self.hasher {
+            Hasher::Here(h) => h.update(&buf[..n]),
+            Hasher::There(t) if n > 0 => {
+                let mut block = t.spare.try_recv().unwrap_or_default();
+                block.clear();
+                block.extend_from_slice(&buf[..n]);
+                t.tx.send(Msg::Data(block)).map_err(|_| stopped())?;
+            }
+            Hasher::There(_) => {}
         }
         Ok(n)
     }

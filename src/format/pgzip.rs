@@ -160,23 +160,24 @@ fn probe_ratios(data: &[u8]) -> (f64, f64) {
         return (0.0, 0.0);
     }
     thread_local! {
-        // One compressor per thread, reset between samples: setting one up costs more than
-        // compressing a sample.
-        static PROBER: std::cell::RefCell<flate2::Compress> =
-            std::cell::RefCell::new(flate2::Compress::new(Compression::fast(), false));
+        // One compressor and output buffer per thread, the compressor reset between samples:
+        // setting one up costs more than compressing a sample. The buffer has room for any
+        // sample to finish: level 1 can grow incompressible data by an eighth. (zlib-rs 0.6.8
+        // panics in deflate_quick when a compressor whose last stream did not finish is reset
+        // and used again; the room, and a new compressor after any stream that did not
+        // finish, keep that from happening.)
+        static PROBER: std::cell::RefCell<(flate2::Compress, Vec<u8>)> = std::cell::RefCell::new((
+            flate2::Compress::new(Compression::fast(), false),
+            Vec::with_capacity(4 * PROBE + 1024),
+        ));
     }
-    PROBER.with(|c| {
-        let mut c = c.borrow_mut();
-        // Room for any sample to finish: level 1 can grow incompressible data by an eighth.
-        // (zlib-rs 0.6.8 panics in deflate_quick when a compressor whose last stream did not
-        // finish is reset and used again; the room, and a new compressor after any stream
-        // that did not finish, keep that from happening.)
-        let mut out = Vec::with_capacity(4 * PROBE + 1024);
+    PROBER.with(|cell| {
+        let (c, out) = &mut *cell.borrow_mut();
         let (mut best, mut worst) = (f64::MAX, 0.0f64);
         for sample in samples {
             c.reset();
             out.clear();
-            let status = c.compress_vec(sample, &mut out, flate2::FlushCompress::Finish);
+            let status = c.compress_vec(sample, out, flate2::FlushCompress::Finish);
             let r = if matches!(status, Ok(flate2::Status::StreamEnd)) {
                 out.len() as f64 / sample.len() as f64
             } else {
@@ -190,10 +191,10 @@ fn probe_ratios(data: &[u8]) -> (f64, f64) {
     })
 }
 
-/// Below this probe ratio (in every sample) a chunk is mostly runs (empty disk space, zero pages): zlib-rs
-/// deflates those faster than libdeflate (1.76 s against 2.16 s for the benchmark's synthetic
-/// disk), while libdeflate is the faster on everything else (executables: 4.76 s against
-/// 6.71 s for the realistic disk).
+/// Below this probe ratio (in every sample) a chunk is mostly runs (empty disk space, zero
+/// pages): zlib-rs deflates those faster than libdeflate (1.76 s against 2.16 s for the
+/// benchmark's synthetic disk), while libdeflate is the faster on everything else
+/// (executables: 4.76 s against 6.71 s for the realistic disk).
 const RUNS_RATIO: f64 = 0.10;
 
 /// A writer that gzips what it is given on several threads.

@@ -29,18 +29,10 @@ pub(super) fn new_budget() {
 }
 
 /// A file's bytes and the metadata read with them.
+#[derive(Clone)]
 pub(super) struct HeldFile {
     pub(super) bytes: Arc<Zeroizing<Vec<u8>>>,
     pub(super) meta: fs::Metadata,
-}
-
-impl Clone for HeldFile {
-    fn clone(&self) -> Self {
-        HeldFile {
-            bytes: Arc::clone(&self.bytes),
-            meta: self.meta.clone(),
-        }
-    }
 }
 
 #[derive(Default)]
@@ -144,18 +136,7 @@ pub(super) fn cert_checked(
     p: &Path,
     check: impl FnOnce() -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    if let Some(r) = HELD.with(|h| h.borrow().as_ref().and_then(|h| h.certs.get(p).cloned())) {
-        return r;
-    }
-    let r = check();
-    HELD.with(|h| {
-        if let Some(h) = h.borrow_mut().as_mut() {
-            if h.files.contains_key(p) {
-                h.certs.insert(p.to_path_buf(), r.clone());
-            }
-        }
-    });
-    r
+    remembered(p, p.to_path_buf(), |h| &mut h.certs, check)
 }
 
 /// `check` of the key file `p` against the certificate `der`, once per export for a held file.
@@ -166,18 +147,33 @@ pub(super) fn key_checked(
 ) -> Result<(), String> {
     use sha2::Digest;
     let key = (p.to_path_buf(), <[u8; 32]>::from(sha2::Sha256::digest(der)));
-    if let Some(r) = HELD.with(|h| h.borrow().as_ref().and_then(|h| h.keys.get(&key).cloned())) {
-        return r;
+    remembered(p, key, |h| &mut h.keys, check)
+}
+
+/// The answer `map` keeps under `key`, else `check`'s, kept when the file `p` is held.
+fn remembered<K: std::hash::Hash + Eq, V: Clone>(
+    p: &Path,
+    key: K,
+    map: impl Fn(&mut Held) -> &mut HashMap<K, V>,
+    check: impl FnOnce() -> V,
+) -> V {
+    let known = HELD.with(|h| {
+        h.borrow_mut()
+            .as_mut()
+            .and_then(|h| map(h).get(&key).cloned())
+    });
+    if let Some(v) = known {
+        return v;
     }
-    let r = check();
+    let v = check();
     HELD.with(|h| {
         if let Some(h) = h.borrow_mut().as_mut() {
             if h.files.contains_key(p) {
-                h.keys.insert(key, r.clone());
+                map(h).insert(key, v.clone());
             }
         }
     });
-    r
+    v
 }
 
 #[cfg(test)]

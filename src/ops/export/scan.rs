@@ -114,19 +114,18 @@ pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Resul
     };
     match super::held::read(local, super::held::HOLD_FILE) {
         Ok(held) => {
-            let meta = &held.meta;
-            return Ok(PlannedFile {
-                entry: FileEntry {
-                    path: archive_path,
-                    size: held.bytes.len() as u64,
-                    mode: format!("{:04o}", mode_of(meta, name)),
-                    sha256: hex::encode(Sha256::digest(held.bytes.as_slice())),
-                },
-                local: local.to_path_buf(),
-                mtime: mtime_of(meta),
-                stamp: Stamp::of(meta),
-                generated: Some(super::Generated(held.bytes)),
-            });
+            let size = held.bytes.len() as u64;
+            let sha256 = hex::encode(Sha256::digest(held.bytes.as_slice()));
+            let bytes = Some(super::Generated(held.bytes));
+            return Ok(planned(
+                local,
+                archive_path,
+                name,
+                &held.meta,
+                size,
+                sha256,
+                bytes,
+            ));
         }
         Err(super::held::ReadError::TooLarge(_)) => {}
         Err(super::held::ReadError::Changed) => return Err(changed()),
@@ -154,18 +153,39 @@ pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Resul
     if stamp != Stamp::of(&meta) || size != meta.len() {
         return Err(changed());
     }
-    Ok(PlannedFile {
+    Ok(planned(
+        local,
+        archive_path,
+        name,
+        &meta,
+        size,
+        sha256,
+        None,
+    ))
+}
+
+/// The planned file read from `local` with `meta` (its stamp checked unchanged by the caller).
+fn planned(
+    local: &Path,
+    archive_path: String,
+    name: &str,
+    meta: &fs::Metadata,
+    size: u64,
+    sha256: String,
+    generated: Option<super::Generated>,
+) -> PlannedFile {
+    PlannedFile {
         entry: FileEntry {
             path: archive_path,
             size,
-            mode: format!("{:04o}", mode_of(&meta, name)),
+            mode: format!("{:04o}", mode_of(meta, name)),
             sha256,
         },
         local: local.to_path_buf(),
-        mtime: mtime_of(&meta),
-        stamp,
-        generated: None,
-    })
+        mtime: mtime_of(meta),
+        stamp: Stamp::of(meta),
+        generated,
+    }
 }
 
 /// Hashes a large file with one thread reading ahead while this one hashes, so the kernel's
