@@ -83,17 +83,9 @@ def write_real_disk(path, mib):
 
 
 def real_store(out, mib):
-    dst = os.path.join(out, "real-store")
-    shutil.rmtree(dst, ignore_errors=True)
-    shutil.copytree(os.path.join(STORE, "certs"), os.path.join(dst, "certs"))
-    m = os.path.join(dst, "machines", "vbox")
-    shutil.copytree(os.path.join(STORE, "machines", "vbox"), m)
-    os.remove(os.path.join(m, "disk.vmdk"))
-    write_real_disk(os.path.join(m, "disk.vmdk"), mib)
+    m = vbox_machine_store(out, "real-store", lambda disk: write_real_disk(disk, mib))
     with open(os.path.join(m, "boot2docker.iso"), "wb") as f:
         write_random(f, 60 << 20)
-    with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
-        f.write(config_for(os.path.join(STORE, "machines", "vbox", "config.json"), "/home/alice/.docker/machine", dst, "vbox", "vbox"))
 
 
 def config_for(src_config, old_root, new_root, old_name, new_name, extra=()):
@@ -109,16 +101,24 @@ def config_for(src_config, old_root, new_root, old_name, new_name, extra=()):
     return json.dumps(cfg, indent=4, ensure_ascii=False)
 
 
-def vbox_store(out, mib):
-    dst = os.path.join(out, "vbox-store")
+def vbox_machine_store(out, name, write_disk_at):
+    """A store `name` holding the fixture's vbox machine, its disk.vmdk written by
+    `write_disk_at(path)` and its config.json spelled for where it is. Returns the machine
+    directory."""
+    dst = os.path.join(out, name)
     shutil.rmtree(dst, ignore_errors=True)
     shutil.copytree(os.path.join(STORE, "certs"), os.path.join(dst, "certs"))
     m = os.path.join(dst, "machines", "vbox")
     shutil.copytree(os.path.join(STORE, "machines", "vbox"), m)
     os.remove(os.path.join(m, "disk.vmdk"))
-    write_disk(os.path.join(m, "disk.vmdk"), mib)
+    write_disk_at(os.path.join(m, "disk.vmdk"))
     with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
         f.write(config_for(os.path.join(STORE, "machines", "vbox", "config.json"), "/home/alice/.docker/machine", dst, "vbox", "vbox"))
+    return m
+
+
+def vbox_store(out, mib):
+    vbox_machine_store(out, "vbox-store", lambda disk: write_disk(disk, mib))
 
 
 def cloud_store(out, count):
