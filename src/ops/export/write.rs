@@ -138,6 +138,30 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// A bundle file whose written data the disk starts writing while the rest is still being
+/// compressed ([`crate::fs::writeback`]): the sync before the rename then finds little left
+/// (0.23 s of a 4 s export of a 1 GiB disk, bench/run.sh section r, was that sync alone).
+struct EarlyFlush {
+    file: File,
+    writeback: crate::fs::writeback::Writeback,
+    since: u64,
+}
+
+impl Write for EarlyFlush {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.since += n as u64;
+        if self.since >= crate::fs::writeback::EVERY {
+            self.writeback.kick(&self.file);
+            self.since = 0;
+        }
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
 /// Where the bundle goes.
 #[derive(Clone, Debug)]
 pub enum Output {
@@ -223,7 +247,11 @@ pub fn run(
                     .try_clone()
                     .ctx(crate::error::WRITE_BUNDLE, path)?;
                 let counting = CountingWriter {
-                    inner: file,
+                    inner: EarlyFlush {
+                        file,
+                        writeback: crate::fs::writeback::Writeback::new(),
+                        since: 0,
+                    },
                     count: 0,
                 };
                 let mut w = write(plan, counting, encryptor, path, progress)?;

@@ -223,7 +223,7 @@ fn run_locked<R: Read + Send>(
         progress: Progress::off(),
         written: (0, 0),
         buf: Vec::new(),
-        writeback: Writeback::new(),
+        writeback: crate::fs::writeback::Writeback::new(),
     };
     let read = read_bundle(input, keys, what, &mut planner);
     planner.progress.finish();

@@ -35,51 +35,7 @@ pub(super) struct Stager<'a> {
     /// Read buffer, reused for every file.
     pub(super) buf: Vec<u8>,
     /// Starts the disk writing large files while they are still being staged.
-    pub(super) writeback: Writeback,
-}
-
-/// Early writeback: every [`WRITEBACK_EVERY`] bytes of a file, a thread of its own flushes
-/// what was written so far (`fdatasync` on a second handle), so the disk works while the
-/// bundle is still being decrypted and inflated, and the one `syncfs` before the commit
-/// finds little left to write. Its errors are not reported: that `syncfs` is what makes the
-/// staged files durable, and it reports any.
-pub(super) struct Writeback {
-    tx: Option<std::sync::mpsc::SyncSender<std::fs::File>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// Bytes of a file written between two early flushes.
-const WRITEBACK_EVERY: u64 = 32 << 20;
-
-impl Writeback {
-    pub(super) fn new() -> Writeback {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::fs::File>(1);
-        let thread = std::thread::spawn(move || {
-            for file in rx {
-                let _ = file.sync_data();
-            }
-        });
-        Writeback {
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    /// Asks for `file` to be flushed, unless a flush is already waiting.
-    fn kick(&self, file: &std::fs::File) {
-        if let (Some(tx), Ok(handle)) = (&self.tx, file.try_clone()) {
-            let _ = tx.try_send(handle);
-        }
-    }
-}
-
-impl Drop for Writeback {
-    fn drop(&mut self) {
-        self.tx = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+    pub(super) writeback: crate::fs::writeback::Writeback,
 }
 
 impl Stager<'_> {
@@ -314,7 +270,7 @@ impl Visitor for Stager<'_> {
             }
             w.write_all(&self.buf[..n]).ctx("write", &dest)?;
             since_flush += n as u64;
-            if since_flush >= WRITEBACK_EVERY {
+            if since_flush >= crate::fs::writeback::EVERY {
                 w.flush().ctx("write", &dest)?;
                 self.writeback.kick(w.get_ref());
                 since_flush = 0;
