@@ -115,6 +115,16 @@ impl Store {
 
     /// Loads one machine, or says which machines exist.
     pub fn machine(&self, name: &str) -> Result<Machine> {
+        self.machine_with(name, |_| Ok(None::<Vec<u8>>))
+    }
+
+    /// [`Store::machine`], config.json read by `read` (an export that holds what it read, to
+    /// carry it without reading it again); `read` may give `None` for the usual reading.
+    pub fn machine_with<B: AsRef<[u8]>>(
+        &self,
+        name: &str,
+        read: impl FnOnce(&Path) -> std::io::Result<Option<B>>,
+    ) -> Result<Machine> {
         let dir = self.machines_dir().join(name);
         let config_path = dir.join("config.json");
         if name.is_empty() || name.contains(['/', '\\']) || !config_path.is_file() {
@@ -129,13 +139,21 @@ impl Store {
             path: config_path.clone(),
             reason,
         };
-        let size = fs::metadata(&config_path).ctx("stat", &config_path)?.len();
-        if size > MAX_CONFIG {
-            return Err(bad(format!("{size} bytes is too large for a config.json")));
-        }
-        let bytes = fs::read(&config_path).ctx("read", &config_path)?;
+        let given = read(&config_path).ctx("read", &config_path)?;
+        let read_here;
+        let bytes = match &given {
+            Some(b) => b.as_ref(),
+            None => {
+                let size = fs::metadata(&config_path).ctx("stat", &config_path)?.len();
+                if size > MAX_CONFIG {
+                    return Err(bad(format!("{size} bytes is too large for a config.json")));
+                }
+                read_here = fs::read(&config_path).ctx("read", &config_path)?;
+                read_here.as_slice()
+            }
+        };
         let config: Value =
-            serde_json::from_slice(&bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("not valid JSON ({e})")))?;
         if !config.is_object() {
             return Err(bad("not a JSON object".into()));
         }

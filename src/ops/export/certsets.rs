@@ -100,7 +100,7 @@ pub fn group_certsets(found: &[MachineCerts]) -> Vec<GroupedSet> {
 
 pub(super) fn fingerprint_file(path: &Path) -> Result<String> {
     match super::held::read(path, MAX_PEM_FILE) {
-        Ok(f) => Ok(certs::file_fingerprint(&f.bytes)),
+        Ok(f) => Ok(super::held::fingerprint(&f, certs::file_fingerprint)),
         Err(super::held::ReadError::Io(e)) => Err(Error::io("read", path, e)),
         Err(super::held::ReadError::Changed) => Err(Error::ChangedWhileExporting {
             path: path.to_path_buf(),
@@ -118,11 +118,9 @@ pub(super) fn fingerprint_file(path: &Path) -> Result<String> {
 /// Largest file read to check that it is the key or certificate its name says.
 pub(super) const MAX_PEM_FILE: u64 = 1 << 20;
 
-pub(super) fn read_small(
-    p: &Path,
-) -> std::result::Result<std::sync::Arc<zeroize::Zeroizing<Vec<u8>>>, String> {
+pub(super) fn read_small(p: &Path) -> std::result::Result<super::held::HeldFile, String> {
     match super::held::read(p, MAX_PEM_FILE) {
-        Ok(f) => Ok(f.bytes),
+        Ok(f) => Ok(f),
         Err(super::held::ReadError::TooLarge(n)) => {
             Err(format!("{n} bytes, far too large for a key or certificate"))
         }
@@ -133,8 +131,8 @@ pub(super) fn read_small(
 
 /// The certificate in a PEM file (its DER), or why the file is not one.
 pub fn cert_file(p: &Path) -> std::result::Result<Vec<u8>, String> {
-    super::held::cert_checked(p, || {
-        let der = certs::pem_cert_der(&read_small(p)?).map_err(|_| "not a PEM certificate")?;
+    super::held::cert_checked(&read_small(p)?, |bytes| {
+        let der = certs::pem_cert_der(bytes).map_err(|_| "not a PEM certificate")?;
         certs::info_der(&der).map_err(|_| "not a readable X.509 certificate")?;
         Ok(der)
     })
@@ -142,13 +140,13 @@ pub fn cert_file(p: &Path) -> std::result::Result<Vec<u8>, String> {
 
 /// Ok when the file holds the private key of `cert_der`, else why not.
 pub fn key_file_for(p: &Path, cert_der: &[u8]) -> std::result::Result<(), String> {
-    super::held::key_checked(p, cert_der, || {
-        match certs::key_matches(&read_small(p)?, cert_der) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err("a private key, but not the one of its certificate".into()),
-            Err(certs::PkiError::NotPemKey(_)) => Err("not a PEM private key".into()),
-            Err(e) => Err(e.to_string()),
-        }
+    super::held::key_checked(&read_small(p)?, cert_der, |bytes| match certs::key_matches(
+        bytes, cert_der,
+    ) {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("a private key, but not the one of its certificate".into()),
+        Err(certs::PkiError::NotPemKey(_)) => Err("not a PEM private key".into()),
+        Err(e) => Err(e.to_string()),
     })
 }
 
@@ -253,7 +251,7 @@ pub(super) fn pem_problem(dir: &Path, name: &str) -> Option<String> {
         Ok(der) => key_file_for(&dir.join(name), &der).err(),
         // Without its certificate the key can only be checked for being a private key.
         Err(_) => {
-            let bytes = read_small(&dir.join(name)).ok()?;
+            let bytes = read_small(&dir.join(name)).ok()?.bytes;
             let is_key = x509_parser::pem::parse_x509_pem(&bytes)
                 .map(|(_, pem)| pem.label.ends_with("PRIVATE KEY"))
                 .unwrap_or(false);

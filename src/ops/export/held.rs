@@ -28,20 +28,25 @@ pub(super) fn new_budget() {
     HELD_BYTES.store(0, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// A file's bytes and the metadata read with them.
+/// A file's bytes, their sha256 and the metadata read with them.
 #[derive(Clone)]
 pub(super) struct HeldFile {
     pub(super) bytes: Arc<Zeroizing<Vec<u8>>>,
+    pub(super) sha256: [u8; 32],
     pub(super) meta: fs::Metadata,
 }
 
+/// What checking the bytes whose sha256 is the key gave: answers that depend on the content
+/// alone, so a CA copied into 500 machine directories is parsed once, not 500 times.
 #[derive(Default)]
 struct Held {
     files: HashMap<PathBuf, HeldFile>,
-    /// What checking a held file as a certificate gave (its DER, or why not).
-    certs: HashMap<PathBuf, Result<Vec<u8>, String>>,
-    /// What checking a held file as the key of a certificate (by the DER's sha256) gave.
-    keys: HashMap<(PathBuf, [u8; 32]), Result<(), String>>,
+    /// As a certificate: its DER, or why not.
+    certs: HashMap<[u8; 32], Result<Vec<u8>, String>>,
+    /// As the key of a certificate (by the DER's sha256).
+    keys: HashMap<([u8; 32], [u8; 32]), Result<(), String>>,
+    /// Its fingerprint.
+    fingerprints: HashMap<[u8; 32], String>,
 }
 
 thread_local! {
@@ -106,7 +111,9 @@ pub(super) fn read(p: &Path, max: u64) -> Result<HeldFile, ReadError> {
     if bytes.len() as u64 != meta.len() || Stamp::of(&after) != Stamp::of(&meta) {
         return Err(ReadError::Changed);
     }
+    use sha2::Digest;
     let held = HeldFile {
+        sha256: sha2::Sha256::digest(bytes.as_slice()).into(),
         bytes: Arc::new(bytes),
         meta,
     };
@@ -130,29 +137,32 @@ pub(super) fn is_held(p: &Path) -> bool {
     HELD.with(|h| h.borrow().as_ref().is_some_and(|h| h.files.contains_key(p)))
 }
 
-/// `check` of the certificate file `p`, done once per export for a held file (its bytes
-/// cannot change under the answer): a CA shared by 500 machines is parsed once, not 500 times.
+/// `check` of the held certificate file `f`, done once per content while holding.
 pub(super) fn cert_checked(
-    p: &Path,
-    check: impl FnOnce() -> Result<Vec<u8>, String>,
+    f: &HeldFile,
+    check: impl FnOnce(&[u8]) -> Result<Vec<u8>, String>,
 ) -> Result<Vec<u8>, String> {
-    remembered(p, p.to_path_buf(), |h| &mut h.certs, check)
+    remembered(f.sha256, |h| &mut h.certs, || check(&f.bytes))
 }
 
-/// `check` of the key file `p` against the certificate `der`, once per export for a held file.
+/// `check` of the held key file `f` against the certificate `der`, once per content.
 pub(super) fn key_checked(
-    p: &Path,
+    f: &HeldFile,
     der: &[u8],
-    check: impl FnOnce() -> Result<(), String>,
+    check: impl FnOnce(&[u8]) -> Result<(), String>,
 ) -> Result<(), String> {
     use sha2::Digest;
-    let key = (p.to_path_buf(), <[u8; 32]>::from(sha2::Sha256::digest(der)));
-    remembered(p, key, |h| &mut h.keys, check)
+    let key = (f.sha256, <[u8; 32]>::from(sha2::Sha256::digest(der)));
+    remembered(key, |h| &mut h.keys, || check(&f.bytes))
 }
 
-/// The answer `map` keeps under `key`, else `check`'s, kept when the file `p` is held.
+/// `fingerprint` of the held file `f`, once per content.
+pub(super) fn fingerprint(f: &HeldFile, fingerprint: impl FnOnce(&[u8]) -> String) -> String {
+    remembered(f.sha256, |h| &mut h.fingerprints, || fingerprint(&f.bytes))
+}
+
+/// The answer `map` keeps under `key`, else `check`'s, kept while holding.
 fn remembered<K: std::hash::Hash + Eq, V: Clone>(
-    p: &Path,
     key: K,
     map: impl Fn(&mut Held) -> &mut HashMap<K, V>,
     check: impl FnOnce() -> V,
@@ -168,9 +178,7 @@ fn remembered<K: std::hash::Hash + Eq, V: Clone>(
     let v = check();
     HELD.with(|h| {
         if let Some(h) = h.borrow_mut().as_mut() {
-            if h.files.contains_key(p) {
-                map(h).insert(key, v.clone());
-            }
+            map(h).insert(key, v.clone());
         }
     });
     v

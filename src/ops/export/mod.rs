@@ -68,6 +68,12 @@ impl std::fmt::Debug for Generated {
     }
 }
 
+impl AsRef<[u8]> for Generated {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+}
+
 impl PlannedFile {
     /// A file made by this export: `bytes` at `archive_path` with `mode`.
     pub fn generated(archive_path: String, bytes: Vec<u8>, mode: u32, what: &str) -> PlannedFile {
@@ -160,7 +166,13 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
 
 /// Loads and scans one machine (first pass).
 fn scan_one(store: &Store, name: &str, include_disks: bool) -> Result<(Machine, MachineScan)> {
-    let m = store.machine(name)?;
+    // config.json read once: held, it is hashed and carried from these bytes. (One too
+    // large to hold, or changing, is read as usual; hashing it says what is wrong.)
+    let m = store.machine_with(name, |p| match held::read(p, held::HOLD_FILE) {
+        Ok(f) => Ok(Some(Generated(f.bytes))),
+        Err(held::ReadError::TooLarge(_) | held::ReadError::Changed) => Ok(None),
+        Err(held::ReadError::Io(e)) => Err(e),
+    })?;
     if let Err(e) = crate::format::manifest::check_machine_name(name) {
         return Err(Error::BadConfig {
             name: name.to_string(),

@@ -115,7 +115,7 @@ pub(super) fn hash_file(local: &Path, archive_path: String, name: &str) -> Resul
     match super::held::read(local, super::held::HOLD_FILE) {
         Ok(held) => {
             let size = held.bytes.len() as u64;
-            let sha256 = hex::encode(Sha256::digest(held.bytes.as_slice()));
+            let sha256 = hex::encode(held.sha256);
             let bytes = Some(super::Generated(held.bytes));
             return Ok(planned(
                 local,
@@ -265,11 +265,12 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
         }
         let rel = item.path().strip_prefix(&m.dir).unwrap_or(item.path());
         let comps: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
-        let size = item.metadata().map(|md| md.len()).unwrap_or(0);
+        // Stat'ed only when left out: a carried file's size comes from reading it.
+        let size = || item.metadata().map(|md| md.len()).unwrap_or(0);
         let Some(comps) = comps else {
             excluded.push(Excluded {
                 path: format!("machines/{}/{}", m.name, rel.to_string_lossy()),
-                size,
+                size: size(),
                 why: "file name is not UTF-8".into(),
             });
             continue;
@@ -285,7 +286,7 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
         ) {
             excluded.push(Excluded {
                 path: archive_path,
-                size,
+                size: size(),
                 why,
             });
             continue;
