@@ -4,6 +4,7 @@
 
 pub mod lock;
 pub mod outfile;
+pub mod stats;
 pub mod writeback;
 
 use std::fs::{self, File};

@@ -105,7 +105,7 @@ impl Store {
                 continue;
             };
             let ft = entry.file_type().ctx("stat", entry.path())?;
-            if ft.is_dir() && entry.path().join("config.json").is_file() {
+            if ft.is_dir() && crate::fs::stats::is_file(&entry.path().join("config.json")) {
                 names.push(name);
             }
         }
@@ -127,7 +127,8 @@ impl Store {
     ) -> Result<Machine> {
         let dir = self.machines_dir().join(name);
         let config_path = dir.join("config.json");
-        if name.is_empty() || name.contains(['/', '\\']) || !config_path.is_file() {
+        if name.is_empty() || name.contains(['/', '\\']) || !crate::fs::stats::is_file(&config_path)
+        {
             return Err(Error::UnknownMachine {
                 names: vec![name.to_string()],
                 store: self.root.clone(),
@@ -296,7 +297,7 @@ impl Machine {
         let here_style = SourceOs::this_host() == SourceOs::Windows;
         if (fp.os == SourceOs::Windows) == here_style {
             let p = PathBuf::from(s);
-            if p.is_absolute() && p.exists() {
+            if p.is_absolute() && crate::fs::stats::exists(&p) {
                 return Located::Outside(p);
             }
         }
@@ -332,11 +333,11 @@ impl Machine {
                 .and_then(|(_, s)| self.existing_file(store, s));
             if local.is_none() && configured.is_none() {
                 let p = store.certs_dir().join(name);
-                local = p.is_file().then_some(p);
+                local = crate::fs::stats::is_file(&p).then_some(p);
             }
             if local.is_none() && name != CA_KEY {
                 let p = self.dir.join(name);
-                local = p.is_file().then_some(p);
+                local = crate::fs::stats::is_file(&p).then_some(p);
             }
             if let Some(local) = local {
                 out.push(FoundMember {
@@ -352,7 +353,7 @@ impl Machine {
     /// The file a config.json path names, if it exists on this computer.
     pub fn existing_file(&self, store: &Store, s: &str) -> Option<PathBuf> {
         match self.locate(store, s) {
-            Located::InStore(p) | Located::Outside(p) if p.is_file() => Some(p),
+            Located::InStore(p) | Located::Outside(p) if crate::fs::stats::is_file(&p) => Some(p),
             _ => None,
         }
     }
@@ -362,7 +363,7 @@ impl Machine {
     fn auth_file(&self, store: &Store, field: &str, default: &str) -> Option<PathBuf> {
         self.str_at(&["HostOptions", "AuthOptions", field])
             .and_then(|s| self.existing_file(store, s))
-            .or_else(|| Some(self.dir.join(default)).filter(|p| p.is_file()))
+            .or_else(|| Some(self.dir.join(default)).filter(|p| crate::fs::stats::is_file(p)))
     }
 
     /// The server certificate: where config.json says, else `server.pem` in the machine

@@ -196,7 +196,7 @@ pub(super) fn verified_members(
         let mut chosen = None;
         for (i, p) in candidates.iter().enumerate() {
             // Stand-ins only for a file config.json named; an absent member stays absent.
-            if i > 0 && !super::held::is_held(p) && !p.is_file() {
+            if i > 0 && !super::held::is_held(p) && !crate::fs::stats::is_file(p) {
                 continue;
             }
             match check(p) {

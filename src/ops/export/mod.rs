@@ -111,6 +111,7 @@ pub struct ExportPlan {
 pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     held::new_budget();
     let _held = held::hold();
+    let _stats = crate::fs::stats::remember();
     let names = select_names(store, req)?;
     let (machines, scans): (Vec<Machine>, Vec<MachineScan>) =
         scan_all(store, &names, req.include_disks)?
@@ -192,7 +193,8 @@ fn scan_all(
     names: &[String],
     include_disks: bool,
 ) -> Result<Vec<(Machine, MachineScan)>> {
-    crate::fs::par_map(names, 8, held::hold, |n| scan_one(store, n, include_disks))
+    let init = || (held::hold(), crate::fs::stats::remember());
+    crate::fs::par_map(names, 8, init, |n| scan_one(store, n, include_disks))
 }
 
 /// The machines asked for: every one with `--all`, else the names given (each once, all

@@ -395,7 +395,7 @@ fn path_notes(
             path: s.to_string(),
         };
         match m.locate(store, s) {
-            Located::InStore(p) if !p.exists() => {
+            Located::InStore(p) if !crate::fs::stats::exists(&p) => {
                 if !carried_member(certs, s) {
                     absent.push(note);
                 }
