@@ -21,6 +21,7 @@
 mod commit;
 mod placement;
 mod plan;
+mod spool;
 mod stage;
 mod target;
 
@@ -224,10 +225,13 @@ fn run_locked<R: Read + Send>(
         written: (0, 0),
         buf: Vec::new(),
         writeback: crate::fs::writeback::Writeback::new(),
+        spool: spool::Spool::new(),
     };
     let read = read_bundle(input, keys, what, &mut planner);
+    let spooled = planner.spool.finish();
     planner.progress.finish();
     read?;
+    spooled?;
     report.files_written = planner.written.0;
     report.bytes_written = planner.written.1;
     let plan = planner

@@ -36,6 +36,8 @@ pub(super) struct Stager<'a> {
     pub(super) buf: Vec<u8>,
     /// Starts the disk writing large files while they are still being staged.
     pub(super) writeback: crate::fs::writeback::Writeback,
+    /// Writes small files on a thread of its own.
+    pub(super) spool: super::spool::Spool,
 }
 
 impl Stager<'_> {
@@ -159,9 +161,10 @@ fn rewrite_one(
         return Ok(Rewritten::Present(text));
     }
     let (config, outcome) = m.rewrite(&text, root_fp)?;
-    let names_its_ca = crate::store::Machine::new(m.source.clone(), PathBuf::new(), config.clone())
-        .cert_ref(crate::store::CA_CERT)
-        .is_some();
+    let new_text = to_docker_machine_json(&config, &text);
+    // What was just serialized, parsed: serializing a Value gives back that Value.
+    let written = crate::store::Machine::new(m.source.clone(), PathBuf::new(), config);
+    let names_its_ca = written.cert_ref(crate::store::CA_CERT).is_some();
     let in_certs = m
         .certset
         .as_ref()
@@ -171,7 +174,6 @@ fn rewrite_one(
         "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
         m.target, m.target
     ));
-    let new_text = to_docker_machine_json(&config, &text);
     // Overwritten in place: staging is ours, and nothing in it counts until the journal is
     // written after sync_staged(); a crash here leaves staging to be discarded. Not truncated
     // to zero first: on ext4 that makes close() flush the file at once (auto_da_alloc), 0.1 s
@@ -180,10 +182,8 @@ fn rewrite_one(
     file.write_all(&new_text).ctx("write", &path)?;
     file.set_len(new_text.len() as u64).ctx("write", &path)?;
     drop(file);
-    let reparsed: serde_json::Value = serde_json::from_slice(&new_text)
-        .map_err(|e| Error::Corrupt(format!("rewritten config.json does not parse: {e}")))?;
     let mut missing = Vec::new();
-    for (field, s) in crate::store::string_fields(&reparsed) {
+    for (field, s) in crate::store::string_fields(&written.config) {
         let key = field.rsplit('.').next().unwrap_or(&field);
         if crate::store::rewrite::never_rewritten(key) {
             continue;
@@ -246,6 +246,19 @@ impl Visitor for Stager<'_> {
         }
         let name = rel.rsplit('/').next().unwrap_or(&rel);
         let mode = store_mode(name);
+        if entry.size <= super::spool::SMALL {
+            let mut bytes = Vec::with_capacity(entry.size as usize);
+            data.take(super::spool::SMALL + 1)
+                .read_to_end(&mut bytes)
+                .map_err(|e| Error::Corrupt(format!("{}: {e}", entry.path)))?;
+            self.progress.inc(bytes.len() as u64);
+            self.written.0 += 1;
+            self.written.1 += bytes.len() as u64;
+            if !bytes.is_empty() {
+                crate::failpoint("stage-chunk")?;
+            }
+            return self.spool.write(dest, mode, bytes);
+        }
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]

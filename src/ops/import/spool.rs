@@ -1,0 +1,170 @@
+//! Small staged files written on threads of their own: an import of 500 machines creates
+//! 4,000 files of a few KiB, and creating each costs the kernel more than reading, verifying
+//! and hashing it. The reader reads a small file whole (its sha256 checked as it is read, as
+//! for every file), makes its directory, and hands the bytes over; a writing thread creates
+//! and writes it while the reader goes on. At most [`QUEUE`] files of at most [`SMALL`] bytes wait.
+//! The first error is kept and returned by [`Spool::finish`]; files after it are not written
+//! (staging is then discarded anyway).
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, SyncSender};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, IoContext, Result};
+use crate::fs::{set_file_mode, umask_keeps};
+
+/// Largest file written by the spool; larger ones are streamed by the reader.
+pub(super) const SMALL: u64 = 64 << 10;
+/// Files waiting at most: 4 MiB.
+const QUEUE: usize = 64;
+
+struct Job {
+    dest: PathBuf,
+    mode: u32,
+    bytes: Vec<u8>,
+}
+
+/// One writing thread and its queue.
+type Lane = (SyncSender<Job>, JoinHandle<Result<()>>);
+
+pub(super) struct Spool {
+    lanes: Vec<Lane>,
+}
+
+impl Spool {
+    /// One writing thread per core (the reader has one of its own): files of one directory
+    /// always go to the same thread, so no two threads wait on one directory's lock.
+    pub(super) fn new() -> Spool {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        let lanes = (0..threads)
+            .map(|_| {
+                let (tx, rx) = sync_channel::<Job>(QUEUE / threads);
+                let thread = std::thread::spawn(move || {
+                    for job in rx {
+                        write_new(&job)?;
+                    }
+                    Ok(())
+                });
+                (tx, thread)
+            })
+            .collect();
+        Spool { lanes }
+    }
+
+    /// Has `bytes` written to the new file `dest` with `mode`. Once a thread has met an
+    /// error, that error.
+    pub(super) fn write(&mut self, dest: PathBuf, mode: u32, bytes: Vec<u8>) -> Result<()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        dest.parent().hash(&mut h);
+        let lane = (h.finish() % self.lanes.len().max(1) as u64) as usize;
+        let job = Job { dest, mode, bytes };
+        match self.lanes.get(lane).map(|(tx, _)| tx.send(job)) {
+            Some(Ok(())) => Ok(()),
+            // The thread stopped at an error: that is the one to say.
+            _ => match self.finish() {
+                Ok(()) => Err(Error::Bug("a staging thread stopped".into())),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Waits for every file handed over to be written; the first error met, if any.
+    pub(super) fn finish(&mut self) -> Result<()> {
+        let mut first = Ok(());
+        for (tx, thread) in self.lanes.drain(..) {
+            drop(tx);
+            let r = match thread.join() {
+                Ok(r) => r,
+                Err(_) => Err(Error::Bug("a staging thread panicked".into())),
+            };
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = self.finish();
+    }
+}
+
+/// Creates `job.dest` (never an existing file) with its mode whatever the umask, and writes it.
+fn write_new(job: &Job) -> Result<()> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(job.mode);
+    }
+    let mut file = opts.open(&job.dest).ctx("create", &job.dest)?;
+    if !umask_keeps(job.mode) {
+        set_file_mode(&file, &job.dest, job.mode)?;
+    }
+    // Made durable all at once by sync_staged() before the journal is written.
+    file.write_all(&job.bytes).ctx("write", &job.dest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_handed_over_is_written_with_its_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spool = Spool::new();
+        let mut want = Vec::new();
+        for d in 0..8 {
+            let sub = dir.path().join(format!("m{d}"));
+            std::fs::create_dir(&sub).unwrap();
+            for f in 0..20 {
+                let p = sub.join(format!("f{f}"));
+                let bytes = format!("{d}/{f}").repeat(f + 1).into_bytes();
+                let mode = if f % 2 == 0 { 0o600 } else { 0o644 };
+                spool.write(p.clone(), mode, bytes.clone()).unwrap();
+                want.push((p, mode, bytes));
+            }
+        }
+        spool.finish().unwrap();
+        for (p, mode, bytes) in want {
+            assert_eq!(std::fs::read(&p).unwrap(), bytes);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let got = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+                assert_eq!(got, mode, "{}", p.display());
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_error_is_said_and_nothing_is_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        std::fs::write(&existing, b"kept").unwrap();
+        let mut spool = Spool::new();
+        spool
+            .write(existing.clone(), 0o600, b"new".to_vec())
+            .unwrap();
+        // Once the thread has stopped, a later write says its error; finish says it too.
+        let mut said = None;
+        for i in 0..1000 {
+            let p = dir.path().join(format!("later{i}"));
+            if let Err(e) = spool.write(p, 0o600, Vec::new()) {
+                said = Some(e.to_string());
+                break;
+            }
+        }
+        let finished = spool.finish();
+        let msg = said.or_else(|| finished.err().map(|e| e.to_string()));
+        let msg = msg.expect("the error is said");
+        assert!(msg.contains("existing"), "{msg}");
+        assert_eq!(std::fs::read(&existing).unwrap(), b"kept");
+    }
+}
