@@ -88,8 +88,12 @@ pub fn failpoint(name: &str) -> Result<()> {
                 "pause" => {
                     // Long enough for a test to act on the process; a signal ends it early,
                     // and so does removing the file MBUNDLE_TEST_PAUSE names.
+                    // Says it is paused with `<that file>.reached`.
                     let resume =
                         std::env::var_os("MBUNDLE_TEST_PAUSE").map(std::path::PathBuf::from);
+                    if let Some(p) = &resume {
+                        let _ = std::fs::write(p.with_extension("reached"), b"");
+                    }
                     for _ in 0..400 {
                         if crate::signals::received().is_some()
                             || resume.as_ref().is_some_and(|p| !p.exists())

@@ -720,16 +720,9 @@ fn a_disk_that_fills_while_staging_fails_the_import_and_changes_nothing() {
         .spawn()
         .unwrap();
     // Paused at its first file, after the free-space check: fill the disk, then go on.
-    wait_for("the staging directory", || {
-        fs::read_dir(&store)
-            .unwrap()
-            .flatten()
-            .any(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .starts_with(".mbundle-staging")
-            })
-            .then_some(())
+    // (Not as soon as staging exists: that is made before the free-space check.)
+    wait_for("the import to pause", || {
+        pause.with_extension("reached").exists().then_some(())
     });
     // Leave 1 MiB: the 6 MiB disk cannot fit.
     let filler = fs_.0.join("filler");

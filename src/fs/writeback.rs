@@ -11,19 +11,32 @@ use std::thread::JoinHandle;
 /// Bytes of a file written between two early flushes.
 pub const EVERY: u64 = 32 << 20;
 
+/// What to flush.
+enum Flush {
+    /// One file's data.
+    Data(File),
+    /// Everything written on the file system holding this directory (many small files).
+    All(File),
+}
+
 /// The flushing thread; dropping it waits for the flush under way.
 pub struct Writeback {
-    tx: Option<SyncSender<File>>,
+    tx: Option<SyncSender<Flush>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Writeback {
     /// Starts the flushing thread.
     pub fn new() -> Writeback {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<File>(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Flush>(1);
         let thread = std::thread::spawn(move || {
-            for file in rx {
-                let _ = file.sync_data();
+            for flush in rx {
+                match flush {
+                    Flush::Data(file) => {
+                        let _ = file.sync_data();
+                    }
+                    Flush::All(dir) => sync_all(&dir),
+                }
             }
         });
         Writeback {
@@ -35,7 +48,15 @@ impl Writeback {
     /// Asks for `file` to be flushed, unless a flush is already waiting.
     pub fn kick(&self, file: &File) {
         if let (Some(tx), Ok(handle)) = (&self.tx, file.try_clone()) {
-            let _ = tx.try_send(handle);
+            let _ = tx.try_send(Flush::Data(handle));
+        }
+    }
+
+    /// Asks for everything written on `dir`'s file system to be flushed (files too small to
+    /// flush one by one), unless a flush is already waiting.
+    pub fn kick_all(&self, dir: &File) {
+        if let (Some(tx), Ok(handle)) = (&self.tx, dir.try_clone()) {
+            let _ = tx.try_send(Flush::All(handle));
         }
     }
 }
@@ -53,4 +74,14 @@ impl Drop for Writeback {
             let _ = t.join();
         }
     }
+}
+
+/// `syncfs` where there is one; elsewhere nothing (the final sync does it all).
+fn sync_all(dir: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        let _ = rustix::fs::syncfs(dir);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = dir;
 }

@@ -20,6 +20,9 @@ use super::{check_interrupt, Report};
 
 pub(super) use crate::store::MAX_CONFIG;
 
+/// Small files staged between two early flushes of the whole file system.
+const FLUSH_FILES: u64 = 1000;
+
 /// Writes files into staging as the reader hands them over.
 /// Plans when the manifest arrives, then writes files into staging as the reader hands
 /// them over.
@@ -254,6 +257,12 @@ impl Visitor for Stager<'_> {
             self.progress.inc(bytes.len() as u64);
             self.written.0 += 1;
             self.written.1 += bytes.len() as u64;
+            // Many small files: the disk starts on them while the rest are staged.
+            if self.written.0.is_multiple_of(FLUSH_FILES) {
+                if let Ok(dir) = std::fs::File::open(self.staging) {
+                    self.writeback.kick_all(&dir);
+                }
+            }
             if !bytes.is_empty() {
                 crate::failpoint("stage-chunk")?;
             }
