@@ -107,11 +107,20 @@ enum Rewritten {
 /// core: each is independent), then adds what each found to the report, in order.
 pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
     let root_fp = root_path(&plan.root)?;
+    // What was staged, known without asking the disk.
+    let staged: std::collections::HashSet<&str> = plan
+        .files
+        .values()
+        .filter_map(|t| match t {
+            FileTarget::Write(rel) => Some(rel.as_str()),
+            _ => None,
+        })
+        .collect();
     let done = crate::fs::par_map(
         &plan.machines,
         16,
         || (),
-        |m| rewrite_one(plan, m, staging, &root_fp),
+        |m| rewrite_one(plan, m, staging, &root_fp, &staged),
     )?;
     for (m, r) in plan.machines.iter().zip(done) {
         match r {
@@ -137,6 +146,7 @@ fn rewrite_one(
     m: &super::plan::MachinePlan,
     staging: &Path,
     root_fp: &ForeignPath,
+    staged: &std::collections::HashSet<&str>,
 ) -> Result<Rewritten> {
     crate::failpoint("rewrite-machine")?;
     let path = staging.join("machines").join(&m.target).join("config.json");
@@ -202,6 +212,9 @@ fn rewrite_one(
                 "rewritten path {s} is not a plain path"
             )));
         };
+        if staged.contains(rest.join("/").as_str()) {
+            continue;
+        }
         let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
         if !in_staging.exists() && !in_store.exists() {
             missing.push(super::MissingPath {
