@@ -249,33 +249,7 @@ impl Machine {
     /// The config.json string naming one member of the issuing set, with the field it came
     /// from. Covers ConfigVersion 0-3 (`PrivateKeyPath` was the CA key before version 2).
     pub fn cert_ref(&self, member: &str) -> Option<(String, &str)> {
-        let fields: &[&[&str]] = match member {
-            CA_CERT => &[
-                &["HostOptions", "AuthOptions", "CaCertPath"],
-                &["Driver", "CaCertPath"],
-                &["CaCertPath"],
-            ],
-            CA_KEY => &[
-                &["HostOptions", "AuthOptions", "CaPrivateKeyPath"],
-                &["HostOptions", "AuthOptions", "PrivateKeyPath"],
-                &["Driver", "PrivateKeyPath"],
-                &["PrivateKeyPath"],
-            ],
-            CLIENT_CERT => &[
-                &["HostOptions", "AuthOptions", "ClientCertPath"],
-                &["ClientCertPath"],
-            ],
-            CLIENT_KEY => &[
-                &["HostOptions", "AuthOptions", "ClientKeyPath"],
-                &["ClientKeyPath"],
-            ],
-            _ => &[],
-        };
-        fields.iter().find_map(|f| {
-            self.str_at(f)
-                .filter(|s| !s.is_empty())
-                .map(|s| (f.join("."), s))
-        })
+        cert_ref_in(&self.config, member)
     }
 
     /// Finds a config.json path on this computer.
@@ -385,6 +359,38 @@ pub fn str_at<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
         cur = cur.get(k)?;
     }
     cur.as_str()
+}
+
+/// The config.json string naming `member` of the issuing material (`ca.pem`...), and its
+/// field, if any is set.
+pub fn cert_ref_in<'v>(config: &'v Value, member: &str) -> Option<(String, &'v str)> {
+    let fields: &[&[&str]] = match member {
+        CA_CERT => &[
+            &["HostOptions", "AuthOptions", "CaCertPath"],
+            &["Driver", "CaCertPath"],
+            &["CaCertPath"],
+        ],
+        CA_KEY => &[
+            &["HostOptions", "AuthOptions", "CaPrivateKeyPath"],
+            &["HostOptions", "AuthOptions", "PrivateKeyPath"],
+            &["Driver", "PrivateKeyPath"],
+            &["PrivateKeyPath"],
+        ],
+        CLIENT_CERT => &[
+            &["HostOptions", "AuthOptions", "ClientCertPath"],
+            &["ClientCertPath"],
+        ],
+        CLIENT_KEY => &[
+            &["HostOptions", "AuthOptions", "ClientKeyPath"],
+            &["ClientKeyPath"],
+        ],
+        _ => &[],
+    };
+    fields.iter().find_map(|f| {
+        str_at(config, f)
+            .filter(|s| !s.is_empty())
+            .map(|s| (f.join("."), s))
+    })
 }
 
 /// The store roots a config.json records, most trusted first: `Driver.StorePath` (the store

@@ -137,7 +137,7 @@ pub fn is_local_path_field_path(field: &str) -> bool {
 /// when the machine is renamed.
 pub fn rewrite_config(config: &mut Value, map: &PathMap, rename: Option<(&str, &str)>) -> Outcome {
     let mut out = Outcome::default();
-    walk(config, "", "", map, &mut out);
+    walk(config, &mut String::new(), "", map, &mut out);
     if let Some((old, new)) = rename {
         for pointer in ["/Name", "/Driver/MachineName"] {
             if let Some(v) = config.pointer_mut(pointer) {
@@ -155,7 +155,9 @@ pub fn rewrite_config(config: &mut Value, map: &PathMap, rename: Option<(&str, &
     out
 }
 
-fn walk(v: &mut Value, field: &str, key: &str, map: &PathMap, out: &mut Outcome) {
+/// Rewrites the strings under `v`, whose field name (`HostOptions.AuthOptions.CaCertPath`,
+/// `Driver.Disks[0]`) is `field`: one buffer, grown and cut back as the walk goes.
+fn walk(v: &mut Value, field: &mut String, key: &str, map: &PathMap, out: &mut Outcome) {
     match v {
         Value::String(s) => {
             if never_rewritten(key) {
@@ -169,7 +171,7 @@ fn walk(v: &mut Value, field: &str, key: &str, map: &PathMap, out: &mut Outcome)
                     let to = to.to_string();
                     if to != *s {
                         out.changes.push(Change {
-                            field: field.to_string(),
+                            field: field.clone(),
                             from: s.clone(),
                             to: to.clone(),
                         });
@@ -179,7 +181,7 @@ fn walk(v: &mut Value, field: &str, key: &str, map: &PathMap, out: &mut Outcome)
                 None => {
                     if is_local_path_field(key) {
                         out.untouched.push(Untouched {
-                            field: field.to_string(),
+                            field: field.clone(),
                             path: s.clone(),
                         });
                     }
@@ -188,17 +190,23 @@ fn walk(v: &mut Value, field: &str, key: &str, map: &PathMap, out: &mut Outcome)
         }
         Value::Array(a) => {
             for (i, x) in a.iter_mut().enumerate() {
-                walk(x, &format!("{field}[{i}]"), key, map, out);
+                let len = field.len();
+                field.push('[');
+                field.push_str(&i.to_string());
+                field.push(']');
+                walk(x, field, key, map, out);
+                field.truncate(len);
             }
         }
         Value::Object(o) => {
             for (k, x) in o.iter_mut() {
-                let f = if field.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{field}.{k}")
-                };
-                walk(x, &f, k, map, out);
+                let len = field.len();
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(k);
+                walk(x, field, k, map, out);
+                field.truncate(len);
             }
         }
         _ => {}

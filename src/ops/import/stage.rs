@@ -176,8 +176,7 @@ fn rewrite_one(
     let (config, outcome) = m.rewrite(&text, root_fp)?;
     let new_text = to_docker_machine_json(&config, &text);
     // What was just serialized, parsed: serializing a Value gives back that Value.
-    let written = crate::store::Machine::new(m.source.clone(), PathBuf::new(), config);
-    let names_its_ca = written.cert_ref(crate::store::CA_CERT).is_some();
+    let names_its_ca = crate::store::cert_ref_in(&config, crate::store::CA_CERT).is_some();
     let in_certs = m
         .certset
         .as_ref()
@@ -193,10 +192,12 @@ fn rewrite_one(
     // for 500 machines; the one syncfs before commit does it.
     file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
     file.write_all(&new_text).ctx("write", &path)?;
-    file.set_len(new_text.len() as u64).ctx("write", &path)?;
+    if (new_text.len() as u64) < len {
+        file.set_len(new_text.len() as u64).ctx("write", &path)?;
+    }
     drop(file);
     let mut missing = Vec::new();
-    for (field, s) in crate::store::string_fields(&written.config) {
+    for (field, s) in crate::store::string_fields(&config) {
         let key = field.rsplit('.').next().unwrap_or(&field);
         if crate::store::rewrite::never_rewritten(key) {
             continue;
