@@ -531,19 +531,33 @@ fn parse_manifest_entry<R: Read>(
         .take(MAX_MANIFEST_BYTES + 1)
         .read_to_end(&mut json)
         .map_err(|e| stream_error(what, e))?;
-    // Peek at the version before the full parse, so a newer bundle says so clearly.
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&json) {
-        if let Some(found) = v.get("format_version").and_then(serde_json::Value::as_u64) {
-            if found > u64::from(FORMAT_VERSION) {
-                return Err(Error::FutureFormat {
-                    found,
-                    supported: FORMAT_VERSION,
-                });
+    // A newer bundle says so clearly, whether or not its manifest reads as this version's.
+    let future = |found: u64| {
+        (found > u64::from(FORMAT_VERSION)).then_some(Error::FutureFormat {
+            found,
+            supported: FORMAT_VERSION,
+        })
+    };
+    let manifest: Manifest = match serde_json::from_slice(&json) {
+        Ok(m) => m,
+        Err(e) => {
+            // Only the version is read here: the rest is skipped, not built.
+            #[derive(serde::Deserialize)]
+            struct Peek {
+                #[serde(default)]
+                format_version: serde_json::Value,
             }
+            let found = serde_json::from_slice::<Peek>(&json)
+                .ok()
+                .and_then(|p| p.format_version.as_u64());
+            return Err(found
+                .and_then(future)
+                .unwrap_or_else(|| Error::BadManifest(ManifestError::NotJson(e.to_string()))));
         }
+    };
+    if let Some(e) = future(manifest.format_version) {
+        return Err(e);
     }
-    let manifest: Manifest = serde_json::from_slice(&json)
-        .map_err(|e| Error::BadManifest(ManifestError::NotJson(e.to_string())))?;
     manifest.validate().map_err(Error::BadManifest)?;
     Ok(manifest)
 }
