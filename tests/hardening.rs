@@ -71,6 +71,22 @@ fn paused_export(d: &Dir, store: &Path, out: &str) -> Child {
         .unwrap()
 }
 
+/// An import of `bundle` into `store` with the demo key, paused at failpoint `point` until
+/// the file `pause` (made here) is removed; once paused it makes `<pause>.reached`.
+fn paused_import(d: &Dir, store: &Path, bundle: &str, point: &str, pause: &Path) -> Child {
+    fs::write(pause, "").unwrap();
+    let _ = fs::remove_file(pause.with_extension("reached"));
+    d.cmd()
+        .args(["-s", store.to_str().unwrap(), "import", bundle, "-i"])
+        .arg(demo_key())
+        .env("MBUNDLE_TEST_FAILPOINT", point)
+        .env("MBUNDLE_TEST_PAUSE", pause)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 #[cfg(unix)]
 fn file_type(p: &Path) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
@@ -390,17 +406,7 @@ fn readers_keep_working_while_an_import_runs() {
         copy_tree(&store, &target);
         let t = target.to_str().unwrap();
         let pause = d.path("paused");
-        fs::write(&pause, "").unwrap();
-        let w = d
-            .cmd()
-            .args(["-s", t, "import", &vbox, "-i"])
-            .arg(&key)
-            .env("MBUNDLE_TEST_FAILPOINT", point)
-            .env("MBUNDLE_TEST_PAUSE", &pause)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let w = paused_import(&d, &target, &vbox, point, &pause);
         wait_for("the import's staging", || {
             stagings(&target)
                 .pop()
@@ -701,24 +707,7 @@ fn a_disk_that_fills_while_staging_fails_the_import_and_changes_nothing() {
         return;
     };
     let pause = d.path("paused");
-    fs::write(&pause, "").unwrap();
-    let key = demo_key();
-    let child = d
-        .cmd()
-        .args([
-            "-s",
-            store.to_str().unwrap(),
-            "import",
-            "vbox.mbundle",
-            "-i",
-        ])
-        .arg(&key)
-        .env("MBUNDLE_TEST_FAILPOINT", "stage-file:1:pause")
-        .env("MBUNDLE_TEST_PAUSE", &pause)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = paused_import(&d, &store, "vbox.mbundle", "stage-file:1:pause", &pause);
     // Paused at its first file, after the free-space check: fill the disk, then go on.
     // (Not as soon as staging exists: that is made before the free-space check.)
     wait_for("the import to pause", || {

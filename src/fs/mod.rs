@@ -122,6 +122,37 @@ pub fn rename_noreplace(from: &std::path::Path, to: &std::path::Path) -> std::io
     std::fs::rename(from, to)
 }
 
+/// A cache of this thread's that exists while the guard [`thread_cache`] returns lives: the
+/// first guard on a thread makes it empty, and dropping that guard drops the cache (a guard
+/// taken while another lives shares its cache and leaves it be).
+pub struct ThreadCache<T: 'static> {
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
+    nested: bool,
+}
+
+/// Starts the cache `key` on this thread unless it is already there; see [`ThreadCache`].
+pub fn thread_cache<T: Default>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<Option<T>>>,
+) -> ThreadCache<T> {
+    let nested = key.with(|c| {
+        let mut c = c.borrow_mut();
+        let nested = c.is_some();
+        if !nested {
+            *c = Some(T::default());
+        }
+        nested
+    });
+    ThreadCache { key, nested }
+}
+
+impl<T> Drop for ThreadCache<T> {
+    fn drop(&mut self) {
+        if !self.nested {
+            self.key.with(|c| *c.borrow_mut() = None);
+        }
+    }
+}
+
 /// Runs `f` over `items` on up to one thread per core and returns the results in the items'
 /// order; the first error in that order is the one returned, and the others stop at their next
 /// item. Each thread calls `init` first and keeps what it returns until it is done (a cache of

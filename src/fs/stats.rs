@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 /// What a path led to (symbolic links followed).
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Kind {
+pub enum Kind {
+    /// Nothing there (or it cannot be looked at).
     Absent,
+    /// A regular file.
     File,
+    /// Anything else: a directory, a device...
     Other,
 }
 
@@ -21,29 +24,8 @@ thread_local! {
 
 /// While the returned guard lives, [`is_file`] and [`exists`] on this thread remember what
 /// they found.
-pub fn remember() -> Remembering {
-    let outer = SEEN.with(|s| {
-        let mut s = s.borrow_mut();
-        let outer = s.is_some();
-        if !outer {
-            *s = Some(HashMap::new());
-        }
-        outer
-    });
-    Remembering { outer }
-}
-
-/// Forgets when dropped.
-pub struct Remembering {
-    outer: bool,
-}
-
-impl Drop for Remembering {
-    fn drop(&mut self) {
-        if !self.outer {
-            SEEN.with(|s| *s.borrow_mut() = None);
-        }
-    }
+pub fn remember() -> super::ThreadCache<HashMap<PathBuf, Kind>> {
+    super::thread_cache(&SEEN)
 }
 
 fn kind(p: &Path) -> Kind {

@@ -39,7 +39,7 @@ pub(super) struct HeldFile {
 /// What checking the bytes whose sha256 is the key gave: answers that depend on the content
 /// alone, so a CA copied into 500 machine directories is parsed once, not 500 times.
 #[derive(Default)]
-struct Held {
+pub(super) struct Held {
     files: HashMap<PathBuf, HeldFile>,
     /// As a certificate: its DER, or why not.
     certs: HashMap<[u8; 32], Result<Vec<u8>, String>>,
@@ -53,30 +53,10 @@ thread_local! {
     static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
 }
 
-/// While the returned guard lives, small files read through [`read`] on this thread are held.
-pub(super) fn hold() -> Holding {
-    let outer = HELD.with(|h| {
-        let mut h = h.borrow_mut();
-        let outer = h.is_some();
-        if !outer {
-            *h = Some(Held::default());
-        }
-        outer
-    });
-    Holding { outer }
-}
-
-/// Ends holding when dropped (the held bytes live on in whatever took them).
-pub(super) struct Holding {
-    outer: bool,
-}
-
-impl Drop for Holding {
-    fn drop(&mut self) {
-        if !self.outer {
-            HELD.with(|h| *h.borrow_mut() = None);
-        }
-    }
+/// While the returned guard lives, small files read through [`read`] on this thread are held
+/// (the held bytes live on in whatever took them once it is dropped).
+pub(super) fn hold() -> crate::fs::ThreadCache<Held> {
+    crate::fs::thread_cache(&HELD)
 }
 
 /// Why a file could not be read whole.
