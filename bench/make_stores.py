@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Builds the benchmark stores from the fixtures (no network, no openssl needed):
+"""Builds the benchmark stores from the fixtures (no network; openssl and ssh-keygen):
 
   vbox-store/   one virtualbox machine whose disk.vmdk is DISK_MIB MiB: the first half
                 random (encrypted or already-compressed data: incompressible), the second
@@ -10,12 +10,20 @@
                 60 MiB boot2docker.iso of compressed data. Not generated text: binaries
                 compress about 2.8:1 under gzip -6, as on a real VM disk.
   cloud-store/  500 generic machines sharing two CAs: 250 on the store's certs/, 250 on a
-                custom CA kept outside the store, config.json spelled for where it is.
+                custom CA kept outside the store, config.json spelled for where it is. As in
+                a real store, each machine has its own SSH key and its own server key and
+                certificate (signed by its CA: openssl and ssh-keygen make them, once, kept
+                in $BENCH_KEYS, default /tmp/mbundle-bench-keys: 1,000 RSA keys take about a
+                minute); only the CA, client certificate and client key are copies.
 """
+import concurrent.futures
 import json
 import os
+import random
 import shutil
+import subprocess
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "..", "fixtures", "linux", "home", "alice")
@@ -121,6 +129,36 @@ def vbox_store(out, mib):
     vbox_machine_store(out, "vbox-store", lambda disk: write_disk(disk, mib))
 
 
+MACHINE_KEYS = ("id_rsa", "id_rsa.pub", "server.pem", "server-key.pem")
+
+
+def machine_keys(cache, name, ca_dir, ip):
+    """The SSH key pair and the server key and certificate (signed by the CA in `ca_dir`,
+    SANs localhost and `ip`, as docker-machine issues them) of machine `name`, made once
+    under `cache/name/`. Returns that directory."""
+    d = os.path.join(cache, name)
+    if all(os.path.exists(os.path.join(d, k)) for k in MACHINE_KEYS):
+        return d
+    tmp = tempfile.mkdtemp(dir=cache)
+    run = lambda *a: subprocess.run(a, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run("ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "", "-f", os.path.join(tmp, "id_rsa"))
+    key, csr, cert = (os.path.join(tmp, n) for n in ("server-key.pem", "server.csr", "server.pem"))
+    run("openssl", "genrsa", "-traditional", "-out", key, "2048")
+    run("openssl", "req", "-new", "-key", key, "-subj", "/O=alice." + name, "-out", csr)
+    ext = os.path.join(tmp, "ext.cnf")
+    with open(ext, "w") as f:
+        f.write("keyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n"
+                "authorityKeyIdentifier=keyid\nsubjectAltName=DNS:localhost,IP:" + ip + "\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", os.path.join(ca_dir, "ca.pem"),
+        "-CAkey", os.path.join(ca_dir, "ca-key.pem"), "-set_serial", str(random.getrandbits(120)),
+        "-days", "3650", "-sha256", "-extfile", ext, "-out", cert)
+    os.remove(csr)
+    os.remove(ext)
+    shutil.rmtree(d, ignore_errors=True)
+    os.rename(tmp, d)
+    return d
+
+
 def cloud_store(out, count):
     dst = os.path.join(out, "cloud-store")
     shutil.rmtree(dst, ignore_errors=True)
@@ -128,12 +166,23 @@ def cloud_store(out, count):
     acme = os.path.join(out, "acme-ca")
     shutil.rmtree(acme, ignore_errors=True)
     shutil.copytree(os.path.join(FIX, "acme-ca"), acme)
+    cache = os.environ.get("BENCH_KEYS", "/tmp/mbundle-bench-keys")
+    os.makedirs(cache, exist_ok=True)
+    names = ["cloud%03d" % i for i in range(count)]
+    ca_of = lambda i: os.path.join(STORE, "certs") if i % 2 == 0 else acme
+    ip_of = lambda i: "10.1.%d.%d" % (i // 250, i % 250 + 1)
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        keys = list(pool.map(lambda i: machine_keys(cache, names[i], ca_of(i), ip_of(i)), range(count)))
     for i in range(count):
-        name = "cloud%03d" % i
+        name = names[i]
         src = "db" if i % 2 == 0 else "edge"
         m = os.path.join(dst, "machines", name)
         shutil.copytree(os.path.join(STORE, "machines", src), m)
-        extra = [("/home/alice/acme-ca", acme)] if src == "edge" else []
+        for k in MACHINE_KEYS:
+            shutil.copy(os.path.join(keys[i], k), os.path.join(m, k))
+        os.chmod(os.path.join(m, "id_rsa"), 0o600)
+        os.chmod(os.path.join(m, "server-key.pem"), 0o600)
+        extra = [("/home/alice/acme-ca", acme), ("203.0.113.30", ip_of(i))] if src == "edge" else [("203.0.113.20", ip_of(i))]
         with open(os.path.join(m, "config.json"), "w", encoding="utf-8") as f:
             f.write(config_for(os.path.join(STORE, "machines", src, "config.json"), "/home/alice/.docker/machine", dst, src, name, extra))
 

@@ -799,3 +799,48 @@ fn many_machines_are_scanned_in_parallel_in_order_and_the_first_error_in_order_w
     let err = plan(&store, &req).unwrap_err().to_string();
     assert!(err.contains("w30 x"), "{err}");
 }
+
+/// In the archive, the machines of one issuing set follow each other: each machine carries
+/// its own copies of the set's ca.pem, cert.pem and key.pem, which then compress against
+/// the previous machine's. The manifest still lists the machines in the order asked for.
+#[test]
+fn machines_of_one_certset_are_adjacent_in_the_archive() {
+    let dir = Dir::new();
+    dir.export_demo(&fixtures().join(LINUX), "all.mbundle", &["--all"])
+        .ok();
+    let m = manifest_json(&dir, "all.mbundle");
+    let names: Vec<&str> = m["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["db", "edge", "vbox", "web"]);
+    // Machines in archive order, each once.
+    let mut order: Vec<String> = Vec::new();
+    for f in m["files"].as_array().unwrap() {
+        let path = f["path"].as_str().unwrap();
+        if let Some(rest) = path.strip_prefix("machines/") {
+            let name = rest.split('/').next().unwrap().to_string();
+            if order.last() != Some(&name) {
+                assert!(!order.contains(&name), "{name}'s files are split: {m}");
+                order.push(name);
+            }
+        }
+    }
+    // db, vbox and web share the store's CA, edge has its own: edge does not sit between.
+    assert_eq!(order, ["db", "vbox", "web", "edge"]);
+    // And the archive holds its entries in exactly that order.
+    let entries = decrypt_entries(
+        &std::fs::read(dir.path("all.mbundle")).unwrap(),
+        &demo_key(),
+    );
+    let archived: Vec<&str> = entries.iter().skip(1).map(|(p, _)| p.as_str()).collect();
+    let listed: Vec<&str> = m["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(archived, listed);
+}

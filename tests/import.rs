@@ -633,6 +633,13 @@ fn a_failure_at_any_step_leaves_the_store_as_it_was() {
             ])
             .output()
             .unwrap();
+        if point == "commit-step:5" || point == "commit-step:6" {
+            // Into a new store the commit is four steps: certs/, imported-certs/, the custom
+            // set in it, and machines/ moved whole. There is no fifth to fail.
+            assert_eq!(out.status.code(), Some(0), "{point}");
+            std::fs::remove_dir_all(dir.path("fresh")).unwrap();
+            continue;
+        }
         assert_eq!(out.status.code(), Some(1), "{point}");
         assert!(
             !dir.path("fresh").exists(),

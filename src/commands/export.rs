@@ -19,9 +19,23 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
     )?;
     let summary =
         super::write_planned(&plan, &to, &output, a.force, "exporting", a.quiet || a.json)?;
+    let said = say(a, &plan, &summary, &output);
+    // The plan (4,000 files for 500 machines) is freed on a thread of its own: the bundle
+    // is written, and freeing it took 4 ms the user waited for.
+    crate::fs::drop_later(plan);
+    said
+}
+
+/// The summary on stderr (or the JSON report on stdout).
+fn say(
+    a: &ExportArgs,
+    plan: &crate::ops::export::ExportPlan,
+    summary: &crate::ops::export::Summary,
+    output: &Output,
+) -> Result<()> {
     if a.json {
         let m = &plan.manifest;
-        let dest = match &output {
+        let dest = match output {
             Output::Stdout => "-".to_string(),
             Output::File(p) => p.display().to_string(),
         };
@@ -49,7 +63,7 @@ pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
                 eprintln!("  {}  {}  {}", e.path, human_bytes(e.size), e.why);
             }
         }
-        let dest = match &output {
+        let dest = match output {
             Output::Stdout => "standard output".to_string(),
             Output::File(p) => p.display().to_string(),
         };

@@ -10,7 +10,7 @@ pub mod writeback;
 use std::fs::{self, File};
 use std::path::Path;
 
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 
 /// Creates a directory 0700 whatever the umask.
 pub fn mkdir_private(p: &Path) -> Result<()> {
@@ -26,6 +26,42 @@ pub fn mkdir_private(p: &Path) -> Result<()> {
     } else {
         set_mode(p, 0o700)
     }
+}
+
+/// Makes `dir` and whatever of its parents is missing below `within` (which must exist),
+/// each 0700 whatever the umask. A directory that is already there is fine: several threads
+/// make the directories of one private staging tree, and whichever comes first makes each.
+pub fn mkdirs_private_within(within: &Path, dir: &Path) -> Result<()> {
+    if dir == within || dir.is_dir() {
+        return Ok(());
+    }
+    match dir.parent() {
+        Some(parent) if parent.starts_with(within) => mkdirs_private_within(within, parent)?,
+        _ => {
+            return Err(Error::Bug(format!(
+                "{} is not inside {}",
+                dir.display(),
+                within.display()
+            )))
+        }
+    }
+    match mkdir_private(dir) {
+        Err(Error::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() =>
+        {
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+/// Drops `value` on a thread of its own: freeing a large structure (thousands of paths and
+/// maps) no longer delays what comes next; if the process ends first, the OS frees it.
+pub fn drop_later<T: Send + 'static>(value: T) {
+    // No thread to be had: the closure, and `value` with it, is dropped right here.
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
 }
 
 /// The process umask, read once from /proc/self/status (reading it with umask(2) would

@@ -9,7 +9,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::IO_BUFFER;
 use crate::format::manifest::{Excluded, FileEntry, MachineEntry, PathNote};
 use crate::store::paths::ForeignPath;
-use crate::store::{default_exclusion, is_secret_file, string_fields, Located, Machine, Store};
+use crate::store::{default_exclusion, each_string_field, is_secret_file, Located, Machine, Store};
 use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -384,14 +384,14 @@ fn path_notes(
         .collect();
     let mut absent = Vec::new();
     let mut external = Vec::new();
-    for (field, s) in string_fields(&m.config) {
-        if !crate::store::rewrite::is_local_path_field_path(&field)
+    each_string_field(&m.config, |field, s| {
+        if !crate::store::rewrite::is_local_path_field_path(field)
             || ForeignPath::parse(s).is_none()
         {
-            continue;
+            return;
         }
         let note = PathNote {
-            field: field.clone(),
+            field: field.to_string(),
             path: s.to_string(),
         };
         match m.locate(store, s) {
@@ -420,7 +420,7 @@ fn path_notes(
                 }
             }
         }
-    }
+    });
     (absent, external)
 }
 

@@ -225,7 +225,7 @@ fn run_locked<R: Read + Send>(
         written: (0, 0),
         buf: Vec::new(),
         writeback: crate::fs::writeback::Writeback::new(),
-        spool: spool::Spool::new(),
+        spool: spool::Spool::new(staging.path()),
     };
     let read = read_bundle(input, keys, what, &mut planner);
     let spooled = planner.spool.finish();
@@ -267,6 +267,8 @@ fn run_locked<R: Read + Send>(
 
     report_plan(&plan, &mut report);
     report.seconds = start.elapsed().as_secs_f64();
+    // Freeing a plan of 4,000 files takes milliseconds the user need not wait for.
+    crate::fs::drop_later(plan);
     Ok(report)
 }
 

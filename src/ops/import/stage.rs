@@ -4,7 +4,7 @@
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{Visitor, IO_BUFFER};
 use crate::format::manifest::{FileEntry, Manifest};
-use crate::fs::{mkdir_private, set_file_mode, umask_keeps};
+use crate::fs::{set_file_mode, umask_keeps};
 use crate::progress::Progress;
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::to_docker_machine_json;
@@ -51,8 +51,9 @@ impl Stager<'_> {
         if let Some(parent) = dir.parent() {
             self.ensure_dir(parent)?;
         }
-        // Staging is ours and fresh: only directories made here exist in it.
-        mkdir_private(dir)?;
+        // Staging is ours and fresh: only directories made by this import exist in it (here,
+        // or by the spool's threads).
+        crate::fs::mkdirs_private_within(self.staging, dir)?;
         self.made_dirs.insert(dir.to_path_buf());
         Ok(())
     }
@@ -258,9 +259,6 @@ impl Visitor for Stager<'_> {
         };
         let rel = rel.clone();
         let dest = self.staging.join(&rel);
-        if let Some(parent) = dest.parent() {
-            self.ensure_dir(parent)?;
-        }
         let name = rel.rsplit('/').next().unwrap_or(&rel);
         let mode = store_mode(name);
         if entry.size <= super::spool::SMALL {
@@ -280,7 +278,11 @@ impl Visitor for Stager<'_> {
             if !bytes.is_empty() {
                 crate::failpoint("stage-chunk")?;
             }
+            // The spool's thread makes its directory.
             return self.spool.write(dest, mode, bytes);
+        }
+        if let Some(parent) = dest.parent() {
+            self.ensure_dir(parent)?;
         }
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
