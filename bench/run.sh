@@ -5,7 +5,7 @@
 #   DISK_MIB=256 RUNS=2 bench/run.sh   # quicker
 #
 # Builds its own stores (bench/make_stores.py) under $BENCH_DIR (default /tmp/mbundle-bench).
-# Needs: hyperfine pigz zstd gzip age age-keygen /usr/bin/time python3
+# Needs: hyperfine pigz zstd gzip age age-keygen /usr/bin/time python3 openssl ssh-keygen
 #   apt-get install hyperfine pigz zstd age time
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,7 +15,7 @@ DISK_MIB="${DISK_MIB:-1024}"
 RUNS="${RUNS:-3}"
 RSS_SIZES="${RSS_SIZES:-10 100 1024 2048}"
 
-for tool in hyperfine pigz zstd gzip age age-keygen python3; do
+for tool in hyperfine pigz zstd gzip age age-keygen python3 openssl ssh-keygen; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install hyperfine pigz zstd age time" >&2; exit 1; }
 done
 [ -x /usr/bin/time ] || { echo "missing /usr/bin/time: apt-get install time" >&2; exit 1; }

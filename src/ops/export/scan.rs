@@ -395,7 +395,8 @@ fn path_notes(
             path: s.to_string(),
         };
         match m.locate(store, s) {
-            Located::InStore(p) if !crate::fs::stats::exists(&p) => {
+            // A file read whole while scanning exists: no need to ask the disk again.
+            Located::InStore(p) if !(super::held::is_held(&p) || crate::fs::stats::exists(&p)) => {
                 if !carried_member(certs, s) {
                     absent.push(note);
                 }

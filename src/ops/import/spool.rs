@@ -3,7 +3,8 @@
 //! and hashing it. The reader reads a small file whole (its sha256 checked as it is read, as
 //! for every file) and hands the bytes over; a writing thread creates it (and its directory,
 //! the first time: 500 machine directories made by the reader were a fifth of its time) and
-//! writes it while the reader goes on. At most [`QUEUE`] files of at most [`SMALL`] bytes wait.
+//! writes it while the reader goes on. At most [`QUEUE`] files of at most [`SMALL`] bytes wait
+//! (and a [`BATCH`] per thread not yet handed over).
 //! The first error is kept and returned by [`Spool::finish`]; files after it are not written
 //! (staging is then discarded anyway).
 
@@ -28,11 +29,17 @@ struct Job {
 }
 
 /// One writing thread and its queue.
-type Lane = (SyncSender<Job>, JoinHandle<Result<()>>);
+type Lane = (SyncSender<Vec<Job>>, JoinHandle<Result<()>>);
 
 pub(super) struct Spool {
     lanes: Vec<Lane>,
+    /// Files not yet handed to each lane: handed over [`BATCH`] at a time.
+    pending: Vec<Vec<Job>>,
 }
+
+/// Files handed to a writing thread at once: one wake-up per batch instead of per file
+/// (4,000 wake-ups were a tenth of the CPU time of an import of 500 machines).
+const BATCH: usize = 8;
 
 /// The staging tree the spool writes into (every file's directories are made inside it).
 type Within = std::sync::Arc<PathBuf>;
@@ -44,20 +51,25 @@ impl Spool {
     pub(super) fn new(staging: &Path) -> Spool {
         let within: Within = std::sync::Arc::new(staging.to_path_buf());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        let lanes = (0..threads)
+        let lanes: Vec<Lane> = (0..threads)
             .map(|_| {
-                let (tx, rx) = sync_channel::<Job>(QUEUE / threads);
+                let (tx, rx) = sync_channel::<Vec<Job>>((QUEUE / threads / BATCH).max(1));
                 let within = within.clone();
                 let thread = std::thread::spawn(move || {
-                    for job in rx {
-                        write_new(&within, &job)?;
+                    for jobs in rx {
+                        for job in &jobs {
+                            write_new(&within, job)?;
+                        }
                     }
                     Ok(())
                 });
                 (tx, thread)
             })
             .collect();
-        Spool { lanes }
+        Spool {
+            pending: (0..lanes.len()).map(|_| Vec::new()).collect(),
+            lanes,
+        }
     }
 
     /// Has `bytes` written to the new file `dest` with `mode`. Once a thread has met an
@@ -67,8 +79,20 @@ impl Spool {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         dest.parent().hash(&mut h);
         let lane = (h.finish() % self.lanes.len().max(1) as u64) as usize;
-        let job = Job { dest, mode, bytes };
-        match self.lanes.get(lane).map(|(tx, _)| tx.send(job)) {
+        let Some(pending) = self.pending.get_mut(lane) else {
+            return Err(Error::Bug("no staging thread".into()));
+        };
+        pending.push(Job { dest, mode, bytes });
+        if pending.len() < BATCH {
+            return Ok(());
+        }
+        let jobs = std::mem::take(pending);
+        self.hand_over(lane, jobs)
+    }
+
+    /// Hands `jobs` to the thread of `lane`.
+    fn hand_over(&mut self, lane: usize, jobs: Vec<Job>) -> Result<()> {
+        match self.lanes.get(lane).map(|(tx, _)| tx.send(jobs)) {
             Some(Ok(())) => Ok(()),
             // The thread stopped at an error: that is the one to say.
             _ => match self.finish() {
@@ -81,6 +105,13 @@ impl Spool {
     /// Waits for every file handed over to be written; the first error met, if any.
     pub(super) fn finish(&mut self) -> Result<()> {
         let mut first = Ok(());
+        for ((tx, _), pending) in self.lanes.iter().zip(self.pending.iter_mut()) {
+            let jobs = std::mem::take(pending);
+            if !jobs.is_empty() {
+                // A thread that stopped says why when it is joined below.
+                let _ = tx.send(jobs);
+            }
+        }
         for (tx, thread) in self.lanes.drain(..) {
             drop(tx);
             let r = match thread.join() {
