@@ -3,15 +3,18 @@
 //! and hashing it. The reader reads a small file whole (its sha256 checked as it is read, as
 //! for every file) and hands the bytes over; a writing thread creates it (and its directory,
 //! the first time: 500 machine directories made by the reader were a fifth of its time) and
-//! writes it while the reader goes on. At most [`QUEUE`] files of at most [`SMALL`] bytes wait
-//! (and a [`BATCH`] per thread not yet handed over).
+//! writes it while the reader goes on. Files go over in batches of one directory's, which
+//! whichever thread is free takes. At most [`QUEUE`] files of at most [`SMALL`] bytes wait
+//! (and one batch not yet handed over).
 //! The first error is kept and returned by [`Spool::finish`]; files after it are not written
 //! (staging is then discarded anyway).
 
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, IoContext, Result};
@@ -28,92 +31,110 @@ struct Job {
     bytes: Vec<u8>,
 }
 
-/// One writing thread and its queue.
-type Lane = (SyncSender<Vec<Job>>, JoinHandle<Result<()>>);
-
-pub(super) struct Spool {
-    lanes: Vec<Lane>,
-    /// Files not yet handed to each lane: handed over [`BATCH`] at a time.
-    pending: Vec<Vec<Job>>,
-}
-
-/// Files handed to a writing thread at once: one wake-up per batch instead of per file
-/// (4,000 wake-ups were a tenth of the CPU time of an import of 500 machines).
+/// Files handed over at once, all of one directory: one wake-up per batch instead of per
+/// file (4,000 wake-ups were a tenth of the CPU time of an import of 500 machines).
 const BATCH: usize = 8;
 
-/// The staging tree the spool writes into (every file's directories are made inside it).
-type Within = std::sync::Arc<PathBuf>;
+/// Batches waiting for a writing thread, shared by all of them.
+type Queue = Arc<Mutex<Receiver<Vec<Job>>>>;
+
+pub(super) struct Spool {
+    tx: Option<SyncSender<Vec<Job>>>,
+    threads: Vec<JoinHandle<Result<()>>>,
+    /// Files not yet handed over: one directory's, at most [`BATCH`].
+    pending: Vec<Job>,
+    /// Set by a thread that met an error: the others stop, the reader is told.
+    failed: Arc<AtomicBool>,
+}
 
 impl Spool {
-    /// One writing thread per core (the reader has one of its own): files of one directory
-    /// always go to the same thread, so no two threads wait on one directory's lock. Every
-    /// file is written inside `staging`.
+    /// One writing thread per core (the reader has one of its own), taking batches from one
+    /// queue: whichever thread is free takes the next (a queue per thread, chosen by
+    /// directory, left one idle while the reader waited on the other's full queue). A
+    /// batch holds one directory's files. Every file is written inside `staging`.
     pub(super) fn new(staging: &Path) -> Spool {
-        let within: Within = std::sync::Arc::new(staging.to_path_buf());
+        let within = Arc::new(staging.to_path_buf());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-        let lanes: Vec<Lane> = (0..threads)
+        let (tx, rx) = sync_channel::<Vec<Job>>(QUEUE / BATCH);
+        let queue: Queue = Arc::new(Mutex::new(rx));
+        let failed = Arc::new(AtomicBool::new(false));
+        let threads = (0..threads)
             .map(|_| {
-                let (tx, rx) = sync_channel::<Vec<Job>>((QUEUE / threads / BATCH).max(1));
-                let within = within.clone();
-                let thread = std::thread::spawn(move || {
-                    for jobs in rx {
+                let (queue, within, failed) = (queue.clone(), within.clone(), failed.clone());
+                std::thread::spawn(move || -> Result<()> {
+                    loop {
+                        let jobs = match queue.lock().map(|rx| rx.recv()) {
+                            Ok(Ok(jobs)) => jobs,
+                            // The reader is done (or a thread panicked holding the queue).
+                            _ => return Ok(()),
+                        };
+                        if failed.load(Ordering::Relaxed) {
+                            return Ok(());
+                        }
                         for job in &jobs {
-                            write_new(&within, job)?;
+                            if let Err(e) = write_new(&within, job) {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
                         }
                     }
-                    Ok(())
-                });
-                (tx, thread)
+                })
             })
             .collect();
         Spool {
-            pending: (0..lanes.len()).map(|_| Vec::new()).collect(),
-            lanes,
+            tx: Some(tx),
+            threads,
+            pending: Vec::with_capacity(BATCH),
+            failed,
         }
     }
 
     /// Has `bytes` written to the new file `dest` with `mode`. Once a thread has met an
     /// error, that error.
     pub(super) fn write(&mut self, dest: PathBuf, mode: u32, bytes: Vec<u8>) -> Result<()> {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        dest.parent().hash(&mut h);
-        let lane = (h.finish() % self.lanes.len().max(1) as u64) as usize;
-        let Some(pending) = self.pending.get_mut(lane) else {
-            return Err(Error::Bug("no staging thread".into()));
-        };
-        pending.push(Job { dest, mode, bytes });
-        if pending.len() < BATCH {
-            return Ok(());
+        if self.failed.load(Ordering::Relaxed) {
+            return self.stopped();
         }
-        let jobs = std::mem::take(pending);
-        self.hand_over(lane, jobs)
+        let other_dir = self
+            .pending
+            .first()
+            .is_some_and(|j| j.dest.parent() != dest.parent());
+        if self.pending.len() >= BATCH || other_dir {
+            self.hand_over()?;
+        }
+        self.pending.push(Job { dest, mode, bytes });
+        Ok(())
     }
 
-    /// Hands `jobs` to the thread of `lane`.
-    fn hand_over(&mut self, lane: usize, jobs: Vec<Job>) -> Result<()> {
-        match self.lanes.get(lane).map(|(tx, _)| tx.send(jobs)) {
+    /// Hands the files waiting to the writing threads.
+    fn hand_over(&mut self) -> Result<()> {
+        let jobs = std::mem::replace(&mut self.pending, Vec::with_capacity(BATCH));
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        match self.tx.as_ref().map(|tx| tx.send(jobs)) {
             Some(Ok(())) => Ok(()),
-            // The thread stopped at an error: that is the one to say.
-            _ => match self.finish() {
-                Ok(()) => Err(Error::Bug("a staging thread stopped".into())),
-                Err(e) => Err(e),
-            },
+            _ => self.stopped(),
+        }
+    }
+
+    /// The error that stopped the writing threads.
+    fn stopped(&mut self) -> Result<()> {
+        match self.finish() {
+            Ok(()) => Err(Error::Bug("a staging thread stopped".into())),
+            Err(e) => Err(e),
         }
     }
 
     /// Waits for every file handed over to be written; the first error met, if any.
     pub(super) fn finish(&mut self) -> Result<()> {
-        let mut first = Ok(());
-        for ((tx, _), pending) in self.lanes.iter().zip(self.pending.iter_mut()) {
-            let jobs = std::mem::take(pending);
-            if !jobs.is_empty() {
-                // A thread that stopped says why when it is joined below.
-                let _ = tx.send(jobs);
-            }
+        if !self.failed.load(Ordering::Relaxed) {
+            // Threads that stopped say why when joined below.
+            let _ = self.hand_over_last();
         }
-        for (tx, thread) in self.lanes.drain(..) {
-            drop(tx);
+        self.tx = None;
+        let mut first = Ok(());
+        for thread in self.threads.drain(..) {
             let r = match thread.join() {
                 Ok(r) => r,
                 Err(_) => Err(Error::Bug("a staging thread panicked".into())),
@@ -123,6 +144,15 @@ impl Spool {
             }
         }
         first
+    }
+
+    /// Sends what is pending, if anything, without waiting on an error.
+    fn hand_over_last(&mut self) -> std::result::Result<(), ()> {
+        let jobs = std::mem::take(&mut self.pending);
+        match (&self.tx, jobs.is_empty()) {
+            (Some(tx), false) => tx.send(jobs).map_err(|_| ()),
+            _ => Ok(()),
+        }
     }
 }
 

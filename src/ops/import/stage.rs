@@ -117,12 +117,9 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
             _ => None,
         })
         .collect();
-    let done = crate::fs::par_map(
-        &plan.machines,
-        16,
-        || (),
-        |m| rewrite_one(plan, m, staging, &root_fp, &staged),
-    )?;
+    let done = crate::fs::par_map(&plan.machines, 16, crate::fs::stats::remember, |m| {
+        rewrite_one(plan, m, staging, &root_fp, &staged)
+    })?;
     for (m, r) in plan.machines.iter().zip(done) {
         match r {
             Rewritten::Present(text) => keep_present(plan, m, &text, &root_fp, staging, report)?,
@@ -198,33 +195,39 @@ fn rewrite_one(
     }
     drop(file);
     let mut missing = Vec::new();
-    for (field, s) in crate::store::string_fields(&config) {
-        let key = field.rsplit('.').next().unwrap_or(&field);
-        if crate::store::rewrite::never_rewritten(key) {
-            continue;
+    let mut not_plain = None;
+    crate::store::each_string_field(&config, |field, s| {
+        let key = field.rsplit('.').next().unwrap_or(field);
+        if not_plain.is_some() || crate::store::rewrite::never_rewritten(key) {
+            return;
         }
         let Some(p) = ForeignPath::parse(s) else {
-            continue;
+            return;
         };
         let Some(rest) = p.strip_prefix(root_fp) else {
-            continue;
+            return;
         };
         let Some(in_staging) = crate::store::paths::local_join(staging, rest) else {
-            return Err(Error::Corrupt(format!(
-                "rewritten path {s} is not a plain path"
-            )));
+            not_plain = Some(s.to_string());
+            return;
         };
         if staged.contains(rest.join("/").as_str()) {
-            continue;
+            return;
         }
+        // The store root and certs/ are named by every machine: asked once per thread.
         let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
-        if !in_staging.exists() && !in_store.exists() {
+        if !crate::fs::stats::exists(&in_staging) && !crate::fs::stats::exists(&in_store) {
             missing.push(super::MissingPath {
                 machine: m.target.clone(),
-                field: field.clone(),
+                field: field.to_string(),
                 path: s.to_string(),
             });
         }
+    });
+    if let Some(s) = not_plain {
+        return Err(Error::Corrupt(format!(
+            "rewritten path {s} is not a plain path"
+        )));
     }
     Ok(Rewritten::Done {
         warning,
