@@ -32,6 +32,15 @@ fn member_names(set: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
+/// The string `field` of every object in the JSON array `list`.
+fn each<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x[field].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn linux_store_shares_one_certset_and_leaves_disks_out() {
     let dir = Dir::new();
@@ -120,12 +129,7 @@ fn include_disks_carries_the_vm() {
     dir.export_demo(&store, "vbox.mbundle", &["vbox", "--include-disks"])
         .ok();
     let m = manifest_json(&dir, "vbox.mbundle");
-    let files: Vec<&str> = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["path"].as_str().unwrap())
-        .collect();
+    let files = each(&m["files"], "path");
     for f in [
         "machines/vbox/disk.vmdk",
         "machines/vbox/boot2docker.iso",
@@ -809,13 +813,7 @@ fn machines_of_one_certset_are_adjacent_in_the_archive() {
     dir.export_demo(&fixtures().join(LINUX), "all.mbundle", &["--all"])
         .ok();
     let m = manifest_json(&dir, "all.mbundle");
-    let names: Vec<&str> = m["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["db", "edge", "vbox", "web"]);
+    assert_eq!(each(&m["machines"], "name"), ["db", "edge", "vbox", "web"]);
     // Machines in archive order, each once.
     let mut order: Vec<String> = Vec::new();
     for f in m["files"].as_array().unwrap() {
@@ -836,11 +834,5 @@ fn machines_of_one_certset_are_adjacent_in_the_archive() {
         &demo_key(),
     );
     let archived: Vec<&str> = entries.iter().skip(1).map(|(p, _)| p.as_str()).collect();
-    let listed: Vec<&str> = m["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(archived, listed);
+    assert_eq!(archived, each(&m["files"], "path"));
 }
