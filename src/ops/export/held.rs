@@ -83,8 +83,12 @@ pub(super) fn read(p: &Path, max: u64) -> Result<HeldFile, ReadError> {
         return Err(ReadError::TooLarge(meta.len()));
     }
     let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize));
+    // A regular file is read to its size, not to its end: one read instead of two (4,000
+    // files in a store of 500 machines); a file that grows or is rewritten meanwhile changes
+    // its stamp, checked below.
+    let limit = if meta.is_file() { meta.len() } else { max + 1 };
     (&file)
-        .take(max + 1)
+        .take(limit)
         .read_to_end(&mut bytes)
         .map_err(ReadError::Io)?;
     let after = file.metadata().map_err(ReadError::Io)?;
