@@ -143,3 +143,78 @@ fn sigkill_at_fifty_points_leaves_the_store_before_or_after_never_between() {
             .count()
     );
 }
+
+/// Into a new store the staged `machines/` moves whole, in the commit's last step. Killed
+/// before any step, the next run finishes the import; and when docker-machine made
+/// `machines/` for a machine of its own meanwhile, the staged machines move into it one by
+/// one, beside that machine, replacing nothing.
+#[test]
+fn a_new_store_killed_while_committing_is_finished_even_if_machines_appeared() {
+    let dir = Dir::new();
+    dir.export_demo(&fixtures().join(LINUX), "b.mbundle", &["--all"])
+        .ok();
+    let key = demo_key();
+    let key = key.to_str().unwrap();
+    let reference = dir.path("ref/.docker/machine");
+    dir.run(&[
+        "-s",
+        reference.to_str().unwrap(),
+        "import",
+        "b.mbundle",
+        "-i",
+        key,
+    ])
+    .ok();
+    let after_ref = tree_relative(&reference);
+    assert!(after_ref.contains_key("machines/db/config.json"));
+    // certs/, imported-certs/, the custom set in it, machines/.
+    for step in 1..=4 {
+        for appeared in [false, true] {
+            let victim = dir.path(&format!("v{step}{appeared}/.docker/machine"));
+            let out = dir
+                .cmd()
+                .env(
+                    "MBUNDLE_TEST_FAILPOINT",
+                    format!("commit-step:{step}:sigkill"),
+                )
+                .args([
+                    "-s",
+                    victim.to_str().unwrap(),
+                    "import",
+                    "b.mbundle",
+                    "-i",
+                    key,
+                ])
+                .output()
+                .unwrap();
+            #[cfg(unix)]
+            {
+                use std::os::unix::process::ExitStatusExt;
+                assert_eq!(out.status.signal(), Some(9), "step {step}: not killed");
+            }
+            let theirs = victim.join("machines/theirs");
+            if appeared {
+                fs::create_dir_all(&theirs).unwrap();
+                fs::write(theirs.join("config.json"), b"{}").unwrap();
+            }
+            let ls = dir.run(&["-s", victim.to_str().unwrap(), "ls"]).ok();
+            assert!(
+                ls.stderr.contains("note: finished"),
+                "step {step}: {}",
+                ls.stderr
+            );
+            let mut now = tree_relative(&victim);
+            if appeared {
+                assert_eq!(fs::read(theirs.join("config.json")).unwrap(), b"{}");
+                now.retain(|k, _| !k.starts_with("machines/theirs"));
+                // Made by "docker-machine" here, with its own mode.
+                now.remove("machines");
+                let mut want = after_ref.clone();
+                want.remove("machines");
+                assert_eq!(now, want, "step {step}, machines/ appeared");
+            } else {
+                assert_eq!(now, after_ref, "step {step}");
+            }
+        }
+    }
+}

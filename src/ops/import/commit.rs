@@ -76,7 +76,7 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
                         if src.exists() {
                             match crate::fs::rename_noreplace(&src, &dst) {
                                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                                    skipped.push(to.clone());
+                                    merge_into(&src, &dst, to, &mut skipped)?;
                                 }
                                 r => r.ctx("rename into", &dst)?,
                             }
@@ -106,6 +106,30 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(done)
+}
+
+/// Rolling forward a rename whose target appeared since the crash: a staged directory (the
+/// whole `machines/` of an import into a new store) whose target is now a directory too
+/// (docker-machine made `machines/` for another machine meanwhile) moves entry by entry,
+/// never replacing one; anything else that is in the way is left, and said.
+fn merge_into(src: &Path, dst: &Path, to: &str, skipped: &mut Vec<String>) -> Result<()> {
+    let both_dirs = src.symlink_metadata().is_ok_and(|m| m.is_dir())
+        && dst.symlink_metadata().is_ok_and(|m| m.is_dir());
+    if !both_dirs {
+        skipped.push(to.to_string());
+        return Ok(());
+    }
+    for entry in fs::read_dir(src).ctx("list", src)? {
+        let name = entry.ctx("list", src)?.file_name();
+        let target = dst.join(&name);
+        match crate::fs::rename_noreplace(&src.join(&name), &target) {
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                skipped.push(format!("{to}/{}", name.to_string_lossy()));
+            }
+            r => r.ctx("rename into", &target)?,
+        }
+    }
+    sync_dir(dst)
 }
 
 /// The commit steps: cert directories (or single files) first, machines last.
