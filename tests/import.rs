@@ -902,3 +902,39 @@ fn a_machine_that_appears_during_the_import_is_never_replaced() {
         .to_string_lossy()
         .starts_with(".mbundle-staging")));
 }
+
+/// A config.json of up to 64 KiB is rewritten while the rest is staged; a larger one after
+/// staging, from the staged file. Both end up rewritten for the new store, nothing else in
+/// them changed.
+#[test]
+fn small_and_large_config_json_are_both_rewritten() {
+    let dir = Dir::new();
+    let src = dir.copy_fixture(LINUX, "src");
+    let db = src.join("machines/db/config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&db).unwrap()).unwrap();
+    let notes = "n".repeat(100 << 10);
+    cfg["Driver"]["Notes"] = notes.clone().into();
+    std::fs::write(&db, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+    dir.export_demo(&src, "b.mbundle", &["db", "edge"]).ok();
+    let target = dir.path("new/.docker/machine");
+    dir.import_demo(&target, "b.mbundle", &[]).ok();
+    let t = target.to_str().unwrap();
+    for (name, big) in [("db", true), ("edge", false)] {
+        let text = std::fs::read_to_string(target.join("machines").join(name).join("config.json"))
+            .unwrap();
+        assert_eq!(text.len() > 100 << 10, big, "{name}");
+        let cfg: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            cfg["HostOptions"]["AuthOptions"]["StorePath"],
+            format!("{t}/machines/{name}"),
+            "{name}: {text}"
+        );
+        assert!(
+            !text.contains("/home/alice/.docker/machine"),
+            "{name}: {text}"
+        );
+        if big {
+            assert_eq!(cfg["Driver"]["Notes"], notes.as_str());
+        }
+    }
+}

@@ -19,6 +19,7 @@
 //! Cert sets never clobber: an existing file is never replaced, under any flag.
 
 mod commit;
+mod early;
 mod placement;
 mod plan;
 mod spool;
@@ -226,9 +227,15 @@ fn run_locked<R: Read + Send>(
         buf: Vec::new(),
         writeback: crate::fs::writeback::Writeback::new(),
         spool: spool::Spool::new(staging.path()),
+        early: None,
     };
     let read = read_bundle(input, keys, what, &mut planner);
     let spooled = planner.spool.finish();
+    let early = planner
+        .early
+        .as_mut()
+        .map(early::Early::finish)
+        .unwrap_or_default();
     planner.progress.finish();
     read?;
     spooled?;
@@ -239,7 +246,7 @@ fn run_locked<R: Read + Send>(
         .ok_or_else(|| Error::Corrupt("no manifest".into()))?;
     check_interrupt()?;
     crate::failpoint("rewrite")?;
-    rewrite_staged(&plan, staging.path(), &mut report)?;
+    rewrite_staged(&plan, staging.path(), &mut report, early)?;
     check_interrupt()?;
 
     let steps = commit_steps(&plan, staging.path());

@@ -165,27 +165,33 @@ impl Drop for Spool {
 /// Creates `job.dest` (never an existing file) with its mode whatever the umask, and writes
 /// it; its directory (0700) is made first if it is not there yet.
 fn write_new(within: &Path, job: &Job) -> Result<()> {
+    write_file(within, &job.dest, job.mode, &job.bytes)
+}
+
+/// Creates `dest` inside `within` (never an existing file) with `mode` whatever the umask,
+/// and writes `bytes`; its directory (0700) is made first if it is not there yet.
+pub(super) fn write_file(within: &Path, dest: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     let mut opts = OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(job.mode);
+        opts.mode(mode);
     }
-    let mut file = match opts.open(&job.dest) {
+    let mut file = match opts.open(dest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let dir = job.dest.parent().unwrap_or(within);
+            let dir = dest.parent().unwrap_or(within);
             crate::fs::mkdirs_private_within(within, dir)?;
-            opts.open(&job.dest)
+            opts.open(dest)
         }
         r => r,
     }
-    .ctx("create", &job.dest)?;
-    if !umask_keeps(job.mode) {
-        set_file_mode(&file, &job.dest, job.mode)?;
+    .ctx("create", dest)?;
+    if !umask_keeps(mode) {
+        set_file_mode(&file, dest, mode)?;
     }
     // Made durable all at once by sync_staged() before the journal is written.
-    file.write_all(&job.bytes).ctx("write", &job.dest)
+    file.write_all(bytes).ctx("write", dest)
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ const FLUSH_FILES: u64 = 1000;
 pub(super) struct Stager<'a> {
     pub(super) root: &'a Path,
     pub(super) req: &'a ImportRequest,
-    pub(super) plan: Option<ImportPlan>,
+    pub(super) plan: Option<std::sync::Arc<ImportPlan>>,
     pub(super) staging: &'a Path,
     pub(super) made_dirs: BTreeSet<PathBuf>,
     pub(super) progress: Progress,
@@ -41,6 +41,8 @@ pub(super) struct Stager<'a> {
     pub(super) writeback: crate::fs::writeback::Writeback,
     /// Writes small files on a thread of its own.
     pub(super) spool: super::spool::Spool,
+    /// Rewrites config.json files while the rest is staged (from the manifest on).
+    pub(super) early: Option<super::early::Early>,
 }
 
 impl Stager<'_> {
@@ -92,44 +94,88 @@ pub(super) fn check_free_space(root: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
-/// What rewriting one machine's staged config.json found, applied to the report in order.
-enum Rewritten {
-    /// The machine is already in the store: its staged config.json, to compare.
+/// What rewriting one machine's config.json found, applied to the report in order.
+pub(super) enum Rewritten {
+    /// The machine is already in the store: its config.json from the bundle, to compare.
     Present(Vec<u8>),
-    /// Rewritten in place.
+    /// Rewritten.
     Done {
         warning: Option<String>,
-        missing: Vec<super::MissingPath>,
+        /// Paths it names inside the store that this import does not stage: missing unless
+        /// in staging or in the store once everything is staged.
+        unstaged: Vec<Unstaged>,
         outcome: crate::store::rewrite::Outcome,
     },
 }
 
-/// Rewrites every staged config.json and checks the result (the machines on one thread per
-/// core: each is independent), then adds what each found to the report, in order.
-pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Report) -> Result<()> {
-    let root_fp = root_path(&plan.root)?;
-    // What was staged, known without asking the disk.
-    let staged: std::collections::HashSet<&str> = plan
-        .files
+/// A path a rewritten config.json names inside the store that no staged file is.
+pub(super) struct Unstaged {
+    field: String,
+    path: String,
+    in_staging: PathBuf,
+    in_store: PathBuf,
+}
+
+/// What `plan` stages, known without asking the disk.
+pub(super) fn staged_set(plan: &ImportPlan) -> std::collections::HashSet<&str> {
+    plan.files
         .values()
         .filter_map(|t| match t {
             FileTarget::Write(rel) => Some(rel.as_str()),
             _ => None,
         })
+        .collect()
+}
+
+/// Rewrites every staged config.json not already rewritten while staging (`early`, by
+/// machine) and checks the result (the machines on one thread per core: each is
+/// independent), then adds what each found to the report, in order: the first error in
+/// machine order is the one said.
+pub(super) fn rewrite_staged(
+    plan: &ImportPlan,
+    staging: &Path,
+    report: &mut Report,
+    mut early: Vec<Option<Result<Rewritten>>>,
+) -> Result<()> {
+    let root_fp = root_path(&plan.root)?;
+    let staged = staged_set(plan);
+    early.resize_with(plan.machines.len(), || None);
+    let todo: Vec<usize> = (0..plan.machines.len())
+        .filter(|&i| early[i].is_none())
         .collect();
-    let done = crate::fs::par_map(&plan.machines, 16, crate::fs::stats::remember, |m| {
-        rewrite_one(plan, m, staging, &root_fp, &staged)
+    let late = crate::fs::par_map(&todo, 16, crate::fs::stats::remember, |&i| {
+        Ok(rewrite_one(
+            plan,
+            &plan.machines[i],
+            staging,
+            &root_fp,
+            &staged,
+        ))
     })?;
-    for (m, r) in plan.machines.iter().zip(done) {
-        match r {
+    for (i, r) in todo.into_iter().zip(late) {
+        early[i] = Some(r);
+    }
+    // The store root and certs/, named by every machine, asked once.
+    let _memo = crate::fs::stats::remember();
+    for (m, r) in plan.machines.iter().zip(early) {
+        let r = r.unwrap_or_else(|| Err(Error::Bug(format!("{} was not rewritten", m.target))));
+        match r? {
             Rewritten::Present(text) => keep_present(plan, m, &text, &root_fp, staging, report)?,
             Rewritten::Done {
                 warning,
-                missing,
+                unstaged,
                 outcome,
             } => {
                 report.warnings.extend(warning);
-                report.missing.extend(missing);
+                report.missing.extend(unstaged.into_iter().filter_map(|u| {
+                    let exists = crate::fs::stats::exists(&u.in_staging)
+                        || crate::fs::stats::exists(&u.in_store);
+                    (!exists).then(|| super::MissingPath {
+                        machine: m.target.clone(),
+                        field: u.field,
+                        path: u.path,
+                    })
+                }));
                 report.record(&m.target, outcome);
             }
         }
@@ -137,8 +183,7 @@ pub(super) fn rewrite_staged(plan: &ImportPlan, staging: &Path, report: &mut Rep
     Ok(())
 }
 
-/// Rewrites one machine's staged config.json in place and checks the result parses and every
-/// path it names inside the store exists (in staging, or already in the store).
+/// Rewrites one machine's staged config.json in place.
 fn rewrite_one(
     plan: &ImportPlan,
     m: &super::plan::MachinePlan,
@@ -146,7 +191,6 @@ fn rewrite_one(
     root_fp: &ForeignPath,
     staged: &std::collections::HashSet<&str>,
 ) -> Result<Rewritten> {
-    crate::failpoint("rewrite-machine")?;
     let path = staging.join("machines").join(&m.target).join("config.json");
     let bad = |reason: String| {
         Error::Corrupt(format!(
@@ -168,8 +212,35 @@ fn rewrite_one(
         .take(MAX_CONFIG + 1)
         .read_to_end(&mut text)
         .ctx("read", &path)?;
+    let (r, new_text) = rewritten(plan, m, text, root_fp, staging, staged)?;
+    if let Some(new_text) = new_text {
+        // Overwritten in place: staging is ours, and nothing in it counts until the journal
+        // is written after sync_staged(); a crash here leaves staging to be discarded. Not
+        // truncated to zero first: on ext4 that makes close() flush the file at once
+        // (auto_da_alloc), 0.1 s for 500 machines; the one syncfs before commit does it.
+        file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
+        file.write_all(&new_text).ctx("write", &path)?;
+        if (new_text.len() as u64) < len {
+            file.set_len(new_text.len() as u64).ctx("write", &path)?;
+        }
+    }
+    Ok(r)
+}
+
+/// Rewrites the config.json `text` of machine `m` and checks the result parses: what was
+/// found, and the bytes to stage (none for a machine already in the store, whose bytes stay
+/// as the bundle has them). Which paths it names exist is asked after everything is staged.
+pub(super) fn rewritten(
+    plan: &ImportPlan,
+    m: &super::plan::MachinePlan,
+    text: Vec<u8>,
+    root_fp: &ForeignPath,
+    staging: &Path,
+    staged: &std::collections::HashSet<&str>,
+) -> Result<(Rewritten, Option<Vec<u8>>)> {
+    crate::failpoint("rewrite-machine")?;
     if m.present {
-        return Ok(Rewritten::Present(text));
+        return Ok((Rewritten::Present(text), None));
     }
     let (config, outcome) = m.rewrite(&text, root_fp)?;
     let new_text = to_docker_machine_json(&config, &text);
@@ -184,17 +255,7 @@ fn rewrite_one(
         "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
         m.target, m.target
     ));
-    // Overwritten in place: staging is ours, and nothing in it counts until the journal is
-    // written after sync_staged(); a crash here leaves staging to be discarded. Not truncated
-    // to zero first: on ext4 that makes close() flush the file at once (auto_da_alloc), 0.1 s
-    // for 500 machines; the one syncfs before commit does it.
-    file.seek(io::SeekFrom::Start(0)).ctx("write", &path)?;
-    file.write_all(&new_text).ctx("write", &path)?;
-    if (new_text.len() as u64) < len {
-        file.set_len(new_text.len() as u64).ctx("write", &path)?;
-    }
-    drop(file);
-    let mut missing = Vec::new();
+    let mut unstaged = Vec::new();
     let mut not_plain = None;
     crate::store::each_string_field(&config, |field, s| {
         let key = field.rsplit('.').next().unwrap_or(field);
@@ -214,26 +275,24 @@ fn rewrite_one(
         if staged.contains(rest.join("/").as_str()) {
             return;
         }
-        // The store root and certs/ are named by every machine: asked once per thread.
-        let in_store = crate::store::paths::local_join(&plan.root, rest).unwrap_or_default();
-        if !crate::fs::stats::exists(&in_staging) && !crate::fs::stats::exists(&in_store) {
-            missing.push(super::MissingPath {
-                machine: m.target.clone(),
-                field: field.to_string(),
-                path: s.to_string(),
-            });
-        }
+        unstaged.push(Unstaged {
+            field: field.to_string(),
+            path: s.to_string(),
+            in_staging,
+            in_store: crate::store::paths::local_join(&plan.root, rest).unwrap_or_default(),
+        });
     });
     if let Some(s) = not_plain {
         return Err(Error::Corrupt(format!(
             "rewritten path {s} is not a plain path"
         )));
     }
-    Ok(Rewritten::Done {
+    let done = Rewritten::Done {
         warning,
-        missing,
+        unstaged,
         outcome,
-    })
+    };
+    Ok((done, Some(new_text)))
 }
 
 impl Visitor for Stager<'_> {
@@ -245,7 +304,9 @@ impl Visitor for Stager<'_> {
             self.req.docker_context.as_deref(),
             &super::rename_targets(self.req),
         )?;
-        self.plan = Some(plan(manifest, &state, self.req)?);
+        let plan = std::sync::Arc::new(plan(manifest, &state, self.req)?);
+        self.early = Some(super::early::Early::start(plan.clone(), self.staging)?);
+        self.plan = Some(plan);
         check_free_space(self.root, manifest)?;
         self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
         Ok(())
@@ -281,6 +342,18 @@ impl Visitor for Stager<'_> {
             if !bytes.is_empty() {
                 crate::failpoint("stage-chunk")?;
             }
+            let bytes = match self
+                .early
+                .as_mut()
+                .and_then(|e| Some((e.machine_of(&rel)?, e)))
+            {
+                Some((i, early)) => match early.send(i, bytes) {
+                    Ok(()) => return Ok(()),
+                    // Its thread is gone: staged as it is, and rewritten after staging.
+                    Err(bytes) => bytes,
+                },
+                None => bytes,
+            };
             // The spool's thread makes its directory.
             return self.spool.write(dest, mode, bytes);
         }
