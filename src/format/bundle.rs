@@ -627,7 +627,7 @@ fn read_decoded<D: Read>(
             .iter()
             .map(|f| (f.path.as_str(), f))
             .collect();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = std::collections::HashSet::with_capacity(manifest.files.len());
         for entry in entries {
             let mut entry = entry.map_err(|e| stream_error(what, e))?;
             let path = entry_path(&entry);

@@ -274,7 +274,10 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     let root_fp = ForeignPath::parse(root_text).ok_or_else(|| store_path_unusable(root_text))?;
     let selected = select_machines(manifest, req)?;
     let renames = check_renames(manifest, &selected, req)?;
-    let mut found = Found::default();
+    let mut found = Found {
+        files: HashMap::with_capacity(manifest.files.len()),
+        ..Found::default()
+    };
     // Machines already in place with the same files need no cert set of their own.
     let target_of = |m: &MachineEntry| {
         renames
