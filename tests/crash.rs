@@ -37,6 +37,29 @@ fn big_store(root: &Path) {
     fs::write(root.join("machines/m00/disk.vmdk"), disk).unwrap();
 }
 
+/// `mbundle -s STORE import BUNDLE -i KEY`, killed with a real SIGKILL at the failpoint
+/// `point` (`commit-step:3`...); fails the test if it was not killed there.
+fn import_killed_at(dir: &Dir, store: &Path, bundle: &str, key: &str, point: &str) {
+    let out = dir
+        .cmd()
+        .env("MBUNDLE_TEST_FAILPOINT", format!("{point}:sigkill"))
+        .args(["-s", store.to_str().unwrap(), "import", bundle, "-i", key])
+        .output()
+        .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(
+            out.status.signal(),
+            Some(9),
+            "{point}: not killed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    #[cfg(not(unix))]
+    let _ = out;
+}
+
 #[test]
 fn sigkill_at_fifty_points_leaves_the_store_before_or_after_never_between() {
     let dir = Dir::new();
@@ -86,29 +109,7 @@ fn sigkill_at_fifty_points_leaves_the_store_before_or_after_never_between() {
     let mut finished = 0;
     for (i, point) in points.iter().enumerate() {
         let victim = dir.copy_fixture(MACOS, &format!("v{i}"));
-        let out = dir
-            .cmd()
-            .env("MBUNDLE_TEST_FAILPOINT", format!("{point}:sigkill"))
-            .args([
-                "-s",
-                victim.to_str().unwrap(),
-                "import",
-                "big.mbundle",
-                "-i",
-                key,
-            ])
-            .output()
-            .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::ExitStatusExt;
-            assert_eq!(
-                out.status.signal(),
-                Some(9),
-                "{point}: not killed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        import_killed_at(&dir, &victim, "big.mbundle", key, point);
         // The next run (any command on the store) reports and resolves the leftovers.
         let ls = dir.run(&["-s", victim.to_str().unwrap(), "ls"]).ok();
         assert!(
@@ -171,27 +172,13 @@ fn a_new_store_killed_while_committing_is_finished_even_if_machines_appeared() {
     for step in 1..=4 {
         for appeared in [false, true] {
             let victim = dir.path(&format!("v{step}{appeared}/.docker/machine"));
-            let out = dir
-                .cmd()
-                .env(
-                    "MBUNDLE_TEST_FAILPOINT",
-                    format!("commit-step:{step}:sigkill"),
-                )
-                .args([
-                    "-s",
-                    victim.to_str().unwrap(),
-                    "import",
-                    "b.mbundle",
-                    "-i",
-                    key,
-                ])
-                .output()
-                .unwrap();
-            #[cfg(unix)]
-            {
-                use std::os::unix::process::ExitStatusExt;
-                assert_eq!(out.status.signal(), Some(9), "step {step}: not killed");
-            }
+            import_killed_at(
+                &dir,
+                &victim,
+                "b.mbundle",
+                key,
+                &format!("commit-step:{step}"),
+            );
             let theirs = victim.join("machines/theirs");
             if appeared {
                 fs::create_dir_all(&theirs).unwrap();

@@ -50,12 +50,7 @@ impl Early {
                 };
                 let dest = staging.join("machines").join(&m.target).join("config.json");
                 let r = rewritten(&plan, m, text, &root_fp, &staging, &staged).and_then(
-                    |(r, new_text)| {
-                        let bytes = match (&r, new_text) {
-                            (_, Some(new_text)) => new_text,
-                            (Rewritten::Present(text), None) => text.clone(),
-                            (Rewritten::Done { .. }, None) => Vec::new(),
-                        };
+                    |(r, bytes)| {
                         let mode = crate::store::store_mode("config.json");
                         super::spool::write_file(&staging, &dest, mode, &bytes)?;
                         Ok(r)

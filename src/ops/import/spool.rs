@@ -72,7 +72,7 @@ impl Spool {
                             return Ok(());
                         }
                         for job in &jobs {
-                            if let Err(e) = write_new(&within, job) {
+                            if let Err(e) = write_file(&within, &job.dest, job.mode, &job.bytes) {
                                 failed.store(true, Ordering::Relaxed);
                                 return Err(e);
                             }
@@ -160,12 +160,6 @@ impl Drop for Spool {
     fn drop(&mut self) {
         let _ = self.finish();
     }
-}
-
-/// Creates `job.dest` (never an existing file) with its mode whatever the umask, and writes
-/// it; its directory (0700) is made first if it is not there yet.
-fn write_new(within: &Path, job: &Job) -> Result<()> {
-    write_file(within, &job.dest, job.mode, &job.bytes)
 }
 
 /// Creates `dest` inside `within` (never an existing file) with `mode` whatever the umask,

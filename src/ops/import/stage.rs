@@ -47,14 +47,11 @@ pub(super) struct Stager<'a> {
 
 impl Stager<'_> {
     fn ensure_dir(&mut self, dir: &Path) -> Result<()> {
-        if dir == self.staging || self.made_dirs.contains(dir) {
+        if self.made_dirs.contains(dir) {
             return Ok(());
         }
-        if let Some(parent) = dir.parent() {
-            self.ensure_dir(parent)?;
-        }
         // Staging is ours and fresh: only directories made by this import exist in it (here,
-        // or by the spool's threads).
+        // or by the spool's threads); missing parents are made too.
         crate::fs::mkdirs_private_within(self.staging, dir)?;
         self.made_dirs.insert(dir.to_path_buf());
         Ok(())
@@ -213,7 +210,7 @@ fn rewrite_one(
         .read_to_end(&mut text)
         .ctx("read", &path)?;
     let (r, new_text) = rewritten(plan, m, text, root_fp, staging, staged)?;
-    if let Some(new_text) = new_text {
+    if let Rewritten::Done { .. } = r {
         // Overwritten in place: staging is ours, and nothing in it counts until the journal
         // is written after sync_staged(); a crash here leaves staging to be discarded. Not
         // truncated to zero first: on ext4 that makes close() flush the file at once
@@ -228,8 +225,8 @@ fn rewrite_one(
 }
 
 /// Rewrites the config.json `text` of machine `m` and checks the result parses: what was
-/// found, and the bytes to stage (none for a machine already in the store, whose bytes stay
-/// as the bundle has them). Which paths it names exist is asked after everything is staged.
+/// found, and the bytes that belong in staging (for a machine already in the store, `text`
+/// as the bundle has it). Which paths it names exist is asked after everything is staged.
 pub(super) fn rewritten(
     plan: &ImportPlan,
     m: &super::plan::MachinePlan,
@@ -237,10 +234,10 @@ pub(super) fn rewritten(
     root_fp: &ForeignPath,
     staging: &Path,
     staged: &std::collections::HashSet<&str>,
-) -> Result<(Rewritten, Option<Vec<u8>>)> {
+) -> Result<(Rewritten, Vec<u8>)> {
     crate::failpoint("rewrite-machine")?;
     if m.present {
-        return Ok((Rewritten::Present(text), None));
+        return Ok((Rewritten::Present(text.clone()), text));
     }
     let (config, outcome) = m.rewrite(&text, root_fp)?;
     let new_text = to_docker_machine_json(&config, &text);
@@ -292,7 +289,7 @@ pub(super) fn rewritten(
         unstaged,
         outcome,
     };
-    Ok((done, Some(new_text)))
+    Ok((done, new_text))
 }
 
 impl Visitor for Stager<'_> {
@@ -342,18 +339,15 @@ impl Visitor for Stager<'_> {
             if !bytes.is_empty() {
                 crate::failpoint("stage-chunk")?;
             }
-            let bytes = match self
-                .early
-                .as_mut()
-                .and_then(|e| Some((e.machine_of(&rel)?, e)))
-            {
-                Some((i, early)) => match early.send(i, bytes) {
-                    Ok(()) => return Ok(()),
-                    // Its thread is gone: staged as it is, and rewritten after staging.
-                    Err(bytes) => bytes,
-                },
-                None => bytes,
-            };
+            if let Some(early) = self.early.as_mut() {
+                if let Some(i) = early.machine_of(&rel) {
+                    match early.send(i, bytes) {
+                        Ok(()) => return Ok(()),
+                        // Its thread is gone: staged as it is, and rewritten after staging.
+                        Err(back) => bytes = back,
+                    }
+                }
+            }
             // The spool's thread makes its directory.
             return self.spool.write(dest, mode, bytes);
         }
