@@ -74,6 +74,8 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     if a.json {
         print(&json_text(&import_json(&report, root, false, &contexts)))?;
     }
+    // Every rewrite of 500 machines: milliseconds of freeing nobody needs to wait for.
+    crate::fs::drop_later(report);
     Ok(())
 }
 

@@ -32,20 +32,26 @@ pub fn mkdir_private(p: &Path) -> Result<()> {
 /// each 0700 whatever the umask. A directory that is already there is fine: several threads
 /// make the directories of one private staging tree, and whichever comes first makes each.
 pub fn mkdirs_private_within(within: &Path, dir: &Path) -> Result<()> {
-    if dir == within || dir.is_dir() {
+    if dir == within {
         return Ok(());
     }
-    match dir.parent() {
-        Some(parent) if parent.starts_with(within) => mkdirs_private_within(within, parent)?,
-        _ => {
-            return Err(Error::Bug(format!(
-                "{} is not inside {}",
-                dir.display(),
-                within.display()
-            )))
+    let Some(parent) = dir.parent().filter(|p| p.starts_with(within)) else {
+        return Err(Error::Bug(format!(
+            "{} is not inside {}",
+            dir.display(),
+            within.display()
+        )));
+    };
+    // Made straight away (one mkdir where looking first and then making took three calls);
+    // the parents only when the kernel says one is missing.
+    let made = match mkdir_private(dir) {
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            mkdirs_private_within(within, parent)?;
+            mkdir_private(dir)
         }
-    }
-    match mkdir_private(dir) {
+        r => r,
+    };
+    match made {
         Err(Error::Io { source, .. })
             if source.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() =>
         {
@@ -258,8 +264,43 @@ pub fn par_map<T: Sync, R: Send, G>(
 
 #[cfg(test)]
 mod tests {
-    use super::rename_noreplace;
+    use super::{mkdirs_private_within, rename_noreplace};
     use std::fs;
+
+    #[test]
+    fn mkdirs_within_makes_missing_parents_0700_and_takes_what_is_there() {
+        let d = tempfile::tempdir().unwrap();
+        let within = d.path();
+        let deep = within.join("a/b/c");
+        mkdirs_private_within(within, &deep).unwrap();
+        #[cfg(unix)]
+        for p in ["a", "a/b", "a/b/c"] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(within.join(p)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{p}");
+        }
+        // Already there: fine, and nothing inside is touched.
+        fs::write(deep.join("f"), "kept").unwrap();
+        mkdirs_private_within(within, &deep).unwrap();
+        mkdirs_private_within(within, within).unwrap();
+        assert_eq!(fs::read_to_string(deep.join("f")).unwrap(), "kept");
+        // A file where a directory belongs is an error, at any depth.
+        fs::write(within.join("file"), "x").unwrap();
+        assert!(mkdirs_private_within(within, &within.join("file")).is_err());
+        assert!(mkdirs_private_within(within, &within.join("file/sub")).is_err());
+        // Never outside `within`.
+        let outside = tempfile::tempdir().unwrap();
+        assert!(mkdirs_private_within(within, &outside.path().join("x")).is_err());
+        assert!(!outside.path().join("x").exists());
+        // Threads racing for the same directories all succeed.
+        let racing = within.join("r/s/t");
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| mkdirs_private_within(within, &racing).unwrap());
+            }
+        });
+        assert!(racing.is_dir());
+    }
 
     #[test]
     fn rename_noreplace_moves_but_never_replaces() {

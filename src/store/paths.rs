@@ -107,13 +107,14 @@ impl ForeignPath {
         } else {
             return None;
         };
-        let split: Vec<&str> = if os == SourceOs::Windows {
-            rest.split(['\\', '/']).collect()
-        } else {
-            rest.split('/').collect()
-        };
-        let mut components = Vec::new();
-        for c in split {
+        let windows = os == SourceOs::Windows;
+        // Sized for the separators there are: one allocation, not a growing vector.
+        let seps = rest
+            .bytes()
+            .filter(|&b| b == b'/' || (windows && b == b'\\'))
+            .count();
+        let mut components = Vec::with_capacity(seps + 1);
+        for c in rest.split(|c: char| c == '/' || (windows && c == '\\')) {
             match c {
                 "" | "." => {}
                 ".." => return None,
@@ -212,24 +213,36 @@ impl fmt::Display for ForeignPath {
 }
 
 fn same(a: &str, b: &str, case_insensitive: bool) -> bool {
-    if case_insensitive {
-        a == b || a.to_lowercase() == b.to_lowercase()
+    if a == b {
+        true
+    } else if !case_insensitive {
+        false
+    } else if a.is_ascii() && b.is_ascii() {
+        // The common case, compared in place (the general one lowercases two copies).
+        a.eq_ignore_ascii_case(b)
     } else {
-        a == b
+        a.to_lowercase() == b.to_lowercase()
     }
 }
 
 /// Joins foreign components under a local directory, refusing anything that is not a plain
 /// name on this OS (a Windows component may hold `:` or be `..`-like after decoding).
 pub fn local_join(base: &Path, components: &[String]) -> Option<PathBuf> {
+    if !all_plain(components) {
+        return None;
+    }
     let mut p = base.to_path_buf();
     for c in components {
-        if c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\0') {
-            return None;
-        }
         p.push(c);
     }
     Some(p)
+}
+
+/// Whether [`local_join`] takes these components (each a plain name on this OS).
+pub fn all_plain(components: &[String]) -> bool {
+    components
+        .iter()
+        .all(|c| !(c.is_empty() || c == "." || c == ".." || c.contains('/') || c.contains('\0')))
 }
 
 /// Recognises a local path of this host inside `base`, for reporting (`certs/ca.pem`).
@@ -356,6 +369,13 @@ mod tests {
         }
 
         proptest! {
+            #[test]
+            fn same_is_the_lowercase_rule(a in "[A-Za-zé_É]{0,4}", b in "[A-Za-zé_É]{0,4}", ci: bool) {
+                let want = if ci { a.to_lowercase() == b.to_lowercase() } else { a == b };
+                prop_assert_eq!(same(&a, &b, ci), want);
+                prop_assert_eq!(same(&a, &a.to_uppercase(), true), true);
+            }
+
             #[test]
             fn parse_never_panics(s in "\\PC{0,64}") {
                 let _ = ForeignPath::parse(&s);

@@ -12,6 +12,7 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
 
 use crate::store::paths::ForeignPath;
 
@@ -34,6 +35,9 @@ struct Rule {
 /// Old locations -> new locations, for one machine.
 #[derive(Clone, Debug, Default)]
 pub struct PathMap {
+    /// Rules made once for many maps (a cert set's, for every machine it issued: 500
+    /// machines no longer copy the same rules 500 times), consulted as if they came first.
+    base: Option<Arc<PathMap>>,
     rules: Vec<Rule>,
 }
 
@@ -41,6 +45,28 @@ impl PathMap {
     /// An empty map.
     pub fn new() -> PathMap {
         PathMap::default()
+    }
+
+    /// A map holding `base`'s rules (shared, not copied) before the ones added to it.
+    pub fn on(base: Arc<PathMap>) -> PathMap {
+        // One level of sharing: a base that has a base of its own is copied flat.
+        let base = match base.base {
+            None => base,
+            Some(_) => Arc::new(PathMap {
+                base: None,
+                rules: base.all_rules().cloned().collect(),
+            }),
+        };
+        PathMap {
+            base: Some(base),
+            rules: Vec::new(),
+        }
+    }
+
+    /// Every rule, the base's first.
+    fn all_rules(&self) -> impl Iterator<Item = &Rule> {
+        let base: &[Rule] = self.base.as_ref().map_or(&[], |b| &b.rules);
+        base.iter().chain(&self.rules)
     }
 
     /// Maps exactly this path (a file) to `to`.
@@ -63,15 +89,14 @@ impl PathMap {
 
     /// Where `p` goes: exact rules first, then the longest matching prefix.
     pub fn map(&self, p: &ForeignPath) -> Option<ForeignPath> {
-        for r in self.rules.iter().filter(|r| r.kind == Kind::Exact) {
+        for r in self.all_rules().filter(|r| r.kind == Kind::Exact) {
             if let Some(rest) = p.strip_prefix(&r.from) {
                 if rest.is_empty() {
                     return Some(r.to.clone());
                 }
             }
         }
-        self.rules
-            .iter()
+        self.all_rules()
             .filter(|r| r.kind == Kind::Prefix)
             .filter_map(|r| p.strip_prefix(&r.from).map(|rest| (r, rest)))
             .max_by_key(|(r, _)| r.from.components.len())
@@ -110,12 +135,19 @@ pub struct Outcome {
 
 /// Fields whose strings are never paths of this computer, whatever they look like.
 pub fn never_rewritten(key: &str) -> bool {
-    let lower = key.to_ascii_lowercase();
     key.ends_with("RemotePath")
         || key == "VolumeDevicePath"
-        || lower.contains("password")
-        || lower.contains("secret")
-        || lower.contains("token")
+        || ["password", "secret", "token"]
+            .iter()
+            .any(|w| contains_ignoring_ascii_case(key, w))
+}
+
+/// Whether `word` (lowercase ASCII) is in `s`, whatever the ASCII case of `s`; compared in
+/// place (called for every string of every config.json).
+fn contains_ignoring_ascii_case(s: &str, word: &str) -> bool {
+    s.as_bytes()
+        .windows(word.len())
+        .any(|w| w.eq_ignore_ascii_case(word.as_bytes()))
 }
 
 /// Fields whose strings are local file paths worth reporting when they point elsewhere.
@@ -250,6 +282,19 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    proptest::proptest! {
+        #[test]
+        fn never_rewritten_matches_words_in_any_ascii_case(
+            key in "(x|é|Pass|WORD|sEcReT|oken|T|RemotePath|VolumeDevicePath){0,4}"
+        ) {
+            let lower = key.to_ascii_lowercase();
+            let want = key.ends_with("RemotePath")
+                || key == "VolumeDevicePath"
+                || ["password", "secret", "token"].iter().any(|w| lower.contains(w));
+            proptest::prop_assert_eq!(never_rewritten(&key), want);
+        }
+    }
+
     fn fp(s: &str) -> ForeignPath {
         ForeignPath::parse(s).unwrap()
     }
@@ -294,6 +339,45 @@ mod tests {
             "sibling of the store"
         );
         assert_eq!(got("/home/alicia/.docker/machine/x"), None);
+    }
+
+    #[test]
+    fn a_map_on_a_shared_base_maps_as_one_holding_all_its_rules() {
+        let flat = alice_to_bob();
+        let mut base = PathMap::new();
+        base.exact(
+            fp("/home/alice/acme/ca.pem"),
+            fp("/home/bob/.docker/machine/imported-certs/0123/ca.pem"),
+        );
+        base.prefix(
+            fp("/home/alice/.docker/machine"),
+            fp("/home/bob/.docker/machine"),
+        );
+        let base = Arc::new(base);
+        let mut m = PathMap::on(base.clone());
+        // The machine's own rule is longer than the base's prefix: it wins.
+        m.prefix(
+            fp("/home/alice/.docker/machine/machines/web"),
+            fp("/home/bob/.docker/machine/machines/web2"),
+        );
+        // A map on a map that has a base of its own sees all three levels' rules.
+        let mut deeper = PathMap::on(Arc::new(m.clone()));
+        deeper.exact(fp("/etc/x"), fp("/home/bob/x"));
+        for s in [
+            "/home/alice/acme/ca.pem",
+            "/home/alice/.docker/machine/machines/web/id_rsa",
+            "/home/alice/.docker/machine/certs/key.pem",
+            "/home/alice/acme/other.pem",
+            "/srv/elsewhere",
+        ] {
+            let want = flat.map(&fp(s));
+            assert_eq!(m.map(&fp(s)), want, "{s}");
+            assert_eq!(deeper.map(&fp(s)), want, "{s}");
+        }
+        assert_eq!(deeper.map(&fp("/etc/x")), Some(fp("/home/bob/x")));
+        assert_eq!(m.map(&fp("/etc/x")), None);
+        // The base is shared, not copied.
+        assert_eq!(Arc::strong_count(&base), 2);
     }
 
     #[test]

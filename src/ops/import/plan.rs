@@ -11,6 +11,7 @@ use crate::store::rewrite::{rewrite_config, PathMap};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Drivers whose VM is registered under the machine's name in the hypervisor: renaming the
 /// directory would orphan the VM.
@@ -302,6 +303,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     );
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
+    let mut set_maps = SetMaps::new(&sets);
     for m in selected.iter().copied() {
         let target = renames
             .get(m.name.as_str())
@@ -325,7 +327,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             };
             found.files.insert(f.clone(), target_of);
         }
-        let map = machine_path_map(manifest, m, &target, &sets, &root_fp, &mut found);
+        let map = machine_path_map(manifest, m, &target, &mut set_maps, &root_fp, &mut found);
         driver_warning(m, &target, state, &mut found);
         if !present {
             vm_files_warning(manifest, m, &target, &mut found);
@@ -502,24 +504,41 @@ fn machine_conflicts(
     false
 }
 
-/// The path map of one machine: member files exactly, then the machine directory, the cert
-/// directories, and the store root as prefixes.
-fn machine_path_map(
-    manifest: &Manifest,
-    m: &MachineEntry,
-    target: &str,
-    sets: &[SetPlan],
-    root_fp: &ForeignPath,
-    found: &mut Found,
-) -> PathMap {
-    let mut map = PathMap::new();
-    let set = m.certset.as_ref().and_then(|id| {
-        let entry = manifest.certsets.iter().find(|s| &s.id == id)?;
-        let placed = sets.iter().find(|sp| &sp.id == id)?;
-        Some((entry, placed))
-    });
-    if let Some((set, sp)) = set {
-        let dir = root_fp.join(&sp.dir_rel.split('/').collect::<Vec<_>>());
+/// Each cert set's path rules (its members' old spellings -> where the set goes), made once
+/// and shared by the maps of every machine it issued.
+struct SetMaps<'p> {
+    sets: &'p [SetPlan],
+    made: HashMap<String, Option<Arc<PathMap>>>,
+}
+
+impl<'p> SetMaps<'p> {
+    fn new(sets: &'p [SetPlan]) -> SetMaps<'p> {
+        SetMaps {
+            sets,
+            made: HashMap::new(),
+        }
+    }
+
+    /// The rules of set `id`; None if it is not in the manifest or not placed.
+    fn get(
+        &mut self,
+        manifest: &Manifest,
+        id: &str,
+        root_fp: &ForeignPath,
+    ) -> Option<Arc<PathMap>> {
+        if let Some(made) = self.made.get(id) {
+            return made.clone();
+        }
+        let made = self.make(manifest, id, root_fp).map(Arc::new);
+        self.made.insert(id.to_string(), made.clone());
+        made
+    }
+
+    fn make(&self, manifest: &Manifest, id: &str, root_fp: &ForeignPath) -> Option<PathMap> {
+        let set = manifest.certsets.iter().find(|s| s.id == id)?;
+        let placed = self.sets.iter().find(|sp| sp.id == id)?;
+        let dir = root_fp.join(&placed.dir_rel.split('/').collect::<Vec<_>>());
+        let mut map = PathMap::new();
         for mem in &set.members {
             for src in &mem.sources {
                 if let Some(from) = ForeignPath::parse(src) {
@@ -530,7 +549,28 @@ fn machine_path_map(
                 }
             }
         }
+        Some(map)
     }
+}
+
+/// The path map of one machine: member files exactly, then the machine directory, the cert
+/// directories, and the store root as prefixes.
+fn machine_path_map(
+    manifest: &Manifest,
+    m: &MachineEntry,
+    target: &str,
+    sets: &mut SetMaps<'_>,
+    root_fp: &ForeignPath,
+    found: &mut Found,
+) -> PathMap {
+    let mut map = match m
+        .certset
+        .as_deref()
+        .and_then(|id| sets.get(manifest, id, root_fp))
+    {
+        Some(base) => PathMap::on(base),
+        None => PathMap::new(),
+    };
     if let Some(old_root) = ForeignPath::parse(&m.store) {
         map.prefix(
             old_root.join(&["machines", m.name.as_str()]),
