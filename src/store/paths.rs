@@ -198,17 +198,24 @@ impl ForeignPath {
 impl fmt::Display for ForeignPath {
     /// Spelled the way its OS spells it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.os {
+        let sep = match self.os {
             SourceOs::Windows => {
                 f.write_str(&self.root)?;
                 f.write_str("\\")?;
-                f.write_str(&self.components.join("\\"))
+                "\\"
             }
             _ => {
                 f.write_str("/")?;
-                f.write_str(&self.components.join("/"))
+                "/"
             }
+        };
+        for (i, c) in self.components.iter().enumerate() {
+            if i > 0 {
+                f.write_str(sep)?;
+            }
+            f.write_str(c)?;
         }
+        Ok(())
     }
 }
 

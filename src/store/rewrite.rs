@@ -259,7 +259,9 @@ pub fn detect_indent(text: &[u8]) -> Option<Vec<u8>> {
 
 /// Serializes like the original: same indentation (or compact), same trailing newline.
 pub fn to_docker_machine_json(v: &Value, like: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
+    // About the original's size (a rewritten path is seldom much longer): one allocation
+    // where growing from empty took a dozen.
+    let mut out = Vec::with_capacity(like.len() + like.len() / 4 + 64);
     match detect_indent(like) {
         Some(indent) => {
             let fmt = serde_json::ser::PrettyFormatter::with_indent(&indent);

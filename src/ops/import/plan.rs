@@ -37,19 +37,19 @@ pub const BUILTIN_DRIVERS: &[&str] = &[
 ];
 
 /// config.json fields naming files or directories docker-machine creates or overwrites.
-pub(super) const WRITTEN_FIELDS: &[&str] = &[
-    "/HostOptions/AuthOptions/CertDir",
-    "/HostOptions/AuthOptions/CaCertPath",
-    "/HostOptions/AuthOptions/CaPrivateKeyPath",
-    "/HostOptions/AuthOptions/PrivateKeyPath",
-    "/HostOptions/AuthOptions/ClientCertPath",
-    "/HostOptions/AuthOptions/ClientKeyPath",
-    "/HostOptions/AuthOptions/ServerCertPath",
-    "/HostOptions/AuthOptions/ServerKeyPath",
-    "/HostOptions/AuthOptions/StorePath",
-    "/Driver/StorePath",
-    "/Driver/SSHKeyPath",
-    "/StorePath",
+pub(super) const WRITTEN_FIELDS: &[&[&str]] = &[
+    &["HostOptions", "AuthOptions", "CertDir"],
+    &["HostOptions", "AuthOptions", "CaCertPath"],
+    &["HostOptions", "AuthOptions", "CaPrivateKeyPath"],
+    &["HostOptions", "AuthOptions", "PrivateKeyPath"],
+    &["HostOptions", "AuthOptions", "ClientCertPath"],
+    &["HostOptions", "AuthOptions", "ClientKeyPath"],
+    &["HostOptions", "AuthOptions", "ServerCertPath"],
+    &["HostOptions", "AuthOptions", "ServerKeyPath"],
+    &["HostOptions", "AuthOptions", "StorePath"],
+    &["Driver", "StorePath"],
+    &["Driver", "SSHKeyPath"],
+    &["StorePath"],
 ];
 
 /// What the user asked for.
@@ -162,8 +162,8 @@ impl MachinePlan {
         let rename =
             (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
         let outcome = rewrite_config(&mut config, &self.map, rename);
-        for pointer in WRITTEN_FIELDS {
-            let Some(s) = config.pointer(pointer).and_then(|v| v.as_str()) else {
+        for field in WRITTEN_FIELDS {
+            let Some(s) = crate::store::str_at(&config, field) else {
                 continue;
             };
             if s.is_empty() {
@@ -174,7 +174,7 @@ impl MachinePlan {
                 return Err(Error::Corrupt(format!(
                     "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
                     self.source,
-                    pointer[1..].replace('/', ".")
+                    field.join(".")
                 )));
             }
         }
@@ -539,15 +539,21 @@ impl<'p> SetMaps<'p> {
         let placed = self.sets.iter().find(|sp| sp.id == id)?;
         let dir = root_fp.join(&placed.dir_rel.split('/').collect::<Vec<_>>());
         let mut map = PathMap::new();
+        // The members' directories, each once (four members usually share one): every
+        // string of every config.json is tried against each rule.
+        let mut parents: Vec<ForeignPath> = Vec::new();
         for mem in &set.members {
             for src in &mem.sources {
                 if let Some(from) = ForeignPath::parse(src) {
                     map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
-                    if let Some(parent) = from.parent() {
-                        map.prefix(parent, dir.clone());
+                    if let Some(parent) = from.parent().filter(|p| !parents.contains(p)) {
+                        parents.push(parent);
                     }
                 }
             }
+        }
+        for parent in parents {
+            map.prefix(parent, dir.clone());
         }
         Some(map)
     }

@@ -71,11 +71,9 @@ impl Spool {
                         if failed.load(Ordering::Relaxed) {
                             return Ok(());
                         }
-                        for job in &jobs {
-                            if let Err(e) = write_file(&within, &job.dest, job.mode, &job.bytes) {
-                                failed.store(true, Ordering::Relaxed);
-                                return Err(e);
-                            }
+                        if let Err(e) = write_batch(&within, &jobs) {
+                            failed.store(true, Ordering::Relaxed);
+                            return Err(e);
                         }
                     }
                 })
@@ -160,6 +158,60 @@ impl Drop for Spool {
     fn drop(&mut self) {
         let _ = self.finish();
     }
+}
+
+/// Writes one batch: files of one directory. On Linux each is created relative to a handle
+/// on that directory, opened once (the kernel walks one name per file instead of the whole
+/// path: a fifth of the path lookups of an import of many machines).
+fn write_batch(within: &Path, jobs: &[Job]) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    if let Some(dir) = jobs.first().and_then(|j| j.dest.parent()) {
+        if jobs.iter().all(|j| j.dest.parent() == Some(dir)) {
+            let handle = open_dir(within, dir)?;
+            for job in jobs {
+                write_at(&handle, &job.dest, job.mode, &job.bytes)?;
+            }
+            return Ok(());
+        }
+    }
+    for job in jobs {
+        write_file(within, &job.dest, job.mode, &job.bytes)?;
+    }
+    Ok(())
+}
+
+/// A handle on directory `dir` inside `within` (made, 0700, if it is not there yet), for
+/// creating files in it; never a symbolic link.
+#[cfg(target_os = "linux")]
+fn open_dir(within: &Path, dir: &Path) -> Result<rustix::fd::OwnedFd> {
+    use rustix::fs::{open, Mode, OFlags};
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    match open(dir, flags, Mode::empty()) {
+        Err(rustix::io::Errno::NOENT) => {
+            crate::fs::mkdirs_private_within(within, dir)?;
+            open(dir, flags, Mode::empty())
+        }
+        r => r,
+    }
+    .map_err(|e| Error::io("open", dir, std::io::Error::from(e)))
+}
+
+/// [`write_file`] relative to `dir`, the handle on `dest`'s directory.
+#[cfg(target_os = "linux")]
+fn write_at(dir: &rustix::fd::OwnedFd, dest: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
+    use rustix::fs::{openat, Mode, OFlags};
+    let name = dest
+        .file_name()
+        .ok_or_else(|| Error::Bug(format!("{} has no file name", dest.display())))?;
+    let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let fd = openat(dir, name, flags, Mode::from_raw_mode(mode))
+        .map_err(|e| Error::io("create", dest, std::io::Error::from(e)))?;
+    let mut file = std::fs::File::from(fd);
+    if !umask_keeps(mode) {
+        set_file_mode(&file, dest, mode)?;
+    }
+    // Made durable all at once by sync_staged() before the journal is written.
+    file.write_all(bytes).ctx("write", dest)
 }
 
 /// Creates `dest` inside `within` (never an existing file) with `mode` whatever the umask,
