@@ -622,35 +622,41 @@ fn read_decoded<D: Read>(
                 .saturating_add(MAX_TRAILING_PADDING + 64 * 1024),
         );
         visitor.manifest(&manifest)?;
-        let index: std::collections::HashMap<&str, &FileEntry> = manifest
+        // Each path's index in the manifest; what was seen, by index.
+        let index: std::collections::HashMap<&str, usize> = manifest
             .files
             .iter()
-            .map(|f| (f.path.as_str(), f))
+            .enumerate()
+            .map(|(i, f)| (f.path.as_str(), i))
             .collect();
-        let mut seen = std::collections::HashSet::with_capacity(manifest.files.len());
+        let mut seen = vec![false; manifest.files.len()];
         for entry in entries {
             let mut entry = entry.map_err(|e| stream_error(what, e))?;
             let path = entry_path(&entry);
-            let shown: String = path.chars().take(200).collect();
-            let Some(declared) = index.get(path.as_str()).copied() else {
+            let shown = || path.chars().take(200).collect::<String>();
+            let Some(&i) = index.get(path.as_str()) else {
                 return Err(Error::Corrupt(format!(
-                    "entry {shown:?} is not listed in the manifest"
+                    "entry {:?} is not listed in the manifest",
+                    shown()
                 )));
             };
+            let declared = &manifest.files[i];
             let t = entry.header().entry_type();
             if !t.is_file() {
                 return Err(Error::Corrupt(format!(
-                    "entry {shown:?} is {}",
+                    "entry {:?} is {}",
+                    shown(),
                     kind_name(t)
                 )));
             }
-            if !seen.insert(declared.path.as_str()) {
-                return Err(Error::Corrupt(format!("entry {shown:?} appears twice")));
+            if std::mem::replace(&mut seen[i], true) {
+                return Err(Error::Corrupt(format!("entry {:?} appears twice", shown())));
             }
             let size = entry.header().size().map_err(|e| stream_error(what, e))?;
             if size != declared.size {
                 return Err(Error::Corrupt(format!(
-                    "entry {shown:?} is {size} bytes but the manifest says {}",
+                    "entry {:?} is {size} bytes but the manifest says {}",
+                    shown(),
                     declared.size
                 )));
             }
@@ -663,7 +669,8 @@ fn read_decoded<D: Read>(
                 return Err(Error::Truncated {
                     what: what.to_string(),
                     detail: format!(
-                        "entry {shown:?} ends after {count} of its {} bytes",
+                        "entry {:?} ends after {count} of its {} bytes",
+                        shown(),
                         declared.size
                     ),
                 });
@@ -676,11 +683,7 @@ fn read_decoded<D: Read>(
                 });
             }
         }
-        if let Some(missing) = manifest
-            .files
-            .iter()
-            .find(|f| !seen.contains(f.path.as_str()))
-        {
+        if let Some((missing, _)) = manifest.files.iter().zip(&seen).find(|(_, s)| !**s) {
             return Err(Error::Corrupt(format!(
                 "{:?} is listed in the manifest but missing from the archive",
                 missing.path

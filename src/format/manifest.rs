@@ -6,7 +6,7 @@
 //! are what docker-machine accepts, nothing is listed twice, and every file has a size and a
 //! sha256. Pure: no I/O here.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -246,14 +246,12 @@ impl Manifest {
         self.check_share()?;
         let (machines, sets) = self.owners()?;
         let files = self.checked_files(&machines, &sets)?;
-        let mut claimed = self.claim_machine_files(&files, &sets)?;
+        // Claimed, by index into `files`: no second set of 4,000 paths to hash.
+        let mut claimed = vec![false; self.files.len()];
+        self.claim_machine_files(&files, &sets, &mut claimed)?;
         self.claim_set_files(&files, &mut claimed)?;
-        if let Some(orphan) = self
-            .files
-            .iter()
-            .find(|f| !claimed.contains(f.path.as_str()))
-        {
-            return Err(ManifestError::Orphan(orphan.path.clone()));
+        if let Some(orphan) = self.files.iter().zip(&claimed).find(|(_, c)| !**c) {
+            return Err(ManifestError::Orphan(orphan.0.path.clone()));
         }
         Ok(())
     }
@@ -317,16 +315,16 @@ impl Manifest {
     }
 
     /// Files: well-formed, under a listed owner, unique, and no file is also a directory of
-    /// another.
+    /// another. Each path's index in `files`.
     fn checked_files(
         &self,
         machines: &BTreeSet<&str>,
         sets: &BTreeSet<&str>,
-    ) -> Result<HashMap<&str, &FileEntry>, ManifestError> {
+    ) -> Result<HashMap<&str, usize>, ManifestError> {
         // Hashed, not ordered: 4,000 paths sharing long prefixes made the ordered map's
         // comparisons most of the check (the first problem in list order is the one said).
-        let mut files: HashMap<&str, &FileEntry> = HashMap::with_capacity(self.files.len());
-        for f in &self.files {
+        let mut files: HashMap<&str, usize> = HashMap::with_capacity(self.files.len());
+        for (i, f) in self.files.iter().enumerate() {
             check_archive_path(&f.path).map_err(|reason| ManifestError::Malformed {
                 what: "file path",
                 value: short(&f.path),
@@ -355,45 +353,44 @@ impl Manifest {
                     mode: short(&f.mode),
                 });
             }
-            if files.insert(&f.path, f).is_some() {
+            if files.insert(&f.path, i).is_some() {
                 return Err(ManifestError::ListedTwice {
                     what: "file",
                     name: f.path.clone(),
                 });
             }
         }
+        // Every file has at least three components (check_archive_path): only a prefix of
+        // three or more can be one, so `machines/<m>/<file>` has nothing to look up.
         for path in files.keys() {
-            let mut prefix = String::new();
-            for comp in path.split('/') {
-                if !prefix.is_empty() && files.contains_key(prefix.as_str()) {
-                    return Err(ManifestError::FileAndDirectory(prefix));
+            // The prefix ending at the k-th '/' (from 0) has k + 1 components.
+            for end in path.match_indices('/').map(|(i, _)| i).skip(2) {
+                let prefix = &path[..end];
+                if files.contains_key(prefix) {
+                    return Err(ManifestError::FileAndDirectory(prefix.to_string()));
                 }
-                if !prefix.is_empty() {
-                    prefix.push('/');
-                }
-                prefix.push_str(comp);
             }
         }
         Ok(files)
     }
 
     /// Every machine file is in its own directory and claimed once; cert sets exist.
-    fn claim_machine_files<'a>(
-        &'a self,
-        files: &HashMap<&str, &FileEntry>,
+    fn claim_machine_files(
+        &self,
+        files: &HashMap<&str, usize>,
         sets: &BTreeSet<&str>,
-    ) -> Result<HashSet<&'a str>, ManifestError> {
-        let mut claimed = HashSet::with_capacity(files.len());
+        claimed: &mut [bool],
+    ) -> Result<(), ManifestError> {
         for m in &self.machines {
             let dir = format!("machines/{}/", m.name);
             for p in &m.files {
-                if !p.starts_with(&dir) || !files.contains_key(p.as_str()) {
+                let Some(&i) = files.get(p.as_str()).filter(|_| p.starts_with(&dir)) else {
                     return Err(ManifestError::NotHeld {
                         machine: m.name.clone(),
                         path: p.clone(),
                     });
-                }
-                if !claimed.insert(p.as_str()) {
+                };
+                if std::mem::replace(&mut claimed[i], true) {
                     return Err(ManifestError::ClaimedTwice(p.clone()));
                 }
             }
@@ -406,14 +403,14 @@ impl Manifest {
                 }
             }
         }
-        Ok(claimed)
+        Ok(())
     }
 
     /// Every cert set member is a known name, at its place, claimed once; each set has ca.pem.
-    fn claim_set_files<'a>(
-        &'a self,
-        files: &HashMap<&str, &FileEntry>,
-        claimed: &mut HashSet<&'a str>,
+    fn claim_set_files(
+        &self,
+        files: &HashMap<&str, usize>,
+        claimed: &mut [bool],
     ) -> Result<(), ManifestError> {
         for s in &self.certsets {
             let mut names = BTreeSet::new();
@@ -424,15 +421,16 @@ impl Manifest {
                         member: short(&mem.name),
                     });
                 }
-                if mem.path != format!("certsets/{}/{}", s.id, mem.name)
-                    || !files.contains_key(mem.path.as_str())
-                {
+                let at = files
+                    .get(mem.path.as_str())
+                    .filter(|_| mem.path == format!("certsets/{}/{}", s.id, mem.name));
+                let Some(&i) = at else {
                     return Err(ManifestError::MisplacedMember {
                         set: s.id.clone(),
                         member: mem.name.clone(),
                     });
-                }
-                if !claimed.insert(mem.path.as_str()) {
+                };
+                if std::mem::replace(&mut claimed[i], true) {
                     return Err(ManifestError::ClaimedTwice(mem.path.clone()));
                 }
             }
@@ -676,6 +674,81 @@ pub(crate) mod tests {
         let mut m = sample();
         m.machines[0].certset = Some("ffffffffffffffff".into());
         assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn every_file_is_claimed_exactly_once_by_its_owner() {
+        // A machine listing one of its files twice.
+        let mut m = sample();
+        m.machines[0].files.push("machines/web/config.json".into());
+        assert_eq!(
+            m.validate(),
+            Err(ManifestError::ClaimedTwice(
+                "machines/web/config.json".into()
+            ))
+        );
+        // A machine claiming a cert set's file.
+        let mut m = sample();
+        m.machines[0]
+            .files
+            .push("certsets/0123456789abcdef/ca.pem".into());
+        assert!(matches!(m.validate(), Err(ManifestError::NotHeld { .. })));
+        // A file the manifest lists that no machine names.
+        let mut m = sample();
+        m.machines[0].files.push("machines/web/id_rsa".into());
+        assert!(matches!(m.validate(), Err(ManifestError::NotHeld { .. })));
+        // A member at another set's place, or named twice.
+        let mut m = sample();
+        m.certsets[0].members[0].path = "certsets/0123456789abcdef/../ca.pem".into();
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::MisplacedMember { .. })
+        ));
+        let mut m = sample();
+        let again = m.certsets[0].members[0].clone();
+        m.certsets[0].members.push(again);
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::UnexpectedMember { .. })
+        ));
+        // The file of a member the set does not list is an orphan.
+        let mut m = sample();
+        m.certsets[0].members.clear();
+        m.certsets[0].members.push(Member {
+            name: "ca.pem".into(),
+            path: "certsets/0123456789abcdef/ca.pem".into(),
+            sources: vec![],
+        });
+        m.files.push(FileEntry {
+            path: "certsets/0123456789abcdef/key.pem".into(),
+            ..m.files[0].clone()
+        });
+        assert_eq!(
+            m.validate(),
+            Err(ManifestError::Orphan(
+                "certsets/0123456789abcdef/key.pem".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn a_deeper_file_cannot_also_be_a_directory() {
+        let mut m = sample();
+        for p in [
+            "machines/web/sub/x",
+            "machines/web/sub",
+            "machines/web/sub/x/y",
+        ] {
+            m.files.push(FileEntry {
+                path: p.into(),
+                ..m.files[1].clone()
+            });
+            m.machines[0].files.push(p.into());
+        }
+        assert!(matches!(
+            m.validate(),
+            Err(ManifestError::FileAndDirectory(p)) if p == "machines/web/sub" || p == "machines/web/sub/x"
+        ));
     }
 
     #[test]
