@@ -155,7 +155,8 @@ fn a_bundle_for_a_hardware_key_opens_with_it_in_mbundle_and_the_reference_age() 
         "age -d: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut gz = flate2::read::GzDecoder::new(out.stdout.as_slice());
+    // A bundle is gzip of several members (the manifest ends its own): a whole-stream reader.
+    let mut gz = flate2::read::MultiGzDecoder::new(out.stdout.as_slice());
     let mut tarball = Vec::new();
     std::io::Read::read_to_end(&mut gz, &mut tarball).unwrap();
     let names: Vec<String> = tar::Archive::new(tarball.as_slice())

@@ -137,6 +137,25 @@ fn header_for(path: &str, size: u64, mode: u32, mtime: u64) -> io::Result<tar::H
     Ok(h)
 }
 
+/// Bytes of the manifest per gzip member.
+const MANIFEST_MEMBER: usize = 256 << 10;
+
+/// The manifest's tar entry, as `tar::Builder::append` writes one (header, data, zeros to the
+/// next 512-byte block), in gzip members of its own of [`MANIFEST_MEMBER`] bytes: the
+/// importer, which can do nothing before it has the whole manifest, gets it from members
+/// inflated side by side, not after a member of file data (500 machines: a 1.1 MB
+/// manifest whose last bytes waited for a MiB of keys and certificates to inflate).
+fn write_manifest_entry<S: crate::format::pgzip::MemberSink>(
+    gz: &mut ParGzWriter<S>,
+    header: &tar::Header,
+    json: &[u8],
+) -> io::Result<()> {
+    gz.write_all(header.as_bytes())?;
+    gz.write_in_members(json, MANIFEST_MEMBER)?;
+    let pad = (512 - json.len() % 512) % 512;
+    gz.write_all(&[0u8; 512][..pad])
+}
+
 impl<W: Write + Send + 'static> BundleWriter<W> {
     /// Starts a bundle: age header, gzip header, then the manifest as the first tar entry.
     pub fn new(
@@ -194,7 +213,7 @@ impl<W: Write + Send + 'static> BundleWriter<W> {
         let json = serde_json::to_vec_pretty(manifest).map_err(io::Error::other)?;
         let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
         let h = header_for(MANIFEST_PATH, json.len() as u64, 0o600, now)?;
-        let r = w.tar.append(&h, json.as_slice());
+        let r = write_manifest_entry(w.tar.get_mut(), &h, &json);
         w.explain(r)?;
         Ok(w)
     }

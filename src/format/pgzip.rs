@@ -363,6 +363,17 @@ impl<W: MemberSink> ParGzWriter<W> {
         Ok(())
     }
 
+    /// Writes `data` ending a member after every `piece` bytes of it and after its last byte:
+    /// what follows starts a new member. (The manifest ends its own members, so an importer
+    /// has it whole without waiting for a member of file data to inflate.)
+    pub fn write_in_members(&mut self, data: &[u8], piece: usize) -> io::Result<()> {
+        for part in data.chunks(piece.max(1)) {
+            self.write_all(part)?;
+            self.submit()?;
+        }
+        Ok(())
+    }
+
     /// Compresses what is left, writes every member in order, and returns the inner writer.
     pub fn finish(mut self) -> io::Result<W> {
         if !self.wrote_any && self.fill == 0 {
@@ -460,6 +471,41 @@ pub(crate) mod tests {
                 x as u8
             })
             .collect()
+    }
+
+    #[test]
+    fn write_in_members_ends_a_member_after_each_piece() {
+        use crate::format::pinflate::{inflate_member, Piece, Splitter};
+        let head = noise(512);
+        let data: Vec<u8> = (0..600_000u32).map(|i| b"{}[]ab"[i as usize % 6]).collect();
+        let mut gz = ParGzWriter::new(WriteSink(Vec::new()), 2, 2);
+        gz.write_all(&head).unwrap();
+        gz.write_in_members(&data, 256 << 10).unwrap();
+        gz.write_all(&head).unwrap();
+        let bytes = gz.finish().unwrap().0;
+        let mut split = Splitter::new(bytes.as_slice());
+        let (mut at, mut ends, mut all) = (0, Vec::new(), Vec::new());
+        while let Some(piece) = split.next_piece().unwrap() {
+            let Piece::Member(m) = piece else {
+                panic!("an untagged member")
+            };
+            let plain = inflate_member(&m).unwrap();
+            at += plain.len();
+            all.extend(plain);
+            ends.push(at);
+        }
+        // What came before the first piece shares its member.
+        let kib = 1 << 10;
+        assert_eq!(
+            ends,
+            [
+                512 + 256 * kib,
+                512 + 512 * kib,
+                512 + 600_000,
+                1024 + 600_000
+            ]
+        );
+        assert_eq!(all, [head.clone(), data, head].concat());
     }
 
     #[test]
