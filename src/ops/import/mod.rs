@@ -233,9 +233,7 @@ fn run_locked<R: Read + Send>(
     if read.is_ok() {
         // The disk starts on what is staged while the last files are written and config.json
         // files checked: the sync before the journal then finds little left to write.
-        if let Ok(dir) = fs::File::open(staging.path()) {
-            planner.writeback.kick_all(&dir);
-        }
+        planner.flush_early();
     }
     let spooled = planner.spool.finish();
     let early = planner

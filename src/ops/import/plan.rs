@@ -303,7 +303,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
     );
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
-    let mut set_maps = SetMaps::new(&sets);
+    let mut set_maps = SetMaps::new(manifest, &sets, &root_fp);
     for m in selected.iter().copied() {
         let target = renames
             .get(m.name.as_str())
@@ -327,7 +327,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             };
             found.files.insert(f.clone(), target_of);
         }
-        let map = machine_path_map(manifest, m, &target, &mut set_maps, &root_fp, &mut found);
+        let map = machine_path_map(m, &target, &mut set_maps, &root_fp, &mut found);
         driver_warning(m, &target, state, &mut found);
         if !present {
             vm_files_warning(manifest, m, &target, &mut found);
@@ -507,37 +507,38 @@ fn machine_conflicts(
 /// Each cert set's path rules (its members' old spellings -> where the set goes), made once
 /// and shared by the maps of every machine it issued.
 struct SetMaps<'p> {
+    manifest: &'p Manifest,
     sets: &'p [SetPlan],
+    root_fp: &'p ForeignPath,
     made: HashMap<String, Option<Arc<PathMap>>>,
 }
 
 impl<'p> SetMaps<'p> {
-    fn new(sets: &'p [SetPlan]) -> SetMaps<'p> {
+    fn new(manifest: &'p Manifest, sets: &'p [SetPlan], root_fp: &'p ForeignPath) -> SetMaps<'p> {
         SetMaps {
+            manifest,
             sets,
+            root_fp,
             made: HashMap::new(),
         }
     }
 
     /// The rules of set `id`; None if it is not in the manifest or not placed.
-    fn get(
-        &mut self,
-        manifest: &Manifest,
-        id: &str,
-        root_fp: &ForeignPath,
-    ) -> Option<Arc<PathMap>> {
+    fn get(&mut self, id: &str) -> Option<Arc<PathMap>> {
         if let Some(made) = self.made.get(id) {
             return made.clone();
         }
-        let made = self.make(manifest, id, root_fp).map(Arc::new);
+        let made = self.make(id).map(Arc::new);
         self.made.insert(id.to_string(), made.clone());
         made
     }
 
-    fn make(&self, manifest: &Manifest, id: &str, root_fp: &ForeignPath) -> Option<PathMap> {
-        let set = manifest.certsets.iter().find(|s| s.id == id)?;
+    fn make(&self, id: &str) -> Option<PathMap> {
+        let set = self.manifest.certsets.iter().find(|s| s.id == id)?;
         let placed = self.sets.iter().find(|sp| sp.id == id)?;
-        let dir = root_fp.join(&placed.dir_rel.split('/').collect::<Vec<_>>());
+        let dir = self
+            .root_fp
+            .join(&placed.dir_rel.split('/').collect::<Vec<_>>());
         let mut map = PathMap::new();
         // The members' directories, each once (four members usually share one): every
         // string of every config.json is tried against each rule.
@@ -562,18 +563,13 @@ impl<'p> SetMaps<'p> {
 /// The path map of one machine: member files exactly, then the machine directory, the cert
 /// directories, and the store root as prefixes.
 fn machine_path_map(
-    manifest: &Manifest,
     m: &MachineEntry,
     target: &str,
     sets: &mut SetMaps<'_>,
     root_fp: &ForeignPath,
     found: &mut Found,
 ) -> PathMap {
-    let mut map = match m
-        .certset
-        .as_deref()
-        .and_then(|id| sets.get(manifest, id, root_fp))
-    {
+    let mut map = match m.certset.as_deref().and_then(|id| sets.get(id)) {
         Some(base) => PathMap::on(base),
         None => PathMap::new(),
     };

@@ -206,12 +206,7 @@ fn write_at(dir: &rustix::fd::OwnedFd, dest: &Path, mode: u32, bytes: &[u8]) -> 
     let flags = OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC;
     let fd = openat(dir, name, flags, Mode::from_raw_mode(mode))
         .map_err(|e| Error::io("create", dest, std::io::Error::from(e)))?;
-    let mut file = std::fs::File::from(fd);
-    if !umask_keeps(mode) {
-        set_file_mode(&file, dest, mode)?;
-    }
-    // Made durable all at once by sync_staged() before the journal is written.
-    file.write_all(bytes).ctx("write", dest)
+    fill_new(std::fs::File::from(fd), dest, mode, bytes)
 }
 
 /// Creates `dest` inside `within` (never an existing file) with `mode` whatever the umask,
@@ -224,7 +219,7 @@ pub(super) fn write_file(within: &Path, dest: &Path, mode: u32, bytes: &[u8]) ->
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(mode);
     }
-    let mut file = match opts.open(dest) {
+    let file = match opts.open(dest) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let dir = dest.parent().unwrap_or(within);
             crate::fs::mkdirs_private_within(within, dir)?;
@@ -233,6 +228,12 @@ pub(super) fn write_file(within: &Path, dest: &Path, mode: u32, bytes: &[u8]) ->
         r => r,
     }
     .ctx("create", dest)?;
+    fill_new(file, dest, mode, bytes)
+}
+
+/// Gives the file just created at `dest` exactly `mode` (when the umask took bits from it)
+/// and writes `bytes`.
+fn fill_new(mut file: std::fs::File, dest: &Path, mode: u32, bytes: &[u8]) -> Result<()> {
     if !umask_keeps(mode) {
         set_file_mode(&file, dest, mode)?;
     }

@@ -46,6 +46,13 @@ pub(super) struct Stager<'a> {
 }
 
 impl Stager<'_> {
+    /// Has the disk start writing everything staged so far, without waiting for it.
+    pub(super) fn flush_early(&self) {
+        if let Ok(dir) = std::fs::File::open(self.staging) {
+            self.writeback.kick_all(&dir);
+        }
+    }
+
     fn ensure_dir(&mut self, dir: &Path) -> Result<()> {
         if self.made_dirs.contains(dir) {
             return Ok(());
@@ -131,6 +138,8 @@ pub(super) fn staged_set(plan: &ImportPlan) -> std::collections::HashSet<&str> {
             }
             dir = parent;
         }
+    }
+    if !staged.is_empty() {
         staged.insert("");
     }
     staged
@@ -358,9 +367,7 @@ impl Visitor for Stager<'_> {
             self.written.1 += bytes.len() as u64;
             // Many small files: the disk starts on them while the rest are staged.
             if self.written.0.is_multiple_of(FLUSH_FILES) {
-                if let Ok(dir) = std::fs::File::open(self.staging) {
-                    self.writeback.kick_all(&dir);
-                }
+                self.flush_early();
             }
             if !bytes.is_empty() {
                 crate::failpoint("stage-chunk")?;
