@@ -222,6 +222,25 @@ pub enum Error {
         problems: Vec<String>,
     },
 
+    /// The store's lock file is not a plain file of our own: a link, a FIFO, a hard link.
+    #[error("{} is {what}, not mbundle's lock file; refusing to open or create it", path.display())]
+    UnsafeLock {
+        /// The lock file's path.
+        path: PathBuf,
+        /// What is there instead.
+        what: String,
+    },
+
+    /// An interrupted import's journal names something mbundle never writes, or lies in
+    /// staging that is not this user's: nothing of it is carried out.
+    #[error("refusing to finish the interrupted import in {}: {reason}; nothing was moved", staging.display())]
+    UnsafeJournal {
+        /// The staging directory holding the journal.
+        staging: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// The store's file system cannot hold what the bundle declares.
     #[error("the bundle needs {} but the file system holding {} has {} free; nothing was written", human(*needed), path.display(), human(*available))]
     NoSpace {
@@ -373,6 +392,15 @@ impl Error {
             Error::UnsafeConfig { .. } => Some(
                 "nothing was imported: this bundle was crafted or altered; ask its sender for a fresh export".into(),
             ),
+            Error::UnsafeLock { path, .. } => Some(format!(
+                "mbundle makes {} itself; remove what is there now (rm {}) if you did not put it there on purpose, and run the command again",
+                path.display(),
+                crate::text::shell_word(&path.to_string_lossy())
+            )),
+            Error::UnsafeJournal { staging, .. } => Some(format!(
+                "look at what is in it, then remove it (rm -r {}); the machines it would have imported are not in the store, import the bundle again",
+                crate::text::shell_word(&staging.to_string_lossy())
+            )),
             Error::NoSpace { needed, available, .. } => Some(format!(
                 "free at least {} there, or import into a store on another disk with -s DIR",
                 human(needed.saturating_sub(*available))

@@ -10,7 +10,7 @@
 //!   config.json, foreign paths, rewrite, docker contexts, shell env, field checks), [`pki`]
 //!   (certificate facts, issuing);
 //! - the ground: [`fs`] (private dirs, modes, no-replace rename, the store lock, outputs),
-//!   [`error`], [`progress`], [`signals`].
+//!   [`error`], [`progress`], [`signals`], [`text`] (escaping and quoting what others wrote).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -24,6 +24,7 @@ mod pki;
 mod progress;
 mod signals;
 mod store;
+pub mod text;
 
 pub use commands::run;
 pub use error::{Error, Result};

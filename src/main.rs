@@ -30,9 +30,11 @@ fn main() -> ExitCode {
                 return ExitCode::from(e.exit_code());
             }
             let mut err = io::stderr().lock();
-            let _ = writeln!(err, "error: {}", e.full_message());
+            // Messages carry names and values from bundles and stores: escaped like all output.
+            let msg = e.full_message();
+            let _ = writeln!(err, "error: {}", mbundle::text::terminal_safe(&msg));
             if let Some(h) = e.hint() {
-                let _ = writeln!(err, "hint: {h}");
+                let _ = writeln!(err, "hint: {}", mbundle::text::printable(&h));
             }
             ExitCode::from(e.exit_code())
         }

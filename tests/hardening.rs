@@ -1534,3 +1534,6 @@ fn an_export_under_nohup_outlives_its_terminal() {
     assert!(out.status.success(), "{:?}", out.status);
     assert!(d.path("out.mbundle").is_file());
 }
+
+/// Safety v3: nothing a bundle, a store or a journal names is trusted.
+mod v3;

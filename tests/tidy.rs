@@ -44,7 +44,7 @@ fn rel(p: &Path) -> String {
 /// The layer of a top-level module name: 0 ground, 1 domain, 2 operations, 3 commands.
 fn layer(top: &str) -> Option<u8> {
     match top {
-        "fs" | "error" | "progress" | "signals" | "Error" | "Result" | "failpoint"
+        "fs" | "error" | "progress" | "signals" | "text" | "Error" | "Result" | "failpoint"
         | "test_fixture" => Some(0),
         "format" | "store" | "pki" => Some(1),
         "ops" => Some(2),

@@ -13,7 +13,7 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
     match &a.output {
         Some(out) => {
             for n in crate::fs::outfile::remove_stale_beside(out) {
-                eprintln!("note: {n}");
+                render::note(&n);
             }
             crate::store::context::write_export_file(out, &spec, a.force)?;
             if a.json {

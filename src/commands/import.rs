@@ -47,7 +47,7 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     crate::signals::install();
     let report = crate::ops::import::run(root, input, &keys, &what, &req)?;
     for msg in &report.recovered {
-        eprintln!("note: {msg}");
+        render::note(msg);
     }
     for w in &report.warnings {
         warn(w);

@@ -99,7 +99,7 @@ pub(super) fn finish_interrupted(root: &Path) -> Result<()> {
     if leftover {
         if let Ok(Some(_lock)) = crate::fs::lock::try_lock_store(root) {
             for msg in crate::ops::import::recover(root)? {
-                eprintln!("note: {msg}");
+                render::note(&msg);
             }
         }
     }
@@ -215,7 +215,7 @@ pub(super) fn prepare_output(
     crate::ops::export::check_output(&output, force)?;
     if let crate::ops::export::Output::File(path) = &output {
         for n in crate::fs::outfile::remove_stale_beside(path) {
-            eprintln!("note: {n}");
+            render::note(&n);
         }
     }
     crate::signals::install();

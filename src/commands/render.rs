@@ -7,39 +7,24 @@ use std::path::Path;
 use crate::error::{IoContext, Result};
 use crate::pki::certs::{self, CertInfo};
 
-/// A string from a bundle or a config.json as shown on a terminal: control characters (a
-/// newline, an escape sequence that would rewrite the screen) escaped.
-pub(super) fn printable(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.chars().any(char::is_control) {
-        s.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_default().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect::<String>()
-            .into()
-    } else {
-        s.into()
-    }
-}
+pub(super) use crate::text::printable;
 
-/// Text built from bundle or config.json values, made safe for a terminal: every control
-/// character but the newlines that separate its lines is escaped.
+/// Text built from bundle or config.json values, made safe for a terminal (see
+/// [`crate::text::terminal_safe`]).
 pub(super) fn terminal_safe(text: String) -> String {
-    if !text.chars().any(|c| c.is_control() && c != '\n') {
-        return text;
+    match crate::text::terminal_safe(&text) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(safe) => safe,
     }
-    text.split('\n')
-        .map(|line| printable(line).into_owned())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 pub(super) fn warn(msg: &str) {
     eprintln!("warning: {}", printable(msg));
+}
+
+/// A note on standard error, escaped like every other line.
+pub(super) fn note(msg: &str) {
+    eprintln!("note: {}", printable(msg));
 }
 
 /// Human-readable byte count.
@@ -76,7 +61,7 @@ pub(super) fn table(rows: &[Vec<String>]) -> String {
 }
 
 pub(super) fn read_cert(path: Option<&Path>) -> Option<CertInfo> {
-    let bytes = std::fs::read(path?).ok()?;
+    let bytes = crate::store::read_pem_file(path?).ok()?;
     certs::parse_pem(&bytes).ok()
 }
 
@@ -85,11 +70,12 @@ pub(super) fn short_fp(fp: &str) -> &str {
     &hex[..hex.len().min(12)]
 }
 
-/// Writes what a command prints to standard output.
+/// Writes what a command prints to standard output: whatever it holds, no control or
+/// bidirectional character reaches the terminal raw (newlines and tabs lay it out).
 pub(super) fn print(text: &str) -> Result<()> {
     io::stdout()
         .lock()
-        .write_all(text.as_bytes())
+        .write_all(crate::text::terminal_safe(text).as_bytes())
         .ctx("write", "standard output")
 }
 
@@ -113,7 +99,7 @@ pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
             doc.insert("error".into(), e.to_string().into());
         }
     }
-    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let mut s = crate::text::json_safe(serde_json::to_string_pretty(&doc).unwrap_or_default());
     s.push('\n');
     s
 }

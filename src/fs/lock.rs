@@ -38,16 +38,64 @@ pub fn lock_store(root: &Path) -> Result<StoreLock> {
     })
 }
 
+/// Opens (or creates) the lock file, never through a link and only as a regular file of one
+/// name: root taking the lock of another user's store must not create or lock a file where
+/// that user's link points, nor wait on a FIFO put there.
+fn open_lock_file(path: &Path) -> Result<File> {
+    let refuse = |what: String| Error::UnsafeLock {
+        path: path.to_path_buf(),
+        what,
+    };
+    let mut opts = OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+        #[cfg(target_os = "linux")]
+        opts.custom_flags(
+            (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+        );
+    }
+    if let Ok(m) = fs::symlink_metadata(path) {
+        if !m.is_file() {
+            return Err(refuse(
+                super::outfile::type_name(&m.file_type()).to_string(),
+            ));
+        }
+    }
+    let file = match opts.open(path) {
+        Ok(f) => f,
+        // O_NOFOLLOW on a link that appeared since the look above.
+        Err(_) if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) => {
+            return Err(refuse("a symbolic link".into()))
+        }
+        Err(e) => return Err(Error::io("create", path, e)),
+    };
+    let meta = file.metadata().ctx("stat", path)?;
+    if !meta.is_file() {
+        return Err(refuse(
+            super::outfile::type_name(&meta.file_type()).to_string(),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() != 1 {
+            return Err(refuse(format!(
+                "a file with {} names (a hard link)",
+                meta.nlink()
+            )));
+        }
+    }
+    Ok(file)
+}
+
 /// Takes the store's writer lock, or `None` when another process holds it.
 pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
     let path = root.join(LOCK_FILE);
     for _ in 0..64 {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .ctx("create", &path)?;
+        let file = open_lock_file(&path)?;
         crate::failpoint("store-lock")?;
         match file.try_lock() {
             Ok(()) if super::same_file(&path, &file) => {

@@ -2,6 +2,7 @@
 //! file modes whatever the umask, syncing, the store's writer lock, and the files named with
 //! `-o`. Nothing here knows what a machine or a bundle is.
 
+pub mod beneath;
 pub mod lock;
 pub mod outfile;
 pub mod stats;

@@ -47,7 +47,9 @@ pub fn type_name(ft: &fs::FileType) -> &'static str {
             return "a FIFO";
         }
     }
-    if ft.is_dir() {
+    if ft.is_symlink() {
+        "a symbolic link"
+    } else if ft.is_dir() {
         "a directory"
     } else if ft.is_file() {
         "a regular file"

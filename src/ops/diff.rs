@@ -9,7 +9,7 @@
 //! `certs/`, in `imported-certs/<id>/`, or where the machines' config.json named them.
 
 use std::collections::BTreeMap;
-use std::fs;
+
 use std::io::Read;
 
 use serde::Serialize;
@@ -98,7 +98,7 @@ pub fn run<R: Read + Send>(
         let mut files = crate::store::differing_machine_files(&manifest, m, &have);
         let key = format!("machines/{}/config.json", m.name);
         if let Some(text) = c.configs.get(&key) {
-            let ours = fs::read(dir.join("config.json")).unwrap_or_default();
+            let ours = crate::store::read_config_file(&dir.join("config.json")).unwrap_or_default();
             let mapped = mapped_config(store, &m.store, text);
             let mut candidates: Vec<&[u8]> = vec![text];
             candidates.extend(mapped.as_deref());
@@ -153,13 +153,21 @@ fn set_in_store(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool 
     if members_at(store.certs_dir()) || members_at(store.root.join(IMPORTED_CERTS).join(&set.id)) {
         return true;
     }
-    // Where the machines' config.json named them (a custom CA outside the store).
+    // Where this store's own machines of the set name them (a custom CA outside the store):
+    // the places an export of this store reads. The bundle's `sources` are never looked at:
+    // a bundle naming /etc/shadow or /dev/zero there would make diff an oracle or a hang.
+    let found: Vec<crate::store::FoundMember> = manifest
+        .machines
+        .iter()
+        .filter(|m| m.certset.as_deref() == Some(set.id.as_str()))
+        .filter_map(|m| store.machine(&m.name).ok())
+        .flat_map(|m| m.issuing_material(store))
+        .collect();
     set.members.iter().all(|mem| {
         let want = manifest.file(&mem.path).map(|f| f.sha256.clone());
-        mem.sources.iter().any(|src| {
-            let p = std::path::Path::new(src);
-            p.is_absolute() && sha(p) == want
-        })
+        found
+            .iter()
+            .any(|f| f.name == mem.name && sha(&f.local) == want)
     })
 }
 

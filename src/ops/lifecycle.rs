@@ -5,6 +5,7 @@
 //! Old files are never destroyed: each is renamed with a timestamp before the new one is put
 //! in place, and new files are written to a temp file beside the target and renamed.
 
+use crate::store::read_pem_file;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -141,8 +142,8 @@ fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {
     let key = get(CA_KEY).ok_or_else(|| {
         refuse("its CA key is absent (a custom CA whose key was never stored here)".into())
     })?;
-    let ca_pem = fs::read(&ca).ctx("read", &ca)?;
-    let key_pem = zeroize::Zeroizing::new(fs::read(&key).ctx("read", &key)?);
+    let ca_pem = read_pem_file(&ca)?;
+    let key_pem = zeroize::Zeroizing::new(read_pem_file(&key)?);
     Issuer::load(&ca_pem, &key_pem).map_err(|e| refuse(format!("{e} ({})", key.display())))
 }
 
@@ -271,7 +272,7 @@ pub fn regenerate(
 
     let cert_path = in_store(store, m, "ServerCertPath", "server.pem")?;
     let key_path = in_store(store, m, "ServerKeyPath", "server-key.pem")?;
-    let org = fs::read(&cert_path)
+    let org = read_pem_file(&cert_path)
         .ok()
         .and_then(|b| certs::parse_pem(&b).ok())
         .map(|c| c.name)
@@ -290,7 +291,7 @@ pub fn regenerate(
     replace(&key_path, key.as_bytes(), 0o600, &ts, &mut kept)?;
     replace(&cert_path, cert.as_bytes(), 0o644, &ts, &mut kept)?;
     if new_ip.is_some() {
-        let original = fs::read(&config_path).ctx("read", &config_path)?;
+        let original = crate::store::read_config_file(&config_path)?;
         let text = to_docker_machine_json(&config, &original);
         replace(&config_path, &text, 0o600, &ts, &mut kept)?;
     }
@@ -474,7 +475,7 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
         ));
     }
     if !key_path.is_file() {
-        let ca_fp = fs::read(&ca_path)
+        let ca_fp = read_pem_file(&ca_path)
             .map(|b| certs::file_fingerprint(&b))
             .unwrap_or_default();
         for name in store.machine_names()? {
@@ -492,8 +493,8 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
             "import a bundle that carries the CA key",
         ));
     }
-    let old = fs::read(&ca_path).ctx("read", &ca_path)?;
-    let key = zeroize::Zeroizing::new(fs::read(&key_path).ctx("read", &key_path)?);
+    let old = read_pem_file(&ca_path)?;
+    let key = zeroize::Zeroizing::new(read_pem_file(&key_path)?);
     let issuer = Issuer::load(&old, &key).map_err(|e| {
         Error::usage(
             format!("cannot renew {}: {e}", ca_path.display()),
@@ -511,7 +512,7 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
     let mut machines = Vec::new();
     for name in store.machine_names()? {
         let copy = store.machines_dir().join(&name).join(CA_CERT);
-        if copy != ca_path && fs::read(&copy).ok().as_deref() == Some(old.as_slice()) {
+        if copy != ca_path && read_pem_file(&copy).ok().as_deref() == Some(old.as_slice()) {
             replace(&copy, new.as_bytes(), 0o644, &ts, &mut kept)?;
             machines.push(name);
         }

@@ -206,7 +206,7 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
             .ctx("set permissions of", &t_tls)?;
     }
     for (name, src) in spec.tls_files() {
-        let data = fs::read(src).ctx("read", src)?;
+        let data = super::read_pem_file(src)?;
         write_private(&t_tls.join("docker").join(name), &data, 0o600)?;
     }
     let t_meta = tmp.path().join("meta");
@@ -253,7 +253,7 @@ pub fn write_export_file(path: &Path, spec: &ContextSpec, force: bool) -> Result
             entry(b, "tls/", &[], tar::EntryType::Directory, 0o700)?;
             entry(b, "tls/docker/", &[], tar::EntryType::Directory, 0o700)?;
             for (name, src) in spec.tls_files() {
-                let data = fs::read(src)?;
+                let data = super::read_pem_file(src).map_err(std::io::Error::other)?;
                 entry(
                     b,
                     &format!("tls/docker/{name}"),

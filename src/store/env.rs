@@ -45,17 +45,7 @@ pub const VARS: [&str; 4] = [
     "DOCKER_MACHINE_NAME",
 ];
 
-/// One word for a POSIX shell command line: as it is when it holds only characters no
-/// shell treats specially, else single-quoted.
-pub fn shell_word(s: &str) -> String {
-    if s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+:@".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
+pub use crate::text::shell_word;
 
 /// Why `v` cannot be written for `shell` at all, if it cannot: a control character (a
 /// newline ends the command; `eval $(...)` would turn it into a space), and for cmd.exe the

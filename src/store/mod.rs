@@ -34,6 +34,20 @@ pub const CERT_MEMBERS: [&str; 4] = [CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY];
 
 /// Largest config.json mbundle will read (real ones are a few KiB).
 pub const MAX_CONFIG: u64 = 4 << 20;
+/// Largest certificate or key file read whole (a PEM file is a few KiB).
+pub const MAX_PEM_FILE: u64 = 1 << 20;
+
+/// A certificate or key file of the store, read whole with a bound and only if it is a
+/// regular file: whatever `stat` says, a file in /proc or a FIFO put where a key belongs costs
+/// nothing.
+pub fn read_pem_file(path: &Path) -> Result<Vec<u8>> {
+    crate::fs::beneath::read_bounded(path, MAX_PEM_FILE)
+}
+
+/// A config.json read whole with a bound, only if it is a regular file (see [`read_pem_file`]).
+pub fn read_config_file(path: &Path) -> Result<Vec<u8>> {
+    crate::fs::beneath::read_bounded(path, MAX_CONFIG)
+}
 
 /// A docker-machine store directory.
 #[derive(Clone, Debug)]
@@ -145,11 +159,10 @@ impl Store {
         let bytes = match &given {
             Some(b) => b.as_ref(),
             None => {
-                let size = fs::metadata(&config_path).ctx("stat", &config_path)?.len();
-                if size > MAX_CONFIG {
-                    return Err(bad(format!("{size} bytes is too large for a config.json")));
-                }
-                read_here = fs::read(&config_path).ctx("read", &config_path)?;
+                read_here = read_config_file(&config_path).map_err(|e| match e {
+                    Error::Io { source, .. } => bad(source.to_string()),
+                    e => e,
+                })?;
                 read_here.as_slice()
             }
         };
@@ -543,10 +556,29 @@ pub const LOCAL_VM_DRIVERS: &[&str] = &[
 ];
 
 /// The sha256 of a file, streamed.
+///
+/// Only a regular file, and only the bytes its size says it has when opened: a FIFO, a device
+/// (`/dev/zero`) or a file that keeps growing never holds the caller.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = fs::File::open(path).ctx("read", path)?;
+    let mut opts = fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let f = opts.open(path).ctx("read", path)?;
+    let meta = f.metadata().ctx("stat", path)?;
+    if !meta.is_file() {
+        return Err(Error::io(
+            "read",
+            path,
+            std::io::Error::other("not a regular file"),
+        ));
+    }
     use sha2::Digest;
     use std::io::Read;
+    let mut f = f.take(meta.len());
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

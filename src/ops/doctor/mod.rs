@@ -76,7 +76,8 @@ struct Loaded {
 }
 
 fn load(path: &Path) -> Result<Loaded, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({e})"))?;
+    let bytes = crate::store::read_pem_file(path)
+        .map_err(|e| format!("cannot read it ({})", e.full_message()))?;
     let der = certs::pem_cert_der(&bytes).map_err(|e| e.to_string())?;
     let info = certs::info_der(&der).map_err(|e| e.to_string())?;
     Ok(Loaded {
@@ -114,8 +115,12 @@ fn expiry(what: &str, c: &Loaded, now: OffsetDateTime, fix: &str, out: &mut Vec<
 }
 
 fn key_check(what: &str, cert: &Loaded, key: &Path, shown: &str, out: &mut Vec<Finding>) {
-    match fs::read(key) {
-        Err(e) => out.push(f(Level::Error, format!("cannot read {shown} ({e})"), None)),
+    match crate::store::read_pem_file(key) {
+        Err(e) => out.push(f(
+            Level::Error,
+            format!("cannot read {shown} ({})", e.full_message()),
+            None,
+        )),
         Ok(bytes) => match certs::key_matches(&bytes, &cert.der) {
             Ok(true) => out.push(f(
                 Level::Ok,
@@ -499,7 +504,11 @@ fn check_cert_path_copies(cx: &mut Checkup) {
                     Some(format!("copy the machine's {name} there")),
                 )
             }
-            (true, Some(c)) if c != copy && fs::read(&copy).ok() != fs::read(&c).ok() => {
+            (true, Some(c))
+                if c != copy
+                    && crate::store::read_pem_file(&copy).ok()
+                        != crate::store::read_pem_file(&c).ok() =>
+            {
                 let text = format!(
                     "{} differs from {}, which config.json names",
                     cx.shown(&copy),

@@ -116,7 +116,7 @@ pub(super) fn fingerprint_file(path: &Path) -> Result<String> {
 }
 
 /// Largest file read to check that it is the key or certificate its name says.
-pub(super) const MAX_PEM_FILE: u64 = 1 << 20;
+pub(super) use crate::store::MAX_PEM_FILE;
 
 pub(super) fn read_small(p: &Path) -> std::result::Result<super::held::HeldFile, String> {
     match super::held::read(p, MAX_PEM_FILE) {

@@ -19,7 +19,7 @@ use crate::format::manifest::{
 use crate::pki::certs;
 use crate::store::paths::{ForeignPath, SourceOs};
 use crate::store::{FoundMember, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CERT, CLIENT_KEY};
-use std::fs::{self};
+
 use std::path::PathBuf;
 
 pub use certsets::*;
@@ -326,7 +326,7 @@ fn certset_entry(
     let read_info = |name: &str| {
         g.members
             .get(name)
-            .and_then(|(p, _)| fs::read(p).ok())
+            .and_then(|(p, _)| crate::store::read_pem_file(p).ok())
             .and_then(|b| certs::parse_pem(&b).ok())
     };
     let ca = read_info(CA_CERT);

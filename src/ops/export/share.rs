@@ -255,8 +255,8 @@ fn share_set(
             "share from the computer that holds the CA key (certs/ca-key.pem there); a machine shared with you cannot be shared on",
         )
     })?;
-    let ca_pem = fs::read(&ca.local).ctx("read", &ca.local)?;
-    let key_pem = zeroize::Zeroizing::new(fs::read(&key.local).ctx("read", &key.local)?);
+    let ca_pem = crate::store::read_pem_file(&ca.local)?;
+    let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(&key.local)?);
     let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
         Error::usage(
             format!("cannot sign with the CA key {}: {e}", key.local.display()),

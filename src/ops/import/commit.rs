@@ -3,6 +3,7 @@
 //! forward from its journal or removes a staging directory that never reached one.
 
 use crate::error::{Error, IoContext, Result};
+use crate::fs::beneath::{HeldDir, Kind};
 use crate::fs::{mkdir_private, sync_dir};
 use crate::store::STAGING_PREFIX;
 use serde::{Deserialize, Serialize};
@@ -32,9 +33,19 @@ pub(super) struct Journal {
     pub(super) steps: Vec<Step>,
 }
 
+/// Largest journal read: one step per machine and cert file, a few MiB for ten thousand
+/// machines.
+const MAX_JOURNAL: u64 = 16 << 20;
+
 /// Finishes or removes what an interrupted import left in the store: a staging directory with
 /// a journal is rolled forward (the commit had begun), one without is deleted (nothing of it
 /// reached the store). Call with the store lock held. Returns what was done, for the user.
+///
+/// The journal is input like any other: a file in the store that someone else may have
+/// written. Each of its steps is checked before any is carried out ([`check_journal`]: only
+/// the names an import writes, the same place on both sides), staging must belong to the
+/// user running mbundle, and every directory on the way is opened without following a link
+/// (`fs::beneath`), so nothing outside staging and the store moves, whatever the journal says.
 pub fn recover(root: &Path) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let rd = match fs::read_dir(root) {
@@ -46,90 +57,215 @@ pub fn recover(root: &Path) -> Result<Vec<String>> {
     for e in rd {
         let e = e.ctx("list", root)?;
         let name = e.file_name().to_string_lossy().into_owned();
+        // file_type() does not follow a link: a link named like staging is not staging.
         if name.starts_with(STAGING_PREFIX) && e.file_type().ctx("stat", e.path())?.is_dir() {
-            leftovers.push(e.path());
+            leftovers.push(name);
         }
     }
     leftovers.sort();
-    for staging in leftovers {
-        let journal_path = staging.join(JOURNAL);
-        if journal_path.is_file() {
-            let bytes = fs::read(&journal_path).ctx("read", &journal_path)?;
-            let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| {
-                Error::Corrupt(format!(
-                    "the journal {} is unreadable ({e}); move that directory away by hand",
-                    journal_path.display()
-                ))
-            })?;
-            let mut skipped = Vec::new();
-            for step in &journal.steps {
-                match step {
-                    Step::Mkdir(rel) => {
-                        let p = root.join(rel);
-                        if !p.exists() {
-                            mkdir_private(&p)?;
-                        }
-                    }
-                    Step::Rename { from, to } => {
-                        let src = staging.join(from);
-                        let dst = root.join(to);
-                        if src.exists() {
-                            match crate::fs::rename_noreplace(&src, &dst) {
-                                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                                    merge_into(&src, &dst, to, &mut skipped)?;
-                                }
-                                r => r.ctx("rename into", &dst)?,
-                            }
-                        }
-                    }
-                }
-            }
-            sync_dir(root)?;
-            if !skipped.is_empty() {
-                return Err(Error::Corrupt(format!(
-                    "an interrupted import in {} could not be finished: {} appeared meanwhile; nothing was replaced",
-                    staging.display(),
-                    skipped.join(", ")
-                )));
-            }
-            fs::remove_dir_all(&staging).ctx("remove", &staging)?;
-            done.push(format!(
-                "finished an import that was interrupted while committing (machines: {})",
-                journal.machines.join(", ")
-            ));
-        } else {
-            fs::remove_dir_all(&staging).ctx("remove", &staging)?;
-            done.push(format!(
-                "removed {}, left by an import that was interrupted before it changed anything",
-                staging.display()
-            ));
-        }
+    if leftovers.is_empty() {
+        return Ok(done);
+    }
+    let store = HeldDir::open(root)?;
+    for name in leftovers {
+        done.push(recover_one(&store, &name)?);
     }
     Ok(done)
+}
+
+/// Rolls one staging directory forward, or removes it; says what it did.
+fn recover_one(store: &HeldDir, name: &str) -> Result<String> {
+    let path = store.path().join(name);
+    let refuse = |reason: String| Error::UnsafeJournal {
+        staging: path.clone(),
+        reason,
+    };
+    let staging = store
+        .open_dir(name)
+        .map_err(|e| refuse(format!("it cannot be opened as a directory ({e})")))?;
+    // An import makes its staging as the user it runs as; anyone else's (a store's owner
+    // planting one for root to act on) is left alone.
+    if let (Some(owner), Some(me)) = (staging.owner(), crate::fs::beneath::current_user()) {
+        if owner != me {
+            return Err(refuse(format!(
+                "it belongs to user {owner}, not to the user running mbundle ({me}); the import that made it must be finished by that user"
+            )));
+        }
+    }
+    let Some(bytes) = staging
+        .read_file(JOURNAL, MAX_JOURNAL)
+        .map_err(|e| refuse(format!("its journal cannot be read ({})", e.full_message())))?
+    else {
+        fs::remove_dir_all(&path).ctx("remove", &path)?;
+        return Ok(format!(
+            "removed {}, left by an import that was interrupted before it changed anything",
+            path.display()
+        ));
+    };
+    let journal: Journal = serde_json::from_slice(&bytes)
+        .map_err(|e| refuse(format!("its journal is not one mbundle wrote ({e})")))?;
+    check_journal(&journal).map_err(|e| refuse(format!("its journal {e}")))?;
+    let mut skipped = Vec::new();
+    for step in &journal.steps {
+        carry_out(store, &staging, step, &mut skipped)?;
+    }
+    sync_dir(store.path())?;
+    if !skipped.is_empty() {
+        return Err(Error::Corrupt(format!(
+            "an interrupted import in {} could not be finished: {} appeared meanwhile; nothing was replaced",
+            path.display(),
+            skipped.join(", ")
+        )));
+    }
+    fs::remove_dir_all(&path).ctx("remove", &path)?;
+    Ok(format!(
+        "finished an import that was interrupted while committing (machines: {})",
+        journal.machines.join(", ")
+    ))
+}
+
+/// Why a journal is not one an import of this mbundle writes, if it is not: every step names
+/// the same place in staging and in the store (an import moves each thing to where it lies in
+/// staging), and that place is one an import writes: `machines` or `machines/<machine>`,
+/// `certs` or `certs/<member>`, `imported-certs/<id>` or `imported-certs/<id>/<member>`; it
+/// makes only `machines` and `imported-certs`. Machine names follow docker-machine's rule.
+pub(super) fn check_journal(journal: &Journal) -> std::result::Result<(), String> {
+    use crate::format::manifest::{check_certset_id, check_machine_name};
+    use crate::store::{CERT_MEMBERS, IMPORTED_CERTS};
+    if journal.version != 1 {
+        return Err(format!("has version {}, not 1", journal.version));
+    }
+    for m in &journal.machines {
+        check_machine_name(m).map_err(|why| format!("names the machine {m:?}: {why}"))?;
+    }
+    let written = |rel: &str| -> bool {
+        let parts: Vec<&str> = rel.split('/').collect();
+        match parts.as_slice() {
+            ["machines"] | ["certs"] => true,
+            ["machines", m] => check_machine_name(m).is_ok(),
+            ["certs", f] => CERT_MEMBERS.contains(f),
+            [dir, id] => *dir == IMPORTED_CERTS && check_certset_id(id).is_ok(),
+            [dir, id, f] => {
+                *dir == IMPORTED_CERTS && check_certset_id(id).is_ok() && CERT_MEMBERS.contains(f)
+            }
+            _ => false,
+        }
+    };
+    for step in &journal.steps {
+        match step {
+            Step::Mkdir(rel) if rel == "machines" || rel == IMPORTED_CERTS => {}
+            Step::Mkdir(rel) => return Err(format!("makes the directory {rel:?}")),
+            Step::Rename { from, to } if from != to => {
+                return Err(format!("moves {from:?} to another place, {to:?}"))
+            }
+            Step::Rename { to, .. } if !written(to) => {
+                return Err(format!("moves {to:?}, which no import writes"))
+            }
+            Step::Rename { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// One checked step, relative to held directories: nothing on the way may be a link.
+fn carry_out(
+    store: &HeldDir,
+    staging: &HeldDir,
+    step: &Step,
+    skipped: &mut Vec<String>,
+) -> Result<()> {
+    match step {
+        Step::Mkdir(rel) => match store.kind(rel).ctx("stat", store.path().join(rel))? {
+            Kind::Absent => store.mkdir(rel),
+            Kind::Dir => Ok(()),
+            _ => Err(Error::UnsafeJournal {
+                staging: staging.path().to_path_buf(),
+                reason: format!(
+                    "{} is not a directory (a link?)",
+                    store.path().join(rel).display()
+                ),
+            }),
+        },
+        Step::Rename { to, .. } => {
+            let (parent, name) = match to.rsplit_once('/') {
+                Some((p, n)) => (Some(p), n),
+                None => (None, to.as_str()),
+            };
+            let refuse = |what: &Path, e: io::Error| Error::UnsafeJournal {
+                staging: staging.path().to_path_buf(),
+                reason: format!(
+                    "{} cannot be opened without following a link ({e})",
+                    what.display()
+                ),
+            };
+            let open = |held: &HeldDir| -> Result<Option<HeldDir>> {
+                match parent {
+                    None => Ok(None),
+                    Some(p) => held
+                        .open_dir(p)
+                        .map(Some)
+                        .map_err(|e| refuse(&held.path().join(p), e)),
+                }
+            };
+            let (src_held, dst_held) = (open(staging)?, open(store)?);
+            let src = src_held.as_ref().unwrap_or(staging);
+            let dst = dst_held.as_ref().unwrap_or(store);
+            match src.kind(name).ctx("stat", src.path().join(name))? {
+                // Moved before the interruption.
+                Kind::Absent => return Ok(()),
+                Kind::Dir | Kind::File => {}
+                Kind::Other => {
+                    return Err(Error::UnsafeJournal {
+                        staging: staging.path().to_path_buf(),
+                        reason: format!(
+                            "{} is not a file or directory mbundle staged (a link?)",
+                            src.path().join(name).display()
+                        ),
+                    })
+                }
+            }
+            match src.rename_noreplace(name, dst) {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    merge_into(src, dst, name, to, skipped)
+                }
+                r => r.ctx("rename into", dst.path().join(name)),
+            }
+        }
+    }
 }
 
 /// Rolling forward a rename whose target appeared since the crash: a staged directory (the
 /// whole `machines/` of an import into a new store) whose target is now a directory too
 /// (docker-machine made `machines/` for another machine meanwhile) moves entry by entry,
 /// never replacing one; anything else that is in the way is left, and said.
-fn merge_into(src: &Path, dst: &Path, to: &str, skipped: &mut Vec<String>) -> Result<()> {
-    let both_dirs = src.symlink_metadata().is_ok_and(|m| m.is_dir())
-        && dst.symlink_metadata().is_ok_and(|m| m.is_dir());
-    if !both_dirs {
+fn merge_into(
+    src_parent: &HeldDir,
+    dst_parent: &HeldDir,
+    name: &str,
+    to: &str,
+    skipped: &mut Vec<String>,
+) -> Result<()> {
+    let both_dirs = src_parent.kind(name).is_ok_and(|k| k == Kind::Dir)
+        && dst_parent.kind(name).is_ok_and(|k| k == Kind::Dir);
+    let (Ok(src), Ok(dst), true) = (
+        src_parent.open_dir(name),
+        dst_parent.open_dir(name),
+        both_dirs,
+    ) else {
         skipped.push(to.to_string());
         return Ok(());
-    }
-    for entry in fs::read_dir(src).ctx("list", src)? {
-        let name = entry.ctx("list", src)?.file_name();
-        let target = dst.join(&name);
-        match crate::fs::rename_noreplace(&src.join(&name), &target) {
+    };
+    for entry in fs::read_dir(src.path()).ctx("list", src.path())? {
+        let entry = entry.ctx("list", src.path())?.file_name();
+        let entry = entry.to_string_lossy();
+        match src.rename_noreplace(&entry, &dst) {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                skipped.push(format!("{to}/{}", name.to_string_lossy()));
+                skipped.push(format!("{to}/{entry}"));
             }
-            r => r.ctx("rename into", &target)?,
+            r => r.ctx("rename into", dst.path().join(&*entry))?,
         }
     }
-    sync_dir(dst)
+    sync_dir(dst.path())
 }
 
 /// The commit steps: cert directories (or single files) first, machines last.

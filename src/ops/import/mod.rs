@@ -397,7 +397,7 @@ pub(crate) fn same_config(
     let mut candidates: Vec<&[u8]> = vec![text];
     candidates.extend(rewritten.as_deref());
     let path = root.join("machines").join(target).join("config.json");
-    let have = fs::read(&path).ctx("read", &path)?;
+    let have = crate::store::read_config_file(&path)?;
     let same = crate::store::same_config(&have, &candidates);
     if same {
         Ok(())
