@@ -214,7 +214,7 @@ pub enum Error {
 
     /// A config.json holds values that no docker-machine writes in fields that end up in shell
     /// commands or host names.
-    #[error("machine {machine}: config.json holds what no docker-machine writes:\n  {}", problems.join("\n  "))]
+    #[error("machine {machine}: config.json holds what no docker-machine writes:{}", if problems.len() == 1 { format!(" {}", problems[0]) } else { format!("\n  {}", problems.join("\n  ")) })]
     UnsafeConfig {
         /// The machine, as the bundle names it.
         machine: String,

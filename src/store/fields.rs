@@ -168,6 +168,30 @@ pub fn problems(config: &Value) -> Vec<FieldProblem> {
     text("Driver.IPAddress", "IPAddress", check_address);
     text("Driver.URL", "URL", check_url);
     text("Driver.SSHKeyPath", "SSHKeyPath", check_local_path);
+    let sans = config.pointer("/HostOptions/AuthOptions/ServerCertSANs");
+    match sans {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(list)) => {
+            for v in list {
+                let problem = match v {
+                    Value::String(s) => check_host(s).err(),
+                    _ => Some("is not a string".into()),
+                };
+                if let Some(reason) = problem {
+                    out.push(FieldProblem {
+                        field: "HostOptions.AuthOptions.ServerCertSANs",
+                        value: shown(v.as_str().unwrap_or(&v.to_string())),
+                        reason: format!("{reason} (a SAN is a host name or an IP address)"),
+                    });
+                }
+            }
+        }
+        Some(other) => out.push(FieldProblem {
+            field: "HostOptions.AuthOptions.ServerCertSANs",
+            value: shown(&other.to_string()),
+            reason: "is not a list of host names and IP addresses".into(),
+        }),
+    }
     match driver.and_then(|d| d.get("SSHPort")) {
         None | Some(Value::Null) => {}
         Some(Value::Number(n)) if n.as_u64().is_some_and(|p| p <= 65535) => {}

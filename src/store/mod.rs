@@ -514,13 +514,40 @@ pub fn is_secret_file(name: &str) -> bool {
         || (name.starts_with("id_") && !name.ends_with(".pub"))
 }
 
-/// The mode a file gets in the store: 0600 for keys and config.json, else 0644. Never what
-/// the bundle claims.
-pub fn store_mode(name: &str) -> u32 {
-    if is_secret_file(name) {
-        0o600
-    } else {
-        0o644
+/// The files docker-machine writes that anyone may read: certificates (not their keys) and
+/// SSH public keys. Everything else an import writes is private.
+pub fn is_public_file(name: &str) -> bool {
+    matches!(name, CA_CERT | CLIENT_CERT | "server.pem") || name.ends_with(".pub")
+}
+
+/// Whether bytes hold key material, whatever the file is called: a PEM private key of any
+/// kind (`PRIVATE KEY-----` ends every one: PKCS#1, PKCS#8, encrypted, EC, OpenSSH), a PuTTY
+/// key, or a PKCS#12 bundle (DER whose first content is PKCS#7 data, as every .p12/.pfx).
+pub fn holds_secret(bytes: &[u8]) -> bool {
+    const PEM: &[u8] = b"PRIVATE KEY-----";
+    const PUTTY: &[u8] = b"PuTTY-User-Key-File-";
+    // A DER SEQUENCE holding INTEGER 3 (the PFX version) and, within its first bytes, the
+    // OID 1.2.840.113549.1.7.1 (pkcs7-data).
+    const PKCS7_DATA: &[u8] = &[
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
+    ];
+    let head = &bytes[..bytes.len().min(64)];
+    let within = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    let p12 = bytes.first() == Some(&0x30)
+        && within(&head[..head.len().min(16)], &[0x02, 0x01, 0x03])
+        && within(head, PKCS7_DATA);
+    within(bytes, PEM) || bytes.starts_with(PUTTY) || p12
+}
+
+/// The mode a file gets in the store, decided by what it is: 0644 only for a public file
+/// ([`is_public_file`]) that holds no key material ([`holds_secret`]: a `ca.pem` with the CA
+/// key appended is a key); 0600 for everything else, whatever its name (`ca-key.pem.orig`,
+/// `server-key.pem.<ts>.old`, a `.p12`, an SSH key under any name). Never what the bundle
+/// claims. `bytes`: the file's content, or `None` when it is not at hand (a large file).
+pub fn store_mode(name: &str, bytes: Option<&[u8]>) -> u32 {
+    match bytes {
+        Some(b) if is_public_file(name) && !holds_secret(b) => 0o644,
+        _ => 0o600,
     }
 }
 

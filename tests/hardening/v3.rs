@@ -222,3 +222,352 @@ fn the_store_lock_is_never_a_link_a_fifo_or_a_hard_link() {
     assert!(!lock.exists());
     let _: &Path = &store;
 }
+
+// ---- 3. An imported machine reaches only its own files ----
+
+fn sha_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// The entries of an export of `web` from the Linux fixture.
+fn web_entries(d: &Dir) -> Vec<(String, Vec<u8>)> {
+    d.export_demo(&fixtures().join(LINUX), "web.mbundle", &["web"])
+        .ok();
+    decrypt_entries(&fs::read(d.path("web.mbundle")).unwrap(), &demo_key())
+}
+
+/// Changes a file of the bundle and its manifest entry (size, sha256) to match, as an
+/// attacker who writes the bundle would.
+fn replace_file(entries: &mut [(String, Vec<u8>)], path: &str, data: Vec<u8>) {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    for f in manifest["files"].as_array_mut().unwrap() {
+        if f["path"] == path {
+            f["size"] = data.len().into();
+            f["sha256"] = sha_hex(&data).into();
+        }
+    }
+    entries[0].1 = serde_json::to_vec(&manifest).unwrap();
+    let at = entries.iter().position(|(p, _)| p == path).unwrap();
+    entries[at].1 = data;
+}
+
+/// The bundle's web/config.json, changed by `f`.
+fn with_config(
+    mut entries: Vec<(String, Vec<u8>)>,
+    f: impl FnOnce(&mut serde_json::Value),
+) -> Vec<(String, Vec<u8>)> {
+    let path = "machines/web/config.json";
+    let text = &entries.iter().find(|(p, _)| p == path).unwrap().1;
+    let mut config: serde_json::Value = serde_json::from_slice(text).unwrap();
+    f(&mut config);
+    replace_file(
+        &mut entries,
+        path,
+        serde_json::to_vec_pretty(&config).unwrap(),
+    );
+    entries
+}
+
+/// The same bundle without its cert set: the machine names no issuing material of its own.
+fn without_cert_set(entries: Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)> {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    manifest["certsets"] = serde_json::json!([]);
+    manifest["machines"][0]["certset"] = serde_json::Value::Null;
+    manifest["files"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|f| !f["path"].as_str().unwrap().starts_with("certsets/"));
+    let mut out: Vec<_> = entries
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("certsets/"))
+        .collect();
+    out[0].1 = serde_json::to_vec(&manifest).unwrap();
+    out
+}
+
+#[test]
+fn an_imported_machine_reaches_only_its_own_directory_and_its_cert_set() {
+    let d = Dir::new();
+    let sound = web_entries(&d);
+    // The victim: machines web and db, and a CA of their own in certs/ (not the bundle's).
+    let victim = d.copy_fixture(LINUX, "victim");
+    fs::remove_dir_all(victim.join("certs")).unwrap();
+    copy_tree(&fixtures().join(MACOS).join("certs"), &victim.join("certs"));
+    let alice = "/home/alice/.docker/machine";
+    type Tamper = Box<dyn Fn(Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)>>;
+    let cases: Vec<(&str, Tamper)> = vec![
+        (
+            "CaPrivateKeyPath",
+            // No set of its own: the store-root rule would land on the victim's CA key.
+            Box::new(without_cert_set),
+        ),
+        (
+            "ServerKeyPath",
+            Box::new(move |e| {
+                with_config(e, |c| {
+                    c["HostOptions"]["AuthOptions"]["ServerKeyPath"] =
+                        format!("{alice}/machines/db/server-key.pem").into();
+                })
+            }),
+        ),
+        (
+            "SSHKeyPath",
+            Box::new(move |e| {
+                with_config(e, |c| {
+                    c["Driver"]["SSHKeyPath"] = format!("{alice}/machines/db/id_rsa").into();
+                })
+            }),
+        ),
+        (
+            "ClientKeyPath",
+            Box::new(move |e| {
+                with_config(e, |c| {
+                    c["HostOptions"]["AuthOptions"]["ClientKeyPath"] =
+                        format!("{alice}/machines/db/key.pem").into();
+                })
+            }),
+        ),
+        (
+            "MachineName",
+            Box::new(|e| with_config(e, |c| c["Driver"]["MachineName"] = "db".into())),
+        ),
+        (
+            "ServerCertSANs",
+            Box::new(|e| {
+                with_config(e, |c| {
+                    c["HostOptions"]["AuthOptions"]["ServerCertSANs"] =
+                        serde_json::json!(["web.example", "$(touch PWNED)"]);
+                })
+            }),
+        ),
+    ];
+    for (field, tamper) in cases {
+        let bundle = format!("{field}.mbundle");
+        fs::write(d.path(&bundle), craft_bundle(&tamper(sound.clone()))).unwrap();
+        let before = tree(&victim);
+        let out = d
+            .import_demo(&victim, &bundle, &["--rename", "web=evil"])
+            .fails(
+                1,
+                &["config.json holds what no docker-machine writes", field],
+            );
+        assert_eq!(tree(&victim), before, "{field}: the store changed");
+        assert!(!out.stderr.contains("panicked"));
+    }
+    // The sound bundle, the same way, imports: its set to imported-certs/, paths there.
+    fs::write(d.path("sound.mbundle"), craft_bundle(&sound)).unwrap();
+    d.import_demo(&victim, "sound.mbundle", &["--rename", "web=evil"])
+        .ok();
+    let config = fs::read_to_string(victim.join("machines/evil/config.json")).unwrap();
+    assert!(config.contains("imported-certs/"), "{config}");
+    assert!(!config.contains(&format!("{}/certs/ca-key", victim.display())));
+}
+
+// ---- 6. Reads are bounded and stay inside the store ----
+
+/// Runs mbundle, failing the test if it takes longer than 30 s (a hang on a FIFO).
+fn run_bounded(d: &Dir, args: &[&str]) -> Run {
+    let mut child = d
+        .cmd()
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("mbundle {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Run::from(child.wait_with_output().unwrap())
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn diff_reads_nothing_outside_the_store_whatever_the_bundle_names() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let mut entries = web_entries(&d);
+    // The attacker's guess at a file outside the store, carried as the set's CA.
+    let secret = d.path("secret.txt");
+    fs::write(&secret, "the guess").unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(d.path("fifo"))
+        .status()
+        .unwrap()
+        .success());
+    let set_ca = entries
+        .iter()
+        .find(|(p, _)| p.starts_with("certsets/") && p.ends_with("/ca.pem"))
+        .unwrap()
+        .0
+        .clone();
+    replace_file(&mut entries, &set_ca, b"the guess".to_vec());
+    let mut manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    for mem in manifest["certsets"][0]["members"].as_array_mut().unwrap() {
+        mem["sources"] = serde_json::json!([
+            d.path("fifo").to_str().unwrap(),
+            "/dev/zero",
+            secret.to_str().unwrap()
+        ]);
+    }
+    entries[0].1 = serde_json::to_vec(&manifest).unwrap();
+    fs::write(d.path("oracle.mbundle"), craft_bundle(&entries)).unwrap();
+    let key = demo_key();
+    let out = run_bounded(
+        &d,
+        &[
+            "-s",
+            store.to_str().unwrap(),
+            "diff",
+            "oracle.mbundle",
+            "-i",
+            key.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    // Not current: the set's CA is not in the store, whatever lies outside it.
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["certsets"].as_array().unwrap().len(), 1, "{report}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_config_json_that_is_proc_a_fifo_or_a_device_costs_nothing() {
+    let d = Dir::new();
+    for (i, target) in ["/proc/self/pagemap", "/dev/zero", "fifo"]
+        .iter()
+        .enumerate()
+    {
+        let store = d.copy_fixture(LINUX, &format!("s{i}"));
+        let config = store.join("machines/web/config.json");
+        fs::remove_file(&config).unwrap();
+        if *target == "fifo" {
+            assert!(std::process::Command::new("mkfifo")
+                .arg(&config)
+                .status()
+                .unwrap()
+                .success());
+        } else {
+            std::os::unix::fs::symlink(target, &config).unwrap();
+        }
+        let s = store.to_str().unwrap();
+        for args in [
+            vec!["-s", s, "env", "web"],
+            vec!["-s", s, "doctor", "web"],
+            vec!["-s", s, "ls"],
+        ] {
+            let out = run_bounded(&d, &args);
+            assert!(!out.stderr.contains("panicked"), "{args:?}: {}", out.stderr);
+            assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+        }
+        // Refused (pagemap refuses reads that are not whole entries; the others are not
+        // regular files), at once and without reading gigabytes.
+        // (A device is no config.json at all: no machine web.)
+        let out = run_bounded(&d, &["-s", s, "env", "web"]).fails(1, &[]);
+        assert!(
+            out.stderr.contains("no machine named web")
+                || out.stderr.contains("not a regular file")
+                || out.stderr.contains("larger than")
+                || out.stderr.contains("Invalid argument"),
+            "{target}: {}",
+            out.stderr
+        );
+    }
+}
+
+// ---- 8. Every file's mode by what it is ----
+
+#[cfg(unix)]
+#[test]
+fn modes_are_decided_by_content_not_by_secret_names() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "src");
+    let web = store.join("machines/web");
+    let key = fs::read(web.join("server-key.pem")).unwrap();
+    let ca = fs::read(web.join("ca.pem")).unwrap();
+    fs::write(web.join("server-key.pem.20260101T000000Z.old"), &key).unwrap();
+    fs::write(web.join("ca-key.pem.orig"), &key).unwrap();
+    fs::write(web.join("notes.txt"), "just text").unwrap();
+    // An SSH key under another name, made by the real ssh-keygen when it is here.
+    if let Some(keygen) = peer("ssh-keygen") {
+        let out = web.join("deploy");
+        assert!(std::process::Command::new(keygen)
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&out)
+            .status()
+            .unwrap()
+            .success());
+    }
+    // A PKCS#12 bundle, made by the real openssl when it is here.
+    if let Some(openssl) = peer("openssl") {
+        assert!(std::process::Command::new(openssl)
+            .args(["pkcs12", "-export", "-passout", "pass:x", "-inkey"])
+            .arg(web.join("server-key.pem"))
+            .arg("-in")
+            .arg(web.join("server.pem"))
+            .arg("-out")
+            .arg(web.join("client.p12"))
+            .status()
+            .unwrap()
+            .success());
+    }
+    for e in fs::read_dir(&web).unwrap() {
+        let p = e.unwrap().path();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    d.export_demo(&store, "m.mbundle", &["web"]).ok();
+    let fresh = d.path("fresh");
+    d.import_demo(&fresh, "m.mbundle", &[]).ok();
+    let got = fresh.join("machines/web");
+    for private in [
+        "server-key.pem.20260101T000000Z.old",
+        "ca-key.pem.orig",
+        "server-key.pem",
+        "id_rsa",
+        "key.pem",
+        "config.json",
+        "notes.txt",
+        "deploy",
+        "client.p12",
+    ] {
+        if got.join(private).exists() {
+            assert_eq!(mode(&got.join(private)), 0o600, "{private}");
+        } else {
+            assert!(
+                matches!(private, "deploy" | "client.p12"),
+                "{private} missing"
+            );
+        }
+    }
+    for public in ["server.pem", "ca.pem", "cert.pem", "id_rsa.pub"] {
+        assert_eq!(mode(&got.join(public)), 0o644, "{public}");
+    }
+    // A "certificate" with the CA key appended is a key.
+    let s2 = d.copy_fixture(LINUX, "src2");
+    let mut both = ca.clone();
+    both.extend_from_slice(&key);
+    fs::write(s2.join("machines/web/server.pem"), &both).unwrap();
+    d.export_demo(&s2, "m2.mbundle", &["web"]).ok();
+    let fresh2 = d.path("fresh2");
+    d.import_demo(&fresh2, "m2.mbundle", &[]).ok();
+    assert_eq!(mode(&fresh2.join("machines/web/server.pem")), 0o600);
+    // doctor: a key's backup copy readable by others is a problem, by content.
+    let loose = d.copy_fixture(LINUX, "loose");
+    let copy = loose.join("machines/web/ca-key.pem.orig");
+    fs::write(&copy, &key).unwrap();
+    fs::set_permissions(&copy, fs::Permissions::from_mode(0o644)).unwrap();
+    let out = d.run(&["-s", loose.to_str().unwrap(), "doctor", "web"]);
+    assert!(
+        out.stdout.contains("ca-key.pem.orig") && out.code == 1,
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+}

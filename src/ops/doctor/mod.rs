@@ -599,7 +599,15 @@ fn check_permissions(cx: &mut Checkup) {
     if let Ok(rd) = fs::read_dir(&cx.m.dir) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if is_secret_file(&name) && e.path().is_file() {
+            // By name, and by content: a backup copy of a key (`ca-key.pem.orig`, the
+            // `.old` server key regenerate-certs keeps), a .p12, an SSH key by any name.
+            let small = e
+                .metadata()
+                .is_ok_and(|m| m.is_file() && m.len() <= crate::store::MAX_PEM_FILE);
+            let by_content = || {
+                crate::store::read_pem_file(&e.path()).is_ok_and(|b| crate::store::holds_secret(&b))
+            };
+            if e.path().is_file() && (is_secret_file(&name) || (small && by_content())) {
                 secrets.push(e.path());
             }
         }

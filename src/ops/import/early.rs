@@ -51,7 +51,7 @@ impl Early {
                 let dest = staging.join("machines").join(&m.target).join("config.json");
                 let r = rewritten(&plan, m, text, &root_fp, &staging, &staged).and_then(
                     |(r, bytes)| {
-                        let mode = crate::store::store_mode("config.json");
+                        let mode = crate::store::store_mode("config.json", Some(&bytes));
                         super::spool::write_file(&staging, &dest, mode, &bytes)?;
                         Ok(r)
                     },

@@ -19,6 +19,7 @@
 //! Cert sets never clobber: an existing file is never replaced, under any flag.
 
 mod commit;
+mod confine;
 mod early;
 mod placement;
 mod plan;

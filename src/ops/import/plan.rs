@@ -125,15 +125,22 @@ pub struct MachinePlan {
     /// Already in the store with the same files; only config.json is left to compare (after
     /// the rewrite, in staging). Identical, it is left alone; else it is a conflict.
     pub present: bool,
+    /// Where its cert set is placed, relative to the store (`certs`, `imported-certs/<id>`):
+    /// with its own directory, the only place its config.json may point.
+    pub set_dir: Option<String>,
 }
 
 impl MachinePlan {
     /// Parses the machine's config.json from the bundle and rewrites it for its new home:
     /// every path through [`MachinePlan::map`], and its name when renamed.
     ///
-    /// Refuses a result whose fields docker-machine writes to (certificates on
-    /// regenerate-certs, the CA on create) point outside the store at `root`: a bundle
-    /// naming ~/.bashrc or /etc/passwd there would have docker-machine overwrite it later.
+    /// Refuses a result whose path fields ([`WRITTEN_FIELDS`]) point anywhere but the
+    /// machine's own directory and the cert set placed for it (`confine::path_problems`): a
+    /// bundle naming ~/.bashrc there would have docker-machine overwrite it later, one naming
+    /// this store's `certs/ca-key.pem` would have regenerate-certs sign the attacker's names
+    /// with the victim's CA, one naming another machine's key would hand it that machine.
+    /// `Name` and `Driver.MachineName` must be the machine's name (docker-machine writes
+    /// them equal; `docker-machine rm` deletes the VM MachineName names).
     pub(super) fn rewrite(
         &self,
         text: &[u8],
@@ -152,31 +159,32 @@ impl MachinePlan {
         }
         // Values that would later become shell words or host names (env, the scp/ssh lines
         // of regenerate-certs, hints) must be what docker-machine writes.
-        let problems = crate::store::fields::problems(&config);
+        let mut problems: Vec<String> = crate::store::fields::problems(&config)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        problems.extend(super::confine::name_problems(&config, &self.source));
+        let unsafe_config = |problems: Vec<String>| Error::UnsafeConfig {
+            machine: self.source.clone(),
+            problems,
+        };
         if !problems.is_empty() {
-            return Err(Error::UnsafeConfig {
-                machine: self.source.clone(),
-                problems: problems.iter().map(ToString::to_string).collect(),
-            });
+            return Err(unsafe_config(problems));
         }
         let rename =
             (self.source != self.target).then_some((self.source.as_str(), self.target.as_str()));
         let outcome = rewrite_config(&mut config, &self.map, rename);
-        for field in WRITTEN_FIELDS {
-            let Some(s) = crate::store::str_at(&config, field) else {
-                continue;
-            };
-            if s.is_empty() {
-                continue;
-            }
-            let inside = ForeignPath::parse(s).is_some_and(|p| p.strip_prefix(root).is_some());
-            if !inside {
-                return Err(Error::Corrupt(format!(
-                    "machine {}: config.json points {} at {s:?}, outside the store; refusing a bundle that would have docker-machine write there",
-                    self.source,
-                    field.join(".")
-                )));
-            }
+        // A machine already in place is rewritten only to compare: nothing of it is written.
+        if !self.present {
+            problems.extend(super::confine::path_problems(
+                &config,
+                root,
+                &self.target,
+                self.set_dir.as_deref(),
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(unsafe_config(problems));
         }
         Ok((config, outcome))
     }
@@ -338,6 +346,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             certset: m.certset.clone(),
             map,
             present,
+            set_dir: super::confine::set_dir(&sets, m.certset.as_deref()),
         });
     }
     if !found.conflicts.is_empty() {

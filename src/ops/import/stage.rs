@@ -356,7 +356,6 @@ impl Visitor for Stager<'_> {
         let rel = rel.clone();
         let dest = self.staging.join(&rel);
         let name = rel.rsplit('/').next().unwrap_or(&rel);
-        let mode = store_mode(name);
         if entry.size <= super::spool::SMALL {
             let mut bytes = Vec::with_capacity(entry.size as usize);
             data.take(super::spool::SMALL + 1)
@@ -382,11 +381,14 @@ impl Visitor for Stager<'_> {
                 }
             }
             // The spool's thread makes its directory.
+            let mode = store_mode(name, Some(&bytes));
             return self.spool.write(dest, mode, bytes);
         }
         if let Some(parent) = dest.parent() {
             self.ensure_dir(parent)?;
         }
+        // A large file's content is not at hand before it is created: private.
+        let mode = store_mode(name, None);
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
