@@ -39,15 +39,15 @@ fn describe(r: &DiffReport, what: &str, root: &str) -> String {
     for c in &r.changed {
         s.push_str(&format!(
             "  changed since the bundle: {} ({})\n",
-            c.machine,
-            c.files.join(", ")
+            printable(&c.machine),
+            printable(&c.files.join(", "))
         ));
     }
     for c in &r.certsets {
         s.push_str(&format!(
-            "  cert set {} (CA {:?}) is not in the store as the bundle has it\n",
-            c.id,
-            c.ca_name.as_deref().unwrap_or("?")
+            "  cert set {} (CA \"{}\") is not in the store as the bundle has it\n",
+            printable(&c.id),
+            printable(c.ca_name.as_deref().unwrap_or("?"))
         ));
     }
     if r.store_certs_not_in_bundle {

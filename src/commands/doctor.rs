@@ -20,15 +20,8 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
                 "fix": x.fix,
             })).collect::<Vec<_>>(),
         }));
-        out.push_str(&title);
-        out.push('\n');
+        out.push_str(&lines(&title, findings));
         for x in findings {
-            out.push_str(&format!("  {:<5} {}\n", x.level.label(), x.text));
-            if let Some(fix) = &x.fix {
-                if x.level >= Level::Warn {
-                    out.push_str(&format!("        -> {fix}\n"));
-                }
-            }
             match x.level {
                 Level::Error => errors += 1,
                 Level::Warn => warnings += 1,
@@ -103,4 +96,24 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
         return Err(Error::Unhealthy(errors));
     }
     Ok(())
+}
+
+/// One subject's findings as text: its title, a line per finding, the fix under each
+/// warning or error. Every value escaped: findings quote config.json and file names.
+fn lines(title: &str, findings: &[crate::ops::doctor::Finding]) -> String {
+    use crate::ops::doctor::Level;
+    let mut out = format!("{}\n", printable(title));
+    for x in findings {
+        out.push_str(&format!(
+            "  {:<5} {}\n",
+            x.level.label(),
+            printable(&x.text)
+        ));
+        if let Some(fix) = &x.fix {
+            if x.level >= Level::Warn {
+                out.push_str(&format!("        -> {}\n", printable(fix)));
+            }
+        }
+    }
+    out
 }

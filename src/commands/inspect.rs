@@ -14,7 +14,10 @@ pub(super) fn run(a: &InspectArgs) -> Result<()> {
     if a.json {
         print(&json_text(&manifest))
     } else {
-        print(&terminal_safe(describe(&manifest, &what)))
+        // Every value of the manifest escaped before it is laid out in lines.
+        let shown = escaped_copy(&manifest)
+            .ok_or_else(|| crate::error::Error::Bug("the manifest cannot be shown".into()))?;
+        print(&terminal_safe(describe(&shown, &printable(&what))))
     }
 }
 

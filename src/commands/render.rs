@@ -32,7 +32,38 @@ pub fn human_bytes(n: u64) -> String {
     crate::error::human(n)
 }
 
+/// A copy of `value` in which every string is escaped for a terminal ([`printable`]): a
+/// manifest or report shown as text then holds no newline that could forge a line of its
+/// own, whichever of its fields the text uses. `None` if the copy cannot be made (the
+/// caller then shows nothing of it rather than the raw values).
+pub(super) fn escaped_copy<T: serde::Serialize + serde::de::DeserializeOwned>(
+    value: &T,
+) -> Option<T> {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let std::borrow::Cow::Owned(e) = printable(s) {
+                    *s = e;
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            serde_json::Value::Object(o) => o.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(value).ok()?;
+    walk(&mut v);
+    serde_json::from_value(v).ok()
+}
+
+/// Lines of text whose cells come from bundles or stores; every cell is escaped for a
+/// terminal, so a value holding a newline stays in its cell.
 pub(super) fn table(rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c).into_owned()).collect())
+        .collect();
+    let rows = &rows;
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {

@@ -571,3 +571,119 @@ fn modes_are_decided_by_content_not_by_secret_names() {
         out.stderr
     );
 }
+
+// ---- 9. Text from a bundle or a store cannot forge output ----
+
+const FORGED: &str = "FORGED LINE";
+
+/// Whether `text` holds a raw control (but newline and tab) or bidirectional character, or a
+/// line that starts with the forged text.
+fn forged(text: &str) -> Option<String> {
+    if let Some(c) = text.chars().find(|&c| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }) {
+        return Some(format!("raw {c:?}"));
+    }
+    text.lines()
+        .find(|l| l.trim_start().starts_with(FORGED))
+        .map(|l| format!("forged line {l:?}"))
+}
+
+#[test]
+fn bundle_text_cannot_forge_a_line_reorder_text_or_drive_the_terminal() {
+    let d = Dir::new();
+    let mut entries = web_entries(&d);
+    let hostile = format!("x\n{FORGED} \u{202e}evil\u{2066} \u{1b}[2J\r");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    manifest["certsets"][0]["ca_name"] = hostile.clone().into();
+    manifest["tool"] = hostile.clone().into();
+    manifest["warnings"] = serde_json::json!([hostile.clone()]);
+    manifest["machines"][0]["driver"] = hostile.clone().into();
+    manifest["machines"][0]["external"][0]["path"] = hostile.clone().into();
+    entries[0].1 = serde_json::to_vec(&manifest).unwrap();
+    fs::write(d.path("h.mbundle"), craft_bundle(&entries)).unwrap();
+    let key = demo_key();
+    let key = key.to_str().unwrap();
+    let fresh = d.path("fresh");
+    let store = d.copy_fixture(LINUX, "store");
+    let runs = [
+        vec!["inspect", "h.mbundle", "-i", key],
+        vec!["inspect", "h.mbundle", "-i", key, "--json"],
+        vec![
+            "-s",
+            fresh.to_str().unwrap(),
+            "import",
+            "h.mbundle",
+            "-i",
+            key,
+            "--dry-run",
+        ],
+        vec![
+            "-s",
+            fresh.to_str().unwrap(),
+            "import",
+            "h.mbundle",
+            "-i",
+            key,
+            "--dry-run",
+            "--json",
+        ],
+        vec![
+            "-s",
+            store.to_str().unwrap(),
+            "diff",
+            "h.mbundle",
+            "-i",
+            key,
+        ],
+        vec![
+            "-s",
+            store.to_str().unwrap(),
+            "diff",
+            "h.mbundle",
+            "-i",
+            key,
+            "--json",
+        ],
+    ];
+    for args in runs {
+        let out = d.run(&args);
+        assert!(out.code == 0 || out.code == 1, "{args:?}: {}", out.stderr);
+        // The hostile values were shown (escaped), not refused before anything was said.
+        assert!(
+            out.stdout.contains("evil") || args.contains(&"diff"),
+            "{args:?}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
+        for (what, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert_eq!(forged(text), None, "{args:?} {what}:\n{text}");
+        }
+        if args.contains(&"--json") {
+            // Still JSON, and the value comes back whole when parsed.
+            let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            assert!(
+                v.to_string().contains("evil") || args.contains(&"diff"),
+                "{v}"
+            );
+        }
+    }
+    // The same strings in a store's config.json reach ls, doctor and env escaped.
+    let cfg = store.join("machines/web/config.json");
+    let mut config: serde_json::Value = serde_json::from_slice(&fs::read(&cfg).unwrap()).unwrap();
+    config["DriverName"] = hostile.clone().into();
+    fs::write(&cfg, serde_json::to_vec(&config).unwrap()).unwrap();
+    let s = store.to_str().unwrap();
+    for args in [
+        vec!["-s", s, "ls"],
+        vec!["-s", s, "ls", "--json"],
+        vec!["-s", s, "doctor", "web"],
+        vec!["-s", s, "env", "web"],
+    ] {
+        let out = d.run(&args);
+        for (what, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            assert_eq!(forged(text), None, "{args:?} {what}:\n{text}");
+        }
+    }
+}
