@@ -87,10 +87,29 @@ fn a_share_carries_a_new_certificate_and_none_of_the_owner_s_keys_or_credentials
     let manifest: serde_json::Value = serde_json::from_slice(&get("mbundle.json")).unwrap();
     assert_eq!(manifest["share"]["shared_with"], "bob");
     assert_eq!(manifest["share"]["with_ssh_key"], false);
-    assert_eq!(
-        manifest["machines"][0]["redacted"],
-        serde_json::json!(["Driver.AccessKey", "Driver.SecretKey"])
-    );
+    // An allow-list: the credentials are among what was emptied, with everything else
+    // docker-machine does not need to reach and list the machine.
+    let redacted: Vec<&str> = manifest["machines"][0]["redacted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    for f in [
+        "Driver.AccessKey",
+        "Driver.SecretKey",
+        "Driver.UserDataFile",
+    ] {
+        assert!(redacted.contains(&f), "{f} not in {redacted:?}");
+    }
+    for kept in [
+        "Driver.IPAddress",
+        "Driver.SSHUser",
+        "Driver.SSHKeyPath",
+        "Name",
+    ] {
+        assert!(!redacted.contains(&kept), "{kept} emptied");
+    }
     assert_eq!(
         manifest["certsets"][0]["missing"],
         serde_json::json!(["ca-key.pem"])
@@ -98,7 +117,11 @@ fn a_share_carries_a_new_certificate_and_none_of_the_owner_s_keys_or_credentials
     // The redacted config.json is docker-machine's, with the fields empty, not gone.
     let cfg: serde_json::Value = serde_json::from_slice(&get("machines/db/config.json")).unwrap();
     assert_eq!(cfg["Driver"]["AccessKey"], "");
-    assert_eq!(cfg["Driver"]["Region"], "eu-west-1");
+    assert_eq!(cfg["Driver"]["Region"], "");
+    assert_eq!(
+        cfg["Driver"]["IPAddress"],
+        cfg_owner(&store, "db")["Driver"]["IPAddress"]
+    );
 
     // openssl: issued by the machine's CA, for client authentication, naming bob.
     let Some(openssl) = peer("openssl") else {
@@ -154,7 +177,7 @@ fn asked_for_the_ssh_key_and_secrets_travel_and_json_says_what_was_shared() {
     assert_eq!(doc["shared_with"], "carol@example.com");
     assert_eq!(
         doc["machines"][0]["withheld"],
-        serde_json::json!(["server-key.pem"])
+        serde_json::json!(["id_rsa.pub", "server-key.pem"])
     );
     let files = opened(&dir, "c.mbundle");
     let id_rsa = files
@@ -238,7 +261,7 @@ fn the_teammate_s_store_knows_it_is_a_share() {
     assert!(
         imported
             .stdout
-            .contains("db: Driver.AccessKey, Driver.SecretKey emptied (cloud credentials)"),
+            .contains("db: Driver.Id, Driver.AccessKey, Driver.SecretKey, Driver.Region"),
         "{}",
         imported.stdout
     );
@@ -351,7 +374,7 @@ fn the_teammate_s_store_knows_it_is_a_share() {
     assert!(
         inspect
             .stdout
-            .contains("db: removed Driver.AccessKey, Driver.SecretKey"),
+            .contains("db: removed Driver.Id, Driver.AccessKey, Driver.SecretKey"),
         "{}",
         inspect.stdout
     );
@@ -396,4 +419,12 @@ fn a_tampered_share_record_is_not_believed_nor_shown_raw() {
         "{}",
         doctor.stdout
     );
+}
+
+/// The owner's config.json of machine `name`.
+fn cfg_owner(store: &std::path::Path, name: &str) -> serde_json::Value {
+    serde_json::from_slice(
+        &fs::read(store.join("machines").join(name).join("config.json")).unwrap(),
+    )
+    .unwrap()
 }

@@ -237,7 +237,7 @@ fn describe_share(share: &crate::ops::import::ShareReport, root: &Path, s: &mut 
     ));
     for m in &share.redacted {
         s.push_str(&format!(
-            "  {}: {} emptied (cloud credentials): {}\n    fill them in: set each in {} (your own credentials for the same account), or ask for a share --keep-secrets\n",
+            "  {}: {} emptied (all but what reaches and lists the machine): {}\n    fill them in: set each in {} (your own credentials for the same account), or ask for a share --keep-secrets\n",
             m.machine,
             m.fields.join(", "),
             m.needed_for,

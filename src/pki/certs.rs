@@ -192,6 +192,16 @@ mod tests {
     }
 }
 
+/// The first certificate of a PEM file, encoded alone: whatever else the file held (a key
+/// appended, more certificates, text around it) is not in the result.
+pub fn single_cert_pem(bytes: &[u8]) -> Result<Vec<u8>, PkiError> {
+    let der = pem_cert_der(bytes)?;
+    info_der(&der)?;
+    Ok(pem::encode(&pem::Pem::new("CERTIFICATE", der))
+        .replace("\r\n", "\n")
+        .into_bytes())
+}
+
 /// The DER of the first certificate in a PEM file.
 pub fn pem_cert_der(bytes: &[u8]) -> Result<Vec<u8>, PkiError> {
     let (_, pem) = x509_parser::pem::parse_x509_pem(bytes)

@@ -1,15 +1,14 @@
 //! Machines shared with a teammate: the record a share leaves in the machine directory, the
-//! teammate names a certificate may carry, and the cloud credentials a share redacts from
-//! config.json.
+//! teammate names a certificate may carry, and config.json as a teammate gets it: the fields
+//! needed to reach and list the machine, everything else emptied (an allow-list).
 //!
 //! A share (`mbundle share`) gives a teammate a client certificate of their own and nothing
 //! that lets them act as the owner: no CA key, no server key, no SSH key unless asked, and no
-//! cloud credentials. The credentials are named per driver, for the drivers docker-machine
-//! ships and the plugins people use with it (GitLab Runner's docker+machine executor, Rancher
-//! node drivers), and by name for any other driver: a field under `Driver` whose name says
-//! password, secret, token, API key or access key. What each driver needs them for is said,
-//! so `import` and `doctor` can tell the teammate which commands will not work until they are
-//! filled in.
+//! cloud credentials. Credentials are not looked for by name (a deny-list misses a fork's
+//! `Driver.Auth` object, a token in a swarm discovery URL, a password in an install URL):
+//! config.json keeps the fields of [`SHARED_FIELDS`] and every other value is emptied. What
+//! each driver needs the emptied fields for is said ([`needed_for`]), so `import` and
+//! `doctor` can tell the teammate which commands will not work until they are filled in.
 //!
 //! The record (`mbundle-share.json` beside config.json, carried as an ordinary machine file)
 //! comes from a bundle: it is read bounded and every string in it is checked before use.
@@ -153,110 +152,94 @@ pub fn needed_for(driver: &str) -> String {
     )
 }
 
-/// Known credential fields per driver (under `Driver`), beyond what the name rule finds.
-fn known_fields(driver: &str) -> &'static [&'static str] {
-    match driver {
-        "amazonec2" => &["AccessKey", "SecretKey", "SessionToken"],
-        "digitalocean" => &["AccessToken"],
-        "azure" => &["ClientSecret"],
-        "exoscale" => &["APIKey", "APISecretKey"],
-        "openstack" => &["Password", "ApplicationCredentialSecret", "Token"],
-        "rackspace" => &["APIKey", "Password"],
-        "softlayer" => &["ApiKey"],
-        "vmwarevsphere" => &["Password"],
-        "vmwarevcloudair" => &["UserPassword", "Password"],
-        "vmwarefusion" | "vmwareworkstation" => &["SSHPassword"],
-        "hetzner" => &["AccessToken"],
-        "linode" => &["APIToken", "RootPassword"],
-        "scaleway" => &["Token"],
-        "packet" | "equinix" | "metal" => &["ApiKey"],
-        "vultr" => &["APIKey"],
-        "ovh" => &["ApplicationKey", "ApplicationSecret", "ConsumerKey"],
-        "cloudstack" => &["APIKey", "SecretKey"],
-        "aliyunecs" => &["AccessKey", "SecretKey", "SSHPassword"],
-        "otc" | "opentelekomcloud" => &["AccessKey", "SecretKey", "Password", "Token"],
-        "harvester" => &["KubeConfigContent", "Password"],
-        "upcloud" => &["Password"],
-        _ => &[],
-    }
-}
+/// The config.json fields a teammate's store keeps: what docker-machine and mbundle need to
+/// list the machine and reach its daemon (its name and driver, where it is, how to reach it
+/// over SSH, where its TLS files are). Everything else is emptied by [`reduce_for_share`]:
+/// an allow-list, so a credential in a field nobody listed (a fork's `Driver.Auth` object, a
+/// token in `SwarmDiscovery`, a password in `InstallURL`, `UserData`, engine environment
+/// variables) never travels.
+pub const SHARED_FIELDS: &[&str] = &[
+    "/ConfigVersion",
+    "/DriverName",
+    "/Name",
+    "/Driver/IPAddress",
+    "/Driver/PrivateIPAddress",
+    "/Driver/UsePrivateIP",
+    "/Driver/MachineName",
+    "/Driver/SSHUser",
+    "/Driver/SSHPort",
+    "/Driver/SSHKeyPath",
+    "/Driver/StorePath",
+    "/Driver/EnginePort",
+    "/Driver/URL",
+    "/HostOptions/Driver",
+    "/HostOptions/EngineOptions/TlsVerify",
+    "/HostOptions/SwarmOptions/IsSwarm",
+    "/HostOptions/SwarmOptions/Master",
+    "/HostOptions/SwarmOptions/Agent",
+    "/HostOptions/AuthOptions/CertDir",
+    "/HostOptions/AuthOptions/CaCertPath",
+    "/HostOptions/AuthOptions/CaPrivateKeyPath",
+    "/HostOptions/AuthOptions/CaCertRemotePath",
+    "/HostOptions/AuthOptions/ServerCertPath",
+    "/HostOptions/AuthOptions/ServerKeyPath",
+    "/HostOptions/AuthOptions/ClientKeyPath",
+    "/HostOptions/AuthOptions/ServerCertRemotePath",
+    "/HostOptions/AuthOptions/ServerKeyRemotePath",
+    "/HostOptions/AuthOptions/ClientCertPath",
+    "/HostOptions/AuthOptions/ServerCertSANs",
+    "/HostOptions/AuthOptions/StorePath",
+];
 
-/// Whether a `Driver` field's name says it holds a credential. Paths to key files
-/// (`SSHKeyPath`, `PrivateKeyPath`...) are not credentials; the file they name is handled by
-/// what the share carries.
-fn credential_name(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    if k.ends_with("path") || k.ends_with("file") || k.ends_with("dir") {
-        return false;
-    }
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "apikey",
-        "api_key",
-        "accesskey",
-        "access_key",
-        "credential",
-        "privatekey",
-        "private_key",
-        "kubeconfigcontent",
-    ]
-    .iter()
-    .any(|w| k.contains(w))
-}
-
-/// Every credential field of a config.json that holds a value: dotted names under `Driver`
-/// (nested objects too, as SoftLayer's `Driver.Client.ApiKey`).
-#[cfg(test)]
-pub fn credential_fields(config: &Value) -> Vec<String> {
-    redact(&mut config.clone())
-}
-
-/// Empties the credential fields of a config.json; returns their names (a name character
-/// other than letters, digits and `_` shown as `_`: the value is emptied all the same).
-pub fn redact(config: &mut Value) -> Vec<String> {
-    let driver = config
-        .get("DriverName")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_string();
-    let known = known_fields(&driver);
+/// config.json as a teammate gets it: every field of [`SHARED_FIELDS`] as it is (a URL that
+/// carries a user or password emptied all the same), every other value emptied in place
+/// (`""`, `0`, `false`, `[]`; objects keep their keys, emptied the same way), so that
+/// docker-machine still reads the file. Returns the dotted names of the fields that held
+/// something (a name character other than letters, digits and `_` shown as `_`).
+pub fn reduce_for_share(config: &mut Value) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(d) = config.get_mut("Driver") {
-        walk(d, "Driver", known, 0, &mut out);
-    }
+    reduce(config, &mut String::new(), &mut String::new(), &mut out);
     out
 }
 
-fn walk(v: &mut Value, at: &str, known: &[&str], depth: usize, out: &mut Vec<String>) {
-    let Some(obj) = v.as_object_mut() else { return };
-    if depth > 8 {
-        return;
-    }
-    for (k, child) in obj.iter_mut() {
-        let plain: String = k
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' {
-                    c
-                } else {
-                    '_'
+fn reduce(v: &mut Value, pointer: &mut String, dotted: &mut String, out: &mut Vec<String>) {
+    let keep = SHARED_FIELDS.contains(&pointer.as_str());
+    match v {
+        Value::String(s) if keep && !(pointer.as_str() == "/Driver/URL" && s.contains('@')) => {}
+        Value::Object(obj) if !keep => {
+            for (k, child) in obj.iter_mut() {
+                let (p_len, d_len) = (pointer.len(), dotted.len());
+                pointer.push('/');
+                pointer.push_str(&k.replace('~', "~0").replace('/', "~1"));
+                if !dotted.is_empty() {
+                    dotted.push('.');
                 }
-            })
-            .collect();
-        let field = format!("{at}.{plain}");
-        match child {
-            Value::String(s)
-                if !s.is_empty()
-                    && ((depth == 0 && known.contains(&k.as_str())) || credential_name(k)) =>
-            {
-                s.clear();
-                out.push(field);
+                dotted.extend(k.chars().map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                }));
+                reduce(child, pointer, dotted, out);
+                pointer.truncate(p_len);
+                dotted.truncate(d_len);
             }
-            Value::Object(_) => walk(child, &field, known, depth + 1, out),
-            _ => {}
+        }
+        _ if keep && !v.is_string() => {}
+        Value::Null => {}
+        _ => {
+            let empty = match v {
+                Value::String(_) => Value::String(String::new()),
+                Value::Number(_) => Value::from(0),
+                Value::Bool(_) => Value::Bool(false),
+                Value::Array(_) => Value::Array(Vec::new()),
+                _ => Value::Null,
+            };
+            if *v != empty {
+                *v = empty;
+                out.push(dotted.clone());
+            }
         }
     }
 }
@@ -276,52 +259,64 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn cloud_credentials_are_found_by_driver_and_by_name() {
+    fn a_shared_config_keeps_only_what_reaches_and_lists_the_machine() {
         let mut c = json!({
-            "DriverName": "amazonec2",
-            "Driver": {"AccessKey": "AKIA", "SecretKey": "s3", "SessionToken": "",
-                       "SSHKeyPath": "/x/id_rsa", "Region": "eu-west-1",
-                       "Client": {"ApiKey": "nested"}},
-            "HostOptions": {"AuthOptions": {"CaPrivateKeyPath": "/x/ca-key.pem"}}
+            "ConfigVersion": 3,
+            "DriverName": "google",
+            "Name": "web",
+            "Driver": {"AccessKey": "AKIA", "MachineName": "web", "IPAddress": "203.0.113.5",
+                       "SSHUser": "docker", "SSHPort": 22, "SSHKeyPath": "/x/machines/web/id_rsa",
+                       "Auth": {"ClientID": "id", "Secret": {"Deep": ["a", "b"]}},
+                       "UserData": "#!/bin/sh\nexport TOKEN=t", "Tags": ["x"], "Count": 3,
+                       "Preemptible": true, "URL": "tcp://u:pw@h:2376", "Nothing": null},
+            "HostOptions": {
+                "EngineOptions": {"Env": ["AWS_SECRET=s"], "RegistryMirror": ["https://u:p@m"],
+                                  "InstallURL": "https://u:p@get", "TlsVerify": true},
+                "SwarmOptions": {"Discovery": "token://abc", "IsSwarm": false},
+                "AuthOptions": {"CaPrivateKeyPath": "/x/ca-key.pem", "ServerCertSANs": ["a.example"]}
+            }
         });
+        let removed = reduce_for_share(&mut c);
         assert_eq!(
-            redact(&mut c),
+            removed,
             [
                 "Driver.AccessKey",
-                "Driver.SecretKey",
-                "Driver.Client.ApiKey"
+                "Driver.Auth.ClientID",
+                "Driver.Auth.Secret.Deep",
+                "Driver.UserData",
+                "Driver.Tags",
+                "Driver.Count",
+                "Driver.Preemptible",
+                "Driver.URL",
+                "HostOptions.EngineOptions.Env",
+                "HostOptions.EngineOptions.RegistryMirror",
+                "HostOptions.EngineOptions.InstallURL",
+                "HostOptions.SwarmOptions.Discovery",
             ]
         );
-        assert_eq!(c["Driver"]["AccessKey"], "");
-        assert_eq!(c["Driver"]["Client"]["ApiKey"], "");
-        assert_eq!(c["Driver"]["SSHKeyPath"], "/x/id_rsa");
-        assert_eq!(c["Driver"]["Region"], "eu-west-1");
+        let text = c.to_string();
+        for secret in [
+            "AKIA",
+            "\"id\"",
+            "TOKEN",
+            "AWS_SECRET",
+            "u:p",
+            "pw@",
+            "token://",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        assert_eq!(c["Driver"]["SSHKeyPath"], "/x/machines/web/id_rsa");
+        assert_eq!(c["Driver"]["SSHPort"], 22);
+        assert_eq!(c["Driver"]["Auth"]["Secret"]["Deep"], json!([]));
+        assert_eq!(c["HostOptions"]["EngineOptions"]["TlsVerify"], true);
         assert_eq!(
-            c["HostOptions"]["AuthOptions"]["CaPrivateKeyPath"],
-            "/x/ca-key.pem"
+            c["HostOptions"]["AuthOptions"]["ServerCertSANs"],
+            json!(["a.example"])
         );
-    }
-
-    #[test]
-    fn unknown_drivers_lose_what_their_names_call_secret() {
-        let c = json!({"DriverName": "acme", "Driver": {
-            "ApiToken": "t", "UserPassword": "p", "ClientSecretValue": "s",
-            "PrivateKeyPath": "/k", "Zone": "z", "OVHAccessKey": "a"}});
-        assert_eq!(
-            credential_fields(&c),
-            [
-                "Driver.ApiToken",
-                "Driver.UserPassword",
-                "Driver.ClientSecretValue",
-                "Driver.OVHAccessKey"
-            ]
-        );
-        let ovh =
-            json!({"DriverName": "ovh", "Driver": {"ApplicationKey": "k", "ConsumerKey": "c"}});
-        assert_eq!(
-            credential_fields(&ovh),
-            ["Driver.ApplicationKey", "Driver.ConsumerKey"]
-        );
+        assert_eq!(c["Name"], "web");
+        // Nothing left to remove the second time.
+        assert!(reduce_for_share(&mut c).is_empty());
     }
 
     #[test]

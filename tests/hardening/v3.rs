@@ -687,3 +687,146 @@ fn bundle_text_cannot_forge_a_line_reorder_text_or_drive_the_terminal() {
         }
     }
 }
+
+// ---- 4. A share is an allow-list ----
+
+/// A distinctive line of a PEM file's body.
+fn body_line(pem: &[u8]) -> String {
+    String::from_utf8_lossy(pem)
+        .lines()
+        .nth(2)
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn a_share_carries_exactly_what_it_lists_whatever_else_the_machine_holds() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "owner");
+    let web = store.join("machines/web");
+    let server_key = fs::read(web.join("server-key.pem")).unwrap();
+    let ca_key = fs::read(store.join("certs/ca-key.pem")).unwrap();
+    let id_rsa = fs::read(web.join("id_rsa")).unwrap();
+    // Stray copies of keys and credentials, as real stores collect them.
+    fs::write(web.join("server-key.pem.20260101T000000Z.old"), &server_key).unwrap();
+    fs::write(web.join("ca-key.pem.orig"), &ca_key).unwrap();
+    fs::write(web.join("key.pem.bak"), &server_key).unwrap();
+    fs::write(web.join(".env"), "AWS_SECRET_ACCESS_KEY=SECRET-ENV-1\n").unwrap();
+    fs::write(
+        web.join("config.json.bak"),
+        "{\"Password\": \"SECRET-BAK-2\"}",
+    )
+    .unwrap();
+    fs::write(web.join("deploy_key"), &id_rsa).unwrap();
+    fs::write(web.join("client.p12"), b"\x30\x82SECRET-P12-12").unwrap();
+    // The CA certificate and the server certificate with keys appended.
+    let mut ca = fs::read(store.join("certs/ca.pem")).unwrap();
+    ca.extend_from_slice(&ca_key);
+    fs::write(store.join("certs/ca.pem"), &ca).unwrap();
+    let mut copy = fs::read(web.join("ca.pem")).unwrap();
+    copy.extend_from_slice(&ca_key);
+    fs::write(web.join("ca.pem"), &copy).unwrap();
+    let mut server = fs::read(web.join("server.pem")).unwrap();
+    server.extend_from_slice(&server_key);
+    fs::write(web.join("server.pem"), &server).unwrap();
+    // Credentials where no per-driver list looks.
+    let cfg_path = web.join("config.json");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&fs::read(&cfg_path).unwrap()).unwrap();
+    cfg["Driver"]["Auth"] =
+        serde_json::json!({"ClientSecret": "SECRET-AUTH-3", "Scopes": ["SECRET-ARR-4"]});
+    cfg["Driver"]["Deep"] = serde_json::json!({"a": {"b": {"c": "SECRET-DEEP-5"}}});
+    cfg["Driver"]["SSHPassphrase"] = "SECRET-PASS-6".into();
+    cfg["Driver"]["UserData"] = "#cloud-config\npassword: SECRET-UD-10".into();
+    cfg["HostOptions"]["EngineOptions"]["Env"] = serde_json::json!(["TOKEN=SECRET-ENV-7"]);
+    cfg["HostOptions"]["EngineOptions"]["RegistryMirror"] =
+        serde_json::json!(["https://u:SECRET-MIRROR-8@mirror.example"]);
+    cfg["HostOptions"]["EngineOptions"]["InstallURL"] = "https://u:SECRET-URL-9@get.example".into();
+    cfg["HostOptions"]["SwarmOptions"]["Discovery"] = "token://SECRET-SWARM-11".into();
+    fs::write(&cfg_path, serde_json::to_vec_pretty(&cfg).unwrap()).unwrap();
+
+    let s = store.to_str().unwrap();
+    let r = demo_recipient();
+    d.run(&[
+        "-s",
+        s,
+        "share",
+        "web",
+        "--as",
+        "bob",
+        "-r",
+        &r,
+        "-o",
+        "bob.mbundle",
+    ])
+    .ok();
+    let entries = decrypt_entries(&fs::read(d.path("bob.mbundle")).unwrap(), &demo_key());
+    let names: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+    let mut shape: Vec<String> = names
+        .iter()
+        .map(|n| {
+            let parts: Vec<&str> = n.split('/').collect();
+            if parts[0] == "certsets" {
+                format!("certsets/ID/{}", parts[2])
+            } else {
+                n.to_string()
+            }
+        })
+        .collect();
+    shape.sort();
+    assert_eq!(
+        shape,
+        [
+            "certsets/ID/ca.pem",
+            "certsets/ID/cert.pem",
+            "certsets/ID/key.pem",
+            "machines/web/ca.pem",
+            "machines/web/cert.pem",
+            "machines/web/config.json",
+            "machines/web/key.pem",
+            "machines/web/mbundle-share.json",
+            "machines/web/server.pem",
+            "mbundle.json",
+        ]
+    );
+    let all: Vec<u8> = entries.iter().flat_map(|(_, b)| b.clone()).collect();
+    let all = String::from_utf8_lossy(&all);
+    for secret in [
+        "SECRET-ENV-1",
+        "SECRET-BAK-2",
+        "SECRET-AUTH-3",
+        "SECRET-ARR-4",
+        "SECRET-DEEP-5",
+        "SECRET-PASS-6",
+        "SECRET-ENV-7",
+        "SECRET-MIRROR-8",
+        "SECRET-URL-9",
+        "SECRET-UD-10",
+        "SECRET-SWARM-11",
+        "SECRET-P12-12",
+    ] {
+        assert!(!all.contains(secret), "{secret} reached the teammate");
+    }
+    for (what, key) in [
+        ("server key", &server_key),
+        ("CA key", &ca_key),
+        ("SSH key", &id_rsa),
+    ] {
+        assert!(
+            !all.contains(&body_line(key)),
+            "the {what} reached the teammate"
+        );
+    }
+    // Every certificate file holds exactly its one certificate.
+    for (path, bytes) in &entries {
+        let text = String::from_utf8_lossy(bytes);
+        if path.ends_with("ca.pem") || path.ends_with("cert.pem") || path.ends_with("server.pem") {
+            assert_eq!(text.matches("-----BEGIN").count(), 1, "{path}: {text}");
+            assert!(text.starts_with("-----BEGIN CERTIFICATE-----"), "{path}");
+        }
+    }
+    // And the teammate's store still works with it: docker-machine's fields are there.
+    let bob = d.path("bob");
+    d.import_demo(&bob, "bob.mbundle", &[]).ok();
+    let env = d.run(&["-s", bob.to_str().unwrap(), "env", "web"]).ok();
+    assert!(env.stdout.contains("DOCKER_HOST"), "{}", env.stdout);
+}

@@ -23,8 +23,8 @@ use crate::format::manifest::{CertSetEntry, Excluded, MachineEntry, Member, Shar
 use crate::pki::certs;
 use crate::pki::reissue::Issuer;
 use crate::store::rewrite::to_docker_machine_json;
-use crate::store::share::{check_user, redact, ShareRecord, SHARE_RECORD};
-use crate::store::{is_secret_file, Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY, MAX_CONFIG};
+use crate::store::share::{check_user, reduce_for_share, ShareRecord, SHARE_RECORD};
+use crate::store::{Store, CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY, MAX_CONFIG};
 
 /// What to share, with whom.
 #[derive(Clone, Debug)]
@@ -45,6 +45,8 @@ pub struct ShareRequest {
 struct Issued {
     old_id: String,
     new_id: String,
+    /// The CA certificate alone, PEM.
+    ca_cert: Vec<u8>,
     cert: Vec<u8>,
     key: zeroize::Zeroizing<Vec<u8>>,
 }
@@ -175,6 +177,7 @@ fn share_machine(
     };
     let key =
         |path: String| PlannedFile::generated(path, pair.key.to_vec(), 0o600, "new client key");
+    let ssh_key = ssh_key_name(base, m);
     for path in &m.files {
         let rel = &path[prefix.len()..];
         let base_file = base
@@ -182,23 +185,28 @@ fn share_machine(
             .iter()
             .find(|f| &f.entry.path == path)
             .ok_or_else(|| Error::Bug(format!("{path} was not planned")))?;
-        let name = rel.rsplit('/').next().unwrap_or(rel);
-        let top = !rel.contains('/');
-        let planned = match (top, name) {
-            (true, "config.json") => Some(config_file(base_file, req, &mut entry.redacted)?),
-            (true, CLIENT_CERT | CLIENT_KEY | SHARE_RECORD) => None,
-            _ if ssh_key(name) && req.with_ssh_key => Some(base_file.clone()),
-            _ => match withheld_why(name) {
-                None => Some(base_file.clone()),
-                Some(why) => {
-                    out.excluded.push(Excluded {
-                        path: path.clone(),
-                        size: base_file.entry.size,
-                        why: why.into(),
-                    });
-                    None
-                }
-            },
+        // An allow-list: what is not named here stays with the owner, whatever it is
+        // called (a key's backup copy, a .p12, an .env, a key under another name).
+        let planned = match rel {
+            "config.json" => Some(config_file(base_file, req, &mut entry.redacted)?),
+            CLIENT_CERT | CLIENT_KEY | SHARE_RECORD => None,
+            // Exactly the one certificate, whatever else the file held (a key appended).
+            "server.pem" => Some(one_certificate(base_file, path)?),
+            CA_CERT => Some(PlannedFile::generated(
+                path.clone(),
+                pair.ca_cert.clone(),
+                0o644,
+                "the CA certificate",
+            )),
+            _ if rel == ssh_key && req.with_ssh_key => Some(base_file.clone()),
+            _ => {
+                out.excluded.push(Excluded {
+                    path: path.clone(),
+                    size: base_file.entry.size,
+                    why: withheld_why(rel, &ssh_key).into(),
+                });
+                None
+            }
         };
         if let Some(p) = planned {
             out.add(&mut entry, p);
@@ -230,39 +238,12 @@ fn share_set(
     set: &CertSetEntry,
     req: &ShareRequest,
 ) -> Result<(CertSetEntry, Issued, Vec<PlannedFile>, String)> {
-    let member = |name: &str| {
-        let path = format!("certsets/{}/{name}", set.id);
-        base.files.iter().find(|f| f.entry.path == path)
-    };
     let used_by = set.machines.join(", ");
     let ca_name = set
         .ca_name
         .clone()
         .unwrap_or_else(|| set.ca_fingerprint.clone());
-    let ca = member(CA_CERT).ok_or_else(|| {
-        Error::usage(
-            format!("cannot share {used_by}: the CA certificate {ca_name:?} is not readable here"),
-            "run mbundle doctor to see what is wrong with it",
-        )
-    })?;
-    let key = member(CA_KEY).ok_or_else(|| {
-        Error::usage(
-            format!(
-                "cannot share {used_by}: this store does not hold the key of the CA {ca_name:?} that issued {}, and only that key can sign a certificate for {}",
-                if set.machines.len() == 1 { "it" } else { "them" },
-                req.user
-            ),
-            "share from the computer that holds the CA key (certs/ca-key.pem there); a machine shared with you cannot be shared on",
-        )
-    })?;
-    let ca_pem = crate::store::read_pem_file(&ca.local)?;
-    let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(&key.local)?);
-    let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
-        Error::usage(
-            format!("cannot sign with the CA key {}: {e}", key.local.display()),
-            "run mbundle doctor to check the CA files",
-        )
-    })?;
+    let (issuer, ca_pem) = load_issuer(base, set, req)?;
     let (cert_pem, new_key) = issuer
         .client_cert(&req.user, req.days)
         .map_err(|e| Error::Bug(format!("cannot issue a client certificate: {e}")))?;
@@ -278,10 +259,16 @@ fn share_set(
             .unwrap_or_default()
     };
     let path = |name: &str| format!("certsets/{new_id}/{name}");
-    let mut ca_file = ca.clone();
-    ca_file.entry.path = path(CA_CERT);
+    // Exactly the CA certificate: a ca.pem with the CA key appended travels as the
+    // certificate alone.
+    let ca_cert = certs::single_cert_pem(&ca_pem).map_err(|e| {
+        Error::usage(
+            format!("cannot share {used_by}: the CA certificate {ca_name:?}: {e}"),
+            "run mbundle doctor to see what is wrong with it",
+        )
+    })?;
     let files = vec![
-        ca_file,
+        PlannedFile::generated(path(CA_CERT), ca_cert.clone(), 0o644, "the CA certificate"),
         PlannedFile::generated(
             path(CLIENT_CERT),
             cert_pem.as_bytes().to_vec(),
@@ -319,10 +306,53 @@ fn share_set(
     let pair = Issued {
         old_id: set.id.clone(),
         new_id,
+        ca_cert,
         cert: cert_pem.into_bytes(),
         key: zeroize::Zeroizing::new(new_key.as_bytes().to_vec()),
     };
     Ok((entry, pair, files, not_after))
+}
+
+/// The CA of one issuing set, ready to sign, and its certificate file's bytes.
+fn load_issuer(
+    base: &ExportPlan,
+    set: &CertSetEntry,
+    req: &ShareRequest,
+) -> Result<(Issuer, Vec<u8>)> {
+    let member = |name: &str| {
+        let path = format!("certsets/{}/{name}", set.id);
+        base.files.iter().find(|f| f.entry.path == path)
+    };
+    let used_by = set.machines.join(", ");
+    let ca_name = set
+        .ca_name
+        .clone()
+        .unwrap_or_else(|| set.ca_fingerprint.clone());
+    let ca = member(CA_CERT).ok_or_else(|| {
+        Error::usage(
+            format!("cannot share {used_by}: the CA certificate {ca_name:?} is not readable here"),
+            "run mbundle doctor to see what is wrong with it",
+        )
+    })?;
+    let key = member(CA_KEY).ok_or_else(|| {
+        Error::usage(
+            format!(
+                "cannot share {used_by}: this store does not hold the key of the CA {ca_name:?} that issued {}, and only that key can sign a certificate for {}",
+                if set.machines.len() == 1 { "it" } else { "them" },
+                req.user
+            ),
+            "share from the computer that holds the CA key (certs/ca-key.pem there); a machine shared with you cannot be shared on",
+        )
+    })?;
+    let ca_pem = crate::store::read_pem_file(&ca.local)?;
+    let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(&key.local)?);
+    let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
+        Error::usage(
+            format!("cannot sign with the CA key {}: {e}", key.local.display()),
+            "run mbundle doctor to check the CA files",
+        )
+    })?;
+    Ok((issuer, ca_pem))
 }
 
 /// config.json with its cloud credentials emptied (unless `--keep-secrets`), written as
@@ -349,7 +379,7 @@ fn config_file(
     }
     let mut config: Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Bug(format!("{} no longer parses: {e}", local.display())))?;
-    *redacted = redact(&mut config);
+    *redacted = reduce_for_share(&mut config);
     if redacted.is_empty() {
         return Ok(base_file.clone());
     }
@@ -364,18 +394,51 @@ fn config_file(
     Ok(p)
 }
 
-/// A private SSH key (`id_rsa`, `id_ed25519`...), not its `.pub`.
-fn ssh_key(name: &str) -> bool {
-    name.starts_with("id_") && !name.ends_with(".pub") && is_secret_file(name)
+/// The machine's SSH key, relative to its directory: the file `Driver.SSHKeyPath` names
+/// when it is directly in the machine directory, else docker-machine's `id_rsa`.
+fn ssh_key_name(base: &ExportPlan, m: &MachineEntry) -> String {
+    let config = format!("machines/{}/config.json", m.name);
+    base.files
+        .iter()
+        .find(|f| f.entry.path == config)
+        .and_then(|f| crate::store::read_config_file(&f.local).ok())
+        .and_then(|text| serde_json::from_slice::<Value>(&text).ok())
+        .and_then(|c| {
+            let p = c.pointer("/Driver/SSHKeyPath")?.as_str()?.to_string();
+            let name = p.rsplit(['/', '\\']).next()?.to_string();
+            let dir = p.len().checked_sub(name.len() + 1).map(|end| &p[..end])?;
+            let in_dir = dir.ends_with(&format!("machines/{}", m.name))
+                || dir.ends_with(&format!("machines\\{}", m.name));
+            (in_dir && !name.is_empty()).then_some(name)
+        })
+        .unwrap_or_else(|| "id_rsa".to_string())
 }
 
-/// Why a machine file stays with the owner in a share, if it does.
-fn withheld_why(name: &str) -> Option<&'static str> {
-    match name {
-        "server-key.pem" => Some("shared: the daemon's server key stays with the owner (it would let its holder impersonate the daemon)"),
-        CA_KEY => Some("shared: the CA key stays with the owner"),
-        _ if ssh_key(name) => Some("shared: the SSH key (root on the host) stays with the owner; share with --with-ssh-key to carry it"),
-        _ if is_secret_file(name) => Some("shared: a private key stays with the owner"),
-        _ => None,
+/// A certificate file as a teammate gets it: its first certificate, encoded alone.
+fn one_certificate(base_file: &PlannedFile, path: &str) -> Result<PlannedFile> {
+    let bytes = crate::store::read_pem_file(&base_file.local)?;
+    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != base_file.entry.sha256 {
+        return Err(Error::ChangedWhileExporting {
+            path: base_file.local.clone(),
+        });
+    }
+    let pem = certs::single_cert_pem(&bytes).map_err(|e| {
+        Error::usage(
+            format!("cannot share {path}: {e}"),
+            "run mbundle doctor to see what is wrong with it",
+        )
+    })?;
+    let mut p = PlannedFile::generated(path.to_string(), pem, 0o644, "the certificate alone");
+    p.mtime = base_file.mtime;
+    Ok(p)
+}
+
+/// Why a machine file stays with the owner in a share.
+fn withheld_why(rel: &str, ssh_key: &str) -> &'static str {
+    match rel {
+        "server-key.pem" => "shared: the daemon's server key stays with the owner (it would let its holder impersonate the daemon)",
+        CA_KEY => "shared: the CA key stays with the owner",
+        _ if rel == ssh_key => "shared: the SSH key (root on the host) stays with the owner; share with --with-ssh-key to carry it",
+        _ => "shared: only what a teammate needs travels (the CA and server certificates, a client pair of their own, config.json without credentials)",
     }
 }
