@@ -139,14 +139,18 @@ listed unless --include-disks is given. --all also carries the store's certs/ (a
     #[command(after_help = wrapped("Examples:\n  \
 mbundle share web --as bob -r age1bob... -o web-for-bob.mbundle\n  \
 mbundle share web db --as bob@example.com -R bob.pub --days 90 -o bob.mbundle\n  \
-mbundle share web --as carol -r \"$(cat carol_ed25519.pub)\" --with-ssh-key -o web.mbundle\n\n\
+mbundle share web --as carol -r \"$(cat carol_ed25519.pub)\" --with-ssh-key -o web.mbundle\n  \
+mbundle share dev --as bob -R bob.pub -o dev.mbundle --yes   # dev's CA also signed prod's daemon\n\n\
 The teammate runs the ordinary `mbundle import FILE -i KEY`. Each machine's CA (whose key must be \
 in this store) signs a new client certificate naming the teammate (CN and O = NAME, clientAuth, \
---days, default 1080 as docker-machine). The bundle carries the CA certificate, config.json and the \
-machine's public files, and never the CA key, the daemon's server key or your own client key; the \
-SSH key only with --with-ssh-key. Cloud credentials in config.json (access keys, secret keys, tokens, \
-passwords) are emptied unless --keep-secrets; the teammate's docker, env, ssh and scp work without \
-them, docker-machine start/stop/rm do not. Nothing is written to the store."))]
+--days, default 1080 as docker-machine, never past the CA's own end). Every daemon that trusts that \
+CA accepts the certificate: when machines not named trust it too, share lists them and goes ahead \
+only with --yes (or when you say so on a terminal). The bundle carries exactly: the CA certificate, \
+each machine's server.pem (each file holding its one certificate), the teammate's new client pair, \
+config.json reduced to what reaches and lists the machine (every other field emptied and listed; \
+all of it with --keep-secrets), and the SSH key only with --with-ssh-key. Nothing else of the \
+machine directory travels. The teammate's docker, env, ssh and scp work; docker-machine \
+start/stop/rm, which need the cloud credentials, do not. Nothing is written to the store."))]
     Share(ShareArgs),
 
     /// Import the machines of a bundle (all, or those named): certs beside existing ones, every path rewritten
@@ -374,6 +378,11 @@ pub struct ShareArgs {
     /// Leave cloud credentials (access keys, tokens, passwords) in config.json
     #[arg(long)]
     pub keep_secrets: bool,
+
+    /// Share even though the certificate also opens machines not named (every daemon that
+    /// trusts the same CA accepts it); without it a terminal asks, anything else refuses
+    #[arg(short = 'y', long)]
+    pub yes: bool,
 
     /// Replace the output file if it exists
     #[arg(short = 'f', long)]

@@ -446,6 +446,7 @@ fn every_json_document_is_a_versioned_object_as_documented() {
             s,
             "share",
             "db",
+            "--yes",
             "--as",
             "bob",
             "-r",

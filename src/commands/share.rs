@@ -9,7 +9,7 @@ use crate::store::Store;
 
 pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
     let (output, to) = super::prepare_output(&a.output, &a.encrypt, a.force, a.json)?;
-    let plan = crate::ops::export::plan_share(
+    let shared = crate::ops::export::plan_share(
         store,
         &ShareRequest {
             names: a.names.clone(),
@@ -19,6 +19,11 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
             keep_secrets: a.keep_secrets,
         },
     )?;
+    for w in &shared.warnings {
+        warn(w);
+    }
+    confirm_also_opens(&shared.also_opens, a)?;
+    let plan = shared.plan;
     let summary = super::write_planned(&plan, &to, &output, a.force, "sharing", a.quiet || a.json)?;
     let m = &plan.manifest;
     let Some(share) = &m.share else {
@@ -145,4 +150,43 @@ fn describe(
         share.shared_with
     ));
     s
+}
+
+/// A share whose certificate opens machines not named goes ahead only with `--yes`, or when
+/// a person at a terminal says so; anything else is refused before anything is written.
+fn confirm_also_opens(also: &[String], a: &ShareArgs) -> Result<()> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if also.is_empty() {
+        return Ok(());
+    }
+    let list = also.join(", ");
+    let message = format!(
+        "the certificate for {} would also open {list}: their daemons trust the same CA, and a daemon accepts every client certificate its CA signed",
+        a.user
+    );
+    if a.yes {
+        warn(&message);
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() && std::io::stderr().is_terminal() {
+        eprint!("{}\nshare anyway? [y/N] ", printable(&message));
+        let _ = std::io::stderr().flush();
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer).ok();
+        if matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Ok(());
+        }
+    }
+    Err(Error::usage(
+        message,
+        format!(
+            "pass --yes to share anyway, or name every machine it opens ({}); nothing was written",
+            also.iter()
+                .chain(&a.names)
+                .map(|n| crate::text::shell_word(n))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+    ))
 }

@@ -100,12 +100,15 @@ pub struct Issuer {
     cert: rcgen::Certificate,
     key: KeyPair,
     params_der: Vec<u8>,
+    /// The CA certificate's end of validity: nothing it signs outlives it.
+    not_after: OffsetDateTime,
 }
 
 impl Issuer {
     /// Loads a CA certificate and its key, checking that they belong together.
     pub fn load(ca_pem: &[u8], key_pem: &[u8]) -> Result<Issuer, PkiError> {
         let ca_der = crate::pki::certs::pem_cert_der(ca_pem)?;
+        let not_after = crate::pki::certs::info_der(&ca_der)?.not_after;
         if !crate::pki::certs::key_matches(key_pem, &ca_der)? {
             return Err(PkiError::KeyMismatch);
         }
@@ -123,6 +126,7 @@ impl Issuer {
             cert,
             key,
             params_der: ca_der,
+            not_after,
         })
     }
 
@@ -170,7 +174,9 @@ impl Issuer {
     ) -> Result<(String, Zeroizing<String>), PkiError> {
         let now = OffsetDateTime::now_utc();
         p.not_before = now - Duration::hours(1);
-        p.not_after = now + Duration::days(days);
+        // Never past the CA's own end: a certificate that outlives its issuer is refused by
+        // every client from that day on anyway, and would say otherwise.
+        p.not_after = (now + Duration::days(days)).min(self.not_after);
         p.serial_number = Some(random_serial());
         p.use_authority_key_identifier_extension = true;
         p.key_usages = vec![

@@ -751,6 +751,7 @@ fn a_share_carries_exactly_what_it_lists_whatever_else_the_machine_holds() {
         s,
         "share",
         "web",
+        "--yes",
         "--as",
         "bob",
         "-r",
@@ -829,4 +830,138 @@ fn a_share_carries_exactly_what_it_lists_whatever_else_the_machine_holds() {
     d.import_demo(&bob, "bob.mbundle", &[]).ok();
     let env = d.run(&["-s", bob.to_str().unwrap(), "env", "web"]).ok();
     assert!(env.stdout.contains("DOCKER_HOST"), "{}", env.stdout);
+}
+
+// ---- 5. A share says what it opens ----
+
+#[test]
+fn a_share_names_every_machine_its_certificate_opens_and_asks_first() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "owner");
+    let s = store.to_str().unwrap();
+    let r = demo_recipient();
+    let share = |extra: &[&str]| {
+        let mut args = vec![
+            "-s",
+            s,
+            "share",
+            "web",
+            "--as",
+            "bob",
+            "-r",
+            &r,
+            "-o",
+            "bob.mbundle",
+        ];
+        args.extend_from_slice(extra);
+        d.run(&args)
+    };
+    // web and db trust the same CA: sharing web opens db too. Said, and refused without
+    // --yes (no terminal here to ask on), and nothing written.
+    let out = share(&[]).fails(2, &["would also open db", "--yes"]);
+    assert!(
+        !out.stderr.contains("edge"),
+        "edge has a CA of its own: {}",
+        out.stderr
+    );
+    assert!(!d.path("bob.mbundle").exists());
+    // Naming every machine it opens is asking for exactly that.
+    d.run(&[
+        "-s",
+        s,
+        "share",
+        "web",
+        "db",
+        "vbox",
+        "--as",
+        "bob",
+        "-r",
+        &r,
+        "-o",
+        "all.mbundle",
+    ])
+    .ok();
+    // --yes goes ahead, and still says it.
+    let out = share(&["--yes"]).ok();
+    assert!(out.stderr.contains("would also open db"), "{}", out.stderr);
+    // What the warning is about, checked with openssl: db's daemon trusts the CA that
+    // signed bob's certificate, so it would accept it.
+    let Some(openssl) = peer("openssl") else {
+        return;
+    };
+    let entries = decrypt_entries(&fs::read(d.path("bob.mbundle")).unwrap(), &demo_key());
+    let cert = &entries
+        .iter()
+        .find(|(p, _)| p == "machines/web/cert.pem")
+        .unwrap()
+        .1;
+    fs::write(d.path("bob.pem"), cert).unwrap();
+    let verify = std::process::Command::new(openssl)
+        .args(["verify", "-purpose", "sslclient", "-CAfile"])
+        .arg(store.join("machines/db/ca.pem"))
+        .arg(d.path("bob.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
+}
+
+#[test]
+fn a_teammate_s_certificate_never_outlives_its_ca_and_a_near_end_is_said() {
+    let Some(openssl) = peer("openssl") else {
+        eprintln!("SKIPPED: openssl is needed to make a CA that ends soon");
+        return;
+    };
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "owner");
+    // A CA (same key) that ends in 10 days, copied where every machine names it.
+    let certs = store.join("certs");
+    let made = std::process::Command::new(openssl)
+        .args([
+            "req", "-x509", "-new", "-days", "10", "-subj", "/O=alice", "-key",
+        ])
+        .arg(certs.join("ca-key.pem"))
+        .arg("-out")
+        .arg(d.path("short-ca.pem"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let short = fs::read(d.path("short-ca.pem")).unwrap();
+    fs::write(certs.join("ca.pem"), &short).unwrap();
+    for m in ["web", "db", "vbox"] {
+        fs::write(store.join("machines").join(m).join("ca.pem"), &short).unwrap();
+    }
+    let r = demo_recipient();
+    let out = d
+        .run(&[
+            "-s",
+            store.to_str().unwrap(),
+            "share",
+            "web",
+            "--yes",
+            "--as",
+            "bob",
+            "-r",
+            &r,
+            "-o",
+            "bob.mbundle",
+            "--days",
+            "1080",
+        ])
+        .ok();
+    assert!(out.stderr.contains("ends on"), "{}", out.stderr);
+    let entries = decrypt_entries(&fs::read(d.path("bob.mbundle")).unwrap(), &demo_key());
+    let manifest: serde_json::Value = serde_json::from_slice(&entries[0].1).unwrap();
+    let cert_end = manifest["share"]["cert_not_after"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let ca_end = manifest["certsets"][0]["not_after"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(cert_end <= ca_end, "{cert_end} after {ca_end}");
 }

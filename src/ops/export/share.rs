@@ -41,6 +41,21 @@ pub struct ShareRequest {
     pub keep_secrets: bool,
 }
 
+/// A share as planned: the bundle's plan, and what the new certificate opens besides.
+pub struct SharePlan {
+    /// What the bundle holds.
+    pub plan: ExportPlan,
+    /// Machines of the store not named whose daemons trust a shared CA: the teammate's
+    /// certificate opens them too (each daemon accepts any client its CA signed).
+    pub also_opens: Vec<String>,
+    /// What the owner should know: a CA that ends within [`CA_ENDING_DAYS`] days (and the
+    /// teammate's certificate with it).
+    pub warnings: Vec<String>,
+}
+
+/// A CA whose end is this close is said when sharing.
+pub const CA_ENDING_DAYS: i64 = 30;
+
 /// The new client pair of one issuing set.
 struct Issued {
     old_id: String,
@@ -51,9 +66,70 @@ struct Issued {
     key: zeroize::Zeroizing<Vec<u8>>,
 }
 
-/// Plans a share: the export plan of the machines, changed as the module says. Reads the
-/// store; writes nothing.
-pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
+/// Plans a share: the export plan of the machines, changed as the module says, and the
+/// machines its certificate opens besides those named. Reads the store; writes nothing.
+pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
+    let plan = plan_bundle(store, req)?;
+    let shared: Vec<&str> = plan
+        .manifest
+        .certsets
+        .iter()
+        .map(|s| s.ca_fingerprint.as_str())
+        .collect();
+    let also_opens = trusting(store, &shared)?
+        .into_iter()
+        .filter(|name| !req.names.contains(name))
+        .collect();
+    let now = time::OffsetDateTime::now_utc();
+    let warnings = plan
+        .manifest
+        .certsets
+        .iter()
+        .filter_map(|s| {
+            let end = time::OffsetDateTime::parse(
+                s.not_after.as_deref()?,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .ok()?;
+            ((end - now).whole_days() < CA_ENDING_DAYS).then(|| format!(
+                "the CA {:?} ends on {}, and the certificate for {} with it: renew the CA (mbundle renew-ca) and share again",
+                s.ca_name.as_deref().unwrap_or("?"),
+                &certs::rfc3339(end)[..10],
+                req.user
+            ))
+        })
+        .collect();
+    Ok(SharePlan {
+        plan,
+        also_opens,
+        warnings,
+    })
+}
+
+/// The machines of the store whose issuing CA is one of `fingerprints`: every daemon among
+/// them accepts a client certificate that CA signed.
+fn trusting(store: &Store, fingerprints: &[&str]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for name in store.machine_names()? {
+        // A machine that cannot be read is not known to trust anything: said elsewhere.
+        let Ok(m) = store.machine(&name) else {
+            continue;
+        };
+        let ca = m
+            .issuing_material(store)
+            .into_iter()
+            .find(|f| f.name == CA_CERT)
+            .and_then(|f| crate::store::read_pem_file(&f.local).ok())
+            .map(|b| certs::file_fingerprint(&b));
+        if ca.is_some_and(|fp| fingerprints.contains(&fp.as_str())) {
+            out.push(name);
+        }
+    }
+    Ok(out)
+}
+
+/// The bundle of a share: the export plan of the machines, changed as the module says.
+fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
     check_user(&req.user).map_err(|e| {
         Error::usage(
             format!("--as {:?}: the teammate's name must be {e}", req.user),
