@@ -251,6 +251,41 @@ pub fn current_user() -> Option<u32> {
     None
 }
 
+/// Whether the user `uid` (primary group `gid`) could read the file at `path`: search
+/// permission on every directory above it and read permission on the file, by the owner,
+/// group and other bits. Conservative: a group grants access only when it is `gid` (the
+/// user's other groups are not looked up), and ACLs are not read; root reads everything.
+/// A link is followed, each step checked the same way.
+#[cfg(unix)]
+pub fn readable_by(uid: u32, gid: u32, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if uid == 0 {
+        return true;
+    }
+    let allows = |m: &std::fs::Metadata, bit: u32| {
+        let mode = m.mode();
+        if m.uid() == uid {
+            mode & (bit << 6) != 0
+        } else if m.gid() == gid {
+            mode & (bit << 3) != 0
+        } else {
+            mode & bit != 0
+        }
+    };
+    let Ok(real) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let mut dir = real.parent();
+    while let Some(d) = dir {
+        match std::fs::metadata(d) {
+            Ok(m) if allows(&m, 0o1) => {}
+            _ => return false,
+        }
+        dir = d.parent();
+    }
+    std::fs::metadata(&real).is_ok_and(|m| allows(&m, 0o4))
+}
+
 /// Only a plain name: not empty, not `.` or `..`, no separator, no NUL.
 fn check_component(comp: &str) -> io::Result<()> {
     if comp.is_empty() || comp == "." || comp == ".." || comp.contains(['/', '\\', '\0']) {

@@ -54,9 +54,43 @@ pub fn read_config_file(path: &Path) -> Result<Vec<u8>> {
 pub struct Store {
     /// The store root (`~/.docker/machine` by default).
     pub root: PathBuf,
+    /// The store's owner (user, group) when it is not the user running mbundle, looked up
+    /// once: `None` inside when they are the same.
+    foreign_owner: std::sync::OnceLock<Option<(u32, u32)>>,
 }
 
 impl Store {
+    /// Why a file outside the store must not be carried, if it must not: when the store
+    /// belongs to someone other than the user running mbundle (root exporting a user's
+    /// store), a file its owner could not read is not theirs to hand over. Inside the store,
+    /// or run by the store's owner, every file may be carried.
+    pub fn withheld_outside(&self, path: &Path) -> Option<String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let me = crate::fs::beneath::current_user()?;
+            let (uid, gid) = (*self.foreign_owner.get_or_init(|| {
+                let meta = fs::metadata(&self.root).ok()?;
+                (meta.uid() != me).then(|| (meta.uid(), meta.gid()))
+            }))?;
+            // Where it really is: a link in the store (a machine directory that is one) to a
+            // file elsewhere is a file elsewhere.
+            let real = fs::canonicalize(path).ok()?;
+            let root = fs::canonicalize(&self.root).ok()?;
+            if real.starts_with(&root) || crate::fs::beneath::readable_by(uid, gid, &real) {
+                return None;
+            }
+            Some(format!(
+                "outside the store, and the store's owner (user {uid}) cannot read it; mbundle runs as user {me} and hands over nothing its owner could not see"
+            ))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            None
+        }
+    }
+
     /// Opens an existing store, checking that it is a readable directory.
     pub fn open(root: &Path) -> Result<Store> {
         Self::open_inner(root, false)
@@ -86,7 +120,10 @@ impl Store {
         } else {
             std::env::current_dir().ctx("read", ".")?.join(root)
         };
-        Ok(Store { root })
+        Ok(Store {
+            root,
+            foreign_owner: std::sync::OnceLock::new(),
+        })
     }
 
     /// `<root>/machines`.

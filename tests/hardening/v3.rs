@@ -965,3 +965,104 @@ fn a_teammate_s_certificate_never_outlives_its_ca_and_a_near_end_is_said() {
         .to_string();
     assert!(cert_end <= ca_end, "{cert_end} after {ca_end}");
 }
+
+// ---- 7. Outside files keep their owner's privacy ----
+
+/// Root exporting a user's store: a custom CA the user could not read, and a machine
+/// directory that is a link to a root-only directory, stay where they are, and are said.
+#[cfg(target_os = "linux")]
+#[test]
+fn root_exporting_a_user_s_store_never_carries_what_that_user_could_not_read() {
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        eprintln!("SKIPPED: needs root to export another user's store");
+        return;
+    }
+    let d = Dir::new();
+    fs::set_permissions(d.root(), fs::Permissions::from_mode(0o755)).unwrap();
+    let store = d.materialize_alice();
+    let home = d.path("home/alice");
+    let chown = |path: &Path, owner: &str| {
+        let st = std::process::Command::new("chown")
+            .args(["-R", owner])
+            .arg(path)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    for p in [d.path("home"), home.clone()] {
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    chown(&home, "12345:12345");
+    // The custom CA: root's alone (root put it there; alice cannot read it).
+    let acme = home.join("acme-ca");
+    chown(&acme, "0:0");
+    fs::set_permissions(&acme, fs::Permissions::from_mode(0o700)).unwrap();
+    // A machine directory that is a link to a root-only directory is no machine at all.
+    let secret_dir = d.path("root-only");
+    fs::create_dir(&secret_dir).unwrap();
+    copy_tree(&store.join("machines/web"), &secret_dir);
+    fs::write(secret_dir.join("root-secret.txt"), "ROOT-ONLY-SECRET").unwrap();
+    fs::set_permissions(&secret_dir, fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(&secret_dir, store.join("machines/linked")).unwrap();
+    let r = demo_recipient();
+    d.run(&[
+        "-s",
+        store.to_str().unwrap(),
+        "export",
+        "linked",
+        "-r",
+        &r,
+        "-o",
+        "l.mbundle",
+    ])
+    .fails(1, &["no machine named linked"]);
+    let out = d
+        .run(&[
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "web",
+            "edge",
+            "-r",
+            &r,
+            "-o",
+            "b.mbundle",
+        ])
+        .ok();
+    assert!(
+        out.stderr.contains("cannot read it") && out.stderr.contains("acme-ca"),
+        "{}",
+        out.stderr
+    );
+    let entries = decrypt_entries(&fs::read(d.path("b.mbundle")).unwrap(), &demo_key());
+    let acme_key = fs::read(acme.join("ca-key.pem")).unwrap();
+    for (path, bytes) in &entries {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains("ROOT-ONLY-SECRET"), "{path}");
+        assert!(
+            !text.contains(&body_line(&acme_key)),
+            "{path}: the CA key alice cannot read"
+        );
+    }
+    // Readable by alice, the same files travel.
+    chown(&acme, "12345:12345");
+    d.run(&[
+        "-s",
+        store.to_str().unwrap(),
+        "export",
+        "web",
+        "edge",
+        "-r",
+        &r,
+        "-o",
+        "c.mbundle",
+    ])
+    .ok();
+    let entries = decrypt_entries(&fs::read(d.path("c.mbundle")).unwrap(), &demo_key());
+    let all: String = entries
+        .iter()
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(all.contains(&body_line(&acme_key)));
+}

@@ -180,6 +180,9 @@ pub(super) fn verified_members(
         candidates.push(store.certs_dir().join(name));
         candidates.dedup();
         let check = |p: &Path| -> std::result::Result<Option<Vec<u8>>, String> {
+            if let Some(why) = store.withheld_outside(p) {
+                return Err(why);
+            }
             match name {
                 CA_CERT | CLIENT_CERT => cert_file(p).map(Some),
                 CA_KEY => match &ca_der {

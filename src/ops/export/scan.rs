@@ -283,7 +283,9 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
             &archive_path,
             include_disks,
             &mut warnings,
-        ) {
+        )
+        .or_else(|| store.withheld_outside(item.path()))
+        {
             excluded.push(Excluded {
                 path: archive_path,
                 size: size(),
