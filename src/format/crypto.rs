@@ -118,9 +118,20 @@ pub fn read_recipients_file(path: &Path) -> Result<Vec<Recipient>> {
     Ok(out)
 }
 
+/// A key, recipients or passphrase file, read with a bound whatever its size says: a pipe
+/// (`-i <(pass show key)`) is read as it comes, and `/dev/zero` or a huge file stops at the
+/// bound instead of filling memory.
 fn read_small_text(path: &Path, op: &'static str) -> Result<Zeroizing<String>> {
-    let meta = fs::metadata(path).ctx(op, path)?;
-    if meta.len() > MAX_KEY_FILE {
+    use std::io::Read;
+    let file = fs::File::open(path).ctx(op, path)?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::io(op, path, io::Error::other("a directory")));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    file.take(MAX_KEY_FILE + 1)
+        .read_to_end(&mut bytes)
+        .ctx(op, path)?;
+    if bytes.len() as u64 > MAX_KEY_FILE {
         return Err(Error::io(
             op,
             path,
@@ -130,7 +141,6 @@ fn read_small_text(path: &Path, op: &'static str) -> Result<Zeroizing<String>> {
             ),
         ));
     }
-    let bytes = Zeroizing::new(fs::read(path).ctx(op, path)?);
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| {
             Error::io(

@@ -1066,3 +1066,56 @@ fn root_exporting_a_user_s_store_never_carries_what_that_user_could_not_read() {
         .collect();
     assert!(all.contains(&body_line(&acme_key)));
 }
+
+/// Key, recipients and passphrase files are read with a bound: `/dev/zero` is refused at
+/// once; a pipe (`-i <(pass show key)`) still works.
+#[cfg(target_os = "linux")]
+#[test]
+fn key_files_are_read_with_a_bound_and_pipes_still_work() {
+    let d = Dir::new();
+    d.export_demo(&fixtures().join(LINUX), "w.mbundle", &["web"])
+        .ok();
+    let store = fixtures().join(LINUX);
+    let s = store.to_str().unwrap();
+    for args in [
+        vec!["inspect", "w.mbundle", "-i", "/dev/zero"],
+        vec![
+            "-s",
+            s,
+            "export",
+            "web",
+            "--passphrase-file",
+            "/dev/zero",
+            "-o",
+            "x.mbundle",
+        ],
+        vec![
+            "-s",
+            s,
+            "export",
+            "web",
+            "-R",
+            "/dev/zero",
+            "-o",
+            "x.mbundle",
+        ],
+    ] {
+        run_bounded(&d, &args).fails(1, &["too large"]);
+    }
+    let key = demo_key();
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{} inspect w.mbundle -i <(cat {})",
+            env!("CARGO_BIN_EXE_mbundle"),
+            key.display()
+        ))
+        .current_dir(d.root())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
