@@ -158,11 +158,7 @@ fn a_journal_that_is_a_fifo_or_huge_is_refused_at_once() {
     let d = Dir::new();
     let (store, staging) = store_with_journal(&d, &journal(serde_json::json!([])));
     fs::remove_file(staging.join("journal.json")).unwrap();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(staging.join("journal.json"))
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&staging.join("journal.json"));
     d.run(&["-s", store.to_str().unwrap(), "ls"])
         .fails(1, &["journal cannot be read", "not a regular file"]);
     fs::remove_file(staging.join("journal.json")).unwrap();
@@ -170,6 +166,15 @@ fn a_journal_that_is_a_fifo_or_huge_is_refused_at_once() {
     f.set_len(1 << 30).unwrap();
     d.run(&["-s", store.to_str().unwrap(), "ls"])
         .fails(1, &["journal cannot be read", "larger than"]);
+}
+
+/// Makes a FIFO at `path` with the real mkfifo.
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo {}", path.display());
 }
 
 pub fn is_root() -> bool {
@@ -210,11 +215,7 @@ fn the_store_lock_is_never_a_link_a_fifo_or_a_hard_link() {
     assert!(lock.exists());
     fs::remove_file(&lock).unwrap();
     // A FIFO: refused at once instead of waiting for a writer.
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&lock)
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&lock);
     d.import_demo(&store, "b.mbundle", &[])
         .fails(1, &["a FIFO, not mbundle's lock file"]);
     fs::remove_file(&lock).unwrap();
@@ -296,50 +297,44 @@ fn an_imported_machine_reaches_only_its_own_directory_and_its_cert_set() {
     copy_tree(&fixtures().join(MACOS).join("certs"), &victim.join("certs"));
     let alice = "/home/alice/.docker/machine";
     type Tamper = Box<dyn Fn(Vec<(String, Vec<u8>)>) -> Vec<(String, Vec<u8>)>>;
+    // The bundle's config.json with the field at `pointer` set to `value`.
+    let set = |pointer: &'static str, value: serde_json::Value| -> Tamper {
+        Box::new(move |e| {
+            let value = value.clone();
+            with_config(e, move |c| *c.pointer_mut(pointer).unwrap() = value)
+        })
+    };
     let cases: Vec<(&str, Tamper)> = vec![
-        (
-            "CaPrivateKeyPath",
-            // No set of its own: the store-root rule would land on the victim's CA key.
-            Box::new(without_cert_set),
-        ),
+        // No set of its own: the store-root rule would land on the victim's CA key.
+        ("CaPrivateKeyPath", Box::new(without_cert_set)),
         (
             "ServerKeyPath",
-            Box::new(move |e| {
-                with_config(e, |c| {
-                    c["HostOptions"]["AuthOptions"]["ServerKeyPath"] =
-                        format!("{alice}/machines/db/server-key.pem").into();
-                })
-            }),
+            set(
+                "/HostOptions/AuthOptions/ServerKeyPath",
+                format!("{alice}/machines/db/server-key.pem").into(),
+            ),
         ),
         (
             "SSHKeyPath",
-            Box::new(move |e| {
-                with_config(e, |c| {
-                    c["Driver"]["SSHKeyPath"] = format!("{alice}/machines/db/id_rsa").into();
-                })
-            }),
+            set(
+                "/Driver/SSHKeyPath",
+                format!("{alice}/machines/db/id_rsa").into(),
+            ),
         ),
         (
             "ClientKeyPath",
-            Box::new(move |e| {
-                with_config(e, |c| {
-                    c["HostOptions"]["AuthOptions"]["ClientKeyPath"] =
-                        format!("{alice}/machines/db/key.pem").into();
-                })
-            }),
+            set(
+                "/HostOptions/AuthOptions/ClientKeyPath",
+                format!("{alice}/machines/db/key.pem").into(),
+            ),
         ),
-        (
-            "MachineName",
-            Box::new(|e| with_config(e, |c| c["Driver"]["MachineName"] = "db".into())),
-        ),
+        ("MachineName", set("/Driver/MachineName", "db".into())),
         (
             "ServerCertSANs",
-            Box::new(|e| {
-                with_config(e, |c| {
-                    c["HostOptions"]["AuthOptions"]["ServerCertSANs"] =
-                        serde_json::json!(["web.example", "$(touch PWNED)"]);
-                })
-            }),
+            set(
+                "/HostOptions/AuthOptions/ServerCertSANs",
+                serde_json::json!(["web.example", "$(touch PWNED)"]),
+            ),
         ),
     ];
     for (field, tamper) in cases {
@@ -395,11 +390,7 @@ fn diff_reads_nothing_outside_the_store_whatever_the_bundle_names() {
     // The attacker's guess at a file outside the store, carried as the set's CA.
     let secret = d.path("secret.txt");
     fs::write(&secret, "the guess").unwrap();
-    assert!(std::process::Command::new("mkfifo")
-        .arg(d.path("fifo"))
-        .status()
-        .unwrap()
-        .success());
+    mkfifo(&d.path("fifo"));
     let set_ca = entries
         .iter()
         .find(|(p, _)| p.starts_with("certsets/") && p.ends_with("/ca.pem"))
@@ -448,11 +439,7 @@ fn a_config_json_that_is_proc_a_fifo_or_a_device_costs_nothing() {
         let config = store.join("machines/web/config.json");
         fs::remove_file(&config).unwrap();
         if *target == "fifo" {
-            assert!(std::process::Command::new("mkfifo")
-                .arg(&config)
-                .status()
-                .unwrap()
-                .success());
+            mkfifo(&config);
         } else {
             std::os::unix::fs::symlink(target, &config).unwrap();
         }

@@ -12,13 +12,10 @@
 //! Generated files (the new pair, the redacted config.json, the record) are a few KiB each
 //! and held in memory; nothing of the share is written to disk except the encrypted bundle.
 
-use std::fs;
-use std::io::Read;
-
 use serde_json::Value;
 
 use super::{certset_id, plan, ExportPlan, ExportRequest, PlannedFile};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::format::manifest::{CertSetEntry, Excluded, MachineEntry, Member, ShareInfo};
 use crate::pki::certs;
 use crate::pki::reissue::Issuer;
@@ -442,17 +439,7 @@ fn config_file(
         return Ok(base_file.clone());
     }
     let local = &base_file.local;
-    let mut text = Vec::new();
-    fs::File::open(local)
-        .ctx("read", local)?
-        .take(MAX_CONFIG + 1)
-        .read_to_end(&mut text)
-        .ctx("read", local)?;
-    if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&text)) != base_file.entry.sha256 {
-        return Err(Error::ChangedWhileExporting {
-            path: local.clone(),
-        });
-    }
+    let text = read_unchanged(base_file, MAX_CONFIG)?;
     let mut config: Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Bug(format!("{} no longer parses: {e}", local.display())))?;
     *redacted = reduce_for_share(&mut config);
@@ -490,14 +477,20 @@ fn ssh_key_name(base: &ExportPlan, m: &MachineEntry) -> String {
         .unwrap_or_else(|| "id_rsa".to_string())
 }
 
-/// A certificate file as a teammate gets it: its first certificate, encoded alone.
-fn one_certificate(base_file: &PlannedFile, path: &str) -> Result<PlannedFile> {
-    let bytes = crate::store::read_pem_file(&base_file.local)?;
+/// A planned file read again (at most `max` bytes), as it was when the plan hashed it.
+fn read_unchanged(base_file: &PlannedFile, max: u64) -> Result<Vec<u8>> {
+    let bytes = crate::fs::beneath::read_bounded(&base_file.local, max)?;
     if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != base_file.entry.sha256 {
         return Err(Error::ChangedWhileExporting {
             path: base_file.local.clone(),
         });
     }
+    Ok(bytes)
+}
+
+/// A certificate file as a teammate gets it: its first certificate, encoded alone.
+fn one_certificate(base_file: &PlannedFile, path: &str) -> Result<PlannedFile> {
+    let bytes = read_unchanged(base_file, crate::store::MAX_PEM_FILE)?;
     let pem = certs::single_cert_pem(&bytes).map_err(|e| {
         Error::usage(
             format!("cannot share {path}: {e}"),
