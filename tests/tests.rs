@@ -10,6 +10,7 @@ mod doctor;
 mod e2e;
 mod ecosystem;
 mod export;
+mod fleet;
 mod golden;
 mod hardening;
 mod hostile;

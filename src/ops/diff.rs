@@ -19,7 +19,7 @@ use crate::format::bundle::{read_bundle, Visitor};
 use crate::format::crypto::DecryptWith;
 use crate::format::manifest::{CertSetEntry, FileEntry, Manifest};
 use crate::store::paths::ForeignPath;
-use crate::store::rewrite::{rewrite_config, to_docker_machine_json, PathMap};
+use crate::store::rewrite::{cert_set_rules, rewrite_config, to_docker_machine_json, PathMap};
 use crate::store::{Store, CA_CERT, CERT_MEMBERS, IMPORTED_CERTS, MAX_CONFIG};
 
 /// A machine in both, whose files differ.
@@ -99,7 +99,11 @@ pub fn run<R: Read + Send>(
         let key = format!("machines/{}/config.json", m.name);
         if let Some(text) = c.configs.get(&key) {
             let ours = crate::store::read_config_file(&dir.join("config.json")).unwrap_or_default();
-            let mapped = mapped_config(store, &m.store, text);
+            let set = m
+                .certset
+                .as_deref()
+                .and_then(|id| manifest.certsets.iter().find(|s| s.id == id));
+            let mapped = mapped_config(store, &manifest, set, &m.store, text);
             let mut candidates: Vec<&[u8]> = vec![text];
             candidates.extend(mapped.as_deref());
             if !crate::store::same_config(&ours, &candidates) {
@@ -130,27 +134,62 @@ pub fn run<R: Read + Send>(
     Ok(report)
 }
 
-/// The bundle's config.json with its store root mapped onto this store, as an import would
-/// map it (cert sets aside).
-fn mapped_config(store: &Store, old_store: &str, text: &[u8]) -> Option<Vec<u8>> {
+/// The bundle's config.json with its paths mapped onto this store as an import would map
+/// them: its cert set's files to where the set is in this store (`certs/` or
+/// `imported-certs/<id>/`, whichever holds it), then the store root.
+fn mapped_config(
+    store: &Store,
+    manifest: &Manifest,
+    set: Option<&CertSetEntry>,
+    old_store: &str,
+    text: &[u8],
+) -> Option<Vec<u8>> {
     let mut config: serde_json::Value = serde_json::from_slice(text).ok()?;
     let from = ForeignPath::parse(old_store)?;
     let to = ForeignPath::parse(store.root.to_str()?)?;
-    let mut map = PathMap::new();
+    let placed = set.and_then(|set| {
+        let dir = set_dir_in_store(store, manifest, set)?;
+        Some(cert_set_rules(
+            set.members
+                .iter()
+                .map(|mem| (mem.name.as_str(), mem.sources.as_slice())),
+            &ForeignPath::parse(dir.to_str()?)?,
+        ))
+    });
+    let mut map = match placed {
+        Some(rules) => PathMap::on(std::sync::Arc::new(rules)),
+        None => PathMap::new(),
+    };
     map.prefix(from, to);
     rewrite_config(&mut config, &map, None);
     Some(to_docker_machine_json(&config, text))
 }
 
-/// Whether every member of `set` is, byte for byte, in one of the places it could be.
-fn set_in_store(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool {
+/// The directory of this store that holds every member of `set` byte for byte: `certs/`,
+/// else `imported-certs/<id>/`; `None` when neither does.
+fn set_dir_in_store(
+    store: &Store,
+    manifest: &Manifest,
+    set: &CertSetEntry,
+) -> Option<std::path::PathBuf> {
     let sha = |path: &std::path::Path| crate::store::sha256_file(path).ok();
-    let members_at = |dir: std::path::PathBuf| {
+    let members_at = |dir: &std::path::Path| {
         set.members.iter().all(|mem| {
             manifest.file(&mem.path).map(|f| f.sha256.clone()) == sha(&dir.join(&mem.name))
         })
     };
-    if members_at(store.certs_dir()) || members_at(store.root.join(IMPORTED_CERTS).join(&set.id)) {
+    [
+        store.certs_dir(),
+        store.root.join(IMPORTED_CERTS).join(&set.id),
+    ]
+    .into_iter()
+    .find(|dir| members_at(dir))
+}
+
+/// Whether every member of `set` is, byte for byte, in one of the places it could be.
+fn set_in_store(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool {
+    let sha = |path: &std::path::Path| crate::store::sha256_file(path).ok();
+    if set_dir_in_store(store, manifest, set).is_some() {
         return true;
     }
     // Where this store's own machines of the set name them (a custom CA outside the store):

@@ -165,6 +165,33 @@ pub fn is_local_path_field_path(field: &str) -> bool {
     !key.contains('[') && is_local_path_field(key)
 }
 
+/// The rules that move a cert set to `dir`: each file config.json files named for a member
+/// (`sources`) to that member's name in `dir`, and each directory those files were in to
+/// `dir` itself (a set's four members usually share one, made one rule: every string of every
+/// config.json is tried against each rule). The import writes config.json with them; `diff`
+/// compares with them.
+pub fn cert_set_rules<'a>(
+    members: impl IntoIterator<Item = (&'a str, &'a [String])>,
+    dir: &ForeignPath,
+) -> PathMap {
+    let mut map = PathMap::new();
+    let mut parents: Vec<ForeignPath> = Vec::new();
+    for (name, sources) in members {
+        for src in sources {
+            if let Some(from) = ForeignPath::parse(src) {
+                map.exact(from.clone(), dir.join(&[name]));
+                if let Some(parent) = from.parent().filter(|p| !parents.contains(p)) {
+                    parents.push(parent);
+                }
+            }
+        }
+    }
+    for parent in parents {
+        map.prefix(parent, dir.clone());
+    }
+    map
+}
+
 /// Rewrites config.json in place: every mappable path, plus `Name` and `Driver.MachineName`
 /// when the machine is renamed.
 pub fn rewrite_config(config: &mut Value, map: &PathMap, rename: Option<(&str, &str)>) -> Outcome {

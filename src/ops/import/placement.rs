@@ -155,3 +155,35 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, 
         &crate::pki::certs::rfc3339(t)[..10]
     ));
 }
+
+/// The cert sets of machines already in place (same files) that this store already holds
+/// whole, in `certs/` or `imported-certs/<id>/`: nothing of them is written, but the
+/// machines' config.json is compared with the set's path rules, so a second import of a
+/// bundle whose set went to `imported-certs/` finds the machine identical. A set that would
+/// need writing (a custom CA the store's machines still name where it was) is left out: the
+/// machine's config.json then compares as the bundle has it.
+pub(super) fn placed_already(
+    manifest: &Manifest,
+    selected: &[&MachineEntry],
+    sets: &[SetPlan],
+    state: &TargetState,
+) -> Vec<SetPlan> {
+    let unplaced: Vec<&MachineEntry> = selected
+        .iter()
+        .copied()
+        .filter(|m| {
+            m.certset
+                .as_ref()
+                .is_some_and(|id| !sets.iter().any(|s| &s.id == id))
+        })
+        .collect();
+    if unplaced.is_empty() {
+        return Vec::new();
+    }
+    // What placing them would say is not this import's to say: nothing of them is written.
+    let mut scratch = Found::default();
+    place_cert_sets(manifest, &unplaced, false, state, &mut scratch)
+        .into_iter()
+        .filter(|s| s.writes.is_empty() && scratch.conflicts.is_empty())
+        .collect()
+}

@@ -7,7 +7,7 @@ use super::target::{differing_files, TargetState};
 use crate::error::{Error, Result};
 use crate::format::manifest::{check_machine_name, MachineEntry, Manifest};
 use crate::store::paths::ForeignPath;
-use crate::store::rewrite::{rewrite_config, PathMap};
+use crate::store::rewrite::{cert_set_rules, rewrite_config, PathMap};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -287,7 +287,6 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         files: HashMap::with_capacity(manifest.files.len()),
         ..Found::default()
     };
-    // Machines already in place with the same files need no cert set of their own.
     let target_of = |m: &MachineEntry| {
         renames
             .get(m.name.as_str())
@@ -295,20 +294,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             .unwrap_or(&m.name)
             .to_string()
     };
-    let needing_sets: Vec<&MachineEntry> = selected
-        .iter()
-        .copied()
-        .filter(|m| {
-            differing_files(manifest, m, &target_of(m), state).is_none_or(|d| !d.is_empty())
-        })
-        .collect();
-    let sets = place_cert_sets(
-        manifest,
-        &needing_sets,
-        req.only.is_empty(),
-        state,
-        &mut found,
-    );
+    let sets = place_sets(manifest, &selected, &target_of, state, req, &mut found);
     let mut targets = BTreeSet::new();
     let mut machines = Vec::new();
     let mut set_maps = SetMaps::new(manifest, &sets, &root_fp);
@@ -380,6 +366,31 @@ pub(super) struct Found {
     pub(super) conflicts: Vec<String>,
     pub(super) warnings: Vec<String>,
     pub(super) files: HashMap<String, FileTarget>,
+}
+
+/// Where the cert sets go: placed for the machines to write (machines already in place with
+/// the same files need no set of their own), and found where they already are for those in
+/// place, whose config.json is compared with the set's rules.
+fn place_sets(
+    manifest: &Manifest,
+    selected: &[&MachineEntry],
+    target_of: &dyn Fn(&MachineEntry) -> String,
+    state: &TargetState,
+    req: &ImportRequest,
+    found: &mut Found,
+) -> Vec<SetPlan> {
+    let needing_sets: Vec<&MachineEntry> = selected
+        .iter()
+        .copied()
+        .filter(|m| {
+            differing_files(manifest, m, &target_of(m), state).is_none_or(|d| !d.is_empty())
+        })
+        .collect();
+    let mut sets = place_cert_sets(manifest, &needing_sets, req.only.is_empty(), state, found);
+    sets.extend(super::placement::placed_already(
+        manifest, selected, &sets, state,
+    ));
+    sets
 }
 
 /// The machines to import: those named (each in the bundle, once), else all of them.
@@ -548,24 +559,12 @@ impl<'p> SetMaps<'p> {
         let dir = self
             .root_fp
             .join(&placed.dir_rel.split('/').collect::<Vec<_>>());
-        let mut map = PathMap::new();
-        // The members' directories, each once (four members usually share one): every
-        // string of every config.json is tried against each rule.
-        let mut parents: Vec<ForeignPath> = Vec::new();
-        for mem in &set.members {
-            for src in &mem.sources {
-                if let Some(from) = ForeignPath::parse(src) {
-                    map.exact(from.clone(), dir.join(&[mem.name.as_str()]));
-                    if let Some(parent) = from.parent().filter(|p| !parents.contains(p)) {
-                        parents.push(parent);
-                    }
-                }
-            }
-        }
-        for parent in parents {
-            map.prefix(parent, dir.clone());
-        }
-        Some(map)
+        Some(cert_set_rules(
+            set.members
+                .iter()
+                .map(|mem| (mem.name.as_str(), mem.sources.as_slice())),
+            &dir,
+        ))
     }
 }
 

@@ -1,0 +1,108 @@
+//! Everyday use at fleet scale (issue 24): re-imports that are truly idempotent wherever
+//! their cert sets went.
+
+use std::fs;
+
+use crate::util::*;
+
+/// Imports `bundle` into a copy of `target` (a fixture, or "" for a new store) twice, with
+/// `extra`: the second exits 0 and changes nothing; `diff --json` finds no machine or cert
+/// set of the bundle changed. Returns the store.
+fn import_twice(
+    d: &Dir,
+    bundle: &str,
+    target: &str,
+    extra: &[&str],
+    name: &str,
+) -> std::path::PathBuf {
+    let store = if target.is_empty() {
+        d.path(name)
+    } else {
+        d.copy_fixture(target, name)
+    };
+    d.import_demo(&store, bundle, extra).ok();
+    let before = tree(&store);
+    let again = d.import_demo(&store, bundle, extra).ok();
+    assert!(
+        again.stdout.contains("nothing to import"),
+        "{name}: {}",
+        again.stdout
+    );
+    assert_eq!(
+        tree(&store),
+        before,
+        "{name}: the second import changed the store"
+    );
+    let key = demo_key();
+    let diff = d.run(&[
+        "-s",
+        store.to_str().unwrap(),
+        "diff",
+        bundle,
+        "-i",
+        key.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&diff.stdout)
+        .unwrap_or_else(|e| panic!("{name}: {e}: {}", diff.stderr));
+    assert_eq!(report["changed"], serde_json::json!([]), "{name}: {report}");
+    // A selective import leaves the other machines' sets out, as it should.
+    let selective = extra.first().is_some_and(|a| !a.starts_with('-'));
+    if !selective {
+        assert_eq!(
+            report["certsets"],
+            serde_json::json!([]),
+            "{name}: {report}"
+        );
+    }
+    store
+}
+
+#[test]
+fn a_second_import_is_a_no_op_wherever_the_cert_sets_went() {
+    let d = Dir::new();
+    d.export_demo(&fixtures().join(LINUX), "linux.mbundle", &["--all"])
+        .ok();
+    d.export_demo(&fixtures().join(WINDOWS), "windows.mbundle", &["--all"])
+        .ok();
+    d.export_demo(&fixtures().join(MACOS), "macos.mbundle", &["--all"])
+        .ok();
+    // A new store: the default set becomes certs/; diff says current.
+    let fresh = import_twice(&d, "linux.mbundle", "", &[], "fresh");
+    let key = demo_key();
+    d.run(&[
+        "-s",
+        fresh.to_str().unwrap(),
+        "diff",
+        "linux.mbundle",
+        "-i",
+        key.to_str().unwrap(),
+    ])
+    .ok();
+    // A store with a CA of its own: every set goes to imported-certs/.
+    let other = import_twice(&d, "linux.mbundle", MACOS, &[], "other-ca");
+    assert!(other.join("imported-certs").is_dir());
+    // Renamed, selective, and stores recorded on Windows and macOS.
+    import_twice(
+        &d,
+        "linux.mbundle",
+        MACOS,
+        &["--rename", "web=web2"],
+        "renamed",
+    );
+    import_twice(&d, "linux.mbundle", MACOS, &["web"], "selective");
+    import_twice(&d, "windows.mbundle", MACOS, &[], "from-windows");
+    import_twice(&d, "macos.mbundle", LINUX, &[], "from-macos");
+    // A real difference still conflicts, and names the file.
+    let server = other.join("machines/web/server.pem");
+    let mut bytes = fs::read(&server).unwrap();
+    bytes.push(b'\n');
+    fs::write(&server, &bytes).unwrap();
+    d.import_demo(&other, "linux.mbundle", &[])
+        .fails(1, &["machine web already exists", "server.pem"]);
+    let config = other.join("machines/db/config.json");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace("\"SSHUser\": \"", "\"SSHUser\": \"x")).unwrap();
+    d.import_demo(&other, "linux.mbundle", &["db"])
+        .fails(1, &["machine db already exists", "config.json"]);
+}
