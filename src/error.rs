@@ -354,16 +354,19 @@ impl Error {
                 if names.len() == 1 && names[0] == "default" && !known.is_empty() =>
             {
                 Some(format!(
-                    "\"default\" is the machine a command uses when none is named, as in docker-machine; name one of: {}",
-                    known.join(", ")
+                    "\"default\" is the machine a command uses when none is named, as in docker-machine; {}",
+                    names_hint("name one of", known, &[], "mbundle ls")
                 ))
             }
             Error::UnknownMachine { known, .. } if known.is_empty() => {
                 Some("this store has no machines; is -s pointing at the right store?".into())
             }
-            Error::UnknownMachine { known, .. } => {
-                Some(format!("machines in this store: {}", known.join(", ")))
-            }
+            Error::UnknownMachine { names, known, .. } => Some(names_hint(
+                "machines in this store",
+                known,
+                names,
+                "mbundle ls",
+            )),
             Error::BadConfig { .. } => Some(
                 "fix the file, or export the other machines by naming them instead of --all".into(),
             ),
@@ -472,6 +475,51 @@ impl Error {
             _ => 1,
         }
     }
+}
+
+/// The most names a hint lists; the rest are counted ("... and 290 more").
+pub const HINT_NAMES: usize = 10;
+
+/// The names a hint offers when one asked for is not there: the nearest to each asked name
+/// when one is close (a typo: `wbe` -> `web`), then at most [`HINT_NAMES`] of `known`, and how
+/// many more there are and where to see them all (`see_all`, e.g. "mbundle ls").
+pub fn names_hint(what: &str, known: &[String], asked: &[String], see_all: &str) -> String {
+    let mut out = String::new();
+    // For each name asked for, the known names closest to it (all of them at that distance,
+    // at most three: `runner-0l23` is as near `runner-0123` as `runner-0023`).
+    let mut near: Vec<&str> = Vec::new();
+    for a in asked {
+        let scored: Vec<(usize, &str)> = known
+            .iter()
+            .map(|k| (strsim::damerau_levenshtein(a, k), k.as_str()))
+            .filter(|(d, k)| *d > 0 && *d <= (k.chars().count() / 3).max(2))
+            .collect();
+        if let Some(best) = scored.iter().map(|(d, _)| *d).min() {
+            near.extend(
+                scored
+                    .iter()
+                    .filter(|(d, _)| *d == best)
+                    .map(|(_, k)| *k)
+                    .take(3),
+            );
+        }
+    }
+    if !near.is_empty() {
+        out.push_str(&format!("did you mean {}? ", near.join(" or ")));
+    }
+    if known.is_empty() {
+        out.push_str(&format!("{what}: none"));
+        return out;
+    }
+    let shown: Vec<&str> = known.iter().take(HINT_NAMES).map(String::as_str).collect();
+    out.push_str(&format!("{what}: {}", shown.join(", ")));
+    if known.len() > HINT_NAMES {
+        out.push_str(&format!(
+            " ... and {} more: see {see_all}",
+            known.len() - HINT_NAMES
+        ));
+    }
+    out
 }
 
 /// A byte count for people: 1.5 GiB.

@@ -106,3 +106,56 @@ fn a_second_import_is_a_no_op_wherever_the_cert_sets_went() {
     d.import_demo(&other, "linux.mbundle", &["db"])
         .fails(1, &["machine db already exists", "config.json"]);
 }
+
+/// A GitLab Runner manager's store: `n` generic machines `runner-NNNN` sharing one CA, made
+/// here (not committed).
+fn fleet_store(d: &Dir, n: usize) -> std::path::PathBuf {
+    use crate::util::gen;
+    let store = d.path("fleet");
+    let ca = gen::Ca::new("runner-manager", gen::days(1080));
+    gen::write_certs(&store, &ca, gen::days(1080));
+    for i in 0..n {
+        gen::add_machine(
+            &store,
+            &ca,
+            &format!("runner-{i:04}"),
+            &format!("10.0.{}.{}", i / 250, i % 250 + 1),
+            2376,
+            gen::days(1080),
+        );
+    }
+    store
+}
+
+#[test]
+fn hints_list_at_most_ten_names_and_suggest_the_nearest() {
+    let d = Dir::new();
+    let store = fleet_store(&d, 300);
+    let s = store.to_str().unwrap();
+    let out = d
+        .run(&["-s", s, "env", "runenr-0123"])
+        .fails(1, &["no machine named runenr-0123"]);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap();
+    assert!(hint.contains("did you mean runner-0123?"), "{hint}");
+    assert!(hint.contains("... and 290 more: see mbundle ls"), "{hint}");
+    assert!(hint.len() < 300, "{} characters: {hint}", hint.len());
+    // The same in a bundle.
+    d.export_demo(&store, "fleet.mbundle", &["--all"]).ok();
+    let out = d
+        .import_demo(&d.path("new"), "fleet.mbundle", &["runner-01000"])
+        .fails(2, &["the bundle has no machine named runner-01000"]);
+    let hint = out
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("hint: "))
+        .unwrap();
+    assert!(
+        hint.starts_with("hint: did you mean") && hint.contains("runner-0100"),
+        "{hint}"
+    );
+    assert!(hint.contains("... and 290 more"), "{hint}");
+}

@@ -408,16 +408,15 @@ fn select_machines<'m>(
         .map(String::as_str)
         .collect();
     if !unknown.is_empty() {
-        let names: Vec<&str> = manifest.machines.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<String> = manifest.machines.iter().map(|m| m.name.clone()).collect();
+        let asked: Vec<String> = unknown.iter().map(|n| n.to_string()).collect();
         return Err(Error::usage(
             format!("the bundle has no machine named {}", unknown.join(", ")),
-            format!(
-                "machines in the bundle: {}",
-                if names.is_empty() {
-                    "none".to_string()
-                } else {
-                    names.join(", ")
-                }
+            crate::error::names_hint(
+                "machines in the bundle",
+                &names,
+                &asked,
+                "mbundle inspect FILE",
             ),
         ));
     }
