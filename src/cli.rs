@@ -46,7 +46,9 @@ mbundle export web db -r age1... -o machines.mbundle\n  \
 mbundle export --all -R ~/.ssh/id_ed25519.pub -o backup.mbundle\n  \
 mbundle inspect backup.mbundle -i ~/.ssh/id_ed25519\n  \
 mbundle verify backup.mbundle -i key.txt\n\n\
-Exit status: 0 success, 1 failure, 2 usage error.")
+Exit status: 0 success; 2 a mistake in the command line (unknown flag, a machine name not in \
+the store or bundle, a public key given to -i, export without names or --all, a missing key or \
+passphrase); 1 every other failure; 128+N when interrupted by signal N.")
 )]
 pub struct Cli {
     /// The docker-machine store [default: ~/.docker/machine]
@@ -312,11 +314,7 @@ pub struct DecryptArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Machines to export
-    #[arg(
-        value_name = "NAME",
-        required_unless_present = "all",
-        conflicts_with = "all"
-    )]
+    #[arg(value_name = "NAME", conflicts_with = "all")]
     pub names: Vec<String>,
 
     /// Export every machine, and the store's certs/ even if no machine uses it

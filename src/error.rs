@@ -85,6 +85,13 @@ pub enum Error {
         reason: String,
     },
 
+    /// A public key (a recipient) was given where the secret key belongs (`-i`).
+    #[error("{} is a public key (a recipient); -i takes the secret key file", path.display())]
+    PublicKeyAsIdentity {
+        /// The file given with -i.
+        path: PathBuf,
+    },
+
     /// No identity given opens the bundle: it was encrypted to other keys.
     #[error("none of the identities given can open {what}: it is encrypted to {}", if kinds.is_empty() { "other keys".to_string() } else { format!("recipients of kind {}", kinds.join(", ")) })]
     NotForYou {
@@ -323,6 +330,7 @@ impl Error {
             Error::NoRecipients
             | Error::BadRecipient { .. }
             | Error::BadIdentity { .. }
+            | Error::PublicKeyAsIdentity { .. }
             | Error::MissingPlugin { .. }
             | Error::Plugin(_)
             | Error::Passphrase(_)
@@ -350,23 +358,7 @@ impl Error {
                 "name the store with -s DIR or MACHINE_STORAGE_PATH (default: ~/.docker/machine)"
                     .into(),
             ),
-            Error::UnknownMachine { names, known, .. }
-                if names.len() == 1 && names[0] == "default" && !known.is_empty() =>
-            {
-                Some(format!(
-                    "\"default\" is the machine a command uses when none is named, as in docker-machine; {}",
-                    names_hint("name one of", known, &[], "mbundle ls")
-                ))
-            }
-            Error::UnknownMachine { known, .. } if known.is_empty() => {
-                Some("this store has no machines; is -s pointing at the right store?".into())
-            }
-            Error::UnknownMachine { names, known, .. } => Some(names_hint(
-                "machines in this store",
-                known,
-                names,
-                "mbundle ls",
-            )),
+            Error::UnknownMachine { names, known, .. } => Some(unknown_machine_hint(names, known)),
             Error::BadConfig { .. } => Some(
                 "fix the file, or export the other machines by naming them instead of --all".into(),
             ),
@@ -433,6 +425,9 @@ impl Error {
                 "a recipient is an age public key (age1...), a hardware key's plugin recipient (age1yubikey1...) or an SSH public key line (ssh-ed25519 ... / ssh-rsa ...); make one with age-keygen"
                     .into(),
             ),
+            Error::PublicKeyAsIdentity { .. } => Some(
+                "give -i the file that holds the secret half: AGE-SECRET-KEY-1... (the public age1... line is printed by `age-keygen -y` from it), or the SSH private key beside the .pub".into(),
+            ),
             Error::BadIdentity { .. } => Some(
                 "-i takes an age identity file (AGE-SECRET-KEY-1... from age-keygen, or AGE-PLUGIN-... from a hardware key's plugin) or an SSH private key (ed25519 or rsa)"
                     .into(),
@@ -467,14 +462,32 @@ impl Error {
             // Usage, and everything that says "you did not give what is needed": no
             // recipient, no identity (a usage error), no passphrase for a passphrase bundle
             // or one for an identity bundle (WrongKeyKind).
+            // A machine name that is not there and a public key where the secret one belongs
+            // are mistakes in the command line too.
             Error::Usage { .. }
             | Error::NoRecipients
             | Error::BadRecipient { .. }
+            | Error::UnknownMachine { .. }
+            | Error::PublicKeyAsIdentity { .. }
             | Error::WrongKeyKind(_) => 2,
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             _ => 1,
         }
     }
+}
+
+/// The hint of [`Error::UnknownMachine`]: the names this store has, the nearest first.
+fn unknown_machine_hint(names: &[String], known: &[String]) -> String {
+    if names.len() == 1 && names[0] == "default" && !known.is_empty() {
+        return format!(
+            "\"default\" is the machine a command uses when none is named, as in docker-machine; {}",
+            names_hint("name one of", known, &[], "mbundle ls")
+        );
+    }
+    if known.is_empty() {
+        return "this store has no machines; is -s pointing at the right store?".into();
+    }
+    names_hint("machines in this store", known, names, "mbundle ls")
 }
 
 /// The most names a hint lists; the rest are counted ("... and 290 more").

@@ -143,7 +143,7 @@ fn one_machine_commands_default_to_the_machine_named_default() {
     // A store without one says so, and names the machines it has.
     let other = src.to_str().unwrap();
     dir.run(&["-s", other, "env"]).fails(
-        1,
+        2,
         &[
             "no machine named default",
             "name one of: db, edge, vbox, web",

@@ -487,7 +487,7 @@ fn unknown_machines_list_the_known_ones() {
     let store = fixtures().join(LINUX);
     dir.export_demo(&store, "x.mbundle", &["web", "nope"])
         .fails(
-            1,
+            2,
             &[
                 "no machine named nope",
                 "machines in this store: db, edge, vbox, web",

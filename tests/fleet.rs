@@ -134,7 +134,7 @@ fn hints_list_at_most_ten_names_and_suggest_the_nearest() {
     let s = store.to_str().unwrap();
     let out = d
         .run(&["-s", s, "env", "runenr-0123"])
-        .fails(1, &["no machine named runenr-0123"]);
+        .fails(2, &["no machine named runenr-0123"]);
     let hint = out
         .stderr
         .lines()
@@ -158,4 +158,81 @@ fn hints_list_at_most_ten_names_and_suggest_the_nearest() {
         "{hint}"
     );
     assert!(hint.contains("... and 290 more"), "{hint}");
+}
+
+/// The same mistake, the same exit status: 2 for every command line that cannot work, 1 for
+/// failures, one row per case.
+#[test]
+fn every_usage_mistake_exits_2_and_every_failure_1() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let s = store.to_str().unwrap();
+    d.export_demo(&store, "b.mbundle", &["web"]).ok();
+    fs::write(
+        d.path("damaged.mbundle"),
+        b"age-encryption.org/v1\n-> X25519 x\n",
+    )
+    .unwrap();
+    let key = demo_key();
+    let k = key.to_str().unwrap();
+    let recipient = fixtures().join("demo/recipient.txt");
+    let pubkey = recipient.to_str().unwrap();
+    let r = demo_recipient();
+    let table: &[(&[&str], i32, &str)] = &[
+        (&["-s", s, "env", "nope"], 2, "no machine named nope"),
+        (&["-s", s, "doctor", "nope"], 2, "no machine named nope"),
+        (
+            &["-s", s, "export", "nope", "-r", &r, "-o", "x.mbundle"],
+            2,
+            "no machine named nope",
+        ),
+        (
+            &["-s", s, "export", "-r", &r, "-o", "x.mbundle"],
+            2,
+            "--all",
+        ),
+        (
+            &["-s", s, "import", "b.mbundle", "-i", k, "nope"],
+            2,
+            "the bundle has no machine named nope",
+        ),
+        (&["inspect", "b.mbundle", "-i", pubkey], 2, "public key"),
+        (
+            &["-s", s, "import", "b.mbundle", "-i", pubkey],
+            2,
+            "public key",
+        ),
+        (
+            &["-s", s, "export", "web", "-o", "x.mbundle"],
+            2,
+            "no recipient",
+        ),
+        (&["--no-such-flag"], 2, "unexpected argument"),
+        // Failures: the command line was right.
+        (&["inspect", "damaged.mbundle", "-i", k], 1, "error: "),
+        (
+            &[
+                "-s",
+                s,
+                "import",
+                "b.mbundle",
+                "-i",
+                k,
+                "--rename",
+                "web=db",
+            ],
+            1,
+            "conflict",
+        ),
+        (
+            &["inspect", "missing.mbundle", "-i", k],
+            1,
+            "missing.mbundle",
+        ),
+    ];
+    for (args, code, needle) in table {
+        let out = d.run(args);
+        assert_eq!(out.code, *code, "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+    }
 }

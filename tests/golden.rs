@@ -199,7 +199,7 @@ fn errors_say_what_to_do() {
     let r = d.run(&["-s", s, "export", "web", "-o", "x.mbundle"]);
     golden(&d, "error-no-recipient", &r.fails(2, &[]).stderr);
     let r = d.export_demo(&src, "x.mbundle", &["nosuch"]);
-    golden(&d, "error-unknown-machine", &r.fails(1, &[]).stderr);
+    golden(&d, "error-unknown-machine", &r.fails(2, &[]).stderr);
     fs::write(d.path("plain.txt"), "hello\n").unwrap();
     let key = demo_key();
     let r = d.run(&["inspect", "plain.txt", "-i", key.to_str().unwrap()]);

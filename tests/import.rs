@@ -568,7 +568,7 @@ fn env_after_import_points_at_the_new_home() {
         run.stdout
     );
     dir.run(&["-s", t, "env", "nope"])
-        .fails(1, &["no machine named nope", "fusion1, remote"]);
+        .fails(2, &["no machine named nope", "fusion1, remote"]);
 }
 
 /// Injects a failure at every step of the transaction; the store must be byte-for-byte as

@@ -163,7 +163,7 @@ fn not_a_bundle_wrong_key_and_truncation_are_told_apart() {
 
     // A public key where the identity belongs.
     dir.run(&["verify", "b.mbundle", "-i", demo_recipient_path().as_str()])
-        .fails(1, &["public key"]);
+        .fails(2, &["public key"]);
     dir.run(&["verify", "b.mbundle"])
         .fails(2, &["no identity was given", "hint: add -i"]);
 }

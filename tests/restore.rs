@@ -18,7 +18,7 @@ fn a_fresh_laptop_has_an_empty_store_not_an_error() {
     let r = d.run(&["doctor"]).ok();
     assert!(r.stderr.contains("no machines"), "{}", r.stderr);
     d.run(&["env", "web"])
-        .fails(1, &["no machine named web", "this store has no machines"]);
+        .fails(2, &["no machine named web", "this store has no machines"]);
     assert!(!d.path(".docker").exists(), "looking created the store");
     // Import creates it, with docker-machine's modes.
     let src = d.copy_fixture(LINUX, "src");

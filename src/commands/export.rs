@@ -7,6 +7,17 @@ use crate::error::Result;
 use crate::ops::export::{ExportRequest, Output};
 use crate::store::Store;
 
+/// What the command line must say before anything is looked at: which machines.
+pub(super) fn check(a: &ExportArgs) -> Result<()> {
+    if a.names.is_empty() && !a.all {
+        return Err(crate::error::Error::usage(
+            "export needs the machines to export: name them, or pass --all",
+            "mbundle export NAME... -r RECIPIENT -o FILE (mbundle ls lists the names), or mbundle export --all ... for every machine and the store's certs/",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn run(store: &Store, a: &ExportArgs) -> Result<()> {
     let (output, to) = prepare_output(&a.output, &a.encrypt, a.force, a.json)?;
     let plan = crate::ops::export::plan(

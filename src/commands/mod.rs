@@ -56,7 +56,10 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     match &cli.command {
         Command::Ls(a) => ls::run(&look_at_store()?, a),
-        Command::Export(a) => export::run(&open_store()?, a),
+        Command::Export(a) => {
+            export::check(a)?;
+            export::run(&open_store()?, a)
+        }
         Command::Share(a) => share::run(&open_store()?, a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),

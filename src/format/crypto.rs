@@ -327,9 +327,9 @@ pub fn load_identities(path: &Path) -> Result<Vec<Box<dyn age::Identity>>> {
         .lines()
         .any(|l| l.trim_start().starts_with("age1") || l.starts_with("ssh-"))
     {
-        return Err(bad(
-            "this is a public key (a recipient); -i takes the secret key file".into(),
-        ));
+        return Err(Error::PublicKeyAsIdentity {
+            path: path.to_path_buf(),
+        });
     }
     Err(bad(
         "neither an age identity file nor an SSH private key".into()
