@@ -236,3 +236,86 @@ fn every_usage_mistake_exits_2_and_every_failure_1() {
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
     }
 }
+
+/// Starts `mbundle -s STORE export ARGS... -r <demo> -o out.mbundle` paused at its first
+/// machine scan; returns once it is paused, with the file whose removal resumes it.
+fn export_paused_at_scan(
+    d: &Dir,
+    store: &std::path::Path,
+    what: &[&str],
+) -> (std::process::Child, std::path::PathBuf) {
+    let pause = d.path("paused");
+    fs::write(&pause, "").unwrap();
+    let r = demo_recipient();
+    let mut args = vec!["-s", store.to_str().unwrap(), "export"];
+    args.extend_from_slice(what);
+    args.extend_from_slice(&["-r", &r, "-o", "out.mbundle", "--force"]);
+    let child = d
+        .cmd()
+        .args(&args)
+        .env("MBUNDLE_TEST_FAILPOINT", "export-scan:1:pause")
+        .env("MBUNDLE_TEST_PAUSE", &pause)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reached = pause.with_extension("reached");
+    let start = std::time::Instant::now();
+    while !reached.exists() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "never paused"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    (child, pause)
+}
+
+#[test]
+fn machines_removed_while_exporting_all_are_left_out_and_said() {
+    let d = Dir::new();
+    let store = fleet_store(&d, 300);
+    // docker-machine half-way through creating one: a directory, no config.json yet.
+    fs::create_dir_all(store.join("machines/runner-new")).unwrap();
+    let (child, pause) = export_paused_at_scan(&d, &store, &["--all"]);
+    // The manager removes two machines while the export runs; the paused scan is one of
+    // their scans (the first machine asked for, on whichever thread took it).
+    for m in ["runner-0000", "runner-0001"] {
+        fs::remove_dir_all(store.join("machines").join(m)).unwrap();
+    }
+    fs::remove_file(&pause).unwrap();
+    let out = Run::from(child.wait_with_output().unwrap()).ok();
+    let removed: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("was removed while exporting"))
+        .collect();
+    assert!(!removed.is_empty() && removed.len() <= 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("machines/runner-new has no config.json"),
+        "{}",
+        out.stderr
+    );
+    // One line each, not the store's 300 names.
+    assert!(out.stderr.lines().all(|l| l.len() < 300), "{}", out.stderr);
+    let manifest = manifest_json(&d, "out.mbundle");
+    let carried = manifest["machines"].as_array().unwrap().len();
+    assert_eq!(carried, 300 - removed.len());
+
+    // Named on the command line, a machine that vanishes is an error.
+    let store2 = d.path("fleet");
+    let (child, pause) =
+        export_paused_at_scan(&d, &store2, &["runner-0002", "runner-0003", "runner-0004"]);
+    for m in ["runner-0002", "runner-0003"] {
+        fs::remove_dir_all(store2.join("machines").join(m)).unwrap();
+    }
+    fs::remove_file(&pause).unwrap();
+    let out = Run::from(child.wait_with_output().unwrap());
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no machine named runner-000"),
+        "{}",
+        out.stderr
+    );
+}

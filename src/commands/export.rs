@@ -71,7 +71,12 @@ fn say(
                 human_bytes(summary.excluded_bytes)
             );
             for e in &m.excluded {
-                eprintln!("  {}  {}  {}", e.path, human_bytes(e.size), e.why);
+                eprintln!(
+                    "  {}  {}  {}",
+                    printable(&e.path),
+                    human_bytes(e.size),
+                    printable(&e.why)
+                );
             }
         }
         let dest = match output {

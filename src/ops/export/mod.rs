@@ -111,13 +111,30 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let _held = held::hold();
     let _stats = crate::fs::stats::remember();
     let names = select_names(store, req)?;
-    let (roots, scans): (Vec<Option<ForeignPath>>, Vec<MachineScan>) =
-        scan_all(store, &names, req.include_disks)?
-            .into_iter()
-            .unzip();
+    let mut warnings: Vec<String> = Vec::new();
+    if req.all {
+        for dir in store.machine_dirs_without_config()? {
+            warnings.push(format!(
+                "machines/{dir} has no config.json: not a machine docker-machine can use (a half-made or half-removed one?); left out"
+            ));
+        }
+    }
+    let mut scanned = Vec::with_capacity(names.len());
+    for (name, scan) in names
+        .iter()
+        .zip(scan_all(store, &names, req.include_disks, req.all)?)
+    {
+        match scan {
+            Some(scan) => scanned.push(scan),
+            None => warnings.push(format!(
+                "machine {name} was removed while exporting (docker-machine rm?); left out"
+            )),
+        }
+    }
+    let (roots, scans): (Vec<Option<ForeignPath>>, Vec<MachineScan>) = scanned.into_iter().unzip();
 
     let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
-    let mut warnings: Vec<String> = scans.iter().flat_map(|s| s.warnings.clone()).collect();
+    warnings.extend(scans.iter().flat_map(|s| s.warnings.clone()));
     if req.all {
         // The store's own issuing set travels even when no machine uses it: a CA backup.
         found.extend(store_certs(store, &mut warnings)?);
@@ -200,16 +217,36 @@ fn scan_one(
     Ok((m.recorded_roots.into_iter().next(), scan))
 }
 
+/// One machine scanned: the store root its config.json records first, and what it carries.
+type Scanned = (Option<ForeignPath>, MachineScan);
+
 /// Every machine scanned, on one thread per core (a store of 500 machines spends most of
 /// its export reading and checking small files; each thread holds its own), in the order
-/// asked for; the first error in that order is the one reported.
+/// asked for; the first error in that order is the one reported. With `live` (`--all` of a
+/// store docker-machine keeps changing, as a GitLab Runner manager's), a machine whose
+/// config.json is gone by the time its scan fails was removed meanwhile: `None`, not an
+/// error. A machine named on the command line that vanishes is an error all the same.
 fn scan_all(
     store: &Store,
     names: &[String],
     include_disks: bool,
-) -> Result<Vec<(Option<ForeignPath>, MachineScan)>> {
+    live: bool,
+) -> Result<Vec<Option<Scanned>>> {
     let init = || (held::hold(), crate::fs::stats::remember());
-    crate::fs::par_map(names, 8, init, |n| scan_one(store, n, include_disks))
+    crate::fs::par_map(names, 8, init, |n| {
+        crate::failpoint("export-scan")?;
+        match scan_one(store, n, include_disks) {
+            Ok(scan) => Ok(Some(scan)),
+            Err(_) if live && removed(store, n) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+}
+
+/// Whether machine `name` is gone from the store (its config.json, asked of the disk now,
+/// not of what this export remembers).
+fn removed(store: &Store, name: &str) -> bool {
+    std::fs::symlink_metadata(store.machines_dir().join(name).join("config.json")).is_err()
 }
 
 /// The machines asked for: every one with `--all`, else the names given (each once, all
