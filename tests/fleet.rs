@@ -319,3 +319,47 @@ fn machines_removed_while_exporting_all_are_left_out_and_said() {
         out.stderr
     );
 }
+
+/// `diff` and a re-import compare a machine without reading the VM disks the bundle left
+/// out (hashing a 4 GiB disk took 14 s); checked with strace: the disk is never opened.
+#[test]
+fn diff_and_reimport_never_read_the_disks_a_bundle_left_out() {
+    let Some(strace) = peer("strace") else {
+        return;
+    };
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    d.export_demo(&store, "b.mbundle", &["vbox"]).ok();
+    let key = demo_key();
+    let k = key.to_str().unwrap();
+    let s = store.to_str().unwrap();
+    for (what, args) in [
+        ("diff", vec!["-s", s, "diff", "b.mbundle", "-i", k]),
+        ("import", vec!["-s", s, "import", "b.mbundle", "-i", k]),
+    ] {
+        let trace = d.path(&format!("{what}.trace"));
+        let out = std::process::Command::new(&strace)
+            .args(["-f", "-qq", "-e", "trace=open,openat", "-o"])
+            .arg(&trace)
+            .arg(env!("CARGO_BIN_EXE_mbundle"))
+            .args(&args)
+            .current_dir(d.root())
+            .env("HOME", d.root())
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap_or(-1);
+        assert!(
+            code == 0 || code == 1,
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let opened = fs::read_to_string(&trace).unwrap();
+        assert!(
+            opened.contains("machines/vbox/"),
+            "{what}: the machine was not compared"
+        );
+        for disk in ["disk.vmdk", "boot2docker.iso"] {
+            assert!(!opened.contains(disk), "{what} opened {disk}");
+        }
+    }
+}

@@ -579,7 +579,13 @@ pub const LOCAL_VM_DRIVERS: &[&str] = &[
 ];
 
 /// Every regular file under a machine directory, relative path -> sha256.
-pub fn machine_files(dir: &Path) -> Result<std::collections::BTreeMap<String, String>> {
+///
+/// A file `skip` says yes to (its relative path) is listed without being read, with an
+/// empty hash: a VM disk of many GiB a bundle left out is not worth hashing to compare.
+pub fn machine_files(
+    dir: &Path,
+    skip: &dyn Fn(&str) -> bool,
+) -> Result<std::collections::BTreeMap<String, String>> {
     let mut out = std::collections::BTreeMap::new();
     for item in walkdir::WalkDir::new(dir).follow_links(false).min_depth(1) {
         let item = item.map_err(|e| {
@@ -599,9 +605,28 @@ pub fn machine_files(dir: &Path) -> Result<std::collections::BTreeMap<String, St
             .unwrap_or(item.path())
             .to_string_lossy()
             .replace('\\', "/");
-        out.insert(rel, sha256_file(item.path())?);
+        let sha = if skip(&rel) {
+            String::new()
+        } else {
+            sha256_file(item.path())?
+        };
+        out.insert(rel, sha);
     }
     Ok(out)
+}
+
+/// The files the bundle left out of machine `name`, relative to its directory (its disks,
+/// its VM folder, files it could not carry).
+pub fn left_out_of(
+    manifest: &crate::format::manifest::Manifest,
+    name: &str,
+) -> std::collections::BTreeSet<String> {
+    let prefix = format!("machines/{name}/");
+    manifest
+        .excluded
+        .iter()
+        .filter_map(|e| e.path.strip_prefix(&prefix).map(str::to_string))
+        .collect()
 }
 
 /// The files of machine `m` in the bundle whose bytes differ from `have` (a machine
@@ -626,13 +651,9 @@ pub fn differing_machine_files(
             differ.push(rest.to_string());
         }
     }
-    let left_out: std::collections::BTreeSet<&str> = manifest
-        .excluded
-        .iter()
-        .filter_map(|e| e.path.strip_prefix(&prefix))
-        .collect();
+    let left_out = left_out_of(manifest, &m.name);
     for rest in have.keys() {
-        if !seen.contains(rest) && !left_out.contains(rest.as_str()) {
+        if !seen.contains(rest) && !left_out.contains(rest) {
             differ.push(rest.clone());
         }
     }

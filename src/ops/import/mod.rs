@@ -154,10 +154,6 @@ impl Report {
 }
 
 /// The names `--rename` gives machines in the store.
-fn rename_targets(req: &ImportRequest) -> Vec<String> {
-    req.renames.iter().map(|(_, new)| new.clone()).collect()
-}
-
 /// Imports a bundle into the store at `root` (created if missing). Reads `input` once,
 /// streaming. On any error the store is as it was.
 pub fn run<R: Read + Send>(
@@ -333,7 +329,7 @@ pub fn dry_run<R: Read + Send>(
                     self.root,
                     manifest,
                     self.req.docker_context.as_deref(),
-                    &rename_targets(self.req),
+                    &self.req.renames,
                 )?
             } else {
                 TargetState::empty(self.root, time::OffsetDateTime::now_utc())

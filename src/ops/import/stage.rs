@@ -334,7 +334,7 @@ impl Visitor for Stager<'_> {
             self.root,
             manifest,
             self.req.docker_context.as_deref(),
-            &super::rename_targets(self.req),
+            &self.req.renames,
         )?;
         let plan = std::sync::Arc::new(plan(manifest, &state, self.req)?);
         self.early = Some(super::early::Early::start(plan.clone(), self.staging)?);

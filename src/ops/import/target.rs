@@ -56,7 +56,7 @@ pub fn snapshot(
     root: &Path,
     manifest: &Manifest,
     docker_config: Option<&Path>,
-    renamed_to: &[String],
+    renames: &[(String, String)],
 ) -> Result<TargetState> {
     let mut state = TargetState::empty(root, time::OffsetDateTime::now_utc());
     state.installed_drivers = installed_drivers(manifest);
@@ -104,19 +104,24 @@ pub fn snapshot(
             Err(e) => return Err(Error::io("stat", p, e)),
         }
     }
-    // The machines an import could find in place: same name, or a rename's target.
-    let candidates: Vec<&String> = manifest
-        .machines
-        .iter()
-        .map(|m| &m.name)
-        .chain(renamed_to)
-        .filter(|n| state.machines.contains(*n))
-        .collect();
-    for name in candidates {
-        let dir = root.join("machines").join(name);
-        state
-            .machine_files
-            .insert(name.clone(), crate::store::machine_files(&dir)?);
+    // The machines an import could find in place: same name, or a rename's target. Their
+    // files are hashed to compare, but for those the bundle left out (a VM's disks, GiBs
+    // each): the comparison ignores them anyway.
+    for m in &manifest.machines {
+        let targets = std::iter::once(&m.name).chain(
+            renames
+                .iter()
+                .filter(|(old, _)| *old == m.name)
+                .map(|(_, new)| new),
+        );
+        let left_out = crate::store::left_out_of(manifest, &m.name);
+        for name in targets {
+            if state.machines.contains(name) && !state.machine_files.contains_key(name) {
+                let dir = root.join("machines").join(name);
+                let files = crate::store::machine_files(&dir, &|rel| left_out.contains(rel))?;
+                state.machine_files.insert(name.clone(), files);
+            }
+        }
     }
     Ok(state)
 }
