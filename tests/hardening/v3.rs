@@ -1108,3 +1108,44 @@ fn key_files_are_read_with_a_bound_and_pipes_still_work() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The hint after a refused journal is a command a person pastes: run as it is printed, it
+/// removes exactly that staging directory, whatever its name holds.
+#[test]
+fn the_refused_journal_hint_removes_exactly_that_directory_when_pasted() {
+    let d = Dir::new();
+    let store = d.copy_fixture(LINUX, "store");
+    let name = ".mbundle-staging-$(touch PWNED) `touch PWNED2` 'q' x";
+    let staging = store.join(name);
+    fs::create_dir_all(&staging).unwrap();
+    let steps = serde_json::json!([{"rename": {"from": "../x", "to": "../x"}}]);
+    fs::write(
+        staging.join("journal.json"),
+        serde_json::to_vec(&journal(steps)).unwrap(),
+    )
+    .unwrap();
+    let out = d
+        .run(&["-s", store.to_str().unwrap(), "ls"])
+        .fails(1, &["refusing to finish"]);
+    let hint = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("hint: "))
+        .unwrap();
+    let command = hint
+        .split_once("(rm -r ")
+        .and_then(|(_, rest)| rest.rsplit_once("); the machines"))
+        .map(|(words, _)| format!("rm -r {words}"))
+        .unwrap_or_else(|| panic!("no command in {hint}"));
+    assert!(command.starts_with("rm -r "), "{command}");
+    let run = std::process::Command::new("sh")
+        .args(["-c", &command])
+        .current_dir(d.root())
+        .status()
+        .unwrap();
+    assert!(run.success(), "{command}");
+    assert!(!staging.exists(), "{command} left the directory");
+    assert!(!d.path("PWNED").exists() && !d.path("PWNED2").exists());
+    assert!(store.join("machines/web/config.json").is_file());
+    d.run(&["-s", store.to_str().unwrap(), "ls"]).ok();
+}
