@@ -82,6 +82,12 @@ pub fn run<R: Read + Send>(
     };
     let manifest = read_bundle(input, keys, what, &mut c)?;
     let in_store = store.machine_names()?;
+    // Where each set lies in this store, looked up once (500 machines share one set).
+    let set_dirs: BTreeMap<&str, Option<std::path::PathBuf>> = manifest
+        .certsets
+        .iter()
+        .map(|s| (s.id.as_str(), set_dir_in_store(store, &manifest, s)))
+        .collect();
     let mut report = DiffReport::default();
     for name in &in_store {
         if !manifest.machines.iter().any(|m| &m.name == name) {
@@ -102,11 +108,11 @@ pub fn run<R: Read + Send>(
         let key = format!("machines/{}/config.json", m.name);
         if let Some(text) = c.configs.get(&key) {
             let ours = crate::store::read_config_file(&dir.join("config.json")).unwrap_or_default();
-            let set = m
-                .certset
-                .as_deref()
-                .and_then(|id| manifest.certsets.iter().find(|s| s.id == id));
-            let mapped = mapped_config(store, &manifest, set, &m.store, text);
+            let placed = m.certset.as_deref().and_then(|id| {
+                let set = manifest.certsets.iter().find(|s| s.id == id)?;
+                Some((set, set_dirs.get(id)?.as_deref()?))
+            });
+            let mapped = mapped_config(store, placed, &m.store, text);
             let mut candidates: Vec<&[u8]> = vec![text];
             candidates.extend(mapped.as_deref());
             if !crate::store::same_config(&ours, &candidates) {
@@ -122,7 +128,8 @@ pub fn run<R: Read + Send>(
         }
     }
     for set in &manifest.certsets {
-        if !set_in_store(store, &manifest, set) {
+        let placed = set_dirs.get(set.id.as_str()).is_some_and(Option::is_some);
+        if !placed && !named_by_machines(store, &manifest, set) {
             report.certsets.push(ChangedSet {
                 id: set.id.clone(),
                 ca_name: set.ca_name.clone(),
@@ -142,16 +149,14 @@ pub fn run<R: Read + Send>(
 /// `imported-certs/<id>/`, whichever holds it), then the store root.
 fn mapped_config(
     store: &Store,
-    manifest: &Manifest,
-    set: Option<&CertSetEntry>,
+    placed: Option<(&CertSetEntry, &std::path::Path)>,
     old_store: &str,
     text: &[u8],
 ) -> Option<Vec<u8>> {
     let mut config: serde_json::Value = serde_json::from_slice(text).ok()?;
     let from = ForeignPath::parse(old_store)?;
     let to = ForeignPath::parse(store.root.to_str()?)?;
-    let placed = set.and_then(|set| {
-        let dir = set_dir_in_store(store, manifest, set)?;
+    let placed = placed.and_then(|(set, dir)| {
         Some(cert_set_rules(
             set.members
                 .iter()
@@ -189,12 +194,10 @@ fn set_dir_in_store(
     .find(|dir| members_at(dir))
 }
 
-/// Whether every member of `set` is, byte for byte, in one of the places it could be.
-fn set_in_store(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool {
+/// Whether every member of `set` is, byte for byte, where this store's machines of the set
+/// name it (a set not in `certs/` or `imported-certs/<id>/`).
+fn named_by_machines(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> bool {
     let sha = |path: &std::path::Path| crate::store::sha256_file(path).ok();
-    if set_dir_in_store(store, manifest, set).is_some() {
-        return true;
-    }
     // Where this store's own machines of the set name them (a custom CA outside the store):
     // the places an export of this store reads. The bundle's `sources` are never looked at:
     // a bundle naming /etc/shadow or /dev/zero there would make diff an oracle or a hang.
