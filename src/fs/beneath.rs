@@ -297,9 +297,9 @@ fn check_component(comp: &str) -> io::Result<()> {
     Ok(())
 }
 
-/// Reads an open file whole, refusing anything but a regular file and more than `max` bytes
-/// whatever its size claims (a file in /proc says 0 and holds gigabytes).
-pub fn read_open_bounded(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
+/// The size of an open file, which must be a regular file: anything else is refused with
+/// what it is.
+fn regular_size(file: &File, path: &Path) -> Result<u64> {
     let meta = file.metadata().ctx("stat", path)?;
     if !meta.is_file() {
         return Err(Error::io(
@@ -311,7 +311,35 @@ pub fn read_open_bounded(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
             )),
         ));
     }
-    let mut bytes = Vec::with_capacity(meta.len().min(max) as usize);
+    Ok(meta.len())
+}
+
+/// Opens `path` for reading only if it is a regular file (a link to one is followed), with
+/// the size it had then. A FIFO opens at once (O_NONBLOCK) and is then refused, instead of
+/// waiting for a writer forever; a device or directory is refused too.
+pub fn open_regular(path: &Path) -> Result<(File, u64)> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = opts.open(path).ctx("read", path)?;
+    let size = regular_size(&file, path)?;
+    Ok((file, size))
+}
+
+/// Reads an open file whole, refusing anything but a regular file and more than `max` bytes
+/// whatever its size claims (a file in /proc says 0 and holds gigabytes).
+pub fn read_open_bounded(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
+    let size = regular_size(&file, path)?;
+    read_up_to(file, size, path, max)
+}
+
+/// Reads at most `max` bytes of `file` (which says it holds `size`); more is an error.
+fn read_up_to(file: File, size: u64, path: &Path, max: u64) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(size.min(max) as usize);
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .ctx("read", path)?;
@@ -328,20 +356,11 @@ pub fn read_open_bounded(file: File, path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// Reads a regular file whole, at most `max` bytes (see [`read_open_bounded`]). A link to a
-/// regular file is followed; opening never blocks on a FIFO.
+/// Reads a regular file whole, at most `max` bytes (see [`open_regular`] and
+/// [`read_open_bounded`]).
 pub fn read_bounded(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NONBLOCK: a FIFO opens at once (and is then refused) instead of waiting for a
-        // writer forever.
-        opts.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
-    let file = opts.open(path).ctx("read", path)?;
-    read_open_bounded(file, path, max)
+    let (file, size) = open_regular(path)?;
+    read_up_to(file, size, path, max)
 }
 
 #[cfg(test)]

@@ -2,11 +2,10 @@
 //! only as a regular file), which files are secret by name or by content and the mode each
 //! gets, and a file's sha256 that never waits on a FIFO or reads past its size.
 
-use std::fs;
 use std::path::Path;
 
 use super::{CA_CERT, CLIENT_CERT};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{IoContext, Result};
 
 /// Largest config.json mbundle will read (real ones are a few KiB).
 pub const MAX_CONFIG: u64 = 4 << 20;
@@ -75,25 +74,10 @@ pub fn store_mode(name: &str, bytes: Option<&[u8]>) -> u32 {
 /// Only a regular file, and only the bytes its size says it has when opened: a FIFO, a device
 /// (`/dev/zero`) or a file that keeps growing never holds the caller.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut opts = fs::OpenOptions::new();
-    opts.read(true);
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    }
-    let f = opts.open(path).ctx("read", path)?;
-    let meta = f.metadata().ctx("stat", path)?;
-    if !meta.is_file() {
-        return Err(Error::io(
-            "read",
-            path,
-            std::io::Error::other("not a regular file"),
-        ));
-    }
+    let (f, size) = crate::fs::beneath::open_regular(path)?;
     use sha2::Digest;
     use std::io::Read;
-    let mut f = f.take(meta.len());
+    let mut f = f.take(size);
     let mut h = sha2::Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {

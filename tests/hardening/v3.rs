@@ -994,31 +994,9 @@ fn root_exporting_a_user_s_store_never_carries_what_that_user_could_not_read() {
     fs::write(secret_dir.join("root-secret.txt"), "ROOT-ONLY-SECRET").unwrap();
     fs::set_permissions(&secret_dir, fs::Permissions::from_mode(0o700)).unwrap();
     std::os::unix::fs::symlink(&secret_dir, store.join("machines/linked")).unwrap();
-    let r = demo_recipient();
-    d.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "linked",
-        "-r",
-        &r,
-        "-o",
-        "l.mbundle",
-    ])
-    .fails(2, &["no machine named linked"]);
-    let out = d
-        .run(&[
-            "-s",
-            store.to_str().unwrap(),
-            "export",
-            "web",
-            "edge",
-            "-r",
-            &r,
-            "-o",
-            "b.mbundle",
-        ])
-        .ok();
+    d.export_demo(&store, "l.mbundle", &["linked"])
+        .fails(2, &["no machine named linked"]);
+    let out = d.export_demo(&store, "b.mbundle", &["web", "edge"]).ok();
     assert!(
         out.stderr.contains("cannot read it") && out.stderr.contains("acme-ca"),
         "{}",
@@ -1036,18 +1014,7 @@ fn root_exporting_a_user_s_store_never_carries_what_that_user_could_not_read() {
     }
     // Readable by alice, the same files travel.
     chown(&acme, "12345:12345");
-    d.run(&[
-        "-s",
-        store.to_str().unwrap(),
-        "export",
-        "web",
-        "edge",
-        "-r",
-        &r,
-        "-o",
-        "c.mbundle",
-    ])
-    .ok();
+    d.export_demo(&store, "c.mbundle", &["web", "edge"]).ok();
     let entries = decrypt_entries(&fs::read(d.path("c.mbundle")).unwrap(), &demo_key());
     let all: String = entries
         .iter()
