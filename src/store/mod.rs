@@ -39,9 +39,9 @@ pub const CERT_MEMBERS: [&str; 4] = [CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY];
 pub struct Store {
     /// The store root (`~/.docker/machine` by default).
     pub root: PathBuf,
-    /// The store's owner (user, group) when it is not the user running mbundle, looked up
-    /// once: `None` inside when they are the same.
-    foreign_owner: std::sync::OnceLock<Option<(u32, u32)>>,
+    /// The store's owner (user, group) and the user running mbundle, when they differ,
+    /// looked up once: `None` inside when they are the same.
+    foreign_owner: std::sync::OnceLock<Option<(u32, u32, u32)>>,
 }
 
 impl Store {
@@ -53,10 +53,11 @@ impl Store {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            let me = crate::fs::beneath::current_user()?;
-            let (uid, gid) = (*self.foreign_owner.get_or_init(|| {
+            // Asked once per store: the export asks for every file it scans.
+            let (uid, gid, me) = (*self.foreign_owner.get_or_init(|| {
+                let me = crate::fs::beneath::current_user()?;
                 let meta = fs::metadata(&self.root).ok()?;
-                (meta.uid() != me).then(|| (meta.uid(), meta.gid()))
+                (meta.uid() != me).then(|| (meta.uid(), meta.gid(), me))
             }))?;
             // Where it really is: a link in the store (a machine directory that is one) to a
             // file elsewhere is a file elsewhere.
