@@ -508,13 +508,13 @@ pub fn names_hint(what: &str, known: &[String], asked: &[String], see_all: &str)
             .filter(|(d, k)| *d > 0 && *d <= (k.chars().count() / 3).max(2))
             .collect();
         if let Some(best) = scored.iter().map(|(d, _)| *d).min() {
-            near.extend(
-                scored
-                    .iter()
-                    .filter(|(d, _)| *d == best)
-                    .map(|(_, k)| *k)
-                    .take(3),
-            );
+            let closest = scored.iter().filter(|(d, _)| *d == best).map(|(_, k)| *k);
+            for k in closest.take(3) {
+                // Two names asked for may share their nearest: said once.
+                if !near.contains(&k) {
+                    near.push(k);
+                }
+            }
         }
     }
     if !near.is_empty() {
@@ -776,5 +776,16 @@ mod tests {
         );
         let export = Error::io(WRITE_BUNDLE, "out.mbundle", full());
         assert!(export.hint().unwrap().contains("-o"));
+    }
+
+    #[test]
+    fn name_hints_are_short_and_say_each_near_name_once() {
+        let known: Vec<String> = (0..300).map(|i| format!("runner-{i:04}")).collect();
+        let asked = vec!["runner-01000".to_string(), "runner-01000".to_string()];
+        let hint = names_hint("machines", &known, &asked, "mbundle ls");
+        let near = hint.split('?').next().unwrap();
+        assert_eq!(near.matches("runner-0100").count(), 1, "{hint}");
+        assert!(hint.ends_with("... and 290 more: see mbundle ls"), "{hint}");
+        assert_eq!(names_hint("machines", &[], &asked, "x"), "machines: none");
     }
 }

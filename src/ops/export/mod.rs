@@ -225,7 +225,8 @@ type Scanned = (Option<ForeignPath>, MachineScan);
 /// asked for; the first error in that order is the one reported. With `live` (`--all` of a
 /// store docker-machine keeps changing, as a GitLab Runner manager's), a machine whose
 /// config.json is gone by the time its scan fails was removed meanwhile: `None`, not an
-/// error. A machine named on the command line that vanishes is an error all the same.
+/// error. A machine named on the command line that vanishes is an error all the same
+/// ("changed while exporting").
 fn scan_all(
     store: &Store,
     names: &[String],
@@ -238,6 +239,10 @@ fn scan_all(
         match scan_one(store, n, include_disks) {
             Ok(scan) => Ok(Some(scan)),
             Err(_) if live && removed(store, n) => Ok(None),
+            // Named, and gone: one error whichever step first missed it.
+            Err(_) if removed(store, n) => Err(Error::ChangedWhileExporting {
+                path: store.machines_dir().join(n),
+            }),
             Err(e) => Err(e),
         }
     })
