@@ -3,6 +3,7 @@
 //!
 //! - a module imports only its own layer and the layers below it;
 //! - an operation never imports another operation (a shared helper moves down);
+//! - no two modules import each other, directly or round a circle (what both need moves down);
 //! - every file in `src/` opens with its `//!` module doc;
 //! - no file in `src/` grows past 800 lines (the few still above it may only shrink);
 //! - no function in `src/` runs past 100 lines: a long one becomes named steps;
@@ -122,6 +123,170 @@ fn lower_layers_never_import_higher_ones() {
         "layering broken:\n  {}",
         wrong.join("\n  ")
     );
+}
+
+/// A file's module path: `ops/import/plan.rs` -> `ops::import::plan`, `ops/mod.rs` -> `ops`,
+/// `lib.rs` and `main.rs` -> `` (the crate root).
+fn module_of(rel: &str) -> String {
+    let stem = rel.trim_end_matches(".rs");
+    let stem = stem.strip_suffix("/mod").unwrap_or(stem);
+    if stem == "lib" || stem == "main" {
+        return String::new();
+    }
+    stem.replace('/', "::")
+}
+
+/// The text of a file without comments and without its `mod tests` (tests may use anything).
+fn code_of(text: &str) -> String {
+    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or(text);
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every module path a file's code names through `crate::` or `super::`, resolved to the
+/// longest prefix that is a module (`crate::ops::import::plan::Found` -> `ops::import::plan`).
+fn module_uses(module: &str, code: &str, modules: &[String]) -> Vec<String> {
+    let resolve = |segs: &[&str]| -> Option<String> {
+        (1..=segs.len())
+            .rev()
+            .map(|n| segs[..n].join("::"))
+            .find(|m| modules.contains(m))
+    };
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let path_at = |s: &str| -> Vec<String> {
+        let mut segs = Vec::new();
+        let mut rest = s;
+        loop {
+            let seg: String = rest.chars().take_while(|&c| is_ident(c)).collect();
+            if seg.is_empty() {
+                break;
+            }
+            rest = &rest[seg.len()..];
+            segs.push(seg);
+            match rest.strip_prefix("::") {
+                Some(r) => rest = r,
+                None => break,
+            }
+        }
+        segs
+    };
+    let own: Vec<&str> = module.split("::").filter(|s| !s.is_empty()).collect();
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("crate::") {
+        if i > 0 && code[..i].ends_with(is_ident) {
+            continue;
+        }
+        let segs = path_at(&code[i + "crate::".len()..]);
+        let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+        out.extend(resolve(&segs));
+    }
+    for (i, _) in code.match_indices("super::") {
+        if i > 0 && (code[..i].ends_with(is_ident) || code[..i].ends_with("super::")) {
+            continue;
+        }
+        let mut rest = &code[i..];
+        let mut up = 0;
+        while let Some(r) = rest.strip_prefix("super::") {
+            rest = r;
+            up += 1;
+        }
+        let Some(base) = own.len().checked_sub(up) else {
+            continue;
+        };
+        let tail = path_at(rest);
+        let segs: Vec<&str> = own[..base]
+            .iter()
+            .copied()
+            .chain(tail.iter().map(String::as_str))
+            .collect();
+        out.extend(resolve(&segs));
+    }
+    out.retain(|m| m != module && !m.is_empty());
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The circles in a graph of modules (each a path of module names back to its start).
+fn circles(edges: &std::collections::BTreeMap<String, Vec<String>>) -> Vec<Vec<String>> {
+    // Depth-first search; a back edge to a module on the current path closes a circle.
+    fn visit(
+        m: &str,
+        edges: &std::collections::BTreeMap<String, Vec<String>>,
+        path: &mut Vec<String>,
+        done: &mut std::collections::BTreeSet<String>,
+        found: &mut Vec<Vec<String>>,
+    ) {
+        if let Some(at) = path.iter().position(|p| p == m) {
+            let mut circle = path[at..].to_vec();
+            circle.push(m.to_string());
+            found.push(circle);
+            return;
+        }
+        if done.contains(m) {
+            return;
+        }
+        path.push(m.to_string());
+        for next in edges.get(m).into_iter().flatten() {
+            visit(next, edges, path, done, found);
+        }
+        path.pop();
+        done.insert(m.to_string());
+    }
+    let mut done = std::collections::BTreeSet::new();
+    let mut found = Vec::new();
+    for m in edges.keys() {
+        visit(m, edges, &mut Vec::new(), &mut done, &mut found);
+    }
+    found
+}
+
+#[test]
+fn no_modules_import_each_other() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let modules: Vec<String> = files.iter().map(|f| module_of(&rel(f))).collect();
+    let mut edges = std::collections::BTreeMap::new();
+    for f in &files {
+        let module = module_of(&rel(f));
+        let code = code_of(&fs::read_to_string(f).unwrap());
+        edges.insert(module.clone(), module_uses(&module, &code, &modules));
+    }
+    let found: Vec<String> = circles(&edges).iter().map(|c| c.join(" -> ")).collect();
+    assert!(
+        found.is_empty(),
+        "modules that import each other (move what they share down):\n  {}",
+        found.join("\n  ")
+    );
+}
+
+#[test]
+fn the_circle_finder_sees_circles() {
+    let modules: Vec<String> = ["a", "a::x", "a::y", "b"].map(String::from).to_vec();
+    let uses = module_uses("a::x", "use super::y::Thing;\nuse crate::b::f;", &modules);
+    assert_eq!(uses, ["a::y", "b"]);
+    assert_eq!(module_uses("a::x", "super::super::b::g()", &modules), ["b"]);
+    assert_eq!(module_of("ops/import/mod.rs"), "ops::import");
+    assert_eq!(
+        code_of("use a;\n// crate::b\n#[cfg(test)]\nmod tests { crate::c }"),
+        "use a;"
+    );
+    let edges = [
+        ("a::x", vec!["a::y"]),
+        ("a::y", vec!["b"]),
+        ("b", vec!["a::x"]),
+    ]
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(String::from).collect()))
+    .into_iter()
+    .collect();
+    assert_eq!(circles(&edges), [["a::x", "a::y", "b", "a::x"]]);
+    let line: std::collections::BTreeMap<String, Vec<String>> =
+        [("a".to_string(), vec!["b".to_string()])]
+            .into_iter()
+            .collect();
+    assert!(circles(&line).is_empty());
 }
 
 #[test]

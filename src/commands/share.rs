@@ -71,13 +71,12 @@ fn share_json(
         .machines
         .iter()
         .map(|mm| {
-            let prefix = format!("machines/{}/", mm.name);
             serde_json::json!({
                 "name": mm.name,
                 "redacted": mm.redacted,
                 "withheld": m.excluded.iter()
-                    .filter(|e| e.path.starts_with(&prefix) && e.why.starts_with("shared:"))
-                    .map(|e| &e.path[prefix.len()..])
+                    .filter(|e| e.why.starts_with("shared:"))
+                    .filter_map(|e| crate::format::layout::in_machine(&e.path, &mm.name))
                     .collect::<Vec<_>>(),
             })
         })

@@ -743,9 +743,7 @@ pub fn keep_config(
     max: u64,
     into: &mut std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<()> {
-    let is_config = entry.path.starts_with("machines/")
-        && entry.path.matches('/').count() == 2
-        && entry.path.ends_with("/config.json");
+    let is_config = crate::format::layout::config_of(&entry.path).is_some();
     if is_config && entry.size <= max {
         let mut buf = Vec::with_capacity(entry.size as usize);
         data.take(max)

@@ -10,6 +10,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
+use crate::format::layout;
 use crate::store::paths::SourceOs;
 use crate::store::CERT_MEMBERS;
 
@@ -332,8 +333,8 @@ impl Manifest {
             })?;
             let mut comps = f.path.split('/');
             let owner_ok = match (comps.next(), comps.next()) {
-                (Some("machines"), Some(m)) => machines.contains(m),
-                (Some("certsets"), Some(s)) => sets.contains(s),
+                (Some(layout::MACHINES), Some(m)) => machines.contains(m),
+                (Some(layout::CERTSETS), Some(s)) => sets.contains(s),
                 _ => false,
             };
             if !owner_ok {
@@ -382,7 +383,7 @@ impl Manifest {
         claimed: &mut [bool],
     ) -> Result<(), ManifestError> {
         for m in &self.machines {
-            let dir = format!("machines/{}/", m.name);
+            let dir = layout::machine_prefix(&m.name);
             for p in &m.files {
                 let Some(&i) = files.get(p.as_str()).filter(|_| p.starts_with(&dir)) else {
                     return Err(ManifestError::NotHeld {
@@ -423,7 +424,7 @@ impl Manifest {
                 }
                 let at = files
                     .get(mem.path.as_str())
-                    .filter(|_| mem.path == format!("certsets/{}/{}", s.id, mem.name));
+                    .filter(|_| mem.path == layout::set_member(&s.id, &mem.name));
                 let Some(&i) = at else {
                     return Err(ManifestError::MisplacedMember {
                         set: s.id.clone(),

@@ -96,7 +96,7 @@ pub fn try_lock_store(root: &Path) -> Result<Option<StoreLock>> {
     let path = root.join(LOCK_FILE);
     for _ in 0..64 {
         let file = open_lock_file(&path)?;
-        crate::failpoint("store-lock")?;
+        crate::failpoint::failpoint("store-lock")?;
         match file.try_lock() {
             Ok(()) if super::same_file(&path, &file) => {
                 return Ok(Some(StoreLock { path, _file: file }))

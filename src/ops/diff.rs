@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::format::bundle::{read_bundle, Visitor};
 use crate::format::crypto::DecryptWith;
+use crate::format::layout;
 use crate::format::manifest::{CertSetEntry, FileEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{cert_set_rules, rewrite_config, to_docker_machine_json, PathMap};
@@ -102,10 +103,10 @@ pub fn run<R: Read + Send>(
         let dir = store.machines_dir().join(&m.name);
         // A VM disk the bundle left out is not hashed (14 s for 4 GiB): the comparison
         // ignores it anyway.
-        let left_out = crate::store::left_out_of(&manifest, &m.name);
+        let left_out = crate::format::contents::left_out_of(&manifest, &m.name);
         let have = crate::store::machine_files(&dir, &|rel| left_out.contains(rel))?;
-        let mut files = crate::store::differing_machine_files(&manifest, m, &have);
-        let key = format!("machines/{}/config.json", m.name);
+        let mut files = crate::format::contents::differing_machine_files(&manifest, m, &have);
+        let key = layout::machine_config(&m.name);
         if let Some(text) = c.configs.get(&key) {
             let ours = crate::store::read_config_file(&dir.join("config.json")).unwrap_or_default();
             let placed = m.certset.as_deref().and_then(|id| {

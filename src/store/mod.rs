@@ -616,52 +616,6 @@ pub fn machine_files(
     Ok(out)
 }
 
-/// The files the bundle left out of machine `name`, relative to its directory (its disks,
-/// its VM folder, files it could not carry).
-pub fn left_out_of(
-    manifest: &crate::format::manifest::Manifest,
-    name: &str,
-) -> std::collections::BTreeSet<String> {
-    let prefix = format!("machines/{name}/");
-    manifest
-        .excluded
-        .iter()
-        .filter_map(|e| e.path.strip_prefix(&prefix).map(str::to_string))
-        .collect()
-}
-
-/// The files of machine `m` in the bundle whose bytes differ from `have` (a machine
-/// directory's files, relative path -> sha256), or that only one side holds. config.json is
-/// left aside (a rewrite changes it); files the export left out (disks) do not count.
-pub fn differing_machine_files(
-    manifest: &crate::format::manifest::Manifest,
-    m: &crate::format::manifest::MachineEntry,
-    have: &std::collections::BTreeMap<String, String>,
-) -> Vec<String> {
-    let prefix = format!("machines/{}/", m.name);
-    let mut differ = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for path in &m.files {
-        let rest = &path[prefix.len()..];
-        seen.insert(rest.to_string());
-        if rest == "config.json" {
-            continue;
-        }
-        let want = manifest.file(path).map(|f| &f.sha256);
-        if have.get(rest) != want {
-            differ.push(rest.to_string());
-        }
-    }
-    let left_out = left_out_of(manifest, &m.name);
-    for rest in have.keys() {
-        if !seen.contains(rest) && !left_out.contains(rest) {
-            differ.push(rest.clone());
-        }
-    }
-    differ.sort();
-    differ
-}
-
 /// Whether a store's config.json (`have`) is the one a bundle holds (`bundle`, as is) or the
 /// same JSON once its paths are mapped onto this store (`rewritten`).
 pub fn same_config(have: &[u8], candidates: &[&[u8]]) -> bool {

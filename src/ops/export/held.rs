@@ -12,7 +12,7 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::scan::Stamp;
+use super::stamp::Stamp;
 use zeroize::Zeroizing;
 
 /// Largest file held.

@@ -10,9 +10,11 @@ mod certsets;
 mod held;
 mod scan;
 mod share;
+mod stamp;
 mod write;
 
 use crate::error::{Error, Result};
+use crate::format::layout;
 use crate::format::manifest::{
     CertRole, CertSetEntry, FileEntry, Manifest, Member, Source, FORMAT_VERSION,
 };
@@ -23,9 +25,13 @@ use crate::store::{FoundMember, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CER
 use std::path::PathBuf;
 
 pub use certsets::*;
-pub use scan::*;
+use scan::*;
 pub use share::*;
+pub use stamp::*;
 pub use write::*;
+
+/// What an interrupted export left undone.
+pub const NOT_WRITTEN: &str = "no bundle written";
 
 /// What to export.
 #[derive(Clone, Debug, Default)]
@@ -235,7 +241,7 @@ fn scan_all(
 ) -> Result<Vec<Option<Scanned>>> {
     let init = || (held::hold(), crate::fs::stats::remember());
     crate::fs::par_map(names, 8, init, |n| {
-        crate::failpoint("export-scan")?;
+        crate::failpoint::failpoint("export-scan")?;
         match scan_one(store, n, include_disks) {
             Ok(scan) => Ok(Some(scan)),
             Err(_) if live && removed(store, n) => Ok(None),
@@ -335,7 +341,7 @@ fn certset_entry(
 ) -> Result<CertSetEntry> {
     let mut members = Vec::new();
     for (name, (local, sources)) in &g.members {
-        let path = format!("certsets/{}/{}", g.id, name);
+        let path = layout::set_member(&g.id, name);
         files.push(hash_file(local, path.clone(), name)?);
         members.push(Member {
             name: name.to_string(),

@@ -2,11 +2,13 @@
 //! carried file hashed (with the stamp that tells a file changed before the second pass).
 
 use super::certsets::{machine_certs, pem_problem, MachineCerts};
-use super::write::NOT_WRITTEN;
+use super::stamp::{Stamp, REHASH_MAX};
 use super::PlannedFile;
+use super::NOT_WRITTEN;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::IO_BUFFER;
+use crate::format::layout;
 use crate::format::manifest::{Excluded, FileEntry, MachineEntry, PathNote};
 use crate::store::paths::ForeignPath;
 use crate::store::{default_exclusion, each_string_field, is_secret_file, Located, Machine, Store};
@@ -15,65 +17,6 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-/// What changes when a file is written to: size, times (ctime cannot be set back by a
-/// user), inode and device.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    len: u64,
-    mtime_ns: i128,
-    ctime_ns: i128,
-    ino: u64,
-    dev: u64,
-}
-
-impl Stamp {
-    /// The stamp of content that is not a file.
-    pub fn none() -> Stamp {
-        Stamp {
-            len: 0,
-            mtime_ns: 0,
-            ctime_ns: 0,
-            ino: 0,
-            dev: 0,
-        }
-    }
-
-    /// Reads the stamp of an open file's metadata.
-    pub fn of(meta: &fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Stamp {
-                len: meta.len(),
-                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-                ino: meta.ino(),
-                dev: meta.dev(),
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let t = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as i128);
-            Stamp {
-                len: meta.len(),
-                mtime_ns: t,
-                ctime_ns: 0,
-                ino: 0,
-                dev: 0,
-            }
-        }
-    }
-}
-
-/// Files up to this size are hashed again as they stream; larger ones (VM disks) are checked
-/// by their [`Stamp`] before and after, which any write changes, instead of paying for a
-/// second sha256 of gigabytes.
-pub const REHASH_MAX: u64 = 8 << 20;
 
 pub(super) fn mtime_of(meta: &fs::Metadata) -> u64 {
     meta.modified()
@@ -269,13 +212,13 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
         let size = || item.metadata().map(|md| md.len()).unwrap_or(0);
         let Some(comps) = comps else {
             excluded.push(Excluded {
-                path: format!("machines/{}/{}", m.name, rel.to_string_lossy()),
+                path: layout::machine_file(&m.name, &rel.to_string_lossy()),
                 size: size(),
                 why: "file name is not UTF-8".into(),
             });
             continue;
         };
-        let archive_path = format!("machines/{}/{}", m.name, comps.join("/"));
+        let archive_path = layout::machine_file(&m.name, &comps.join("/"));
         if let Some(why) = left_out(
             m,
             &item,

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::{certset_id, plan, ExportPlan, ExportRequest, PlannedFile};
 use crate::error::{Error, Result};
+use crate::format::layout;
 use crate::format::manifest::{CertSetEntry, Excluded, MachineEntry, Member, ShareInfo};
 use crate::pki::certs;
 use crate::pki::reissue::Issuer;
@@ -244,7 +245,6 @@ fn share_machine(
     let mut entry = m.clone();
     entry.certset = Some(pair.new_id.clone());
     entry.files.clear();
-    let prefix = format!("machines/{}/", m.name);
     let cert = |path: String| {
         PlannedFile::generated(path, pair.cert.clone(), 0o644, "new client certificate")
     };
@@ -252,7 +252,9 @@ fn share_machine(
         |path: String| PlannedFile::generated(path, pair.key.to_vec(), 0o600, "new client key");
     let ssh_key = ssh_key_name(base, m);
     for path in &m.files {
-        let rel = &path[prefix.len()..];
+        let Some(rel) = layout::in_machine(path, &m.name) else {
+            continue;
+        };
         let base_file = base
             .files
             .iter()
@@ -287,15 +289,15 @@ fn share_machine(
     }
     // docker-machine env points DOCKER_CERT_PATH at the machine directory: the teammate's
     // pair goes there in place of the owner's, and even if the owner's copy was missing.
-    out.add(&mut entry, cert(format!("{prefix}{CLIENT_CERT}")));
-    out.add(&mut entry, key(format!("{prefix}{CLIENT_KEY}")));
+    out.add(&mut entry, cert(layout::machine_file(&m.name, CLIENT_CERT)));
+    out.add(&mut entry, key(layout::machine_file(&m.name, CLIENT_KEY)));
     record.redacted = entry.redacted.clone();
     let text =
         serde_json::to_vec_pretty(&record).map_err(|e| Error::Bug(format!("share record: {e}")))?;
     out.add(
         &mut entry,
         PlannedFile::generated(
-            format!("{prefix}{SHARE_RECORD}"),
+            layout::machine_file(&m.name, SHARE_RECORD),
             text,
             0o644,
             "share record",
@@ -331,7 +333,7 @@ fn share_set(
             .map(|m| m.sources.clone())
             .unwrap_or_default()
     };
-    let path = |name: &str| format!("certsets/{new_id}/{name}");
+    let path = |name: &str| layout::set_member(&new_id, name);
     // Exactly the CA certificate: a ca.pem with the CA key appended travels as the
     // certificate alone.
     let ca_cert = certs::single_cert_pem(&ca_pem).map_err(|e| {
@@ -393,7 +395,7 @@ fn load_issuer(
     req: &ShareRequest,
 ) -> Result<(Issuer, Vec<u8>)> {
     let member = |name: &str| {
-        let path = format!("certsets/{}/{name}", set.id);
+        let path = layout::set_member(&set.id, name);
         base.files.iter().find(|f| f.entry.path == path)
     };
     let used_by = set.machines.join(", ");
@@ -460,7 +462,7 @@ fn config_file(
 /// The machine's SSH key, relative to its directory: the file `Driver.SSHKeyPath` names
 /// when it is directly in the machine directory, else docker-machine's `id_rsa`.
 fn ssh_key_name(base: &ExportPlan, m: &MachineEntry) -> String {
-    let config = format!("machines/{}/config.json", m.name);
+    let config = layout::machine_config(&m.name);
     base.files
         .iter()
         .find(|f| f.entry.path == config)

@@ -1,8 +1,9 @@
 //! The second pass: planned files streamed into the bundle (tar, gzip, age) to standard
 //! output, a FIFO or device, or a locked temporary file renamed into place when complete.
 
-use super::scan::{Stamp, REHASH_MAX};
+use super::stamp::{Stamp, REHASH_MAX};
 use super::ExportPlan;
+use super::NOT_WRITTEN;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{BundleWriter, SourceReadError};
@@ -41,7 +42,7 @@ pub fn write<W: Write + Send + 'static>(
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, LEVEL).map_err(out_err)?;
     for f in &plan.files {
         crate::signals::check(NOT_WRITTEN)?;
-        crate::failpoint("export-file")?;
+        crate::failpoint::failpoint("export-file")?;
         if let Some(bytes) = &f.generated {
             let reader = SourceReader {
                 inner: io::Cursor::new(bytes.0.as_slice()),
@@ -83,9 +84,6 @@ pub fn write<W: Write + Send + 'static>(
 /// (3: 1.007, 5: 1.005) and takes about 0.8 of level 5's time; level 1 where level 2's
 /// samples are not 3 % smaller, 1.015 of it in 0.92 of level 2's time (bench/run.sh, r).
 pub const LEVEL: u32 = 2;
-
-/// What an interrupted export left undone.
-pub const NOT_WRITTEN: &str = "no bundle written";
 
 /// Raised inside the writer when a signal arrived, to unwind to [`write`]'s caller.
 #[derive(Debug)]

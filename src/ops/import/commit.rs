@@ -382,7 +382,7 @@ pub(super) fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Resul
     let mut done: Vec<&Step> = Vec::new();
     let result = (|| -> Result<()> {
         for step in steps {
-            crate::failpoint("commit-step")?;
+            crate::failpoint::failpoint("commit-step")?;
             match step {
                 Step::Mkdir(rel) => mkdir_private(&plan.root.join(rel))?,
                 Step::Rename { from, to } => {

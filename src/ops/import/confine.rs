@@ -5,16 +5,24 @@
 
 use serde_json::Value;
 
-use super::plan::{SetPlan, WRITTEN_FIELDS};
 use crate::store::fields::shown;
 use crate::store::paths::ForeignPath;
 
-/// Where the cert set `id` is placed, relative to the store.
-pub(super) fn set_dir(sets: &[SetPlan], id: Option<&str>) -> Option<String> {
-    sets.iter()
-        .find(|s| Some(s.id.as_str()) == id)
-        .map(|s| s.dir_rel.clone())
-}
+/// config.json fields naming files or directories docker-machine creates or overwrites.
+pub(super) const WRITTEN_FIELDS: &[&[&str]] = &[
+    &["HostOptions", "AuthOptions", "CertDir"],
+    &["HostOptions", "AuthOptions", "CaCertPath"],
+    &["HostOptions", "AuthOptions", "CaPrivateKeyPath"],
+    &["HostOptions", "AuthOptions", "PrivateKeyPath"],
+    &["HostOptions", "AuthOptions", "ClientCertPath"],
+    &["HostOptions", "AuthOptions", "ClientKeyPath"],
+    &["HostOptions", "AuthOptions", "ServerCertPath"],
+    &["HostOptions", "AuthOptions", "ServerKeyPath"],
+    &["HostOptions", "AuthOptions", "StorePath"],
+    &["Driver", "StorePath"],
+    &["Driver", "SSHKeyPath"],
+    &["StorePath"],
+];
 
 /// `Name` and `Driver.MachineName` other than the machine's name `name`: docker-machine
 /// writes them equal, and `docker-machine rm` removes the VM that MachineName names.

@@ -4,7 +4,7 @@
 //! (not yet checked against its sha256: a mismatch fails the import before any result here
 //! is used) to one thread, which rewrites it and stages the result. What each rewrite found
 //! is applied after staging, in machine order, where the paths it names are looked up
-//! (`stage::rewrite_staged`); a config.json not handed over here is rewritten there.
+//! (`rewrite::rewrite_staged`); a config.json not handed over here is rewritten there.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use super::plan::{root_path, ImportPlan};
-use super::stage::{rewritten, staged_set, Rewritten};
+use super::rewrite::{rewritten, staged_set, Rewritten};
 use crate::error::Result;
 
 /// config.json files waiting at most (each at most `spool::SMALL`).

@@ -21,8 +21,10 @@
 mod commit;
 mod confine;
 mod early;
+mod model;
 mod placement;
 mod plan;
+mod rewrite;
 mod spool;
 mod stage;
 mod target;
@@ -30,6 +32,7 @@ mod target;
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{read_bundle, Visitor};
 use crate::format::crypto::DecryptWith;
+use crate::format::layout;
 use crate::format::manifest::{FileEntry, Manifest};
 use crate::fs::lock::lock_store;
 use crate::fs::{mkdir_private, set_mode};
@@ -44,6 +47,7 @@ use std::path::{Path, PathBuf};
 pub use commit::recover;
 use commit::*;
 pub use plan::*;
+use rewrite::rewrite_staged;
 use stage::*;
 pub use target::{snapshot, TargetState};
 
@@ -247,7 +251,7 @@ fn run_locked<R: Read + Send>(
         .plan
         .ok_or_else(|| Error::Corrupt("no manifest".into()))?;
     check_interrupt()?;
-    crate::failpoint("rewrite")?;
+    crate::failpoint::failpoint("rewrite")?;
     rewrite_staged(&plan, staging.path(), &mut report, early)?;
     check_interrupt()?;
 
@@ -257,7 +261,7 @@ fn run_locked<R: Read + Send>(
         machines: plan.machines.iter().map(|m| m.target.clone()).collect(),
         steps: steps.clone(),
     };
-    crate::failpoint("journal")?;
+    crate::failpoint::failpoint("journal")?;
     sync_staged(staging.path())?;
     write_journal(staging.path(), &journal)?;
     // From here on, finishing is the only safe direction: a signal no longer stops us.
@@ -359,7 +363,7 @@ pub fn dry_run<R: Read + Send>(
     let mut report = Report::default();
     let root_fp = root_path(&plan.root)?;
     for m in &plan.machines {
-        let key = format!("machines/{}/config.json", m.source);
+        let key = layout::machine_config(&m.source);
         let Some(text) = c.configs.get(&key) else {
             continue;
         };

@@ -5,7 +5,7 @@
 use crate::format::manifest::{CertRole, CertSetEntry, MachineEntry, Manifest};
 use crate::store::IMPORTED_CERTS;
 
-use super::plan::{FileTarget, Found, Placement, SetPlan};
+use super::model::{FileTarget, Found, Placement, SetPlan};
 use super::target::TargetState;
 
 /// Where each cert set goes: reused `certs/`, a new `certs/` on a store without one, or

@@ -1,14 +1,16 @@
 //! The import plan, pure: target names, where each cert set goes, every config.json path
 //! mapping, and all conflicts at once, decided from the manifest and the store's state.
 
+use super::model::Found;
+pub use super::model::{FileTarget, Placement, SetPlan};
 use super::placement::place_cert_sets;
 use super::target::{differing_files, TargetState};
 
 use crate::error::{Error, Result};
+use crate::format::layout;
 use crate::format::manifest::{check_machine_name, MachineEntry, Manifest};
 use crate::store::paths::ForeignPath;
 use crate::store::rewrite::{cert_set_rules, rewrite_config, PathMap};
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,22 +36,6 @@ pub const BUILTIN_DRIVERS: &[&str] = &[
     "vmwarefusion",
     "vmwarevcloudair",
     "vmwarevsphere",
-];
-
-/// config.json fields naming files or directories docker-machine creates or overwrites.
-pub(super) const WRITTEN_FIELDS: &[&[&str]] = &[
-    &["HostOptions", "AuthOptions", "CertDir"],
-    &["HostOptions", "AuthOptions", "CaCertPath"],
-    &["HostOptions", "AuthOptions", "CaPrivateKeyPath"],
-    &["HostOptions", "AuthOptions", "PrivateKeyPath"],
-    &["HostOptions", "AuthOptions", "ClientCertPath"],
-    &["HostOptions", "AuthOptions", "ClientKeyPath"],
-    &["HostOptions", "AuthOptions", "ServerCertPath"],
-    &["HostOptions", "AuthOptions", "ServerKeyPath"],
-    &["HostOptions", "AuthOptions", "StorePath"],
-    &["Driver", "StorePath"],
-    &["Driver", "SSHKeyPath"],
-    &["StorePath"],
 ];
 
 /// What the user asked for.
@@ -84,33 +70,6 @@ pub fn parse_rename(s: &str) -> Result<(String, String)> {
     Ok((old.to_string(), new.to_string()))
 }
 
-/// Where a cert set goes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Placement {
-    /// Byte-identical to the store's `certs/`: machines point there, nothing is written.
-    ReuseDefault,
-    /// The store had no `certs/ca.pem`: the bundle's default set becomes `certs/`.
-    NewDefault,
-    /// `imported-certs/<id>/`, beside `certs/`.
-    Imported,
-}
-
-/// The plan for one cert set.
-#[derive(Clone, Debug)]
-pub struct SetPlan {
-    /// Its id.
-    pub id: String,
-    /// The CA's name, for the report.
-    pub ca_name: Option<String>,
-    /// Where it goes.
-    pub placement: Placement,
-    /// The directory, relative to the store root.
-    pub dir_rel: String,
-    /// Members to write (the others are there already with the same bytes).
-    pub writes: Vec<String>,
-}
-
 /// The plan for one machine.
 #[derive(Clone, Debug)]
 pub struct MachinePlan {
@@ -134,7 +93,7 @@ impl MachinePlan {
     /// Parses the machine's config.json from the bundle and rewrites it for its new home:
     /// every path through [`MachinePlan::map`], and its name when renamed.
     ///
-    /// Refuses a result whose path fields ([`WRITTEN_FIELDS`]) point anywhere but the
+    /// Refuses a result whose path fields (`confine::WRITTEN_FIELDS`) point anywhere but the
     /// machine's own directory and the cert set placed for it (`confine::path_problems`): a
     /// bundle naming ~/.bashrc there would have docker-machine overwrite it later, one naming
     /// this store's `certs/ca-key.pem` would have regenerate-certs sign the attacker's names
@@ -225,15 +184,6 @@ pub(super) fn store_path_unusable(text: &str) -> Error {
     )
 }
 
-/// What happens to one archived file.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FileTarget {
-    /// Written at this path relative to the store root (through staging).
-    Write(String),
-    /// Already in the store with the same bytes.
-    Identical,
-}
-
 /// Everything decided before a byte is written.
 #[derive(Clone, Debug)]
 pub struct ImportPlan {
@@ -310,9 +260,10 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
                 .push(format!("two machines would both be named {target}"));
         }
         let present = machine_conflicts(manifest, m, &target, state, req, &mut found);
-        let prefix = format!("machines/{}/", m.name);
         for f in &m.files {
-            let rest = &f[prefix.len()..];
+            let Some(rest) = layout::in_machine(f, &m.name) else {
+                continue;
+            };
             // A machine in place already: only its config.json is staged, to compare.
             let target_of = if present && rest != "config.json" {
                 FileTarget::Identical
@@ -332,7 +283,7 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             certset: m.certset.clone(),
             map,
             present,
-            set_dir: super::confine::set_dir(&sets, m.certset.as_deref()),
+            set_dir: set_dir(&sets, m.certset.as_deref()),
         });
     }
     if !found.conflicts.is_empty() {
@@ -358,14 +309,6 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
         warnings: found.warnings,
         share,
     })
-}
-
-/// What the steps of [`plan`] find along the way.
-#[derive(Default)]
-pub(super) struct Found {
-    pub(super) conflicts: Vec<String>,
-    pub(super) warnings: Vec<String>,
-    pub(super) files: HashMap<String, FileTarget>,
 }
 
 /// Where the cert sets go: placed for the machines to write (machines already in place with
@@ -601,11 +544,10 @@ fn vm_files_warning(manifest: &Manifest, m: &MachineEntry, target: &str, found: 
     if !crate::store::LOCAL_VM_DRIVERS.contains(&m.driver.as_str()) {
         return;
     }
-    let prefix = format!("machines/{}/", m.name);
     let missing: Vec<&str> = manifest
         .excluded
         .iter()
-        .filter_map(|e| e.path.strip_prefix(&prefix))
+        .filter_map(|e| layout::in_machine(&e.path, &m.name))
         .collect();
     if missing.is_empty() {
         return;
@@ -633,6 +575,13 @@ fn driver_warning(m: &MachineEntry, target: &str, state: &TargetState, found: &m
             m.driver
         ));
     }
+}
+
+/// Where the cert set `id` is placed, relative to the store.
+fn set_dir(sets: &[SetPlan], id: Option<&str>) -> Option<String> {
+    sets.iter()
+        .find(|s| Some(s.id.as_str()) == id)
+        .map(|s| s.dir_rel.clone())
 }
 
 #[cfg(test)]

@@ -114,7 +114,7 @@ pub fn snapshot(
                 .filter(|(old, _)| *old == m.name)
                 .map(|(_, new)| new),
         );
-        let left_out = crate::store::left_out_of(manifest, &m.name);
+        let left_out = crate::format::contents::left_out_of(manifest, &m.name);
         for name in targets {
             if state.machines.contains(name) && !state.machine_files.contains_key(name) {
                 let dir = root.join("machines").join(name);
@@ -135,7 +135,9 @@ pub(super) fn differing_files(
     state: &TargetState,
 ) -> Option<Vec<String>> {
     let have = state.machine_files.get(target)?;
-    Some(crate::store::differing_machine_files(manifest, m, have))
+    Some(crate::format::contents::differing_machine_files(
+        manifest, m, have,
+    ))
 }
 
 /// The bundle's drivers whose plugin (`docker-machine-driver-NAME`) is on PATH.
