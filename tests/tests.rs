@@ -20,6 +20,7 @@ mod interop;
 mod lifecycle;
 mod man;
 mod plugins;
+mod renewed_ca;
 mod restore;
 mod robustness;
 mod secrets;

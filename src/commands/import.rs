@@ -126,6 +126,7 @@ pub fn describe_import(
         placement,
         dir,
         written: writes,
+        set_aside,
     } in &r.sets
     {
         let ca = ca
@@ -139,6 +140,17 @@ pub fn describe_import(
             }
             Placement::Imported if *writes == 0 => format!("already in {}, reused", dir.display()),
             Placement::Imported => format!("{} (beside certs/, never replacing it)", dir.display()),
+            Placement::SameCa => match set_aside.first() {
+                Some(old) => format!(
+                    "this store's own CA (same key), renewed: {}/ca.pem is now the bundle's newer certificate; the older one is kept as {}",
+                    dir.display(),
+                    old.display()
+                ),
+                None => format!(
+                    "this store's own CA (same key): {} keeps its certificate, the newer of the two",
+                    dir.display()
+                ),
+            },
         };
         s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
     }

@@ -184,27 +184,39 @@ impl HeldDir {
     /// Moves `name` of this directory to `name` of `to`, never replacing what is there
     /// ([`io::ErrorKind::AlreadyExists`] then, and nothing moves).
     pub fn rename_noreplace(&self, name: &str, to: &HeldDir) -> io::Result<()> {
+        self.rename_as_noreplace(name, to, name)
+    }
+
+    /// Moves the entry `name` here to `to`'s entry `new_name`, never replacing one.
+    pub fn rename_as_noreplace(&self, name: &str, to: &HeldDir, new_name: &str) -> io::Result<()> {
         check_component(name)?;
+        check_component(new_name)?;
         #[cfg(target_os = "linux")]
         {
             use rustix::fs::RenameFlags;
-            match rustix::fs::renameat_with(&self.fd, name, &to.fd, name, RenameFlags::NOREPLACE) {
+            match rustix::fs::renameat_with(
+                &self.fd,
+                name,
+                &to.fd,
+                new_name,
+                RenameFlags::NOREPLACE,
+            ) {
                 Ok(()) => return Ok(()),
                 Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {}
                 Err(e) => return Err(errno(e)),
             }
             // A file system without RENAME_NOREPLACE: look first, then rename.
-            if to.kind(name)? != Kind::Absent {
+            if to.kind(new_name)? != Kind::Absent {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
                     "the destination exists",
                 ));
             }
-            rustix::fs::renameat(&self.fd, name, &to.fd, name).map_err(errno)
+            rustix::fs::renameat(&self.fd, name, &to.fd, new_name).map_err(errno)
         }
         #[cfg(not(target_os = "linux"))]
         {
-            super::rename_noreplace(&self.path.join(name), &to.path.join(name))
+            super::rename_noreplace(&self.path.join(name), &to.path.join(new_name))
         }
     }
 

@@ -24,6 +24,52 @@ pub(super) enum Step {
     Mkdir(String),
     /// Move staging/from to store/to.
     Rename { from: String, to: String },
+    /// Move the store's `rel` to `aside` in the same directory, before the staged `rel` takes
+    /// its place (the newer certificate of the store's own CA, [`is_set_aside`]). Carried out
+    /// only while staging still holds `rel`: once that has moved in, it is done.
+    SetAside { rel: String, aside: String },
+}
+
+/// Whether `rel` and `aside` are what an import sets aside: `certs/ca.pem`, kept as
+/// `certs/ca.pem.<time>.old` (letters, digits and `-` in the time).
+pub(super) fn is_set_aside(rel: &str, aside: &str) -> bool {
+    let stamp = aside
+        .strip_prefix("certs/ca.pem.")
+        .and_then(|s| s.strip_suffix(".old"));
+    rel == "certs/ca.pem"
+        && stamp.is_some_and(|s| {
+            !s.is_empty()
+                && s.len() <= 40
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// The steps that set a file of the store aside, one per file a set replaces.
+pub(super) fn set_aside_steps(plan: &ImportPlan) -> Vec<Step> {
+    plan.sets
+        .iter()
+        .flat_map(|s| s.replaces.iter().map(|n| format!("{}/{n}", s.dir_rel)))
+        .map(|rel| set_aside(plan, &rel))
+        .collect()
+}
+
+fn set_aside(plan: &ImportPlan, rel: &str) -> Step {
+    Step::SetAside {
+        rel: rel.to_string(),
+        aside: aside_name(&plan.root),
+    }
+}
+
+/// A name for setting the store's `certs/ca.pem` aside that is free now.
+pub(super) fn aside_name(root: &Path) -> String {
+    let ts = crate::pki::certs::rfc3339(time::OffsetDateTime::now_utc()).replace(['-', ':'], "");
+    let mut aside = format!("certs/ca.pem.{ts}.old");
+    let mut n = 1;
+    while fs::symlink_metadata(root.join(&aside)).is_ok() {
+        aside = format!("certs/ca.pem.{ts}-{n}.old");
+        n += 1;
+    }
+    aside
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -162,6 +208,12 @@ pub(super) fn check_journal(journal: &Journal) -> std::result::Result<(), String
                 return Err(format!("moves {to:?}, which no import writes"))
             }
             Step::Rename { .. } => {}
+            Step::SetAside { rel, aside } if !is_set_aside(rel, aside) => {
+                return Err(format!(
+                    "sets {rel:?} aside as {aside:?}, which no import does"
+                ))
+            }
+            Step::SetAside { .. } => {}
         }
     }
     Ok(())
@@ -175,6 +227,7 @@ fn carry_out(
     skipped: &mut Vec<String>,
 ) -> Result<()> {
     match step {
+        Step::SetAside { rel, aside } => set_aside_again(store, staging, rel, aside),
         Step::Mkdir(rel) => match store.kind(rel).ctx("stat", store.path().join(rel))? {
             Kind::Absent => store.mkdir(rel),
             Kind::Dir => Ok(()),
@@ -231,6 +284,38 @@ fn carry_out(
                 r => r.ctx("rename into", dst.path().join(name)),
             }
         }
+    }
+}
+
+/// A checked [`Step::SetAside`] rolled forward: only while staging still holds the newer file
+/// (else it moved in already, and what the store holds at `rel` is it), and only when the
+/// store's file is still at `rel` (else it was set aside already).
+fn set_aside_again(store: &HeldDir, staging: &HeldDir, rel: &str, aside: &str) -> Result<()> {
+    let (Some((dir, name)), Some((_, aside_name))) = (rel.rsplit_once('/'), aside.rsplit_once('/'))
+    else {
+        return Ok(());
+    };
+    let refuse = |what: &Path, e: io::Error| Error::UnsafeJournal {
+        staging: staging.path().to_path_buf(),
+        reason: format!(
+            "{} cannot be opened without following a link ({e})",
+            what.display()
+        ),
+    };
+    let staged = staging
+        .open_dir(dir)
+        .map_err(|e| refuse(&staging.path().join(dir), e))?;
+    if staged.kind(name).ctx("stat", staged.path().join(name))? == Kind::Absent {
+        return Ok(());
+    }
+    let held = store
+        .open_dir(dir)
+        .map_err(|e| refuse(&store.path().join(dir), e))?;
+    match held.kind(name).ctx("stat", held.path().join(name))? {
+        Kind::File => held
+            .rename_as_noreplace(name, &held, aside_name)
+            .ctx("rename", held.path().join(name)),
+        _ => Ok(()),
     }
 }
 
@@ -293,6 +378,9 @@ pub(super) fn commit_steps(plan: &ImportPlan, staging: &Path) -> Vec<Step> {
         if dir.exists() {
             for name in &set.writes {
                 let rel = format!("{}/{name}", set.dir_rel);
+                if set.replaces.contains(name) {
+                    steps.push(set_aside(plan, &rel));
+                }
                 steps.push(Step::Rename {
                     from: rel.clone(),
                     to: rel,
@@ -384,6 +472,10 @@ pub(super) fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Resul
         for step in steps {
             crate::failpoint::failpoint("commit-step")?;
             match step {
+                Step::SetAside { rel, aside } => {
+                    let (from, to) = (plan.root.join(rel), plan.root.join(aside));
+                    crate::fs::rename_noreplace(&from, &to).ctx("rename", &from)?;
+                }
                 Step::Mkdir(rel) => mkdir_private(&plan.root.join(rel))?,
                 Step::Rename { from, to } => {
                     let dst = plan.root.join(to);
@@ -410,6 +502,10 @@ pub(super) fn commit(plan: &ImportPlan, staging: &Path, steps: &[Step]) -> Resul
                 }
                 Step::Rename { from, to } => {
                     let _ = fs::rename(plan.root.join(to), staging.join(from));
+                }
+                Step::SetAside { rel, aside } => {
+                    let _ =
+                        crate::fs::rename_noreplace(&plan.root.join(aside), &plan.root.join(rel));
                 }
             }
         }

@@ -24,6 +24,7 @@ mod early;
 mod model;
 mod placement;
 mod plan;
+mod renewal;
 mod rewrite;
 mod spool;
 mod stage;
@@ -110,6 +111,9 @@ pub struct SetReport {
     pub dir: PathBuf,
     /// How many of its files were written (0: all were there).
     pub written: usize,
+    /// Files of the store this set's newer ones took the place of, where they were kept
+    /// (`certs/ca.pem.<time>.old`); for a dry run, where they would be.
+    pub set_aside: Vec<PathBuf>,
 }
 
 /// One machine's config.json rewrites.
@@ -253,6 +257,7 @@ fn run_locked<R: Read + Send>(
     check_interrupt()?;
     crate::failpoint::failpoint("rewrite")?;
     rewrite_staged(&plan, staging.path(), &mut report, early)?;
+    renewal::check_staged(&plan, staging.path())?;
     check_interrupt()?;
 
     let steps = commit_steps(&plan, staging.path());
@@ -278,7 +283,7 @@ fn run_locked<R: Read + Send>(
     }
     drop(lock);
 
-    report_plan(&plan, &mut report);
+    report_plan(&plan, &steps, &mut report);
     report.seconds = start.elapsed().as_secs_f64();
     // Freeing a plan of 4,000 files takes milliseconds the user need not wait for.
     crate::fs::drop_later(plan);
@@ -286,7 +291,7 @@ fn run_locked<R: Read + Send>(
 }
 
 /// Copies the plan's machines, cert placements and warnings into the report.
-fn report_plan(plan: &ImportPlan, report: &mut Report) {
+fn report_plan(plan: &ImportPlan, steps: &[Step], report: &mut Report) {
     for m in plan
         .machines
         .iter()
@@ -305,6 +310,17 @@ fn report_plan(plan: &ImportPlan, report: &mut Report) {
             placement: s.placement,
             dir: plan.root.join(&s.dir_rel),
             written: s.writes.len(),
+            set_aside: steps
+                .iter()
+                .filter_map(|step| match step {
+                    Step::SetAside { rel, aside }
+                        if rel.starts_with(&format!("{}/", s.dir_rel)) =>
+                    {
+                        Some(plan.root.join(aside))
+                    }
+                    _ => None,
+                })
+                .collect(),
         });
     }
     report.warnings.extend(plan.warnings.iter().cloned());
@@ -375,7 +391,7 @@ pub fn dry_run<R: Read + Send>(
         let (_, outcome) = m.rewrite(text, &root_fp)?;
         report.record(&m.target, outcome);
     }
-    report_plan(&plan, &mut report);
+    report_plan(&plan, &set_aside_steps(&plan), &mut report);
     Ok(report)
 }
 

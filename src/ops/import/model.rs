@@ -14,6 +14,10 @@ pub enum Placement {
     NewDefault,
     /// `imported-certs/<id>/`, beside `certs/`.
     Imported,
+    /// The store's own CA: the same key as `certs/ca-key.pem` and the same subject, another
+    /// issue of its certificate (a backup from before `renew-ca`, or one renewed elsewhere).
+    /// Machines point at `certs/`; the newer certificate of the two is the one kept there.
+    SameCa,
 }
 
 /// The plan for one cert set.
@@ -29,6 +33,10 @@ pub struct SetPlan {
     pub dir_rel: String,
     /// Members to write (the others are there already with the same bytes).
     pub writes: Vec<String>,
+    /// Members among `writes` that take the place of a file the store has: only `ca.pem` of a
+    /// [`Placement::SameCa`] set whose certificate is newer. The store's file is set aside
+    /// (`ca.pem.<time>.old`) in the same commit.
+    pub replaces: Vec<String>,
 }
 
 /// What happens to one archived file.
@@ -38,6 +46,9 @@ pub enum FileTarget {
     Write(String),
     /// Already in the store with the same bytes.
     Identical,
+    /// Not written: the store keeps its own, another issue from the same CA key (the newer
+    /// CA certificate, or the client pair `certs/` already has).
+    Kept,
 }
 
 /// What the steps of planning find along the way.

@@ -3,7 +3,7 @@
 //! there, or in conflict; and which CAs need renewing soon.
 
 use crate::format::manifest::{CertRole, CertSetEntry, MachineEntry, Manifest};
-use crate::store::IMPORTED_CERTS;
+use crate::store::{CA_CERT, CA_KEY, CLIENT_CERT, CLIENT_KEY, IMPORTED_CERTS};
 
 use super::model::{FileTarget, Found, Placement, SetPlan};
 use super::target::TargetState;
@@ -59,6 +59,21 @@ pub(super) fn place_cert_sets(
                 }
             })
         };
+        if let Some(newer) = same_ca(manifest, state, set).filter(|_| !certs_identical(set)) {
+            let (writes, replaces) = same_ca_files(manifest, state, set, newer, found);
+            if newer {
+                expiry_warning(set, "certs", state.now, found);
+            }
+            sets.push(SetPlan {
+                id: set.id.clone(),
+                ca_name: set.ca_name.clone(),
+                placement: Placement::SameCa,
+                dir_rel: "certs".to_string(),
+                writes,
+                replaces,
+            });
+            continue;
+        }
         let (placement, dir_rel) = if certs_identical(set) {
             (Placement::ReuseDefault, "certs".to_string())
         } else if set.role == CertRole::Default
@@ -81,9 +96,61 @@ pub(super) fn place_cert_sets(
             placement,
             dir_rel,
             writes,
+            replaces: Vec::new(),
         });
     }
     sets
+}
+
+/// Whether `set` is another issue of the store's own CA: its CA key is, byte for byte,
+/// `certs/ca-key.pem` and its CA has the name of `certs/ca.pem`'s. `Some(true)` when the
+/// set's CA certificate is the newer one (it takes the place of `certs/ca.pem`, checked on
+/// its bytes once staged), `Some(false)` when the store's is kept.
+fn same_ca(manifest: &Manifest, state: &TargetState, set: &CertSetEntry) -> Option<bool> {
+    let have = state.default_ca.as_ref()?;
+    let key = set.members.iter().find(|m| m.name == CA_KEY)?;
+    let sha = &manifest.file(&key.path)?.sha256;
+    let store_key = state.cert_files.get(&format!("certs/{CA_KEY}"))?.as_ref()?;
+    if store_key != sha || set.ca_name.as_deref() != Some(have.name.as_str()) {
+        return None;
+    }
+    let theirs = set.not_after.as_deref().and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    Some(theirs.is_some_and(|t| t > have.not_after))
+}
+
+/// The members of a [`Placement::SameCa`] set to write into `certs/`: the CA key is there
+/// already; the CA certificate replaces the store's only when it is the newer one; the client
+/// pair is written only where `certs/` has none (another pair from the same CA key is kept).
+/// Returns (writes, replaces).
+fn same_ca_files(
+    manifest: &Manifest,
+    state: &TargetState,
+    set: &CertSetEntry,
+    newer: bool,
+    found: &mut Found,
+) -> (Vec<String>, Vec<String>) {
+    let (mut writes, mut replaces) = (Vec::new(), Vec::new());
+    let has = |name: &str| state.cert_files.contains_key(&format!("certs/{name}"));
+    let no_client_pair = !has(CLIENT_CERT) && !has(CLIENT_KEY);
+    for mem in &set.members {
+        let rel = format!("certs/{}", mem.name);
+        let declared = manifest.file(&mem.path).map(|f| f.sha256.clone());
+        let target = if state.cert_files.get(&rel) == Some(&declared) {
+            FileTarget::Identical
+        } else if (mem.name == CA_CERT && newer) || (mem.name != CA_CERT && no_client_pair) {
+            if mem.name == CA_CERT {
+                replaces.push(mem.name.clone());
+            }
+            writes.push(mem.name.clone());
+            FileTarget::Write(rel)
+        } else {
+            FileTarget::Kept
+        };
+        found.files.insert(mem.path.clone(), target);
+    }
+    (writes, replaces)
 }
 
 /// Whether a set carries its CA key. One that does not (a share, a custom CA) never becomes

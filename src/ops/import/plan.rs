@@ -605,6 +605,7 @@ mod tests {
                 .iter()
                 .map(|(n, h)| (n.to_string(), h.map(str::to_string)))
                 .collect(),
+            default_ca: None,
         }
     }
 
@@ -669,6 +670,63 @@ mod tests {
         );
         assert_eq!(
             placement(&state(&[], &[("certs/ca.pem", "other")])),
+            Placement::Imported
+        );
+    }
+
+    #[test]
+    fn another_issue_of_the_store_ca_goes_onto_certs_and_the_newer_certificate_stays() {
+        let day = |n: i64| time::OffsetDateTime::UNIX_EPOCH + time::Duration::days(n);
+        // The store's CA: the same key (the sample's ca-key.pem hash), the same name.
+        let mut st = state(
+            &[],
+            &[
+                ("certs/ca.pem", "other"),
+                ("certs/ca-key.pem", &"b".repeat(64)),
+            ],
+        );
+        st.default_ca = Some(super::super::target::DefaultCa {
+            name: "alice".into(),
+            not_after: day(30_000),
+        });
+        let with = |st: &TargetState, name: &str, not_after: i64| {
+            let mut m = sample();
+            m.machines[0].name = "new".into();
+            m.machines[0].files = vec!["machines/new/config.json".into()];
+            m.files[1].path = "machines/new/config.json".into();
+            let path = format!("certsets/{}/ca-key.pem", m.certsets[0].id);
+            m.certsets[0].members.push(crate::format::manifest::Member {
+                name: "ca-key.pem".into(),
+                path: path.clone(),
+                sources: vec![],
+            });
+            m.certsets[0].missing.clear();
+            m.certsets[0].ca_name = Some(name.into());
+            m.certsets[0].not_after = Some(crate::pki::certs::rfc3339(day(not_after)));
+            let mut key = m.files[0].clone();
+            key.path = path;
+            key.sha256 = "b".repeat(64);
+            m.files.push(key);
+            plan(&m, st, &ImportRequest::default()).map(|p| p.sets[0].clone())
+        };
+        let older = with(&st, "alice", 29_000).unwrap();
+        assert_eq!(older.placement, Placement::SameCa);
+        assert_eq!(older.dir_rel, "certs");
+        assert!(older.writes.is_empty() && older.replaces.is_empty());
+        let newer = with(&st, "alice", 31_000).unwrap();
+        assert_eq!(newer.placement, Placement::SameCa);
+        assert_eq!(newer.replaces, ["ca.pem"]);
+        assert_eq!(newer.writes, ["ca.pem"]);
+        // Another name with the same key: not taken for the same CA.
+        assert_eq!(
+            with(&st, "mallory", 31_000).unwrap().placement,
+            Placement::Imported
+        );
+        // Another key: a CA of its own.
+        st.cert_files
+            .insert("certs/ca-key.pem".into(), Some("c".repeat(64)));
+        assert_eq!(
+            with(&st, "alice", 31_000).unwrap().placement,
             Placement::Imported
         );
     }

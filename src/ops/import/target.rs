@@ -29,6 +29,9 @@ pub struct TargetState {
     pub installed_drivers: BTreeSet<String>,
     /// The ids (directory names) of the docker contexts that exist, with `--docker-context`.
     pub docker_context_ids: BTreeSet<String>,
+    /// The store's `certs/ca.pem`, when it is a certificate: what tells another issue of the
+    /// same CA from another CA.
+    pub default_ca: Option<DefaultCa>,
     /// For each existing machine the bundle could land on: every regular file in its
     /// directory (relative path) and its sha256, to tell an identical machine from another.
     pub machine_files: BTreeMap<String, BTreeMap<String, String>>,
@@ -46,8 +49,30 @@ impl TargetState {
             installed_drivers: BTreeSet::new(),
             docker_context_ids: BTreeSet::new(),
             machine_files: BTreeMap::new(),
+            default_ca: None,
         }
     }
+}
+
+/// What the store's `certs/ca.pem` says of itself.
+#[derive(Clone, Debug)]
+pub struct DefaultCa {
+    /// Its short name (subject O or CN), as a manifest names a set's CA.
+    pub name: String,
+    /// Its end of validity.
+    pub not_after: time::OffsetDateTime,
+}
+
+/// The store's `certs/ca.pem` read (bounded) and parsed; `None` when it is absent or not a
+/// certificate (then no set is taken for another issue of it).
+fn default_ca(root: &Path) -> Option<DefaultCa> {
+    let bytes =
+        crate::store::read_pem_file(&root.join("certs").join(crate::store::CA_CERT)).ok()?;
+    let info = crate::pki::certs::parse_pem(&bytes).ok()?;
+    Some(DefaultCa {
+        name: info.name,
+        not_after: info.not_after,
+    })
 }
 
 /// Looks at the store for what the plan needs: existing machine names and the cert files at
@@ -103,6 +128,9 @@ pub fn snapshot(
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io("stat", p, e)),
         }
+    }
+    if state.cert_files.contains_key("certs/ca.pem") {
+        state.default_ca = default_ca(root);
     }
     // The machines an import could find in place: same name, or a rename's target. Their
     // files are hashed to compare, but for those the bundle left out (a VM's disks, GiBs
