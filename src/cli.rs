@@ -189,13 +189,14 @@ lays them out; an existing context is never replaced."))]
     /// Check machines' certificates, keys, paths and permissions, and a certs.d directory
     #[command(after_help = wrapped("Examples:\n  \
 mbundle doctor\n  \
-mbundle doctor web db\n  \
+mbundle doctor -v web db\n  \
 mbundle doctor --certs-d /etc/docker/certs.d\n  \
 mbundle doctor web --certs-d ~/.docker/certs.d/registry.example.com:5000\n\n\
 Checks that the CA certificate matches the CA key, that the client and server certificates \
 were issued by that CA and match their keys, expiry (warning within 30 days), that the server \
 certificate names the machine's address, that every path in config.json exists and that keys \
-are private. Exits 1 when something is broken."))]
+are private. Prints what is wrong, with the fix, and a one-line summary; -v prints every \
+check. Exits 1 when something is broken."))]
     Doctor(DoctorArgs),
 
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
@@ -553,6 +554,10 @@ pub struct DoctorArgs {
     /// Also check a Docker registry certificate directory (certs.d or one registry's)
     #[arg(long = "certs-d", value_name = "DIR")]
     pub certs_d: Option<PathBuf>,
+
+    /// Print every check, not only what is wrong
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Print the result as JSON on standard output (docs/json.md)
     #[arg(long)]

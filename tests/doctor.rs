@@ -14,7 +14,7 @@ fn store(dir: &Dir, sans: &[&str]) -> (std::path::PathBuf, Pki) {
 }
 
 fn doctor(dir: &Dir, s: &Path, extra: &[&str]) -> Run {
-    let mut args = vec!["-s", s.to_str().unwrap(), "doctor"];
+    let mut args = vec!["-s", s.to_str().unwrap(), "doctor", "-v"];
     args.extend_from_slice(extra);
     dir.run(&args)
 }
@@ -53,7 +53,8 @@ fn a_healthy_machine_passes() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("1 checked: 0 error(s), 0 warning(s)"),
+        run.stdout
+            .contains("1 checked, all OK: 0 error(s), 0 warning(s)"),
         "{}",
         run.stdout
     );
@@ -197,7 +198,7 @@ fn certs_d_naming_rules() {
     }
     // Good alone: exit 0, and no store is needed.
     let run = dir
-        .run(&["doctor", "--certs-d", good.to_str().unwrap()])
+        .run(&["doctor", "-v", "--certs-d", good.to_str().unwrap()])
         .ok();
     assert!(
         run.stdout.contains("ok    ca.crt is a CA root"),

@@ -313,7 +313,7 @@ fn doctor_s_permission_fix_is_a_command_that_pastes() {
         .status()
         .unwrap();
     assert!(st.success());
-    let r = dir.run(&["-s", s, "doctor", "web"]);
+    let r = dir.run(&["-s", s, "doctor", "-v", "web"]);
     assert!(
         r.stdout
             .contains("keys and config.json are private to their owner"),

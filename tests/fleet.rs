@@ -360,3 +360,46 @@ fn diff_and_reimport_never_read_the_disks_a_bundle_left_out() {
         }
     }
 }
+
+#[test]
+fn doctor_on_a_fleet_prints_what_is_wrong_and_one_line() {
+    let d = Dir::new();
+    let store = fleet_store(&d, 300);
+    let s = store.to_str().unwrap();
+    let healthy = d.run(&["-s", s, "doctor"]).ok();
+    assert_eq!(
+        healthy.stdout.trim(),
+        "300 checked, all OK: 0 error(s), 0 warning(s) (-v prints every check)"
+    );
+    // One machine's server key readable by others: that machine, its finding and fix, and
+    // the summary; nothing of the 299 healthy ones.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let key = store.join("machines/runner-0123/server-key.pem");
+        fs::set_permissions(&key, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let one = d.run(&["-s", s, "doctor"]);
+    assert_eq!(one.code, 1, "{}{}", one.stdout, one.stderr);
+    let lines: Vec<&str> = one.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("machine runner-0123 "),
+        "{}",
+        one.stdout
+    );
+    assert!(lines.len() <= 5, "{}", one.stdout);
+    assert!(one.stdout.contains("-> chmod 600"), "{}", one.stdout);
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("300 checked: 1 error(s), 0 warning(s)"),
+        "{}",
+        one.stdout
+    );
+    // -v: every check of every machine.
+    let all = d.run(&["-s", s, "doctor", "-v"]);
+    assert_eq!(all.code, 1);
+    assert!(all.stdout.lines().count() > 300 * 5, "{}", all.stdout.len());
+    assert!(all.stdout.contains("machine runner-0000 "));
+}

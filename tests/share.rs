@@ -294,7 +294,7 @@ fn the_teammate_s_store_knows_it_is_a_share() {
         .unwrap();
     assert_eq!(db["share"]["shared_with"], "bob");
 
-    let doctor = dir.run(&["-s", b, "doctor", "db", "web"]);
+    let doctor = dir.run(&["-s", b, "doctor", "-v", "db", "web"]);
     assert_eq!(doctor.code, 0, "{}{}", doctor.stdout, doctor.stderr);
     assert!(
         doctor.stdout.contains("shared with you as bob"),
@@ -320,7 +320,7 @@ fn the_teammate_s_store_knows_it_is_a_share() {
         .unwrap()
         .replace("\"SecretKey\": \"\"", "\"SecretKey\": \"bobs-own-secret\"");
     fs::write(&cfg_path, text).unwrap();
-    let doctor = dir.run(&["-s", b, "doctor", "db"]);
+    let doctor = dir.run(&["-s", b, "doctor", "-v", "db"]);
     assert!(
         doctor.stdout.contains("Driver.SecretKey was filled in"),
         "{}",
@@ -412,7 +412,7 @@ fn a_tampered_share_record_is_not_believed_nor_shown_raw() {
     let ls = dir.run(&["-s", b, "ls"]).ok();
     assert!(!ls.stdout.contains('\u{1b}'), "{:?}", ls.stdout);
     assert!(!ls.stdout.contains("shared with you"), "{}", ls.stdout);
-    let doctor = dir.run(&["-s", b, "doctor", "web"]);
+    let doctor = dir.run(&["-s", b, "doctor", "-v", "web"]);
     assert!(!doctor.stdout.contains('\u{1b}'), "{:?}", doctor.stdout);
     assert!(
         doctor

@@ -11,6 +11,7 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
     let mut out = String::new();
     let mut subjects: Vec<serde_json::Value> = Vec::new();
     let (mut errors, mut warnings) = (0usize, 0usize);
+    let verbose = a.verbose;
     let mut show = |title: String, findings: &[Finding], out: &mut String| {
         subjects.push(serde_json::json!({
             "subject": title,
@@ -20,7 +21,7 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
                 "fix": x.fix,
             })).collect::<Vec<_>>(),
         }));
-        out.push_str(&lines(&title, findings));
+        out.push_str(&lines(&title, findings, verbose));
         for x in findings {
             match x.level {
                 Level::Error => errors += 1,
@@ -87,9 +88,7 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
         eprintln!("no machines in {root}: nothing to check");
         return Ok(());
     } else {
-        out.push_str(&format!(
-            "{checked} checked: {errors} error(s), {warnings} warning(s)\n"
-        ));
+        out.push_str(&summary(checked, errors, warnings, a.verbose));
         print(&terminal_safe(out))?;
     }
     if errors > 0 {
@@ -98,12 +97,37 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
     Ok(())
 }
 
+/// The closing line: how many subjects, how many errors and warnings, and what `-v` adds.
+fn summary(checked: usize, errors: usize, warnings: usize, verbose: bool) -> String {
+    let rest = if verbose {
+        ""
+    } else if errors + warnings == 0 {
+        " (-v prints every check)"
+    } else {
+        " (-v prints every check, not only these)"
+    };
+    let what = if errors + warnings == 0 {
+        ", all OK"
+    } else {
+        ""
+    };
+    format!("{checked} checked{what}: {errors} error(s), {warnings} warning(s){rest}\n")
+}
+
 /// One subject's findings as text: its title, a line per finding, the fix under each
-/// warning or error. Every value escaped: findings quote config.json and file names.
-fn lines(title: &str, findings: &[crate::ops::doctor::Finding]) -> String {
+/// warning or error; without `verbose`, only its warnings and errors (nothing when it has
+/// none). Every value escaped: findings quote config.json and file names.
+fn lines(title: &str, findings: &[crate::ops::doctor::Finding], verbose: bool) -> String {
     use crate::ops::doctor::Level;
+    let shown: Vec<_> = findings
+        .iter()
+        .filter(|x| verbose || x.level >= Level::Warn)
+        .collect();
+    if shown.is_empty() && !verbose {
+        return String::new();
+    }
     let mut out = format!("{}\n", printable(title));
-    for x in findings {
+    for x in shown {
         out.push_str(&format!(
             "  {:<5} {}\n",
             x.level.label(),

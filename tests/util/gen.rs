@@ -199,6 +199,13 @@ pub fn add_machine(
     let dir = write_machine_certs(store, name, &server);
     let config = generic_config(store.to_str().unwrap(), '/', name, ip, port, true);
     write_private(&dir.join("config.json"), &config);
+    // The SSH key config.json names (its bytes do not matter to mbundle: it is carried,
+    // private, as any key).
+    let ssh_key = format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+        hex::encode(name.as_bytes())
+    );
+    write_private(&dir.join("id_rsa"), &ssh_key);
     dir
 }
 
