@@ -166,7 +166,8 @@ The import is a transaction: everything is staged inside the store and checked f
 failure (including Ctrl-C) the store is left exactly as it was. Conflicts (an existing machine, \
 an existing file with other bytes) are all listed and nothing is written. Cert sets go to \
 imported-certs/<id>/ beside certs/ (never replacing a file), or to certs/ when the store has \
-none, or stay in certs/ when identical."))]
+none, or stay in certs/ when identical. Past ten machines the report counts them by where \
+their certificates are; -v lists each."))]
     Import(ImportArgs),
 
     /// Print the environment for the docker CLI to reach a machine, as docker-machine env does
@@ -498,6 +499,10 @@ pub struct ImportArgs {
     /// Print nothing but warnings and errors
     #[arg(short = 'q', long)]
     pub quiet: bool,
+
+    /// List every machine and every path left alone, not counts past ten
+    #[arg(short, long)]
+    pub verbose: bool,
 
     /// Print the result as JSON on standard output (docs/json.md)
     #[arg(long)]

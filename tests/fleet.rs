@@ -403,3 +403,50 @@ fn doctor_on_a_fleet_prints_what_is_wrong_and_one_line() {
     assert!(all.stdout.lines().count() > 300 * 5, "{}", all.stdout.len());
     assert!(all.stdout.contains("machine runner-0000 "));
 }
+
+#[test]
+fn importing_a_fleet_prints_counts_and_v_lists_every_machine() {
+    let d = Dir::new();
+    let store = fleet_store(&d, 300);
+    d.export_demo(&store, "fleet.mbundle", &["--all"]).ok();
+    let fresh = d.path("fresh");
+    let r = d.import_demo(&fresh, "fleet.mbundle", &[]).ok();
+    let certs = fresh.join("certs");
+    assert!(
+        r.stdout.contains(&format!(
+            "  300 machine(s), certificates in {}: runner-0000, runner-0001,",
+            certs.display()
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("... and 290 more"), "{}", r.stdout);
+    assert!(r.stdout.contains("(-v lists each machine)"), "{}", r.stdout);
+    assert!(r.stdout.lines().count() <= 10, "{}", r.stdout);
+    // -v: a line for each machine.
+    let verbose = d.path("verbose");
+    let v = d.import_demo(&verbose, "fleet.mbundle", &["-v"]).ok();
+    let listed = v
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  machine runner-"))
+        .count();
+    assert_eq!(listed, 300, "{}", v.stdout);
+    // Some machines there already: counted too, then nothing left to import.
+    for i in 0..20 {
+        fs::remove_dir_all(fresh.join(format!("machines/runner-{i:04}"))).unwrap();
+    }
+    let again = d.import_demo(&fresh, "fleet.mbundle", &[]).ok();
+    assert!(
+        again.stdout.contains("  20 machine(s), certificates in"),
+        "{}",
+        again.stdout
+    );
+    assert!(
+        again
+            .stdout
+            .contains("  280 machine(s) already present, identical: runner-0020,"),
+        "{}",
+        again.stdout
+    );
+}

@@ -38,7 +38,7 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
         }
         print!(
             "{}",
-            terminal_safe(describe_import(&report, root, true, &store_flag))
+            terminal_safe(describe_import(&report, root, true, &store_flag, a.verbose))
         );
         return Ok(());
     }
@@ -55,7 +55,13 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     if !a.quiet && !a.json {
         print!(
             "{}",
-            terminal_safe(describe_import(&report, root, false, &store_flag))
+            terminal_safe(describe_import(
+                &report,
+                root,
+                false,
+                &store_flag,
+                a.verbose
+            ))
         );
     }
     let mut contexts = Vec::new();
@@ -79,12 +85,32 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     Ok(())
 }
 
-/// The import report (or, for a dry run, the plan).
+/// Past this many, machines and paths are counted by kind with the first few named; `-v`
+/// lists them all.
+const LISTED: usize = crate::error::HINT_NAMES;
+
+/// The first [`LISTED`] of `names`, and how many more.
+fn first_names(names: &[&str]) -> String {
+    let mut out = names
+        .iter()
+        .take(LISTED)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED {
+        out.push_str(&format!(" ... and {} more", names.len() - LISTED));
+    }
+    out
+}
+
+/// The import report (or, for a dry run, the plan); past [`LISTED`] machines, counted by where
+/// their certificates are unless `verbose`.
 pub fn describe_import(
     r: &crate::ops::import::Report,
     root: &Path,
     dry: bool,
     store_flag: &str,
+    verbose: bool,
 ) -> String {
     let mut s = String::new();
     if dry {
@@ -104,22 +130,7 @@ pub fn describe_import(
             root.display()
         ));
     }
-    for crate::ops::import::MachineReport {
-        source: src,
-        target: dst,
-        dir,
-    } in &r.machines
-    {
-        let renamed = if src != dst {
-            format!(" (renamed from {src})")
-        } else {
-            String::new()
-        };
-        s.push_str(&format!("  machine {dst}: {}{renamed}\n", dir.display()));
-    }
-    for name in &r.present {
-        s.push_str(&format!("  machine {name}: already present, identical\n"));
-    }
+    describe_machines(r, verbose, &mut s);
     for crate::ops::import::SetReport {
         id,
         ca_name: ca,
@@ -154,7 +165,7 @@ pub fn describe_import(
         };
         s.push_str(&format!("  cert set {id}{ca}: {what}\n"));
     }
-    describe_paths(r, dry, &mut s);
+    describe_paths(r, dry, verbose, &mut s);
     if let Some(share) = &r.share {
         describe_share(share, root, &mut s);
     }
@@ -174,9 +185,58 @@ pub fn describe_import(
     s
 }
 
+/// A line per machine imported and per machine already present; past [`LISTED`] of either
+/// (and not `verbose`), their counts: the imported by where their certificates are.
+fn describe_machines(r: &crate::ops::import::Report, verbose: bool, s: &mut String) {
+    if verbose || r.machines.len() <= LISTED {
+        for m in &r.machines {
+            let renamed = if m.source != m.target {
+                format!(" (renamed from {})", m.source)
+            } else {
+                String::new()
+            };
+            s.push_str(&format!(
+                "  machine {}: {}{renamed}\n",
+                m.target,
+                m.dir.display()
+            ));
+        }
+    } else {
+        let mut by_certs: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+        for m in &r.machines {
+            let at = m.certs.as_ref().map_or_else(
+                || "no cert set of their own".to_string(),
+                |d| format!("certificates in {}", d.display()),
+            );
+            by_certs.entry(at).or_default().push(&m.target);
+        }
+        for (at, names) in by_certs {
+            s.push_str(&format!(
+                "  {} machine(s), {at}: {}\n",
+                names.len(),
+                first_names(&names)
+            ));
+        }
+        s.push_str("  (-v lists each machine)\n");
+    }
+    if verbose || r.present.len() <= LISTED {
+        for name in &r.present {
+            s.push_str(&format!("  machine {name}: already present, identical\n"));
+        }
+    } else {
+        let names: Vec<&str> = r.present.iter().map(String::as_str).collect();
+        s.push_str(&format!(
+            "  {} machine(s) already present, identical: {}\n",
+            names.len(),
+            first_names(&names)
+        ));
+    }
+}
+
 /// The config.json part of the import description: every rewrite (dry run) or their count,
-/// the paths left alone, and the paths absent after the import.
-fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
+/// the paths left alone, and the paths absent after the import; past [`LISTED`] of either
+/// (and not `verbose`), grouped: one line per field and path, naming the machines.
+fn describe_paths(r: &crate::ops::import::Report, dry: bool, verbose: bool, s: &mut String) {
     let total: usize = r.changes.iter().map(|c| c.changes.len()).sum();
     if dry {
         s.push_str(&format!("config.json rewrites ({total}):\n"));
@@ -201,15 +261,16 @@ fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
     }
     if !r.untouched.is_empty() {
         s.push_str("left as they are (outside anything the bundle carries):\n");
-        for crate::ops::import::MachineUntouched {
-            machine: m,
-            paths: list,
-        } in &r.untouched
-        {
-            for u in list {
-                s.push_str(&format!("  {m}: {} = {}\n", u.field, printable(&u.path)));
-            }
-        }
+        let each: Vec<(&str, &str, &str)> = r
+            .untouched
+            .iter()
+            .flat_map(|m| {
+                m.paths
+                    .iter()
+                    .map(|u| (m.machine.as_str(), u.field.as_str(), u.path.as_str()))
+            })
+            .collect();
+        list_or_group(&each, verbose, s);
     }
     if !r.missing.is_empty() {
         s.push_str(if r.share.is_some() {
@@ -217,14 +278,48 @@ fn describe_paths(r: &crate::ops::import::Report, dry: bool, s: &mut String) {
         } else {
             "named in config.json but absent (they were absent when exported):\n"
         });
-        for crate::ops::import::MissingPath {
-            machine: m,
-            field,
-            path,
-        } in &r.missing
-        {
+        let each: Vec<(&str, &str, &str)> = r
+            .missing
+            .iter()
+            .map(|m| (m.machine.as_str(), m.field.as_str(), m.path.as_str()))
+            .collect();
+        list_or_group(&each, verbose, s);
+    }
+}
+
+/// (machine, field, path) triples: a line each, or past [`LISTED`] (and not `verbose`) a line
+/// per field and path naming its machines, then per field for paths that differ by machine.
+fn list_or_group(each: &[(&str, &str, &str)], verbose: bool, s: &mut String) {
+    if verbose || each.len() <= LISTED {
+        for (m, field, path) in each {
             s.push_str(&format!("  {m}: {field} = {}\n", printable(path)));
         }
+        return;
+    }
+    let mut same_path: std::collections::BTreeMap<(&str, &str), Vec<&str>> = Default::default();
+    for (m, field, path) in each {
+        same_path.entry((field, path)).or_default().push(m);
+    }
+    // A path each machine spells its own way (its own directory) is grouped by field alone.
+    let mut by_field: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for ((field, path), machines) in &same_path {
+        if machines.len() == 1 {
+            by_field.entry(field).or_default().push(machines[0]);
+        } else {
+            s.push_str(&format!(
+                "  {field} = {}: {} machine(s): {}\n",
+                printable(path),
+                machines.len(),
+                first_names(machines)
+            ));
+        }
+    }
+    for (field, machines) in by_field {
+        s.push_str(&format!(
+            "  {field}: {} machine(s), each its own path (-v lists them): {}\n",
+            machines.len(),
+            first_names(&machines)
+        ));
     }
 }
 

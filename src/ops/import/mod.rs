@@ -96,6 +96,8 @@ pub struct MachineReport {
     pub target: String,
     /// Its directory in the store.
     pub dir: PathBuf,
+    /// Where its cert set is in the store (`certs/`, `imported-certs/<id>/`), when it has one.
+    pub certs: Option<PathBuf>,
 }
 
 /// Where one cert set went.
@@ -301,6 +303,7 @@ fn report_plan(plan: &ImportPlan, steps: &[Step], report: &mut Report) {
             source: m.source.clone(),
             target: m.target.clone(),
             dir: plan.root.join("machines").join(&m.target),
+            certs: m.set_dir.as_ref().map(|d| plan.root.join(d)),
         });
     }
     for s in &plan.sets {
