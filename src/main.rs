@@ -34,6 +34,8 @@ fn main() -> ExitCode {
             let msg = e.full_message();
             let _ = writeln!(err, "error: {}", mbundle::text::terminal_safe(&msg));
             if let Some(h) = e.hint() {
+                // Every command it suggests acts on the store this one did (`-s`).
+                let h = mbundle::for_this_store(&h);
                 let _ = writeln!(err, "hint: {}", mbundle::text::printable(&h));
             }
             ExitCode::from(e.exit_code())

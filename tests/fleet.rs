@@ -132,8 +132,9 @@ fn hints_list_at_most_ten_names_and_suggest_the_nearest() {
     let d = Dir::new();
     let store = fleet_store(&d, 300);
     let s = store.to_str().unwrap();
+    // The store named relative to the working directory: the hint names it whole.
     let out = d
-        .run(&["-s", s, "env", "runenr-0123"])
+        .run(&["-s", "fleet", "env", "runenr-0123"])
         .fails(2, &["no machine named runenr-0123"]);
     let hint = out
         .stderr
@@ -141,8 +142,29 @@ fn hints_list_at_most_ten_names_and_suggest_the_nearest() {
         .find(|l| l.starts_with("hint: "))
         .unwrap();
     assert!(hint.contains("did you mean runner-0123?"), "{hint}");
-    assert!(hint.contains("... and 290 more: see mbundle ls"), "{hint}");
+    let see = format!("... and 290 more: see mbundle -s {s} ls");
+    assert!(hint.contains(&see), "{hint}");
     assert!(hint.len() < 300, "{} characters: {hint}", hint.len());
+    // Pasted into sh elsewhere, with another HOME, it lists this store.
+    let pasted = hint.split("see ").last().unwrap();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mbundle"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let listed = std::process::Command::new("sh")
+        .args(["-c", pasted])
+        .current_dir("/")
+        .env("HOME", d.path("elsewhere"))
+        .env("PATH", format!("{}:/usr/bin:/bin", bin_dir.display()))
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.contains("runner-0299"), "{pasted}: {listed}");
+    // The default store: no -s in the hint.
+    let home_store = d.path(".docker/machine");
+    crate::util::copy_tree(&store, &home_store);
+    let out = d.run(&["env", "runenr-0123"]).fails(2, &[]);
+    assert!(out.stderr.contains("see mbundle ls"), "{}", out.stderr);
     // The same in a bundle.
     d.export_demo(&store, "fleet.mbundle", &["--all"]).ok();
     let out = d
@@ -449,4 +471,90 @@ fn importing_a_fleet_prints_counts_and_v_lists_every_machine() {
         "{}",
         again.stdout
     );
+}
+
+#[test]
+fn the_rename_a_conflict_suggests_works_and_no_hint_removes_a_local_vm() {
+    let d = Dir::new();
+    d.export_demo(&fixtures().join(LINUX), "linux.mbundle", &["--all"])
+        .ok();
+    let store = d.copy_fixture(LINUX, "store");
+    // web (another web) and web-2 (an earlier renamed import) are both taken.
+    let cfg = store.join("machines/web/config.json");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, text.replace("\"SSHUser\": \"", "\"SSHUser\": \"x")).unwrap();
+    crate::util::copy_tree(&store.join("machines/web"), &store.join("machines/web-2"));
+    let out = d
+        .import_demo(&store, "linux.mbundle", &["web"])
+        .fails(1, &["machine web already exists"]);
+    let rename = out
+        .stderr
+        .split("--rename ")
+        .nth(1)
+        .and_then(|r| r.split([')', ' ', '\n']).next())
+        .unwrap_or_else(|| panic!("{}", out.stderr))
+        .to_string();
+    assert_eq!(rename, "web=web-3", "{}", out.stderr);
+    d.import_demo(&store, "linux.mbundle", &["web", "--rename", &rename])
+        .ok();
+    assert!(store.join("machines/web-3/config.json").is_file());
+    // After a renamed import, the hint still renames from the bundle's name.
+    let cfg = store.join("machines/web-3/config.json");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, text.replace("\"SSHUser\": \"", "\"SSHUser\": \"y")).unwrap();
+    let out = d
+        .import_demo(&store, "linux.mbundle", &["web", "--rename", "web=web-3"])
+        .fails(1, &["machine web-3 already exists"]);
+    assert!(
+        out.stderr.contains("--rename web=web-3-2)"),
+        "{}",
+        out.stderr
+    );
+    d.import_demo(&store, "linux.mbundle", &["web", "--rename", "web=web-3-2"])
+        .ok();
+    // vbox's VM lives on this laptop: the hints never send it to `docker-machine rm`.
+    let cfg = store.join("machines/vbox/config.json");
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, text.replace("\"SSHUser\": \"", "\"SSHUser\": \"x")).unwrap();
+    let out = d
+        .import_demo(&store, "linux.mbundle", &["vbox"])
+        .fails(1, &["machine vbox already exists", "another store"]);
+    assert!(!out.stderr.contains("docker-machine rm"), "{}", out.stderr);
+    let out = d
+        .import_demo(&store, "linux.mbundle", &["vbox", "--rename", "vbox=vb2"])
+        .fails(2, &["cannot rename vbox"]);
+    assert!(
+        !out.stderr.contains("docker-machine rm\n")
+            && !out.stderr.contains("with docker-machine rm"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn an_imported_cert_set_is_listed_where_it_is_not_as_custom() {
+    let d = Dir::new();
+    d.export_demo(&fixtures().join(LINUX), "linux.mbundle", &["--all"])
+        .ok();
+    let fresh = d.path("fresh");
+    d.import_demo(&fresh, "linux.mbundle", &[]).ok();
+    let out = d
+        .run(&["-s", fresh.to_str().unwrap(), "ls", "--json"])
+        .ok()
+        .stdout;
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let location = |name: &str| {
+        v["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()["ca"]["location"]
+            .clone()
+    };
+    // edge's CA lived outside alice's store (custom there); here an import placed it.
+    assert_eq!(location("edge"), "imported-certs/");
+    assert_eq!(location("web"), "certs/");
+    let text = d.run(&["-s", fresh.to_str().unwrap(), "ls"]).ok().stdout;
+    assert!(!text.contains("custom"), "{text}");
 }

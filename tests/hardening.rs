@@ -1477,7 +1477,7 @@ fn doctor_hint_names_the_machine_as_one_shell_word() {
     let line = r
         .stdout
         .lines()
-        .find(|l| l.contains("mbundle regenerate-certs"))
+        .find(|l| l.contains(" regenerate-certs "))
         .unwrap_or_else(|| panic!("no regenerate-certs hint:\n{}", r.stdout));
     let cmd = line
         .split_once("mbundle ")
@@ -1487,9 +1487,10 @@ fn doctor_hint_names_the_machine_as_one_shell_word() {
         .next()
         .unwrap();
     let out = in_shell(&d, bash.to_str().unwrap(), &format!("printf '%s\\n' {cmd}"));
+    // The store was named with -s: the command names it too, as one word.
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("regenerate-certs\n{NASTY_NAME}\n"),
+        format!("-s\n{}\nregenerate-certs\n{NASTY_NAME}\n", store.display()),
         "{line}"
     );
     assert!(!d.path("PWNED").exists());

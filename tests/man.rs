@@ -43,6 +43,21 @@ fn man_pages_match_the_cli() {
             "man/{n} is out of date: run MBUNDLE_UPDATE_MAN=1 cargo test --test tests man::"
         );
     }
+    // SYNOPSIS names the command as it is typed: `mbundle renew-ca`, not `mbundle renew ca`.
+    for n in names.iter().filter(|n| n.as_str() != "mbundle.1") {
+        let text = fs::read_to_string(fresh.join(n)).unwrap();
+        let command = n.trim_end_matches(".1").trim_start_matches("mbundle-");
+        let synopsis = text
+            .split(".SH SYNOPSIS\n")
+            .nth(1)
+            .and_then(|t| t.lines().next())
+            .unwrap_or_default()
+            .replace("\\-", "-");
+        assert!(
+            synopsis.starts_with(&format!("\\fBmbundle {command}\\fR")),
+            "{n}: SYNOPSIS {synopsis}"
+        );
+    }
     // SEE ALSO and the subcommand list name only pages that exist.
     for n in &names {
         let text = fs::read_to_string(fresh.join(n)).unwrap();

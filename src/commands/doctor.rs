@@ -135,7 +135,7 @@ fn lines(title: &str, findings: &[crate::ops::doctor::Finding], verbose: bool) -
         ));
         if let Some(fix) = &x.fix {
             if x.level >= Level::Warn {
-                out.push_str(&format!("        -> {}\n", printable(fix)));
+                out.push_str(&format!("        -> {}\n", printable(&for_this_store(fix))));
             }
         }
     }

@@ -82,7 +82,8 @@ struct MachineFacts {
     ca: Option<CertInfo>,
     client: Option<CertInfo>,
     server: Option<CertInfo>,
-    /// certs/, machine copy, custom, or nothing.
+    /// certs/, imported-certs/ (a set an import placed beside certs/), machine copy, custom
+    /// (a CA outside the store, `--tls-ca-cert`), or nothing.
     where_ca: &'static str,
     /// The share this machine came from, when it was shared with this store's user.
     share: Option<crate::store::share::ShareRecord>,
@@ -101,6 +102,9 @@ impl MachineFacts {
         let where_ca = match &ca_path {
             Some(p) if p.starts_with(store.certs_dir()) => "certs/",
             Some(p) if p.starts_with(&m.dir) => "machine copy",
+            Some(p) if p.starts_with(store.root.join(crate::store::IMPORTED_CERTS)) => {
+                "imported-certs/"
+            }
             Some(_) => "custom",
             None => "",
         };

@@ -28,7 +28,7 @@ pub fn pages() -> Vec<(String, Vec<u8>)> {
         let mut sub = sub
             .clone()
             .name(name.clone())
-            .bin_name(name.replace('-', " "));
+            .bin_name(format!("mbundle {}", sub.get_name()));
         for arg in cmd.get_arguments().filter(|a| a.is_global_set()) {
             sub = sub.arg(arg.clone());
         }

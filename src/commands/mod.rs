@@ -23,6 +23,8 @@ use std::fs::File;
 use std::io::{self, IsTerminal, Read};
 use std::path::{Path, PathBuf};
 
+pub use render::for_this_store;
+
 use crate::cli::{Cli, Command, DecryptArgs, EncryptArgs};
 use crate::error::{Error, IoContext, Result};
 use crate::format::crypto::{
@@ -32,6 +34,9 @@ use crate::store::{default_store_path, Store};
 
 /// Runs one invocation.
 pub fn run(cli: Cli) -> Result<()> {
+    if let Some(p) = &cli.storage_path {
+        render::remember_store_flag(store_flag(&absolute(p)?, true));
+    }
     let store_path = || -> Result<PathBuf> {
         cli.storage_path
             .clone()

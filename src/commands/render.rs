@@ -19,12 +19,61 @@ pub(super) fn terminal_safe(text: String) -> String {
 }
 
 pub(super) fn warn(msg: &str) {
-    eprintln!("warning: {}", printable(msg));
+    eprintln!("warning: {}", printable(&for_this_store(msg)));
 }
 
 /// A note on standard error, escaped like every other line.
 pub(super) fn note(msg: &str) {
-    eprintln!("note: {}", printable(msg));
+    eprintln!("note: {}", printable(&for_this_store(msg)));
+}
+
+/// `-s STORE ` (the store as an absolute path, quoted for a shell) when the user named the
+/// store with `-s`; unset otherwise. One command per process: set once, by [`super::run`].
+static STORE_FLAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remembers the `-s STORE ` every suggested command must carry.
+pub(super) fn remember_store_flag(flag: String) {
+    let _ = STORE_FLAG.set(flag);
+}
+
+/// The commands that act on a store (all but those that read only a bundle or print files).
+fn takes_a_store(command: &str) -> bool {
+    use clap::CommandFactory;
+    !matches!(
+        command,
+        "completions" | "man" | "inspect" | "verify" | "help"
+    ) && crate::cli::Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == command)
+}
+
+/// `text` with `-s STORE` inserted after each `mbundle ` that starts a command acting on a
+/// store, when the user named the store: a hint pasted as printed acts on the same store,
+/// from any directory. Unchanged when the store is the default one.
+pub fn for_this_store(text: &str) -> String {
+    let Some(flag) = STORE_FLAG.get().filter(|f| !f.is_empty()) else {
+        return text.to_string();
+    };
+    let mut out = String::with_capacity(text.len() + flag.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("mbundle ") {
+        let starts_word = rest[..i]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || "-_/.".contains(c)));
+        let (before, after) = rest.split_at(i + "mbundle ".len());
+        out.push_str(before);
+        let command: String = after
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        if starts_word && takes_a_store(&command) {
+            out.push_str(flag);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Human-readable byte count.

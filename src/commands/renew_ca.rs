@@ -45,5 +45,5 @@ pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
         ));
     }
     out.push_str("Every certificate this CA issued still verifies. Copy the new ca.pem to each host's /etc/docker/ca.pem and restart docker there (`mbundle regenerate-certs NAME` prints the commands).\n");
-    print(&out)
+    print(&for_this_store(&out))
 }

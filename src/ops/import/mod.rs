@@ -29,6 +29,7 @@ mod rewrite;
 mod spool;
 mod stage;
 mod target;
+mod warnings;
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{read_bundle, Visitor};
@@ -423,8 +424,9 @@ pub(crate) fn same_config(
         Ok(())
     } else {
         Err(Error::Conflicts(vec![format!(
-            "machine {target} already exists in {} and differs from the bundle's (config.json) (import it under another name with --rename {target}={target}-2)",
-            root.display()
+            "machine {target} already exists in {} and differs from the bundle's (config.json) ({})",
+            root.display(),
+            m.if_taken
         )]))
     }
 }

@@ -19,25 +19,6 @@ use std::sync::Arc;
 /// directory would orphan the VM.
 pub const VM_NAMED_DRIVERS: &[&str] = &["virtualbox", "vmwarefusion", "hyperv", "parallels"];
 
-/// Drivers built into docker-machine 0.16; any other needs `docker-machine-driver-<name>`.
-pub const BUILTIN_DRIVERS: &[&str] = &[
-    "amazonec2",
-    "azure",
-    "digitalocean",
-    "exoscale",
-    "generic",
-    "google",
-    "hyperv",
-    "none",
-    "openstack",
-    "rackspace",
-    "softlayer",
-    "virtualbox",
-    "vmwarefusion",
-    "vmwarevcloudair",
-    "vmwarevsphere",
-];
-
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
 pub struct ImportRequest {
@@ -84,6 +65,9 @@ pub struct MachinePlan {
     /// Already in the store with the same files; only config.json is left to compare (after
     /// the rewrite, in staging). Identical, it is left alone; else it is a conflict.
     pub present: bool,
+    /// What to do when a machine of that name is there and differs (a command line that works:
+    /// a `--rename` from its bundle name to a free name, or another store for a local VM).
+    pub if_taken: String,
     /// Where its cert set is placed, relative to the store (`certs`, `imported-certs/<id>`):
     /// with its own directory, the only place its config.json may point.
     pub set_dir: Option<String>,
@@ -273,12 +257,13 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             found.files.insert(f.clone(), target_of);
         }
         let map = machine_path_map(m, &target, &mut set_maps, &root_fp, &mut found);
-        driver_warning(m, &target, state, &mut found);
+        super::warnings::driver_warning(m, &target, state, &mut found);
         if !present {
-            vm_files_warning(manifest, m, &target, &mut found);
+            super::warnings::vm_files_warning(manifest, m, &target, &mut found);
         }
         machines.push(MachinePlan {
             source: m.name.clone(),
+            if_taken: if_taken(m, &target, state),
             target,
             certset: m.certset.clone(),
             map,
@@ -404,7 +389,7 @@ fn check_renames<'a>(
                     "cannot rename {old}: its {} VM is registered under the name {old:?} in the hypervisor, and a renamed machine would no longer find it",
                     m.driver
                 ),
-                format!("import it under its own name (move the existing machine {old} aside first, e.g. with docker-machine rm)"),
+                format!("import it under its own name into another store: mbundle -s OTHER_DIR import FILE {old} (docker-machine rm would delete the VM itself, never use it to make room)"),
             ));
         }
     }
@@ -424,17 +409,7 @@ fn machine_conflicts(
     let differ = differing_files(manifest, m, target, state);
     let present = differ.as_ref().is_some_and(Vec::is_empty);
     if !present && state.machines.contains(target) {
-        let fix = if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
-            format!(
-                "a {} machine keeps its name: move the existing {target} aside first",
-                m.driver
-            )
-        } else {
-            format!(
-                "import it under another name with --rename {}={target}-2",
-                m.name
-            )
-        };
+        let fix = if_taken(m, target, state);
         let what = match differ {
             Some(d) => format!(" and differs from the bundle's ({})", d.join(", ")),
             None => String::new(),
@@ -464,6 +439,33 @@ fn machine_conflicts(
         }
     }
     false
+}
+
+/// What to do when the machine `m` would land on `target`, which a machine of the store
+/// already holds: a rename to a free name, or for a VM registered under its name (which no
+/// rename may change and `docker-machine rm` would delete), another store.
+fn if_taken(m: &MachineEntry, target: &str, state: &TargetState) -> String {
+    if VM_NAMED_DRIVERS.contains(&m.driver.as_str()) {
+        format!(
+            "a {} machine keeps its name, its VM is registered under it: import it into another store with mbundle -s OTHER_DIR import FILE {}",
+            m.driver, m.name
+        )
+    } else {
+        format!(
+            "import it under another name with --rename {}={}",
+            m.name,
+            free_name(target, state)
+        )
+    }
+}
+
+/// `<target>-2` (or -3, ...): a name no machine of the store has, for the `--rename` a
+/// conflict suggests. Within docker-machine's name rule: `target` is a valid name.
+fn free_name(target: &str, state: &TargetState) -> String {
+    (2..)
+        .map(|n| format!("{target}-{n}"))
+        .find(|name| !state.machines.contains(name))
+        .unwrap_or_else(|| format!("{target}-new"))
 }
 
 /// Each cert set's path rules (its members' old spellings -> where the set goes), made once
@@ -536,45 +538,6 @@ fn machine_path_map(
         ));
     }
     map
-}
-
-/// A machine whose VM runs on this computer, from a bundle that left out its disk images or
-/// VM folder: say which files are missing and that the VM will not start without them.
-fn vm_files_warning(manifest: &Manifest, m: &MachineEntry, target: &str, found: &mut Found) {
-    if !crate::store::LOCAL_VM_DRIVERS.contains(&m.driver.as_str()) {
-        return;
-    }
-    let missing: Vec<&str> = manifest
-        .excluded
-        .iter()
-        .filter_map(|e| layout::in_machine(&e.path, &m.name))
-        .collect();
-    if missing.is_empty() {
-        return;
-    }
-    let shown = if missing.len() > 4 {
-        format!("{} and {} more", missing[..4].join(", "), missing.len() - 4)
-    } else {
-        missing.join(", ")
-    };
-    found.warnings.push(format!(
-        "machine {target} runs a local {} VM, but the bundle left out its disk images and VM folder ({shown}): the VM will not start without them; export it with --include-disks to carry them",
-        m.driver
-    ));
-}
-
-/// A driver that is neither built into docker-machine nor installed as a plugin.
-fn driver_warning(m: &MachineEntry, target: &str, state: &TargetState, found: &mut Found) {
-    if BUILTIN_DRIVERS.contains(&m.driver.as_str()) {
-        return;
-    }
-    let plugin = format!("docker-machine-driver-{}", m.driver);
-    if !state.installed_drivers.contains(&m.driver) {
-        found.warnings.push(format!(
-            "machine {target} uses the {} driver, but {plugin} is not on PATH: docker-machine will need it to manage the machine (mbundle env works without it)",
-            m.driver
-        ));
-    }
 }
 
 /// Where the cert set `id` is placed, relative to the store.
