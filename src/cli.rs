@@ -368,7 +368,7 @@ pub struct ShareArgs {
     pub encrypt: EncryptArgs,
 
     /// Validity of the teammate's certificate, in days
-    #[arg(long, value_name = "DAYS", default_value_t = 1080)]
+    #[arg(long, value_name = "DAYS", default_value_t = crate::pki::reissue::DEFAULT_DAYS)]
     pub days: i64,
 
     /// Also carry each machine's SSH key (root on the host: docker-machine ssh/scp)
@@ -601,7 +601,7 @@ pub struct RenewCaArgs {
     pub cert_set: Option<String>,
 
     /// Validity of the renewed certificate, in days
-    #[arg(long, default_value_t = 3650, value_name = "N")]
+    #[arg(long, default_value_t = crate::pki::reissue::DEFAULT_CA_DAYS, value_name = "N")]
     pub days: i64,
 
     /// Print what was done as JSON

@@ -29,7 +29,7 @@ mod signals;
 mod store;
 pub mod text;
 
-pub use commands::{for_this_store, run};
+pub use commands::{for_this_store, run, Outcome};
 pub use error::{Error, Result};
 pub use failpoint::failpoint;
 

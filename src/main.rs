@@ -17,17 +17,14 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     match mbundle::run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        // `diff`'s "not current" is an answer: its exit status, nothing on standard error.
+        Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(e) => {
             // A reader that went away (`mbundle ... | head`) is not a failure.
-            if let mbundle::Error::Io { source, .. } = &e {
+            if let mbundle::Error::Io { source, .. } | mbundle::Error::Output { source, .. } = &e {
                 if source.kind() == io::ErrorKind::BrokenPipe {
                     return ExitCode::SUCCESS;
                 }
-            }
-            // `diff -q`: the exit status is the whole answer.
-            if let mbundle::Error::NotCurrent { quiet: true } = &e {
-                return ExitCode::from(e.exit_code());
             }
             let mut err = io::stderr().lock();
             // Messages carry names and values from bundles and stores: escaped like all output.

@@ -289,7 +289,7 @@ fn wrong_keys_and_wrong_flags_are_named_with_what_to_do() {
     dir.run(&["-s", s, "context", "web", "--context-name", "web-prod"])
         .ok();
     dir.run(&["-s", s, "context", "web", "--context-name", "web-prod"])
-        .fails(2, &["docker context rm web-prod"]);
+        .fails(1, &["docker context rm web-prod"]);
 }
 
 #[test]

@@ -251,11 +251,38 @@ fn every_usage_mistake_exits_2_and_every_failure_1() {
             1,
             "missing.mbundle",
         ),
+        // What the store does not allow, asked for rightly: 1.
+        (
+            &["-s", s, "regenerate-certs", "edge"],
+            1,
+            "CA key is absent",
+        ),
+        (
+            &[
+                "-s",
+                s,
+                "share",
+                "edge",
+                "--as",
+                "bob",
+                "-r",
+                &r,
+                "-o",
+                "y.mbundle",
+            ],
+            1,
+            "does not hold the key of the CA",
+        ),
+        // An answer is not an error: exit 1, nothing on standard error.
+        (&["-s", s, "diff", "b.mbundle", "-i", k, "-q"], 1, ""),
     ];
     for (args, code, needle) in table {
         let out = d.run(args);
         assert_eq!(out.code, *code, "{args:?}: {}", out.stderr);
         assert!(out.stderr.contains(needle), "{args:?}: {}", out.stderr);
+        if needle.is_empty() {
+            assert_eq!(out.stderr, "", "{args:?}");
+        }
     }
 }
 

@@ -1,14 +1,14 @@
 //! `mbundle diff`: is a bundle current with the store? Text or `--json`; exit 0 when it is,
-//! 1 when not.
+//! 1 when not: an answer, not an error (nothing is said on standard error).
 
 use super::render::*;
 use super::{decrypt_with, open_input};
 use crate::cli::DiffArgs;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ops::diff::DiffReport;
 use crate::store::Store;
 
-pub(super) fn run(store: &Store, a: &DiffArgs) -> Result<()> {
+pub(super) fn run(store: &Store, a: &DiffArgs) -> Result<super::Outcome> {
     let (input, what) = open_input(&a.bundle)?;
     let report = crate::ops::diff::run(store, input, &decrypt_with(&a.decrypt), &what)?;
     if a.json {
@@ -20,11 +20,11 @@ pub(super) fn run(store: &Store, a: &DiffArgs) -> Result<()> {
             &store.root.display().to_string(),
         )))?;
     }
-    if report.current {
-        Ok(())
+    Ok(if report.current {
+        super::Outcome::Success
     } else {
-        Err(Error::NotCurrent { quiet: a.quiet })
-    }
+        super::Outcome::NotCurrent
+    })
 }
 
 /// The differences, in words.
@@ -62,7 +62,7 @@ fn describe(r: &DiffReport, what: &str, root: &str) -> String {
     s.push_str(if r.current {
         "the bundle is current: it holds everything the store holds\n"
     } else {
-        "the bundle is NOT current\n"
+        "the bundle is NOT current: export again to back up what changed (mbundle export --all ...)\n"
     });
     s
 }

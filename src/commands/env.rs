@@ -9,7 +9,7 @@ pub(super) fn run(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> R
     let shell = a.shell.unwrap_or_else(crate::store::env::Shell::detect);
     let word = |w: &str| {
         shell.word(w).map_err(|why| {
-            Error::usage(
+            Error::cannot(
                 format!(
                     "cannot print {} for {shell:?}: {why}",
                     crate::store::fields::shown(w)
@@ -75,7 +75,7 @@ pub(super) fn run(store: Option<&Store>, explicit_store: bool, a: &EnvArgs) -> R
         )
     };
     let text = text.map_err(|why| {
-        Error::usage(
+        Error::cannot(
             why,
             "use another --shell, or move the store to a plainer path",
         )

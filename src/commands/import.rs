@@ -330,9 +330,9 @@ fn describe_share(share: &crate::ops::import::ShareReport, root: &Path, s: &mut 
     s.push_str(&format!(
         "shared with {} on {}: the client certificate is theirs (CN={}), valid until {}\n",
         i.shared_with,
-        &i.issued_at[..10.min(i.issued_at.len())],
+        crate::pki::certs::date_of(&i.issued_at),
         i.shared_with,
-        &i.cert_not_after[..10.min(i.cert_not_after.len())]
+        crate::pki::certs::date_of(&i.cert_not_after)
     ));
     s.push_str(&format!(
         "  the CA key and the daemon's server key stay with the owner: regenerate-certs and renew-ca are theirs to run{}\n",

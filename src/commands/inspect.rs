@@ -52,8 +52,8 @@ pub fn describe(m: &Manifest, what: &str) -> String {
         s.push_str(&format!(
             "share:    for {}, made {}; their own client certificate, valid until {}\n",
             share.shared_with,
-            &share.issued_at[..10.min(share.issued_at.len())],
-            &share.cert_not_after[..10.min(share.cert_not_after.len())]
+            crate::pki::certs::date_of(&share.issued_at),
+            crate::pki::certs::date_of(&share.cert_not_after)
         ));
         s.push_str(&format!(
             "          no CA key, no server key, no client key of the owner; SSH key {}; cloud credentials {}\n",

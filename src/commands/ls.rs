@@ -50,7 +50,7 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         out_json.push(facts.json(&m));
     }
     for (path, ca) in &ca_alerts {
-        let date = &certs::rfc3339(ca.not_after)[..10];
+        let date = &certs::day(ca.not_after);
         let when = if ca.not_after <= now {
             format!("expired on {date}")
         } else {

@@ -33,7 +33,33 @@ use crate::format::crypto::{
 use crate::store::{default_store_path, Store};
 
 /// Runs one invocation.
-pub fn run(cli: Cli) -> Result<()> {
+/// How a command that ran to its end ends: done, or an answer a script reads from the exit
+/// status (`diff`: not current). Failures are errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Success,
+    /// `diff`: the bundle is not current with the store (exit 1, nothing on standard error).
+    NotCurrent,
+}
+
+impl Outcome {
+    /// The process's exit status.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::NotCurrent => 1,
+        }
+    }
+}
+
+/// Runs one command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    run_command(&cli).map(|done| done.unwrap_or(Outcome::Success))
+}
+
+/// The command's own outcome when it has one (`diff`), else `None` for done.
+fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
     if let Some(p) = &cli.storage_path {
         render::remember_store_flag(store_flag(&absolute(p)?, true));
     }
@@ -59,7 +85,7 @@ pub fn run(cli: Cli) -> Result<()> {
         finish_interrupted(&store.root)?;
         Ok(store)
     };
-    match &cli.command {
+    let done = match &cli.command {
         Command::Ls(a) => ls::run(&look_at_store()?, a),
         Command::Export(a) => {
             export::check(a)?;
@@ -85,8 +111,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),
         Command::Verify(a) => verify::run(a),
-        Command::Diff(a) => diff::run(&look_at_store()?, a),
-    }
+        Command::Diff(a) => return diff::run(&look_at_store()?, a).map(Some),
+    };
+    done.map(|()| None)
 }
 
 /// Finishes or removes what an interrupted import left behind, before anything reads the

@@ -27,7 +27,7 @@ pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<()> {
         r.machine,
         r.server_cert.display(),
         r.sans.join(", "),
-        &r.not_after[..10]
+        crate::pki::certs::date_of(&r.not_after)
     ));
     if let Some(ip) = &r.new_address {
         out.push_str(&format!(

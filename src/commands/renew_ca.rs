@@ -6,10 +6,11 @@ use crate::error::{Error, Result};
 use crate::store::Store;
 
 pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
-    if a.days < 1 || a.days > 36500 {
+    use crate::pki::reissue::{DEFAULT_CA_DAYS, MAX_CA_DAYS};
+    if !(1..=MAX_CA_DAYS).contains(&a.days) {
         return Err(Error::usage(
-            "--days must be between 1 and 36500",
-            "e.g. --days 3650",
+            format!("--days must be between 1 and {MAX_CA_DAYS}"),
+            format!("e.g. --days {DEFAULT_CA_DAYS}"),
         ));
     }
     let dir = match &a.cert_set {
@@ -33,7 +34,7 @@ pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
     out.push_str(&format!(
         "renewed {} with the same key and subject, valid until {}\n",
         r.ca_cert.display(),
-        &r.not_after[..10]
+        crate::pki::certs::date_of(&r.not_after)
     ));
     for k in &r.kept {
         out.push_str(&format!("  kept the old file as {}\n", k.display()));

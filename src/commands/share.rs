@@ -123,7 +123,7 @@ fn describe(
         "  certificate  CN={} issued by CA {}, valid until {}\n",
         share.shared_with,
         cas.join(", "),
-        &share.cert_not_after[..10.min(share.cert_not_after.len())]
+        crate::pki::certs::date_of(&share.cert_not_after)
     ));
     let mut stays = vec![
         "the CA key",

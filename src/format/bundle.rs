@@ -32,6 +32,8 @@ use crate::format::manifest::{
 pub const IO_BUFFER: usize = 1 << 20;
 /// Most bytes of zero padding accepted after the tar end marker.
 const MAX_TRAILING_PADDING: u64 = 1 << 20;
+/// The most of an archive path a message quotes (a hostile one may be 1 MiB long).
+const SHOWN_PATH_CHARS: usize = 200;
 
 /// A source file read failed (as opposed to the bundle output failing).
 #[derive(Debug)]
@@ -526,7 +528,7 @@ fn parse_manifest_entry<R: Read>(
     };
     let path = entry_path(&first);
     if path != MANIFEST_PATH {
-        let shown: String = path.chars().take(200).collect();
+        let shown: String = path.chars().take(SHOWN_PATH_CHARS).collect();
         return Err(Error::NotBundle {
             what: what.to_string(),
             reason: format!(
@@ -652,7 +654,7 @@ fn read_decoded<D: Read>(
         for entry in entries {
             let mut entry = entry.map_err(|e| stream_error(what, e))?;
             let path = entry_path(&entry);
-            let shown = || path.chars().take(200).collect::<String>();
+            let shown = || path.chars().take(SHOWN_PATH_CHARS).collect::<String>();
             let Some(&i) = index.get(path.as_str()) else {
                 return Err(Error::Corrupt(format!(
                     "entry {:?} is not listed in the manifest",

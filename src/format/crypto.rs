@@ -502,10 +502,14 @@ pub fn open_age<R: BufRead>(
         age::DecryptError::DecryptionFailed | age::DecryptError::KeyDecryptionFailed => {
             Error::NoMatchingKey(format!("wrong passphrase for {what}"))
         }
-        age::DecryptError::ExcessiveWork { required, .. } => Error::Corrupt(format!(
-            "{what}: its passphrase work factor 2^{required} is above 2^{MAX_WORK_FACTOR}, the most the reference age CLI accepts ({} GiB of memory); refused before any work",
-            ((1u64 << required.min(40)) * 1024) >> 30
-        )),
+        // Not damage: a sender's choice this reader refuses (as the reference age CLI does).
+        age::DecryptError::ExcessiveWork { required, .. } => Error::cannot(
+            format!(
+                "{what}: its passphrase work factor 2^{required} is above 2^{MAX_WORK_FACTOR}, the most the reference age CLI accepts ({} GiB of memory); refused before any work",
+                ((1u64 << required.min(40)) * 1024) >> 30
+            ),
+            "ask its sender to encrypt it again with the usual work factor (age -p and mbundle -p use 2^18)",
+        ),
         age::DecryptError::MissingPlugin { binary_name } => {
             super::plugins::missing(&binary_name, "")
         }

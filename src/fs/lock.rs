@@ -31,7 +31,7 @@ impl Drop for StoreLock {
 /// Takes the store's writer lock (fails at once if another mbundle holds it).
 pub fn lock_store(root: &Path) -> Result<StoreLock> {
     try_lock_store(root)?.ok_or_else(|| {
-        Error::usage(
+        Error::cannot(
             format!("another mbundle is writing to {}", root.display()),
             "wait for it to finish",
         )

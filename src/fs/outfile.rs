@@ -151,7 +151,7 @@ impl OutFile {
                     .ctx("open", path)?;
                 let meta = file.metadata().ctx("stat", path)?;
                 if !is_stream(&meta.file_type()) {
-                    return Err(Error::usage(
+                    return Err(Error::cannot(
                         format!("{} changed while it was being opened", path.display()),
                         "run the command again",
                     ));
@@ -202,7 +202,7 @@ impl OutFile {
                     if let Ok(meta) = fs::symlink_metadata(&path) {
                         let ft = meta.file_type();
                         if !ft.is_file() && !ft.is_symlink() {
-                            return Err(Error::usage(
+                            return Err(Error::cannot(
                                 format!(
                                     "{} became {} while it was being written; not replaced",
                                     path.display(),

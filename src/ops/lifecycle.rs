@@ -107,36 +107,52 @@ fn replace(path: &Path, data: &[u8], mode: u32, ts: &str, kept: &mut Vec<PathBuf
     crate::fs::outfile::write_atomic(path, data, mode)
 }
 
+/// What only the holder of a CA key can do for a machine.
+#[derive(Clone, Copy)]
+enum OwnersOnly {
+    /// Issue its server certificate (regenerate-certs).
+    IssueCertificates,
+    /// Renew its CA certificate (renew-ca).
+    RenewCa,
+}
+
 /// Refuses to issue for a machine that was shared with this store's user: its CA key stays
-/// with the owner.
-fn refuse_shared(m: &Machine, what: &str) -> Result<()> {
+/// with the owner. The hint names the owner's command without `mbundle ` before it: it is for
+/// another store, and must not be taken for one to paste here.
+fn refuse_shared(m: &Machine, what: OwnersOnly) -> Result<()> {
     if let Some(Ok(rec)) = crate::store::share::read_record(&m.dir) {
-        return Err(Error::usage(
+        let (doing, owners) = match what {
+            OwnersOnly::IssueCertificates => (
+                "issue certificates",
+                format!(
+                    "regenerate-certs {}",
+                    crate::store::env::shell_word(&m.name)
+                ),
+            ),
+            OwnersOnly::RenewCa => ("renew the CA", "renew-ca".to_string()),
+        };
+        return Err(Error::cannot(
             format!(
-                "cannot {what} for {}: it was shared with you (as {}, on {}), and the CA key stays with its owner",
+                "cannot {doing} for {}: it was shared with you (as {}, on {}), and the CA key stays with its owner",
                 m.name,
                 rec.shared_with,
-                &rec.issued_at[..10]
+                crate::pki::certs::date_of(&rec.issued_at)
             ),
-            format!(
-                "ask the owner to run `mbundle {what_cmd} {}` on their store and share the machine again",
-                m.name,
-                what_cmd = if what == "renew the CA" { "renew-ca --cert-set ID" } else { "regenerate-certs" }
-            ),
+            format!("ask the owner to run `{owners}` on their store and share the machine again"),
         ));
     }
     Ok(())
 }
 
 fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {
-    refuse_shared(m, "issue certificates")?;
+    refuse_shared(m, OwnersOnly::IssueCertificates)?;
     let found = m.issuing_material(store);
     let get = |n: &str| found.iter().find(|f| f.name == n).map(|f| f.local.clone());
-    let refuse = |reason: String| Error::Usage {
-        message: format!("cannot issue certificates for {}: {reason}", m.name),
-        hint: Some(
-            "import a bundle that carries the CA key, or point CaPrivateKeyPath at it".into(),
-        ),
+    let refuse = |reason: String| {
+        Error::cannot(
+            format!("cannot issue certificates for {}: {reason}", m.name),
+            "import a bundle that carries the CA key, or point CaPrivateKeyPath at it",
+        )
     };
     let ca = get(CA_CERT).ok_or_else(|| refuse("no CA certificate found".into()))?;
     let key = get(CA_KEY).ok_or_else(|| {
@@ -154,7 +170,7 @@ fn in_store(store: &Store, m: &Machine, field: &str, default: &str) -> Result<Pa
         .map(|s| m.locate(store, s));
     match configured {
         Some(Located::InStore(p)) => Ok(p),
-        Some(Located::Outside(p)) => Err(Error::usage(
+        Some(Located::Outside(p)) => Err(Error::cannot(
             format!(
                 "{field} of {} points outside the store ({}); refusing to write there",
                 m.name,
@@ -201,13 +217,13 @@ fn set_address(config: &mut Value, ip: &str) {
 /// host or an IP: it becomes a certificate SAN and a word of the scp/ssh lines.
 fn server_sans(m: &Machine, extra_sans: &[String]) -> Result<Vec<String>> {
     let host = m.url().as_deref().and_then(url_host).ok_or_else(|| {
-        Error::usage(
+        Error::cannot(
             format!("{} has no address in config.json", m.name),
             "give it one with --ip",
         )
     })?;
     crate::store::fields::check_host(&host).map_err(|why| {
-        Error::usage(
+        Error::cannot(
             format!(
                 "the address of {} in config.json, {}, {why}",
                 m.name,
@@ -220,7 +236,7 @@ fn server_sans(m: &Machine, extra_sans: &[String]) -> Result<Vec<String>> {
     if let Some(Value::Array(list)) = m.config.pointer("/HostOptions/AuthOptions/ServerCertSANs") {
         for san in list.iter().filter_map(Value::as_str) {
             crate::store::fields::check_host(san).map_err(|why| {
-                Error::usage(
+                Error::cannot(
                     format!(
                         "ServerCertSANs of {} in config.json holds {}, which {why}",
                         m.name,
@@ -469,7 +485,7 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
     let ca_path = dir.join(CA_CERT);
     let key_path = dir.join(CA_KEY);
     if !ca_path.is_file() {
-        return Err(Error::usage(
+        return Err(Error::cannot(
             format!("{} does not exist", ca_path.display()),
             "choose the cert set with --cert-set ID (see mbundle ls)",
         ));
@@ -482,10 +498,10 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
             let m = store.machine(&name)?;
             if matches!(crate::store::share::read_record(&m.dir), Some(Ok(r)) if r.ca_fingerprint == ca_fp)
             {
-                refuse_shared(&m, "renew the CA")?;
+                refuse_shared(&m, OwnersOnly::RenewCa)?;
             }
         }
-        return Err(Error::usage(
+        return Err(Error::cannot(
             format!(
                 "{} does not exist: a CA certificate can only be renewed with its key",
                 key_path.display()
@@ -496,7 +512,7 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
     let old = read_pem_file(&ca_path)?;
     let key = zeroize::Zeroizing::new(read_pem_file(&key_path)?);
     let issuer = Issuer::load(&old, &key).map_err(|e| {
-        Error::usage(
+        Error::cannot(
             format!("cannot renew {}: {e}", ca_path.display()),
             "check the CA files",
         )

@@ -108,6 +108,28 @@ pub fn file_fingerprint(bytes: &[u8]) -> String {
     }
 }
 
+/// The calendar day of a time, `YYYY-MM-DD` in UTC: how every message dates things.
+pub fn day(t: OffsetDateTime) -> String {
+    date_of(&rfc3339(t)).to_string()
+}
+
+/// The calendar day an RFC 3339 text starts with (`2026-12-06T10:00:00Z` -> `2026-12-06`);
+/// the whole text when it does not start with one (a record or manifest may hold anything).
+pub fn date_of(text: &str) -> &str {
+    const DAY: usize = "YYYY-MM-DD".len();
+    match text.get(..DAY) {
+        Some(d)
+            if d.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                _ => b.is_ascii_digit(),
+            }) =>
+        {
+            d
+        }
+        _ => text,
+    }
+}
+
 /// RFC 3339 in UTC, to the second.
 pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(time::UtcOffset::UTC);
@@ -134,7 +156,7 @@ pub fn ca_needs_renewal(not_after: OffsetDateTime, now: OffsetDateTime) -> bool 
 
 /// How a certificate's end date reads to a person, relative to `now`.
 pub fn expiry_text(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
-    let date = &rfc3339(not_after)[..10];
+    let date = &day(not_after);
     let days = (not_after - now).whole_days();
     if not_after <= now {
         format!("{date} (EXPIRED)")
@@ -148,6 +170,18 @@ pub fn expiry_text(not_after: OffsetDateTime, now: OffsetDateTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_are_their_day_and_odd_texts_pass_whole() {
+        assert_eq!(date_of("2026-12-06T10:00:00Z"), "2026-12-06");
+        assert_eq!(date_of("soon"), "soon");
+        assert_eq!(date_of("2026-12-0\u{e9}T"), "2026-12-0\u{e9}T");
+        assert_eq!(
+            date_of("x\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"),
+            "x\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}"
+        );
+        assert_eq!(day(OffsetDateTime::UNIX_EPOCH), "1970-01-01");
+    }
 
     const CA: &[u8] =
         include_bytes!("../../fixtures/linux/home/alice/.docker/machine/certs/ca.pem");

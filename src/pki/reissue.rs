@@ -13,6 +13,12 @@ use crate::error::PkiError;
 
 /// Validity of what is issued, as docker-machine does it.
 pub const DEFAULT_DAYS: i64 = 1080;
+/// The longest a teammate's client certificate may be valid.
+pub const MAX_CLIENT_DAYS: i64 = 3650;
+/// Validity of a renewed CA certificate unless told otherwise.
+pub const DEFAULT_CA_DAYS: i64 = 3650;
+/// The longest a renewed CA certificate may be valid.
+pub const MAX_CA_DAYS: i64 = 36500;
 
 /// The kind of key a new server certificate gets.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -183,7 +183,7 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     let meta_dir = contexts.join("meta").join(&id);
     let tls_dir = contexts.join("tls").join(&id);
     if meta_dir.exists() || tls_dir.exists() {
-        return Err(Error::usage(
+        return Err(Error::cannot(
             format!("docker context {:?} already exists", spec.name),
             format!(
                 "choose another name with --context-name, or remove it with: docker context rm {}",

@@ -88,7 +88,7 @@ fn load(path: &Path) -> Result<Loaded, String> {
 }
 
 fn expiry(what: &str, c: &Loaded, now: OffsetDateTime, fix: &str, out: &mut Vec<Finding>) {
-    let date = &certs::rfc3339(c.info.not_after)[..10];
+    let date = &certs::day(c.info.not_after);
     let days = (c.info.not_after - now).whole_days();
     if c.info.not_after <= now {
         out.push(f(
@@ -107,7 +107,7 @@ fn expiry(what: &str, c: &Loaded, now: OffsetDateTime, fix: &str, out: &mut Vec<
             Level::Error,
             format!(
                 "{what} is not valid before {}",
-                &certs::rfc3339(c.info.not_before)[..10]
+                &certs::day(c.info.not_before)
             ),
             Some("check this computer's clock".into()),
         ));
@@ -303,7 +303,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
     let share = crate::store::share::read_record(&m.dir);
     let regen = match &share {
         Some(Ok(_)) => format!(
-            "only the owner holds the CA key: ask them to reissue it (mbundle regenerate-certs {name}) or to share {name} with you again",
+            "only the owner holds the CA key: ask them to reissue it (regenerate-certs {name}, on their store) or to share {name} with you again",
             name = crate::store::env::shell_word(&m.name)
         ),
         _ => format!(
@@ -344,7 +344,7 @@ fn check_share(cx: &mut Checkup) {
         format!(
             "shared with you as {} on {}; the CA key and the server key stay with the owner{}",
             rec.shared_with,
-            &rec.issued_at[..10],
+            crate::pki::certs::date_of(&rec.issued_at),
             if rec.with_ssh_key {
                 ""
             } else {

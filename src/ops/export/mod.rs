@@ -289,7 +289,7 @@ fn select_names(store: &Store, req: &ExportRequest) -> Result<Vec<String>> {
         seen
     };
     if names.is_empty() && !(req.all && store.certs_dir().join(CA_CERT).is_file()) {
-        return Err(Error::usage(
+        return Err(Error::cannot(
             format!(
                 "nothing to export: {} has no machines",
                 store.root.display()
@@ -390,7 +390,7 @@ fn certset_entry(
                 "cert set {} ({who}): the CA certificate \"{}\" {verb} on {}",
                 g.id,
                 ca.name,
-                &certs::rfc3339(ca.not_after)[..10]
+                &certs::day(ca.not_after)
             ));
         }
         Some(_) => {}

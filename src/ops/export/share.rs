@@ -92,7 +92,7 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
             ((end - now).whole_days() < CA_ENDING_DAYS).then(|| format!(
                 "the CA {:?} ends on {}, and the certificate for {} with it: renew the CA (mbundle renew-ca) and share again",
                 s.ca_name.as_deref().unwrap_or("?"),
-                &certs::rfc3339(end)[..10],
+                &certs::day(end),
                 req.user
             ))
         })
@@ -134,13 +134,14 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
             "use a user or e-mail name, e.g. --as bob or --as bob@example.com",
         )
     })?;
-    if !(1..=3650).contains(&req.days) {
+    use crate::pki::reissue::{DEFAULT_DAYS, MAX_CLIENT_DAYS};
+    if !(1..=MAX_CLIENT_DAYS).contains(&req.days) {
         return Err(Error::usage(
             format!(
-                "--days {}: a client certificate is valid 1 to 3650 days",
+                "--days {}: a client certificate is valid 1 to {MAX_CLIENT_DAYS} days",
                 req.days
             ),
-            "the default is 1080 days, as docker-machine's own certificates",
+            format!("the default is {DEFAULT_DAYS} days, as docker-machine's own certificates"),
         ));
     }
     let base = plan(
@@ -173,7 +174,7 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
             .iter()
             .find(|p| Some(&p.old_id) == m.certset.as_ref())
         else {
-            return Err(Error::usage(
+            return Err(Error::cannot(
                 format!(
                     "cannot share {}: no CA certificate was found for it, so no certificate can be issued for {}",
                     m.name, req.user
@@ -337,7 +338,7 @@ fn share_set(
     // Exactly the CA certificate: a ca.pem with the CA key appended travels as the
     // certificate alone.
     let ca_cert = certs::single_cert_pem(&ca_pem).map_err(|e| {
-        Error::usage(
+        Error::cannot(
             format!("cannot share {used_by}: the CA certificate {ca_name:?}: {e}"),
             "run mbundle doctor to see what is wrong with it",
         )
@@ -404,13 +405,13 @@ fn load_issuer(
         .clone()
         .unwrap_or_else(|| set.ca_fingerprint.clone());
     let ca = member(CA_CERT).ok_or_else(|| {
-        Error::usage(
+        Error::cannot(
             format!("cannot share {used_by}: the CA certificate {ca_name:?} is not readable here"),
             "run mbundle doctor to see what is wrong with it",
         )
     })?;
     let key = member(CA_KEY).ok_or_else(|| {
-        Error::usage(
+        Error::cannot(
             format!(
                 "cannot share {used_by}: this store does not hold the key of the CA {ca_name:?} that issued {}, and only that key can sign a certificate for {}",
                 if set.machines.len() == 1 { "it" } else { "them" },
@@ -422,7 +423,7 @@ fn load_issuer(
     let ca_pem = crate::store::read_pem_file(&ca.local)?;
     let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(&key.local)?);
     let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
-        Error::usage(
+        Error::cannot(
             format!("cannot sign with the CA key {}: {e}", key.local.display()),
             "run mbundle doctor to check the CA files",
         )
@@ -494,7 +495,7 @@ fn read_unchanged(base_file: &PlannedFile, max: u64) -> Result<Vec<u8>> {
 fn one_certificate(base_file: &PlannedFile, path: &str) -> Result<PlannedFile> {
     let bytes = read_unchanged(base_file, crate::store::MAX_PEM_FILE)?;
     let pem = certs::single_cert_pem(&bytes).map_err(|e| {
-        Error::usage(
+        Error::cannot(
             format!("cannot share {path}: {e}"),
             "run mbundle doctor to see what is wrong with it",
         )

@@ -37,7 +37,7 @@ pub fn write<W: Write + Send + 'static>(
                 io::Error::new(src.source.kind(), src.source.to_string()),
             );
         }
-        Error::io(crate::error::WRITE_BUNDLE, out_name, e)
+        Error::output(out_name, e)
     };
     let mut w = BundleWriter::new(out, encryptor, &plan.manifest, LEVEL).map_err(out_err)?;
     for f in &plan.files {
@@ -231,8 +231,7 @@ pub fn run(
                 Path::new("standard output"),
                 progress,
             )?;
-            w.flush()
-                .ctx(crate::error::WRITE_BUNDLE, "standard output")?;
+            w.flush().map_err(|e| Error::output("standard output", e))?;
             w.count
         }
         Output::File(path) => {
@@ -241,10 +240,7 @@ pub fn run(
             // temporary file is removed.
             let out = crate::fs::outfile::OutFile::create(path, force)?;
             let count = {
-                let file = out
-                    .file()
-                    .try_clone()
-                    .ctx(crate::error::WRITE_BUNDLE, path)?;
+                let file = out.file().try_clone().map_err(|e| Error::output(path, e))?;
                 let counting = CountingWriter {
                     inner: EarlyFlush {
                         file,
@@ -254,7 +250,7 @@ pub fn run(
                     count: 0,
                 };
                 let mut w = write(plan, counting, encryptor, path, progress)?;
-                w.flush().ctx(crate::error::WRITE_BUNDLE, path)?;
+                w.flush().map_err(|e| Error::output(path, e))?;
                 w.count
             };
             crate::signals::check(NOT_WRITTEN)?;

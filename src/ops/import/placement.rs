@@ -203,10 +203,10 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, 
     let verb = if t <= now { "expired" } else { "expires" };
     if !carries_ca_key(set) {
         found.warnings.push(format!(
-            "cert set {} (CA {:?}): the CA certificate {verb} on {}; only whoever holds its key can renew it (mbundle renew-ca there, then share or export again)",
+            "cert set {} (CA {:?}): the CA certificate {verb} on {}; only whoever holds its key can renew it (renew-ca on their store, then share or export again)",
             set.id,
             set.ca_name.as_deref().unwrap_or("?"),
-            &crate::pki::certs::rfc3339(t)[..10]
+            &crate::pki::certs::day(t)
         ));
         return;
     }
@@ -219,7 +219,7 @@ fn expiry_warning(set: &CertSetEntry, dir_rel: &str, now: time::OffsetDateTime, 
         "cert set {} (CA {:?}): the CA certificate {verb} on {}; after importing, renew it with the same key: mbundle renew-ca{flag}",
         set.id,
         set.ca_name.as_deref().unwrap_or("?"),
-        &crate::pki::certs::rfc3339(t)[..10]
+        &crate::pki::certs::day(t)
     ));
 }
 

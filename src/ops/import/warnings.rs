@@ -45,8 +45,14 @@ pub(super) fn vm_files_warning(
     if missing.is_empty() {
         return;
     }
-    let shown = if missing.len() > 4 {
-        format!("{} and {} more", missing[..4].join(", "), missing.len() - 4)
+    /// The most missing files a warning names.
+    const SHOWN_FILES: usize = 4;
+    let shown = if missing.len() > SHOWN_FILES {
+        format!(
+            "{} and {} more",
+            missing[..SHOWN_FILES].join(", "),
+            missing.len() - SHOWN_FILES
+        )
     } else {
         missing.join(", ")
     };

@@ -8,8 +8,9 @@
 use std::io;
 use std::path::PathBuf;
 
-/// The operation named when writing an export's output fails (its disk-full hint names -o).
-pub const WRITE_BUNDLE: &str = "write the bundle to";
+mod hints;
+use hints::unknown_machine_hint;
+pub use hints::{human, names_hint, HINT_NAMES};
 
 /// Shorthand used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -24,6 +25,16 @@ pub enum Error {
         /// What was being done ("read", "create", "rename"...).
         op: &'static str,
         /// The path it was done to.
+        path: PathBuf,
+        /// The operating system's answer.
+        #[source]
+        source: io::Error,
+    },
+
+    /// Writing an export's output (`-o`) failed.
+    #[error("cannot write the bundle to {}", path.display())]
+    Output {
+        /// The output: a file, or `standard output`.
         path: PathBuf,
         /// The operating system's answer.
         #[source]
@@ -259,13 +270,6 @@ pub enum Error {
         available: u64,
     },
 
-    /// `diff`: the bundle does not hold everything the store holds.
-    #[error("the bundle is not current with the store")]
-    NotCurrent {
-        /// `-q`: the exit status says it all; nothing is printed.
-        quiet: bool,
-    },
-
     /// `doctor` found things that are broken.
     #[error("doctor found {0} problem(s)")]
     Unhealthy(usize),
@@ -283,13 +287,25 @@ pub enum Error {
     #[error("internal error: {0}")]
     Bug(String),
 
-    /// The command line cannot work as given.
+    /// The command line cannot work as given (exit 2): an argument that is wrong whatever the
+    /// store holds.
     #[error("{message}")]
     Usage {
         /// What is wrong.
         message: String,
         /// What to do instead.
         hint: Option<String>,
+    },
+
+    /// A well-formed command that the store, a machine or its files do not allow (exit 1): no
+    /// CA key to sign with, a machine shared by someone else, config.json naming what it must
+    /// not, another mbundle at work.
+    #[error("{message}")]
+    Cannot {
+        /// What cannot be done, and why.
+        message: String,
+        /// What would make it possible.
+        hint: String,
     },
 }
 
@@ -316,11 +332,27 @@ impl Error {
         }
     }
 
+    /// Writing an export's output failed.
+    pub fn output(path: impl Into<PathBuf>, source: io::Error) -> Self {
+        Error::Output {
+            path: path.into(),
+            source,
+        }
+    }
+
     /// A usage error with a hint.
     pub fn usage(message: impl Into<String>, hint: impl Into<String>) -> Self {
         Error::Usage {
             message: message.into(),
             hint: Some(hint.into()),
+        }
+    }
+
+    /// A failure the store or its files cause, with what would fix it (exit 1).
+    pub fn cannot(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Cannot {
+            message: message.into(),
+            hint: hint.into(),
         }
     }
 
@@ -340,16 +372,18 @@ impl Error {
             | Error::NotForYou { .. }
             | Error::SshKeyLocked { .. }
             | Error::SshKeyPassphrase { .. } => self.key_hint(),
-            Error::Io { op, path, source } if is_storage_full(source) => Some(match *op {
-                // Only an export's output is chosen with -o.
-                WRITE_BUNDLE => {
-                    "the disk is full: free some space, or write the bundle elsewhere with -o".into()
-                }
-                _ => format!(
-                    "the disk holding {} is full: free some space and run the command again",
-                    path.display()
-                ),
-            }),
+            // Only an export's output is chosen with -o.
+            Error::Output { source, .. } if is_storage_full(source) => Some(
+                "the disk is full: free some space, or write the bundle elsewhere with -o".into(),
+            ),
+            Error::Output { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                Some("check the file's owner and permissions, or write elsewhere with -o".into())
+            }
+            Error::Output { .. } => None,
+            Error::Io { path, source, .. } if is_storage_full(source) => Some(format!(
+                "the disk holding {} is full: free some space and run the command again",
+                path.display()
+            )),
             Error::Io { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("check the file's owner and permissions".into())
             }
@@ -401,10 +435,8 @@ impl Error {
                 human(needed.saturating_sub(*available))
             )),
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
-            Error::NotCurrent { .. } => {
-                Some("export again to back up what changed (mbundle export --all ...)".into())
-            }
             Error::Usage { hint, .. } => hint.clone(),
+            Error::Cannot { hint, .. } => Some(hint.clone()),
             Error::Bug(_) => Some(
                 "this is a bug in mbundle: please report it with the command and its output".into(),
             ),
@@ -473,81 +505,6 @@ impl Error {
             Error::Interrupted { signal, .. } => (128 + signal).clamp(0, 255) as u8,
             _ => 1,
         }
-    }
-}
-
-/// The hint of [`Error::UnknownMachine`]: the names this store has, the nearest first.
-fn unknown_machine_hint(names: &[String], known: &[String]) -> String {
-    if names.len() == 1 && names[0] == "default" && !known.is_empty() {
-        return format!(
-            "\"default\" is the machine a command uses when none is named, as in docker-machine; {}",
-            names_hint("name one of", known, &[], "mbundle ls")
-        );
-    }
-    if known.is_empty() {
-        return "this store has no machines; is -s pointing at the right store?".into();
-    }
-    names_hint("machines in this store", known, names, "mbundle ls")
-}
-
-/// The most names a hint lists; the rest are counted ("... and 290 more").
-pub const HINT_NAMES: usize = 10;
-
-/// The names a hint offers when one asked for is not there: the nearest to each asked name
-/// when one is close (a typo: `wbe` -> `web`), then at most [`HINT_NAMES`] of `known`, and how
-/// many more there are and where to see them all (`see_all`, e.g. "mbundle ls").
-pub fn names_hint(what: &str, known: &[String], asked: &[String], see_all: &str) -> String {
-    let mut out = String::new();
-    // For each name asked for, the known names closest to it (all of them at that distance,
-    // at most three: `runner-0l23` is as near `runner-0123` as `runner-0023`).
-    let mut near: Vec<&str> = Vec::new();
-    for a in asked {
-        let scored: Vec<(usize, &str)> = known
-            .iter()
-            .map(|k| (strsim::damerau_levenshtein(a, k), k.as_str()))
-            .filter(|(d, k)| *d > 0 && *d <= (k.chars().count() / 3).max(2))
-            .collect();
-        if let Some(best) = scored.iter().map(|(d, _)| *d).min() {
-            let closest = scored.iter().filter(|(d, _)| *d == best).map(|(_, k)| *k);
-            for k in closest.take(3) {
-                // Two names asked for may share their nearest: said once.
-                if !near.contains(&k) {
-                    near.push(k);
-                }
-            }
-        }
-    }
-    if !near.is_empty() {
-        out.push_str(&format!("did you mean {}? ", near.join(" or ")));
-    }
-    if known.is_empty() {
-        out.push_str(&format!("{what}: none"));
-        return out;
-    }
-    let shown: Vec<&str> = known.iter().take(HINT_NAMES).map(String::as_str).collect();
-    out.push_str(&format!("{what}: {}", shown.join(", ")));
-    if known.len() > HINT_NAMES {
-        out.push_str(&format!(
-            " ... and {} more: see {see_all}",
-            known.len() - HINT_NAMES
-        ));
-    }
-    out
-}
-
-/// A byte count for people: 1.5 GiB.
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < UNITS.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
     }
 }
 
@@ -774,18 +731,7 @@ mod tests {
             h.contains("/home/a/.docker/machine/.mbundle-staging-x/f"),
             "{h}"
         );
-        let export = Error::io(WRITE_BUNDLE, "out.mbundle", full());
+        let export = Error::output("out.mbundle", full());
         assert!(export.hint().unwrap().contains("-o"));
-    }
-
-    #[test]
-    fn name_hints_are_short_and_say_each_near_name_once() {
-        let known: Vec<String> = (0..300).map(|i| format!("runner-{i:04}")).collect();
-        let asked = vec!["runner-01000".to_string(), "runner-01000".to_string()];
-        let hint = names_hint("machines", &known, &asked, "mbundle ls");
-        let near = hint.split('?').next().unwrap();
-        assert_eq!(near.matches("runner-0100").count(), 1, "{hint}");
-        assert!(hint.ends_with("... and 290 more: see mbundle ls"), "{hint}");
-        assert_eq!(names_hint("machines", &[], &asked, "x"), "machines: none");
     }
 }
