@@ -650,7 +650,9 @@ fn a_file_changed_between_passes_fails_the_export() {
     fs::write(&victim, vec![7u8; 2 << 20]).unwrap();
     let p = plan_web(&store_path);
     assert!(
-        p.files.iter().any(|f| f.local == victim),
+        p.files
+            .iter()
+            .any(|f| f.content.path() == Some(victim.as_path())),
         "notes.bin is carried"
     );
     // A small file changed after planning: the bundle carries the bytes that were hashed.

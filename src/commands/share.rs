@@ -23,7 +23,7 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
         warn(w);
     }
     confirm_also_opens(&shared.also_opens, a)?;
-    let plan = shared.plan;
+    let (plan, withheld) = (shared.plan, shared.withheld);
     let summary = super::write_planned(&plan, &to, &output, a.force, "sharing", a.quiet || a.json)?;
     let m = &plan.manifest;
     let Some(share) = &m.share else {
@@ -36,6 +36,7 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
     if a.json {
         return print(&json_text(&share_json(
             &plan.manifest,
+            &withheld,
             share,
             &dest,
             summary.bytes_out,
@@ -63,6 +64,7 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
 /// What `share --json` prints.
 fn share_json(
     m: &crate::format::manifest::Manifest,
+    withheld: &std::collections::BTreeMap<String, Vec<String>>,
     share: &crate::format::manifest::ShareInfo,
     dest: &str,
     bytes: u64,
@@ -74,10 +76,7 @@ fn share_json(
             serde_json::json!({
                 "name": mm.name,
                 "redacted": mm.redacted,
-                "withheld": m.excluded.iter()
-                    .filter(|e| e.why.starts_with("shared:"))
-                    .filter_map(|e| crate::format::layout::in_machine(&e.path, &mm.name))
-                    .collect::<Vec<_>>(),
+                "withheld": withheld.get(&mm.name).cloned().unwrap_or_default(),
             })
         })
         .collect();

@@ -44,21 +44,54 @@ pub struct ExportRequest {
     pub include_disks: bool,
 }
 
-/// A file to carry: where it is here, and its manifest entry.
+/// A file to carry: its manifest entry, and where its bytes come from.
 #[derive(Clone, Debug)]
 pub struct PlannedFile {
     /// The manifest entry (archive path, size, mode, sha256).
     pub entry: FileEntry,
-    /// Where it is on this computer.
-    pub local: PathBuf,
+    /// Where its bytes come from.
+    pub content: Content,
     /// Modification time, seconds since the epoch.
     pub mtime: u64,
-    /// The file's identity and times when it was hashed.
-    pub stamp: Stamp,
-    /// Content held in memory instead of read again from disk: made by this export (a
-    /// share's new client key and certificate, a redacted config.json), or a small file read
-    /// once while planning ([`held`]). Small, zeroized when dropped.
-    pub generated: Option<Generated>,
+}
+
+/// Where a planned file's bytes come from.
+#[derive(Clone, Debug)]
+pub enum Content {
+    /// A file of this computer, read again when the bundle is written: `stamp`, its identity
+    /// and times when it was hashed, tells it did not change meanwhile.
+    Disk {
+        /// Where it is.
+        path: PathBuf,
+        /// What it was when hashed.
+        stamp: Stamp,
+    },
+    /// A small file of this computer read once while planning ([`held`]): the bundle carries
+    /// the very bytes that were hashed.
+    Held {
+        /// Where it was read.
+        path: PathBuf,
+        /// Its bytes.
+        bytes: Generated,
+    },
+    /// Bytes this export made: a share's new client pair, a redacted config.json, a
+    /// certificate encoded alone. No file of this computer holds them.
+    Made {
+        /// What they are, for messages ("new client key").
+        what: &'static str,
+        /// The bytes.
+        bytes: Generated,
+    },
+}
+
+impl Content {
+    /// The file of this computer the bytes are read from; `None` for bytes this export made.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            Content::Disk { path, .. } | Content::Held { path, .. } => Some(path),
+            Content::Made { .. } => None,
+        }
+    }
 }
 
 /// Bytes an export holds (made itself, or read once). Its `Debug` never shows them (they
@@ -79,8 +112,24 @@ impl AsRef<[u8]> for Generated {
 }
 
 impl PlannedFile {
-    /// A file made by this export: `bytes` at `archive_path` with `mode`.
-    pub fn generated(archive_path: String, bytes: Vec<u8>, mode: u32, what: &str) -> PlannedFile {
+    /// The file of this computer it was read from (to read it again); bytes this export made
+    /// have none, and asking is a bug.
+    pub fn local(&self) -> Result<&std::path::Path> {
+        self.content.path().ok_or_else(|| {
+            Error::Bug(format!(
+                "{} was made by this export; it has no file to read",
+                self.entry.path
+            ))
+        })
+    }
+
+    /// A file made by this export: `bytes` at `archive_path` with `mode`; `what` it is.
+    pub fn generated(
+        archive_path: String,
+        bytes: Vec<u8>,
+        mode: u32,
+        what: &'static str,
+    ) -> PlannedFile {
         use sha2::{Digest, Sha256};
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -92,12 +141,11 @@ impl PlannedFile {
                 mode: format!("{mode:04o}"),
                 sha256: hex::encode(Sha256::digest(&bytes)),
             },
-            local: PathBuf::from(format!("({what}, made by this export)")),
+            content: Content::Made {
+                what,
+                bytes: Generated(std::sync::Arc::new(zeroize::Zeroizing::new(bytes))),
+            },
             mtime: now,
-            stamp: Stamp::none(),
-            generated: Some(Generated(std::sync::Arc::new(zeroize::Zeroizing::new(
-                bytes,
-            )))),
         }
     }
 }
@@ -109,6 +157,9 @@ pub struct ExportPlan {
     pub manifest: Manifest,
     /// The files, in archive order.
     pub files: Vec<PlannedFile>,
+    /// The warnings among the manifest's that are about a cert set's own files (a CA key
+    /// absent, a CA expiring): a share, which carries no CA key, leaves them out.
+    pub set_warnings: Vec<String>,
 }
 
 /// Resolves, groups and hashes everything to export. Reads the store; writes nothing.
@@ -148,9 +199,11 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let now = time::OffsetDateTime::now_utc();
     let mut certsets = Vec::new();
     let mut files = Vec::new();
+    let mut set_warnings = Vec::new();
     for g in &group_certsets(&found) {
-        certsets.push(certset_entry(g, now, &mut files, &mut warnings)?);
+        certsets.push(certset_entry(g, now, &mut files, &mut set_warnings)?);
     }
+    warnings.extend(set_warnings.iter().cloned());
 
     let mut machine_entries = Vec::new();
     let mut excluded = Vec::new();
@@ -194,7 +247,11 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
             "the manifest built from this store is invalid: {e}"
         ))
     })?;
-    Ok(ExportPlan { manifest, files })
+    Ok(ExportPlan {
+        manifest,
+        files,
+        set_warnings,
+    })
 }
 
 /// Loads and scans one machine (first pass): the store root its config.json records first,

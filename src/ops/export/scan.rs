@@ -115,8 +115,9 @@ fn planned(
     meta: &fs::Metadata,
     size: u64,
     sha256: String,
-    generated: Option<super::Generated>,
+    held: Option<super::Generated>,
 ) -> PlannedFile {
+    let path = local.to_path_buf();
     PlannedFile {
         entry: FileEntry {
             path: archive_path,
@@ -124,10 +125,14 @@ fn planned(
             mode: format!("{:04o}", mode_of(meta, name)),
             sha256,
         },
-        local: local.to_path_buf(),
+        content: match held {
+            Some(bytes) => super::Content::Held { path, bytes },
+            None => super::Content::Disk {
+                path,
+                stamp: Stamp::of(meta),
+            },
+        },
         mtime: mtime_of(meta),
-        stamp: Stamp::of(meta),
-        generated,
     }
 }
 

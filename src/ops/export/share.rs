@@ -13,6 +13,7 @@
 //! and held in memory; nothing of the share is written to disk except the encrypted bundle.
 
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 use super::{certset_id, plan, ExportPlan, ExportRequest, PlannedFile};
 use crate::error::{Error, Result};
@@ -49,6 +50,8 @@ pub struct SharePlan {
     /// What the owner should know: a CA that ends within [`CA_ENDING_DAYS`] days (and the
     /// teammate's certificate with it).
     pub warnings: Vec<String>,
+    /// For each machine, its files that stay with the owner (relative to its directory).
+    pub withheld: BTreeMap<String, Vec<String>>,
 }
 
 /// A CA whose end is this close is said when sharing.
@@ -67,7 +70,7 @@ struct Issued {
 /// Plans a share: the export plan of the machines, changed as the module says, and the
 /// machines its certificate opens besides those named. Reads the store; writes nothing.
 pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
-    let plan = plan_bundle(store, req)?;
+    let (plan, withheld) = plan_bundle(store, req)?;
     let shared: Vec<&str> = plan
         .manifest
         .certsets
@@ -101,6 +104,7 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
         plan,
         also_opens,
         warnings,
+        withheld,
     })
 }
 
@@ -127,23 +131,11 @@ fn trusting(store: &Store, fingerprints: &[&str]) -> Result<Vec<String>> {
 }
 
 /// The bundle of a share: the export plan of the machines, changed as the module says.
-fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
-    check_user(&req.user).map_err(|e| {
-        Error::usage(
-            format!("--as {:?}: the teammate's name must be {e}", req.user),
-            "use a user or e-mail name, e.g. --as bob or --as bob@example.com",
-        )
-    })?;
-    use crate::pki::reissue::{DEFAULT_DAYS, MAX_CLIENT_DAYS};
-    if !(1..=MAX_CLIENT_DAYS).contains(&req.days) {
-        return Err(Error::usage(
-            format!(
-                "--days {}: a client certificate is valid 1 to {MAX_CLIENT_DAYS} days",
-                req.days
-            ),
-            format!("the default is {DEFAULT_DAYS} days, as docker-machine's own certificates"),
-        ));
-    }
+fn plan_bundle(
+    store: &Store,
+    req: &ShareRequest,
+) -> Result<(ExportPlan, BTreeMap<String, Vec<String>>)> {
+    check_request(req)?;
     let base = plan(
         store,
         &ExportRequest {
@@ -169,6 +161,7 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
     let cert_not_after = cert_not_after.unwrap_or_default();
 
     let mut machines = Vec::new();
+    let mut withheld = BTreeMap::new();
     for m in &base.manifest.machines {
         let Some(pair) = issued
             .iter()
@@ -197,6 +190,7 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
         let mut out = Shared {
             files: &mut files,
             excluded: &mut excluded,
+            withheld: withheld.entry(m.name.clone()).or_default(),
         };
         machines.push(share_machine(&base, m, pair, record, req, &mut out)?);
     }
@@ -206,7 +200,7 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
     manifest.certsets = certsets;
     manifest.files = files.iter().map(|f| f.entry.clone()).collect();
     manifest.excluded = excluded;
-    manifest.warnings.retain(|w| !w.starts_with("cert set "));
+    manifest.warnings.retain(|w| !base.set_warnings.contains(w));
     manifest.share = Some(ShareInfo {
         shared_with: req.user.clone(),
         issued_at,
@@ -217,13 +211,41 @@ fn plan_bundle(store: &Store, req: &ShareRequest) -> Result<ExportPlan> {
     manifest
         .validate()
         .map_err(|e| Error::Bug(format!("the manifest built for this share is invalid: {e}")))?;
-    Ok(ExportPlan { manifest, files })
+    let plan = ExportPlan {
+        manifest,
+        files,
+        set_warnings: Vec::new(),
+    };
+    Ok((plan, withheld))
+}
+
+/// The teammate's name and the certificate's validity, checked before any work.
+fn check_request(req: &ShareRequest) -> Result<()> {
+    check_user(&req.user).map_err(|e| {
+        Error::usage(
+            format!("--as {:?}: the teammate's name must be {e}", req.user),
+            "use a user or e-mail name, e.g. --as bob or --as bob@example.com",
+        )
+    })?;
+    use crate::pki::reissue::{DEFAULT_DAYS, MAX_CLIENT_DAYS};
+    if !(1..=MAX_CLIENT_DAYS).contains(&req.days) {
+        return Err(Error::usage(
+            format!(
+                "--days {}: a client certificate is valid 1 to {MAX_CLIENT_DAYS} days",
+                req.days
+            ),
+            format!("the default is {DEFAULT_DAYS} days, as docker-machine's own certificates"),
+        ));
+    }
+    Ok(())
 }
 
 /// Where the planned files and the files left behind go.
 struct Shared<'a> {
     files: &'a mut Vec<PlannedFile>,
     excluded: &'a mut Vec<Excluded>,
+    /// This machine's files that stay with the owner.
+    withheld: &'a mut Vec<String>,
 }
 
 impl Shared<'_> {
@@ -281,6 +303,7 @@ fn share_machine(
                     size: base_file.entry.size,
                     why: withheld_why(rel, &ssh_key).into(),
                 });
+                out.withheld.push(rel.to_string());
                 None
             }
         };
@@ -420,11 +443,11 @@ fn load_issuer(
             "share from the computer that holds the CA key (certs/ca-key.pem there); a machine shared with you cannot be shared on",
         )
     })?;
-    let ca_pem = crate::store::read_pem_file(&ca.local)?;
-    let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(&key.local)?);
+    let ca_pem = crate::store::read_pem_file(ca.local()?)?;
+    let key_pem = zeroize::Zeroizing::new(crate::store::read_pem_file(key.local()?)?);
     let issuer = Issuer::load(&ca_pem, &key_pem).map_err(|e| {
         Error::cannot(
-            format!("cannot sign with the CA key {}: {e}", key.local.display()),
+            format!("cannot sign with the CA key {}: {e}", key.entry.path),
             "run mbundle doctor to check the CA files",
         )
     })?;
@@ -441,7 +464,7 @@ fn config_file(
     if req.keep_secrets {
         return Ok(base_file.clone());
     }
-    let local = &base_file.local;
+    let local = base_file.local()?;
     let text = read_unchanged(base_file, MAX_CONFIG)?;
     let mut config: Value = serde_json::from_slice(&text)
         .map_err(|e| Error::Bug(format!("{} no longer parses: {e}", local.display())))?;
@@ -467,7 +490,7 @@ fn ssh_key_name(base: &ExportPlan, m: &MachineEntry) -> String {
     base.files
         .iter()
         .find(|f| f.entry.path == config)
-        .and_then(|f| crate::store::read_config_file(&f.local).ok())
+        .and_then(|f| crate::store::read_config_file(f.local().ok()?).ok())
         .and_then(|text| serde_json::from_slice::<Value>(&text).ok())
         .and_then(|c| {
             let p = c.pointer("/Driver/SSHKeyPath")?.as_str()?.to_string();
@@ -482,10 +505,11 @@ fn ssh_key_name(base: &ExportPlan, m: &MachineEntry) -> String {
 
 /// A planned file read again (at most `max` bytes), as it was when the plan hashed it.
 fn read_unchanged(base_file: &PlannedFile, max: u64) -> Result<Vec<u8>> {
-    let bytes = crate::fs::beneath::read_bounded(&base_file.local, max)?;
+    let path = base_file.local()?;
+    let bytes = crate::fs::beneath::read_bounded(path, max)?;
     if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)) != base_file.entry.sha256 {
         return Err(Error::ChangedWhileExporting {
-            path: base_file.local.clone(),
+            path: path.to_path_buf(),
         });
     }
     Ok(bytes)

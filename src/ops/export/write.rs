@@ -2,8 +2,8 @@
 //! output, a FIFO or device, or a locked temporary file renamed into place when complete.
 
 use super::stamp::{Stamp, REHASH_MAX};
-use super::ExportPlan;
 use super::NOT_WRITTEN;
+use super::{Content, ExportPlan};
 
 use crate::error::{Error, IoContext, Result};
 use crate::format::bundle::{BundleWriter, SourceReadError};
@@ -43,27 +43,28 @@ pub fn write<W: Write + Send + 'static>(
     for f in &plan.files {
         crate::signals::check(NOT_WRITTEN)?;
         crate::failpoint::failpoint("export-file")?;
-        if let Some(bytes) = &f.generated {
-            let reader = SourceReader {
-                inner: io::Cursor::new(bytes.0.as_slice()),
-                path: &f.local,
-                progress,
-            };
-            w.add_file(&f.entry, f.mtime, reader, false)
-                .map_err(out_err)?;
-            continue;
-        }
-        let changed = || Error::ChangedWhileExporting {
-            path: f.local.clone(),
+        let (path, stamp) = match &f.content {
+            Content::Held { bytes, .. } | Content::Made { bytes, .. } => {
+                let reader = SourceReader {
+                    inner: io::Cursor::new(bytes.0.as_slice()),
+                    path: None,
+                    progress,
+                };
+                w.add_file(&f.entry, f.mtime, reader, false)
+                    .map_err(out_err)?;
+                continue;
+            }
+            Content::Disk { path, stamp } => (path, stamp),
         };
-        let file = File::open(&f.local).ctx("read", &f.local)?;
-        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+        let changed = || Error::ChangedWhileExporting { path: path.clone() };
+        let file = File::open(path).ctx("read", path)?;
+        if Stamp::of(&file.metadata().ctx("stat", path)?) != *stamp {
             return Err(changed());
         }
         let rehash = f.entry.size <= REHASH_MAX;
         let reader = SourceReader {
             inner: &file,
-            path: &f.local,
+            path: Some(path),
             progress,
         };
         let (count, sha) = w
@@ -72,7 +73,7 @@ pub fn write<W: Write + Send + 'static>(
         if count != f.entry.size || (rehash && sha.as_deref() != Some(f.entry.sha256.as_str())) {
             return Err(changed());
         }
-        if Stamp::of(&file.metadata().ctx("stat", &f.local)?) != f.stamp {
+        if Stamp::of(&file.metadata().ctx("stat", path)?) != *stamp {
             return Err(changed());
         }
     }
@@ -99,7 +100,8 @@ impl std::error::Error for Stopped {}
 
 pub(super) struct SourceReader<'a, R> {
     pub(super) inner: R,
-    pub(super) path: &'a Path,
+    /// The file read, for a read error's message (`None`: bytes in memory, which cannot fail).
+    pub(super) path: Option<&'a Path>,
     pub(super) progress: &'a Progress,
 }
 
@@ -110,7 +112,7 @@ impl<R: Read> Read for SourceReader<'_, R> {
         }
         let n = self.inner.read(buf).map_err(|e| {
             io::Error::other(SourceReadError {
-                path: self.path.to_path_buf(),
+                path: self.path.map(Path::to_path_buf).unwrap_or_default(),
                 source: e,
             })
         })?;
