@@ -43,7 +43,7 @@ fn describe(r: &DiffReport, what: &str, root: &str) -> String {
             printable(&c.files.join(", "))
         ));
     }
-    for c in &r.certsets {
+    for c in &r.cert_sets {
         s.push_str(&format!(
             "  cert set {} (CA \"{}\") is not in the store as the bundle has it\n",
             printable(&c.id),

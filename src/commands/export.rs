@@ -53,7 +53,7 @@ fn say(
         return print(&json_text(&serde_json::json!({
             "output": dest,
             "machines": m.machines.iter().map(|x| &x.name).collect::<Vec<_>>(),
-            "certsets": m.certsets.iter().map(|x| &x.id).collect::<Vec<_>>(),
+            "certsets": m.cert_sets.iter().map(|x| &x.id).collect::<Vec<_>>(),
             "files": summary.files,
             "bytes_in": summary.bytes_in,
             "bytes_out": summary.bytes_out,
@@ -86,7 +86,7 @@ fn say(
         eprintln!(
             "exported {} machine(s), {} cert set(s), {} files ({} in, {} bundle) to {} in {:.2}s",
             summary.machines,
-            summary.certsets,
+            summary.cert_sets,
             summary.files,
             human_bytes(summary.bytes_in),
             human_bytes(summary.bytes_out),

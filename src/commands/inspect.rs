@@ -44,7 +44,7 @@ pub fn describe(m: &Manifest, what: &str) -> String {
     s.push_str(&format!(
         "contents: {} machine(s), {} cert set(s), {} files, {}\n",
         m.machines.len(),
-        m.certsets.len(),
+        m.cert_sets.len(),
         m.files.len(),
         human_bytes(m.total_size())
     ));
@@ -69,7 +69,7 @@ pub fn describe(m: &Manifest, what: &str) -> String {
         }
     }
     describe_machines(m, &mut s);
-    describe_certsets(m, now, &mut s);
+    describe_cert_sets(m, now, &mut s);
     if !m.excluded.is_empty() {
         let total: u64 = m.excluded.iter().map(|e| e.size).sum();
         s.push_str(&format!(
@@ -111,7 +111,7 @@ fn describe_machines(m: &Manifest, s: &mut String) {
                 format!("  {}", mach.name),
                 mach.driver.clone(),
                 mach.url.clone().unwrap_or_else(|| "-".into()),
-                mach.certset.clone().unwrap_or_else(|| "(none)".into()),
+                mach.cert_set.clone().unwrap_or_else(|| "(none)".into()),
                 mach.files.len().to_string(),
             ]);
         }
@@ -137,10 +137,10 @@ fn describe_machines(m: &Manifest, s: &mut String) {
 }
 
 /// The cert sets section of [`describe`].
-fn describe_certsets(m: &Manifest, now: time::OffsetDateTime, s: &mut String) {
-    if !m.certsets.is_empty() {
+fn describe_cert_sets(m: &Manifest, now: time::OffsetDateTime, s: &mut String) {
+    if !m.cert_sets.is_empty() {
         s.push_str("\ncert sets:\n");
-        for c in &m.certsets {
+        for c in &m.cert_sets {
             let role = match c.role {
                 CertRole::Default => "the store's certs/",
                 CertRole::Custom => "custom CA outside the store",

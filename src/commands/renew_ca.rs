@@ -15,7 +15,7 @@ pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
     }
     let dir = match &a.cert_set {
         Some(id) => {
-            crate::format::manifest::check_certset_id(id).map_err(|e| {
+            crate::format::manifest::check_cert_set_id(id).map_err(|e| {
                 Error::usage(
                     format!("--cert-set {id:?}: {e}"),
                     "the id is the directory name under imported-certs/",

@@ -87,7 +87,7 @@ fn share_json(
         "cert_not_after": share.cert_not_after,
         "with_ssh_key": share.with_ssh_key,
         "secrets_kept": share.secrets_kept,
-        "certsets": m.certsets.iter().map(|s| serde_json::json!({
+        "certsets": m.cert_sets.iter().map(|s| serde_json::json!({
             "id": s.id, "ca_name": s.ca_name, "ca_fingerprint": s.ca_fingerprint,
             "machines": s.machines,
         })).collect::<Vec<_>>(),
@@ -108,7 +108,7 @@ fn describe(
     let mut s = String::new();
     let names: Vec<&str> = m.machines.iter().map(|x| x.name.as_str()).collect();
     let cas: Vec<String> = m
-        .certsets
+        .cert_sets
         .iter()
         .map(|c| format!("{:?}", c.ca_name.as_deref().unwrap_or("?")))
         .collect();

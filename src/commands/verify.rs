@@ -16,7 +16,7 @@ pub(super) fn run(a: &VerifyArgs) -> Result<()> {
             "files": m.files.len(),
             "bytes": m.total_size(),
             "machines": m.machines.iter().map(|x| &x.name).collect::<Vec<_>>(),
-            "certsets": m.certsets.iter().map(|x| &x.id).collect::<Vec<_>>(),
+            "certsets": m.cert_sets.iter().map(|x| &x.id).collect::<Vec<_>>(),
         })));
     }
     if !a.quiet {
@@ -25,7 +25,7 @@ pub(super) fn run(a: &VerifyArgs) -> Result<()> {
             m.files.len(),
             human_bytes(m.total_size()),
             m.machines.len(),
-            m.certsets.len()
+            m.cert_sets.len()
         );
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Where things sit inside a bundle's archive, spelled once: `mbundle.json`, then
 //! `machines/<name>/<file>` for each machine's files and `certsets/<id>/<member>` for each
-//! issuing set. Pure string work; names and ids are checked by [`crate::format::manifest`].
+//! cert set. Pure string work; names and ids are checked by [`crate::format::manifest`].
 
 /// The folder of the machines.
 pub const MACHINES: &str = "machines";

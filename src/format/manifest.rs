@@ -38,8 +38,9 @@ pub struct Manifest {
     pub source: Source,
     /// The machines, in export order.
     pub machines: Vec<MachineEntry>,
-    /// Each distinct issuing set, stored once.
-    pub certsets: Vec<CertSetEntry>,
+    /// Each distinct cert set, stored once.
+    #[serde(rename = "certsets")]
+    pub cert_sets: Vec<CertSetEntry>,
     /// Every file in the archive after the manifest, in archive order.
     pub files: Vec<FileEntry>,
     /// Files of the machines that were left out, and why.
@@ -101,7 +102,8 @@ pub struct MachineEntry {
     pub config_version: u64,
     /// The cert set its config.json points at, if any could be found.
     #[serde(default)]
-    pub certset: Option<String>,
+    #[serde(rename = "certset")]
+    pub cert_set: Option<String>,
     /// The store root as this machine's config.json spells it.
     pub store: String,
     /// Its files in the archive.
@@ -138,7 +140,7 @@ pub enum CertRole {
     Machine,
 }
 
-/// One issuing set: CA cert, CA key if present, client cert and key.
+/// One cert set: CA cert, CA key if present, client cert and key.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CertSetEntry {
     /// Content-derived id (hex), also its directory name.
@@ -299,8 +301,8 @@ impl Manifest {
             }
         }
         let mut sets = BTreeSet::new();
-        for s in &self.certsets {
-            check_certset_id(&s.id).map_err(|reason| ManifestError::Malformed {
+        for s in &self.cert_sets {
+            check_cert_set_id(&s.id).map_err(|reason| ManifestError::Malformed {
                 what: "cert set id",
                 value: short(&s.id),
                 reason,
@@ -395,7 +397,7 @@ impl Manifest {
                     return Err(ManifestError::ClaimedTwice(p.clone()));
                 }
             }
-            if let Some(id) = &m.certset {
+            if let Some(id) = &m.cert_set {
                 if !sets.contains(id.as_str()) {
                     return Err(ManifestError::UnknownSet {
                         machine: m.name.clone(),
@@ -413,7 +415,7 @@ impl Manifest {
         files: &HashMap<&str, usize>,
         claimed: &mut [bool],
     ) -> Result<(), ManifestError> {
-        for s in &self.certsets {
+        for s in &self.cert_sets {
             let mut names = BTreeSet::new();
             for mem in &s.members {
                 if !CERT_MEMBERS.contains(&mem.name.as_str()) || !names.insert(mem.name.as_str()) {
@@ -476,7 +478,7 @@ pub fn check_machine_name(name: &str) -> Result<(), String> {
 }
 
 /// Cert set ids are 16 lowercase hex digits.
-pub fn check_certset_id(id: &str) -> Result<(), String> {
+pub fn check_cert_set_id(id: &str) -> Result<(), String> {
     if id.len() == 16 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {
@@ -486,7 +488,7 @@ pub fn check_certset_id(id: &str) -> Result<(), String> {
 
 /// A relative path of plain components separated by `/`: no absolute paths, no `.` or `..`,
 /// no empty components, no backslashes, no control characters, bounded lengths, at least
-/// `<machines|certsets>/<owner>/<file>`.
+/// `<machines|cert_sets>/<owner>/<file>`.
 pub fn check_archive_path(path: &str) -> Result<(), String> {
     if path.is_empty() || path.len() > 1024 {
         return Err("empty or longer than 1024 bytes".into());
@@ -541,14 +543,14 @@ pub(crate) mod tests {
                 driver: "generic".into(),
                 url: None,
                 config_version: 3,
-                certset: Some("0123456789abcdef".into()),
+                cert_set: Some("0123456789abcdef".into()),
                 store: "/home/a/.docker/machine".into(),
                 files: vec!["machines/web/config.json".into()],
                 absent: vec![],
                 external: vec![],
                 redacted: vec![],
             }],
-            certsets: vec![CertSetEntry {
+            cert_sets: vec![CertSetEntry {
                 id: "0123456789abcdef".into(),
                 role: CertRole::Default,
                 ca_fingerprint: "sha256:00".into(),
@@ -673,7 +675,7 @@ pub(crate) mod tests {
         assert!(m.validate().is_err());
 
         let mut m = sample();
-        m.machines[0].certset = Some("ffffffffffffffff".into());
+        m.machines[0].cert_set = Some("ffffffffffffffff".into());
         assert!(m.validate().is_err());
     }
 
@@ -700,22 +702,22 @@ pub(crate) mod tests {
         assert!(matches!(m.validate(), Err(ManifestError::NotHeld { .. })));
         // A member at another set's place, or named twice.
         let mut m = sample();
-        m.certsets[0].members[0].path = "certsets/0123456789abcdef/../ca.pem".into();
+        m.cert_sets[0].members[0].path = "certsets/0123456789abcdef/../ca.pem".into();
         assert!(matches!(
             m.validate(),
             Err(ManifestError::MisplacedMember { .. })
         ));
         let mut m = sample();
-        let again = m.certsets[0].members[0].clone();
-        m.certsets[0].members.push(again);
+        let again = m.cert_sets[0].members[0].clone();
+        m.cert_sets[0].members.push(again);
         assert!(matches!(
             m.validate(),
             Err(ManifestError::UnexpectedMember { .. })
         ));
         // The file of a member the set does not list is an orphan.
         let mut m = sample();
-        m.certsets[0].members.clear();
-        m.certsets[0].members.push(Member {
+        m.cert_sets[0].members.clear();
+        m.cert_sets[0].members.push(Member {
             name: "ca.pem".into(),
             path: "certsets/0123456789abcdef/ca.pem".into(),
             sources: vec![],

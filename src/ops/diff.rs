@@ -51,7 +51,8 @@ pub struct DiffReport {
     /// Machines in both that differ, and how.
     pub changed: Vec<ChangedMachine>,
     /// The bundle's cert sets the store does not hold as they are.
-    pub certsets: Vec<ChangedSet>,
+    #[serde(rename = "certsets")]
+    pub cert_sets: Vec<ChangedSet>,
     /// The store has a `certs/` CA the bundle does not carry as it is.
     pub store_certs_not_in_bundle: bool,
     /// The bundle holds everything the store holds, byte for byte.
@@ -85,7 +86,7 @@ pub fn run<R: Read + Send>(
     let in_store = store.machine_names()?;
     // Where each set lies in this store, looked up once (500 machines share one set).
     let set_dirs: BTreeMap<&str, Option<std::path::PathBuf>> = manifest
-        .certsets
+        .cert_sets
         .iter()
         .map(|s| (s.id.as_str(), set_dir_in_store(store, &manifest, s)))
         .collect();
@@ -109,8 +110,8 @@ pub fn run<R: Read + Send>(
         let key = layout::machine_config(&m.name);
         if let Some(text) = c.configs.get(&key) {
             let ours = crate::store::read_config_file(&dir.join("config.json")).unwrap_or_default();
-            let placed = m.certset.as_deref().and_then(|id| {
-                let set = manifest.certsets.iter().find(|s| s.id == id)?;
+            let placed = m.cert_set.as_deref().and_then(|id| {
+                let set = manifest.cert_sets.iter().find(|s| s.id == id)?;
                 Some((set, set_dirs.get(id)?.as_deref()?))
             });
             let mapped = mapped_config(store, placed, &m.store, text);
@@ -128,10 +129,10 @@ pub fn run<R: Read + Send>(
             });
         }
     }
-    for set in &manifest.certsets {
+    for set in &manifest.cert_sets {
         let placed = set_dirs.get(set.id.as_str()).is_some_and(Option::is_some);
         if !placed && !named_by_machines(store, &manifest, set) {
-            report.certsets.push(ChangedSet {
+            report.cert_sets.push(ChangedSet {
                 id: set.id.clone(),
                 ca_name: set.ca_name.clone(),
             });
@@ -140,7 +141,7 @@ pub fn run<R: Read + Send>(
     report.store_certs_not_in_bundle = store_certs_missing(store, &manifest);
     report.current = report.only_in_store.is_empty()
         && report.changed.is_empty()
-        && report.certsets.is_empty()
+        && report.cert_sets.is_empty()
         && !report.store_certs_not_in_bundle;
     Ok(report)
 }
@@ -205,7 +206,7 @@ fn named_by_machines(store: &Store, manifest: &Manifest, set: &CertSetEntry) -> 
     let found: Vec<crate::store::FoundMember> = manifest
         .machines
         .iter()
-        .filter(|m| m.certset.as_deref() == Some(set.id.as_str()))
+        .filter(|m| m.cert_set.as_deref() == Some(set.id.as_str()))
         .filter_map(|m| store.machine(&m.name).ok())
         .flat_map(|m| m.issuing_material(store))
         .collect();
@@ -231,7 +232,7 @@ fn store_certs_missing(store: &Store, manifest: &Manifest) -> bool {
                 .map(|s| (*n, s))
         })
         .collect();
-    !manifest.certsets.iter().any(|set| {
+    !manifest.cert_sets.iter().any(|set| {
         ours.iter().all(|(name, sha)| {
             set.members
                 .iter()

@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::error::{Error, IoContext, Result};
 use crate::store::paths::{local_join, ForeignPath, SourceOs};
 
-/// Names of the four files of an issuing set, as docker-machine names them in `certs/`.
+/// Names of the four files of a cert set, as docker-machine names them in `certs/`.
 pub const CA_CERT: &str = "ca.pem";
 /// The CA's private key.
 pub const CA_KEY: &str = "ca-key.pem";
@@ -301,7 +301,7 @@ impl Machine {
         }
     }
 
-    /// The config.json string naming one member of the issuing set, with the field it came
+    /// The config.json string naming one member of the cert set, with the field it came
     /// from. Covers ConfigVersion 0-3 (`PrivateKeyPath` was the CA key before version 2).
     pub fn cert_ref(&self, member: &str) -> Option<(String, &str)> {
         cert_ref_in(&self.config, member)

@@ -1,12 +1,12 @@
 //! Export: store -> plan -> bundle.
 //!
 //! [`plan`] resolves every machine's issuing material from its own config.json (never by
-//! assuming `certs/`), groups identical issuing sets so each is stored once, decides what is
+//! assuming `certs/`), groups identical cert sets so each is stored once, decides what is
 //! left out, and hashes every file (first pass). [`write`] then streams the files into the
 //! bundle (second pass), failing if any file changed in between. The output is a 0600 temp
 //! file beside the target, renamed into place only when complete.
 
-mod certsets;
+mod cert_sets;
 mod held;
 mod scan;
 mod share;
@@ -24,7 +24,7 @@ use crate::store::{FoundMember, Store, CA_CERT, CA_KEY, CERT_MEMBERS, CLIENT_CER
 
 use std::path::PathBuf;
 
-pub use certsets::*;
+pub use cert_sets::*;
 use scan::*;
 pub use share::*;
 pub use stamp::*;
@@ -193,21 +193,21 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let mut found: Vec<MachineCerts> = scans.iter().filter_map(|s| s.certs.clone()).collect();
     warnings.extend(scans.iter().flat_map(|s| s.warnings.clone()));
     if req.all {
-        // The store's own issuing set travels even when no machine uses it: a CA backup.
+        // The store's own cert set travels even when no machine uses it: a CA backup.
         found.extend(store_certs(store, &mut warnings)?);
     }
     let now = time::OffsetDateTime::now_utc();
-    let mut certsets = Vec::new();
+    let mut cert_sets = Vec::new();
     let mut files = Vec::new();
     let mut set_warnings = Vec::new();
-    for g in &group_certsets(&found) {
-        certsets.push(certset_entry(g, now, &mut files, &mut set_warnings)?);
+    for g in &group_cert_sets(&found) {
+        cert_sets.push(cert_set_entry(g, now, &mut files, &mut set_warnings)?);
     }
     warnings.extend(set_warnings.iter().cloned());
 
     let mut machine_entries = Vec::new();
     let mut excluded = Vec::new();
-    // In the archive, the machines of one issuing set follow each other (in the order asked
+    // In the archive, the machines of one cert set follow each other (in the order asked
     // for): each machine directory holds its own copies of the set's ca.pem, cert.pem and
     // key.pem, which then lie within deflate's 32 KiB window of the previous machine's copies
     // and compress to a few bytes, where alternating sets put every copy out of its reach.
@@ -215,11 +215,11 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let mut set_index: std::collections::HashMap<Option<String>, usize> = Default::default();
     for scan in scans {
         let mut entry = scan.entry;
-        entry.certset = scan
+        entry.cert_set = scan
             .certs
             .as_ref()
-            .map(|c| certset_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
-        let i = *set_index.entry(entry.certset.clone()).or_insert_with(|| {
+            .map(|c| cert_set_id(&c.ca_fingerprint, c.client_fingerprint.as_deref()));
+        let i = *set_index.entry(entry.cert_set.clone()).or_insert_with(|| {
             by_set.push(Vec::new());
             by_set.len() - 1
         });
@@ -236,7 +236,7 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
         created_at: certs::rfc3339(now),
         source: source_of(store, roots.into_iter().flatten().next()),
         machines: machine_entries,
-        certsets,
+        cert_sets,
         files: files.iter().map(|f| f.entry.clone()).collect(),
         excluded,
         warnings,
@@ -357,7 +357,7 @@ fn select_names(store: &Store, req: &ExportRequest) -> Result<Vec<String>> {
     Ok(names)
 }
 
-/// The store's own `certs/`, verified, as an issuing set of no machine.
+/// The store's own `certs/`, verified, as a cert set of no machine.
 fn store_certs(store: &Store, warnings: &mut Vec<String>) -> Result<Option<MachineCerts>> {
     let certs_dir = store.certs_dir();
     let in_certs: Vec<FoundMember> = CERT_MEMBERS
@@ -390,7 +390,7 @@ fn store_certs(store: &Store, warnings: &mut Vec<String>) -> Result<Option<Machi
 
 /// The manifest entry of one grouped set; its files hashed into `files`, and what is absent
 /// or about to expire said in `warnings`.
-fn certset_entry(
+fn cert_set_entry(
     g: &GroupedSet,
     now: time::OffsetDateTime,
     files: &mut Vec<PlannedFile>,
@@ -547,7 +547,7 @@ mod tests {
 
     #[test]
     fn machines_sharing_a_ca_share_one_set() {
-        let sets = group_certsets(&[
+        let sets = group_cert_sets(&[
             mc("a", "ca1", "cl1", CertRole::Default, "/s/certs/ca.pem"),
             mc("b", "ca1", "cl1", CertRole::Machine, "C:\\s\\certs\\ca.pem"),
             mc("c", "ca2", "cl2", CertRole::Custom, "/x/ca.pem"),
@@ -566,9 +566,9 @@ mod tests {
     }
 
     #[test]
-    fn certset_ids_are_stable_and_distinct() {
-        assert_eq!(certset_id("a", Some("b")), certset_id("a", Some("b")));
-        assert_ne!(certset_id("a", Some("b")), certset_id("a", None));
-        assert_eq!(certset_id("a", None).len(), 16);
+    fn cert_set_ids_are_stable_and_distinct() {
+        assert_eq!(cert_set_id("a", Some("b")), cert_set_id("a", Some("b")));
+        assert_ne!(cert_set_id("a", Some("b")), cert_set_id("a", None));
+        assert_eq!(cert_set_id("a", None).len(), 16);
     }
 }

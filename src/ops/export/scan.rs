@@ -1,7 +1,7 @@
 //! The first pass: what a machine directory holds, what is left out and why, and every
 //! carried file hashed (with the stamp that tells a file changed before the second pass).
 
-use super::certsets::{machine_certs, pem_problem, MachineCerts};
+use super::cert_sets::{machine_certs, pem_problem, MachineCerts};
 use super::stamp::{Stamp, REHASH_MAX};
 use super::PlannedFile;
 use super::NOT_WRITTEN;
@@ -265,7 +265,7 @@ pub(super) fn scan_machine(store: &Store, m: &Machine, include_disks: bool) -> R
             driver: m.driver().to_string(),
             url: m.url(),
             config_version: m.config_version(),
-            certset: None,
+            cert_set: None,
             store: store_spelling,
             files: paths,
             absent,

@@ -1,7 +1,7 @@
 //! Sharing machines with one teammate: an export that hands over access, not ownership.
 //!
 //! The plan starts from the ordinary export plan of the named machines and changes what a
-//! teammate must not get: each issuing set travels as its CA certificate plus a **new**
+//! teammate must not get: each cert set travels as its CA certificate plus a **new**
 //! client key and certificate for the teammate, signed here with the CA key (which stays);
 //! the machine directory's copies of the client pair are that new pair; the server key, any
 //! CA key and, unless asked, the SSH key stay behind (listed as left out, with why); cloud
@@ -15,7 +15,7 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-use super::{certset_id, plan, ExportPlan, ExportRequest, PlannedFile};
+use super::{cert_set_id, plan, ExportPlan, ExportRequest, PlannedFile};
 use crate::error::{Error, Result};
 use crate::format::layout;
 use crate::format::manifest::{CertSetEntry, Excluded, MachineEntry, Member, ShareInfo};
@@ -57,7 +57,7 @@ pub struct SharePlan {
 /// A CA whose end is this close is said when sharing.
 pub const CA_ENDING_DAYS: i64 = 30;
 
-/// The new client pair of one issuing set.
+/// The new client pair of one cert set.
 struct Issued {
     old_id: String,
     new_id: String,
@@ -73,7 +73,7 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
     let (plan, withheld) = plan_bundle(store, req)?;
     let shared: Vec<&str> = plan
         .manifest
-        .certsets
+        .cert_sets
         .iter()
         .map(|s| s.ca_fingerprint.as_str())
         .collect();
@@ -84,7 +84,7 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
     let now = time::OffsetDateTime::now_utc();
     let warnings = plan
         .manifest
-        .certsets
+        .cert_sets
         .iter()
         .filter_map(|s| {
             let end = time::OffsetDateTime::parse(
@@ -147,13 +147,13 @@ fn plan_bundle(
     let now = time::OffsetDateTime::now_utc();
     let mut files: Vec<PlannedFile> = Vec::new();
     let mut excluded = base.manifest.excluded.clone();
-    let mut certsets = Vec::new();
+    let mut cert_sets = Vec::new();
     let mut issued = Vec::new();
     let mut cert_not_after = None;
-    for set in &base.manifest.certsets {
+    for set in &base.manifest.cert_sets {
         let (entry, pair, set_files, not_after) = share_set(&base, set, req)?;
         cert_not_after.get_or_insert(not_after);
-        certsets.push(entry);
+        cert_sets.push(entry);
         files.extend(set_files);
         issued.push(pair);
     }
@@ -165,7 +165,7 @@ fn plan_bundle(
     for m in &base.manifest.machines {
         let Some(pair) = issued
             .iter()
-            .find(|p| Some(&p.old_id) == m.certset.as_ref())
+            .find(|p| Some(&p.old_id) == m.cert_set.as_ref())
         else {
             return Err(Error::cannot(
                 format!(
@@ -175,7 +175,7 @@ fn plan_bundle(
                 format!("run mbundle doctor {} to see what its config.json names", m.name),
             ));
         };
-        let set = certsets
+        let set = cert_sets
             .iter()
             .find(|s| s.id == pair.new_id)
             .ok_or_else(|| Error::Bug("a shared set vanished".into()))?;
@@ -197,7 +197,7 @@ fn plan_bundle(
 
     let mut manifest = base.manifest.clone();
     manifest.machines = machines;
-    manifest.certsets = certsets;
+    manifest.cert_sets = cert_sets;
     manifest.files = files.iter().map(|f| f.entry.clone()).collect();
     manifest.excluded = excluded;
     manifest.warnings.retain(|w| !base.set_warnings.contains(w));
@@ -266,7 +266,7 @@ fn share_machine(
     out: &mut Shared,
 ) -> Result<MachineEntry> {
     let mut entry = m.clone();
-    entry.certset = Some(pair.new_id.clone());
+    entry.cert_set = Some(pair.new_id.clone());
     entry.files.clear();
     let cert = |path: String| {
         PlannedFile::generated(path, pair.cert.clone(), 0o644, "new client certificate")
@@ -330,7 +330,7 @@ fn share_machine(
     Ok(entry)
 }
 
-/// One issuing set as shared: the CA certificate and a new client pair for the teammate,
+/// One cert set as shared: the CA certificate and a new client pair for the teammate,
 /// signed with the CA key, which stays.
 fn share_set(
     base: &ExportPlan,
@@ -349,7 +349,7 @@ fn share_set(
     let info = certs::parse_pem(cert_pem.as_bytes())
         .map_err(|e| Error::Bug(format!("the new client certificate does not parse: {e}")))?;
     let client_fp = certs::file_fingerprint(cert_pem.as_bytes());
-    let new_id = certset_id(&set.ca_fingerprint, Some(&client_fp));
+    let new_id = cert_set_id(&set.ca_fingerprint, Some(&client_fp));
     let sources = |name: &str| {
         set.members
             .iter()
@@ -412,7 +412,7 @@ fn share_set(
     Ok((entry, pair, files, not_after))
 }
 
-/// The CA of one issuing set, ready to sign, and its certificate file's bytes.
+/// The CA of one cert set, ready to sign, and its certificate file's bytes.
 fn load_issuer(
     base: &ExportPlan,
     set: &CertSetEntry,

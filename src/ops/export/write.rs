@@ -178,7 +178,7 @@ pub struct Summary {
     /// Machines carried.
     pub machines: usize,
     /// Cert sets carried.
-    pub certsets: usize,
+    pub cert_sets: usize,
     /// Files carried.
     pub files: usize,
     /// Bytes of file content read.
@@ -263,7 +263,7 @@ pub fn run(
     let m = &plan.manifest;
     Ok(Summary {
         machines: m.machines.len(),
-        certsets: m.certsets.len(),
+        cert_sets: m.cert_sets.len(),
         files: m.files.len(),
         bytes_in: m.total_size(),
         bytes_out,

@@ -176,7 +176,7 @@ fn recover_one(store: &HeldDir, name: &str) -> Result<String> {
 /// `certs` or `certs/<member>`, `imported-certs/<id>` or `imported-certs/<id>/<member>`; it
 /// makes only `machines` and `imported-certs`. Machine names follow docker-machine's rule.
 pub(super) fn check_journal(journal: &Journal) -> std::result::Result<(), String> {
-    use crate::format::manifest::{check_certset_id, check_machine_name};
+    use crate::format::manifest::{check_cert_set_id, check_machine_name};
     use crate::store::{CERT_MEMBERS, IMPORTED_CERTS};
     if journal.version != 1 {
         return Err(format!("has version {}, not 1", journal.version));
@@ -190,9 +190,9 @@ pub(super) fn check_journal(journal: &Journal) -> std::result::Result<(), String
             ["machines"] | ["certs"] => true,
             ["machines", m] => check_machine_name(m).is_ok(),
             ["certs", f] => CERT_MEMBERS.contains(f),
-            [dir, id] => *dir == IMPORTED_CERTS && check_certset_id(id).is_ok(),
+            [dir, id] => *dir == IMPORTED_CERTS && check_cert_set_id(id).is_ok(),
             [dir, id, f] => {
-                *dir == IMPORTED_CERTS && check_certset_id(id).is_ok() && CERT_MEMBERS.contains(f)
+                *dir == IMPORTED_CERTS && check_cert_set_id(id).is_ok() && CERT_MEMBERS.contains(f)
             }
             _ => false,
         }

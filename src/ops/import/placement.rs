@@ -43,12 +43,13 @@ pub(super) fn place_cert_sets(
     };
     let mut default_taken = false;
     let mut sets = Vec::new();
-    let uses = |m: &MachineEntry, set: &CertSetEntry| m.certset.as_deref() == Some(set.id.as_str());
+    let uses =
+        |m: &MachineEntry, set: &CertSetEntry| m.cert_set.as_deref() == Some(set.id.as_str());
     let wanted = |set: &CertSetEntry| {
         selected.iter().any(|m| uses(m, set))
             || (whole && !manifest.machines.iter().any(|m| uses(m, set)))
     };
-    for set in manifest.certsets.iter().filter(|s| wanted(s)) {
+    for set in manifest.cert_sets.iter().filter(|s| wanted(s)) {
         let compatible = |dir: &str| {
             set.members.iter().all(|mem| {
                 match state.cert_files.get(&format!("{dir}/{}", mem.name)) {
@@ -239,7 +240,7 @@ pub(super) fn placed_already(
         .iter()
         .copied()
         .filter(|m| {
-            m.certset
+            m.cert_set
                 .as_ref()
                 .is_some_and(|id| !sets.iter().any(|s| &s.id == id))
         })

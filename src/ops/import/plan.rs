@@ -59,7 +59,7 @@ pub struct MachinePlan {
     /// Name in the store.
     pub target: String,
     /// Its cert set.
-    pub certset: Option<String>,
+    pub cert_set: Option<String>,
     /// How its config.json paths move.
     pub map: PathMap,
     /// Already in the store with the same files; only config.json is left to compare (after
@@ -265,10 +265,10 @@ pub fn plan(manifest: &Manifest, state: &TargetState, req: &ImportRequest) -> Re
             source: m.name.clone(),
             if_taken: if_taken(m, &target, state),
             target,
-            certset: m.certset.clone(),
+            cert_set: m.cert_set.clone(),
             map,
             present,
-            set_dir: set_dir(&sets, m.certset.as_deref()),
+            set_dir: set_dir(&sets, m.cert_set.as_deref()),
         });
     }
     if !found.conflicts.is_empty() {
@@ -498,7 +498,7 @@ impl<'p> SetMaps<'p> {
     }
 
     fn make(&self, id: &str) -> Option<PathMap> {
-        let set = self.manifest.certsets.iter().find(|s| s.id == id)?;
+        let set = self.manifest.cert_sets.iter().find(|s| s.id == id)?;
         let placed = self.sets.iter().find(|sp| sp.id == id)?;
         let dir = self
             .root_fp
@@ -521,7 +521,7 @@ fn machine_path_map(
     root_fp: &ForeignPath,
     found: &mut Found,
 ) -> PathMap {
-    let mut map = match m.certset.as_deref().and_then(|id| sets.get(id)) {
+    let mut map = match m.cert_set.as_deref().and_then(|id| sets.get(id)) {
         Some(base) => PathMap::on(base),
         None => PathMap::new(),
     };
@@ -582,13 +582,15 @@ mod tests {
         m.machines[0].files = vec!["machines/new/config.json".into()];
         m.files[1].path = "machines/new/config.json".into();
         if with_ca_key {
-            let path = format!("certsets/{}/ca-key.pem", m.certsets[0].id);
-            m.certsets[0].members.push(crate::format::manifest::Member {
-                name: "ca-key.pem".into(),
-                path: path.clone(),
-                sources: vec![],
-            });
-            m.certsets[0].missing.clear();
+            let path = format!("certsets/{}/ca-key.pem", m.cert_sets[0].id);
+            m.cert_sets[0]
+                .members
+                .push(crate::format::manifest::Member {
+                    name: "ca-key.pem".into(),
+                    path: path.clone(),
+                    sources: vec![],
+                });
+            m.cert_sets[0].missing.clear();
             let mut key = m.files[0].clone();
             key.path = path;
             key.sha256 = "b".repeat(64);
@@ -657,15 +659,17 @@ mod tests {
             m.machines[0].name = "new".into();
             m.machines[0].files = vec!["machines/new/config.json".into()];
             m.files[1].path = "machines/new/config.json".into();
-            let path = format!("certsets/{}/ca-key.pem", m.certsets[0].id);
-            m.certsets[0].members.push(crate::format::manifest::Member {
-                name: "ca-key.pem".into(),
-                path: path.clone(),
-                sources: vec![],
-            });
-            m.certsets[0].missing.clear();
-            m.certsets[0].ca_name = Some(name.into());
-            m.certsets[0].not_after = Some(crate::pki::certs::rfc3339(day(not_after)));
+            let path = format!("certsets/{}/ca-key.pem", m.cert_sets[0].id);
+            m.cert_sets[0]
+                .members
+                .push(crate::format::manifest::Member {
+                    name: "ca-key.pem".into(),
+                    path: path.clone(),
+                    sources: vec![],
+                });
+            m.cert_sets[0].missing.clear();
+            m.cert_sets[0].ca_name = Some(name.into());
+            m.cert_sets[0].not_after = Some(crate::pki::certs::rfc3339(day(not_after)));
             let mut key = m.files[0].clone();
             key.path = path;
             key.sha256 = "b".repeat(64);
@@ -714,7 +718,7 @@ mod tests {
     fn the_world_comes_in_through_the_state() {
         let mut m = sample();
         m.machines[0].driver = "hetzner".into();
-        m.certsets[0].not_after = Some("2030-01-31T00:00:00Z".into());
+        m.cert_sets[0].not_after = Some("2030-01-31T00:00:00Z".into());
         let req = ImportRequest {
             docker_context: Some(PathBuf::from("/nonexistent/docker")),
             ..Default::default()

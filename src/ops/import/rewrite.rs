@@ -186,11 +186,11 @@ pub(super) fn rewritten(
     // What was just serialized, parsed: serializing a Value gives back that Value.
     let names_its_ca = crate::store::cert_ref_in(&config, crate::store::CA_CERT).is_some();
     let in_certs = m
-        .certset
+        .cert_set
         .as_ref()
         .and_then(|id| plan.sets.iter().find(|s| &s.id == id))
         .is_some_and(|s| s.dir_rel == "certs");
-    let warning = (!names_its_ca && m.certset.is_some() && !in_certs).then(|| format!(
+    let warning = (!names_its_ca && m.cert_set.is_some() && !in_certs).then(|| format!(
         "machine {}: its config.json names no certificate paths (AuthOptions is empty), so docker-machine will use this store's certs/, which is not the CA that issued it; `mbundle env {}` uses the machine's own copies",
         m.target, m.target
     ));

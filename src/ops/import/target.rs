@@ -108,7 +108,7 @@ pub fn snapshot(
         Err(e) => return Err(Error::io("list", machines, e)),
     }
     let mut rels = Vec::new();
-    for set in &manifest.certsets {
+    for set in &manifest.cert_sets {
         for m in crate::store::CERT_MEMBERS {
             rels.push(format!("certs/{m}"));
             rels.push(format!("{IMPORTED_CERTS}/{}/{m}", set.id));

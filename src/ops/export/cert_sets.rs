@@ -12,8 +12,8 @@ use std::fs::File;
 use std::io::{self};
 use std::path::{Path, PathBuf};
 
-/// The content-derived id of an issuing set: CA fingerprint plus the client cert's.
-pub fn certset_id(ca_fingerprint: &str, client_fingerprint: Option<&str>) -> String {
+/// The content-derived id of a cert set: CA fingerprint plus the client cert's.
+pub fn cert_set_id(ca_fingerprint: &str, client_fingerprint: Option<&str>) -> String {
     let mut h = Sha256::new();
     h.update(b"mbundle-certset-v1\n");
     h.update(ca_fingerprint.as_bytes());
@@ -37,7 +37,7 @@ pub struct MachineCerts {
     pub members: Vec<FoundMember>,
 }
 
-/// A distinct issuing set after grouping.
+/// A distinct cert set after grouping.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GroupedSet {
     /// Content-derived id.
@@ -56,10 +56,10 @@ pub struct GroupedSet {
 
 /// Groups machines' issuing material so each distinct set (same CA, same client cert) is
 /// stored once, however many machines use it. Pure.
-pub fn group_certsets(found: &[MachineCerts]) -> Vec<GroupedSet> {
+pub fn group_cert_sets(found: &[MachineCerts]) -> Vec<GroupedSet> {
     let mut sets: Vec<GroupedSet> = Vec::new();
     for mc in found {
-        let id = certset_id(&mc.ca_fingerprint, mc.client_fingerprint.as_deref());
+        let id = cert_set_id(&mc.ca_fingerprint, mc.client_fingerprint.as_deref());
         let idx = match sets.iter().position(|s| s.id == id) {
             Some(i) => i,
             None => {
