@@ -23,7 +23,6 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
         only: a.names.clone(),
         renames,
         docker_context: docker_context.clone(),
-        progress: !a.quiet && !a.json,
     };
     let keys = decrypt_with(&a.decrypt);
     let (input, what) = open_input(&a.bundle)?;
@@ -45,7 +44,10 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     // Ctrl-C and SIGTERM stop the import between files; staging is then removed. The
     // commit itself is never interrupted half-way.
     crate::signals::install();
-    let report = crate::ops::import::run(root, input, &keys, &what, &req)?;
+    let progress = crate::progress::Progress::new(!a.quiet && !a.json);
+    let report = crate::ops::import::run(root, input, &keys, &what, &req, &progress);
+    progress.finish();
+    let report = report?;
     for msg in &report.recovered {
         render::note(msg);
     }

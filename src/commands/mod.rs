@@ -272,7 +272,8 @@ pub(super) fn write_planned(
         render::warn(w);
     }
     let encryptor = to.encryptor()?;
-    let progress = crate::progress::Progress::bytes(plan.manifest.total_size(), label, !quiet);
+    let progress = crate::progress::Progress::new(!quiet);
+    progress.start(plan.manifest.total_size(), label);
     let result = crate::ops::export::run(plan, encryptor, output, force, &progress);
     progress.finish();
     result

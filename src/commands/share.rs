@@ -81,7 +81,6 @@ fn share_json(
         })
         .collect();
     serde_json::json!({
-        "version": 1,
         "shared_with": share.shared_with,
         "issued_at": share.issued_at,
         "cert_not_after": share.cert_not_after,

@@ -173,6 +173,7 @@ pub fn run<R: Read + Send>(
     keys: &DecryptWith,
     what: &str,
     req: &ImportRequest,
+    progress: &Progress,
 ) -> Result<Report> {
     // A fresh laptop may not even have ~/.docker: create what is missing (0700), and remove
     // exactly that again if the import fails.
@@ -191,7 +192,7 @@ pub fn run<R: Read + Send>(
             return Err(e);
         }
     }
-    let result = run_locked(root, input, keys, what, req);
+    let result = run_locked(root, input, keys, what, req, progress);
     if result.is_err() {
         remove_created(&created);
     }
@@ -210,6 +211,7 @@ fn run_locked<R: Read + Send>(
     keys: &DecryptWith,
     what: &str,
     req: &ImportRequest,
+    progress: &Progress,
 ) -> Result<Report> {
     let lock = lock_store(root)?;
     let mut report = Report {
@@ -230,7 +232,7 @@ fn run_locked<R: Read + Send>(
         plan: None,
         staging: staging.path(),
         made_dirs: BTreeSet::new(),
-        progress: Progress::off(),
+        progress,
         written: (0, 0),
         buf: Vec::new(),
         writeback: crate::fs::writeback::Writeback::new(),
@@ -249,7 +251,6 @@ fn run_locked<R: Read + Send>(
         .as_mut()
         .map(early::Early::finish)
         .unwrap_or_default();
-    planner.progress.finish();
     read?;
     spooled?;
     report.files_written = planner.written.0;

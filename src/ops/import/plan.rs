@@ -28,8 +28,6 @@ pub struct ImportRequest {
     pub renames: Vec<(String, String)>,
     /// `--docker-context`: the docker CLI config directory contexts will be written to.
     pub docker_context: Option<PathBuf>,
-    /// Show a progress bar (on a terminal).
-    pub progress: bool,
 }
 
 /// Parses `OLD=NEW`.

@@ -30,7 +30,7 @@ pub(super) struct Stager<'a> {
     pub(super) plan: Option<std::sync::Arc<ImportPlan>>,
     pub(super) staging: &'a Path,
     pub(super) made_dirs: BTreeSet<PathBuf>,
-    pub(super) progress: Progress,
+    pub(super) progress: &'a Progress,
     /// Files and bytes written.
     pub(super) written: (u64, u64),
     /// Read buffer, reused for every file.
@@ -109,7 +109,7 @@ impl Visitor for Stager<'_> {
         self.early = Some(super::early::Early::start(plan.clone(), self.staging)?);
         self.plan = Some(plan);
         check_free_space(self.root, manifest)?;
-        self.progress = Progress::bytes(manifest.total_size(), "importing", self.req.progress);
+        self.progress.start(manifest.total_size(), "importing");
         Ok(())
     }
 
