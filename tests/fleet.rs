@@ -286,12 +286,24 @@ fn every_usage_mistake_exits_2_and_every_failure_1() {
     }
 }
 
-/// Starts `mbundle -s STORE export ARGS... -r <demo> -o out.mbundle` paused at its first
-/// machine scan; returns once it is paused, with the file whose removal resumes it.
+/// Starts `mbundle -s STORE export ARGS... -r <demo> -o out.mbundle` paused once its machines
+/// are chosen, before any is scanned (pausing at the first scan left the other threads
+/// scanning, so which machines were read before the test removed them was a race); returns
+/// once it is paused, with the file whose removal resumes it.
 fn export_paused_at_scan(
     d: &Dir,
     store: &std::path::Path,
     what: &[&str],
+) -> (std::process::Child, std::path::PathBuf) {
+    export_paused_at(d, store, what, "export-chosen:1:pause")
+}
+
+/// The same, paused at the failpoint `at` (`NAME:N:pause`).
+fn export_paused_at(
+    d: &Dir,
+    store: &std::path::Path,
+    what: &[&str],
+    at: &str,
 ) -> (std::process::Child, std::path::PathBuf) {
     let pause = d.path("paused");
     fs::write(&pause, "").unwrap();
@@ -304,7 +316,7 @@ fn export_paused_at_scan(
     let child = d
         .cmd()
         .args(&args)
-        .env("MBUNDLE_TEST_FAILPOINT", "export-scan:1:pause")
+        .env("MBUNDLE_TEST_FAILPOINT", at)
         .env("MBUNDLE_TEST_PAUSE", &pause)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -329,9 +341,8 @@ fn machines_removed_while_exporting_all_are_left_out_and_said() {
     // docker-machine half-way through creating one: a directory, no config.json yet.
     fs::create_dir_all(store.join("machines/runner-new")).unwrap();
     let (child, pause) = export_paused_at_scan(&d, &store, &["--all"]);
-    // The manager removes two machines while the export runs; the paused scan is one of
-    // their scans (the first machine asked for, on whichever thread took it).
-    for m in ["runner-0000", "runner-0001"] {
+    // The manager removes two machines while the export runs, after it chose them.
+    for m in ["runner-0000", "runner-0150"] {
         fs::remove_dir_all(store.join("machines").join(m)).unwrap();
     }
     fs::remove_file(&pause).unwrap();
@@ -341,7 +352,7 @@ fn machines_removed_while_exporting_all_are_left_out_and_said() {
         .lines()
         .filter(|l| l.contains("was removed while exporting"))
         .collect();
-    assert!(!removed.is_empty() && removed.len() <= 2, "{}", out.stderr);
+    assert_eq!(removed.len(), 2, "{}", out.stderr);
     assert!(
         out.stderr
             .contains("machines/runner-new has no config.json"),
@@ -353,6 +364,43 @@ fn machines_removed_while_exporting_all_are_left_out_and_said() {
     let manifest = manifest_json(&d, "out.mbundle");
     let carried = manifest["machines"].as_array().unwrap().len();
     assert_eq!(carried, 300 - removed.len());
+
+    // Removed while its own scan runs: a store of five is scanned on one thread, in order, so
+    // the first scan is runner-0000's.
+    let small = d.path("small");
+    crate::util::copy_tree(&store, &small);
+    for entry in fs::read_dir(small.join("machines")).unwrap() {
+        let entry = entry.unwrap().path();
+        let keep = [
+            "runner-0002",
+            "runner-0003",
+            "runner-0004",
+            "runner-0005",
+            "runner-0006",
+        ];
+        if !keep.iter().any(|k| entry.ends_with(k)) {
+            fs::remove_dir_all(entry).unwrap();
+        }
+    }
+    let (child, pause) = export_paused_at(&d, &small, &["--all"], "export-scan:1:pause");
+    for m in ["runner-0002", "runner-0005"] {
+        fs::remove_dir_all(small.join("machines").join(m)).unwrap();
+    }
+    fs::remove_file(&pause).unwrap();
+    let out = Run::from(child.wait_with_output().unwrap()).ok();
+    assert_eq!(
+        out.stderr.matches("was removed while exporting").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        manifest_json(&d, "out.mbundle")["machines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 
     // Named on the command line, a machine that vanishes is an error.
     let store2 = d.path("fleet");

@@ -168,6 +168,8 @@ pub fn plan(store: &Store, req: &ExportRequest) -> Result<ExportPlan> {
     let _held = held::hold();
     let _stats = crate::fs::stats::remember();
     let names = select_names(store, req)?;
+    // The machines are chosen; none is scanned yet.
+    crate::failpoint::failpoint("export-chosen")?;
     let mut warnings: Vec<String> = Vec::new();
     if req.all {
         for dir in store.machine_dirs_without_config()? {
