@@ -574,7 +574,9 @@ mod tests {
         placement_of(st, true)
     }
 
-    fn placement_of(st: &TargetState, with_ca_key: bool) -> Placement {
+    /// The sample bundle with its machine renamed `new` (not in any store), its cert set
+    /// carrying a CA key (sha256 "bb..") when `with_ca_key`.
+    fn new_machine_bundle(with_ca_key: bool) -> Manifest {
         let mut m = sample();
         m.machines[0].name = "new".into();
         m.machines[0].files = vec!["machines/new/config.json".into()];
@@ -594,6 +596,11 @@ mod tests {
             key.sha256 = "b".repeat(64);
             m.files.push(key);
         }
+        m
+    }
+
+    fn placement_of(st: &TargetState, with_ca_key: bool) -> Placement {
+        let m = new_machine_bundle(with_ca_key);
         plan(&m, st, &ImportRequest::default()).unwrap().sets[0].placement
     }
 
@@ -653,25 +660,9 @@ mod tests {
             not_after: day(30_000),
         });
         let with = |st: &TargetState, name: &str, not_after: i64| {
-            let mut m = sample();
-            m.machines[0].name = "new".into();
-            m.machines[0].files = vec!["machines/new/config.json".into()];
-            m.files[1].path = "machines/new/config.json".into();
-            let path = format!("certsets/{}/ca-key.pem", m.cert_sets[0].id);
-            m.cert_sets[0]
-                .members
-                .push(crate::format::manifest::Member {
-                    name: "ca-key.pem".into(),
-                    path: path.clone(),
-                    sources: vec![],
-                });
-            m.cert_sets[0].missing.clear();
+            let mut m = new_machine_bundle(true);
             m.cert_sets[0].ca_name = Some(name.into());
             m.cert_sets[0].not_after = Some(crate::pki::certs::rfc3339(day(not_after)));
-            let mut key = m.files[0].clone();
-            key.path = path;
-            key.sha256 = "b".repeat(64);
-            m.files.push(key);
             plan(&m, st, &ImportRequest::default()).map(|p| p.sets[0].clone())
         };
         let older = with(&st, "alice", 29_000).unwrap();
