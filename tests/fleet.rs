@@ -633,3 +633,71 @@ fn an_imported_cert_set_is_listed_where_it_is_not_as_custom() {
     let text = d.run(&["-s", fresh.to_str().unwrap(), "ls"]).ok().stdout;
     assert!(!text.contains("custom"), "{text}");
 }
+
+/// A machine removed while the bundle is written, after its scan, with a file the export
+/// reads again then (larger than what it holds in memory): `--all` into a file starts again
+/// without it, says so once, and succeeds.
+#[test]
+fn a_machine_removed_while_the_bundle_is_written_is_left_out_by_starting_again() {
+    let d = Dir::new();
+    let store = fleet_store(&d, 5);
+    let big = store.join("machines/runner-0004/notes.bin");
+    fs::write(&big, vec![7u8; 2 << 20]).unwrap();
+    let (child, pause) = export_paused_at(&d, &store, &["--all"], "export-file:1:pause");
+    fs::remove_dir_all(store.join("machines/runner-0004")).unwrap();
+    fs::remove_file(&pause).unwrap();
+    let out = Run::from(child.wait_with_output().unwrap()).ok();
+    assert_eq!(
+        out.stderr
+            .matches("machine runner-0004 was removed while the bundle was written; exporting again without it")
+            .count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    let machines = manifest_json(&d, "out.mbundle")["machines"].clone();
+    let names: Vec<&str> = machines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["runner-0000", "runner-0001", "runner-0002", "runner-0003"]
+    );
+    // To standard output it cannot start again: it says what was removed.
+    fs::write(
+        store.join("machines/runner-0003/notes.bin"),
+        vec![7u8; 2 << 20],
+    )
+    .unwrap();
+    let pause = d.path("paused");
+    fs::write(&pause, "").unwrap();
+    let _ = fs::remove_file(pause.with_extension("reached"));
+    let child = d
+        .cmd()
+        .args([
+            "-s",
+            store.to_str().unwrap(),
+            "export",
+            "--all",
+            "-r",
+            &demo_recipient(),
+            "-o",
+            "-",
+        ])
+        .env("MBUNDLE_TEST_FAILPOINT", "export-file:1:pause")
+        .env("MBUNDLE_TEST_PAUSE", &pause)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reached = pause.with_extension("reached");
+    while !reached.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    fs::remove_dir_all(store.join("machines/runner-0003")).unwrap();
+    fs::remove_file(&pause).unwrap();
+    Run::from(child.wait_with_output().unwrap()).fails(1, &["runner-0003"]);
+}

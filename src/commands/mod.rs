@@ -157,10 +157,10 @@ pub(super) fn encrypt_to(a: &EncryptArgs) -> Result<EncryptTo> {
     for f in &a.recipients_files {
         recipients.extend(read_recipients_file(f)?);
     }
-    Ok(EncryptTo {
+    Ok(EncryptTo::new(
         recipients,
-        passphrase: passphrase_source(&a.passphrase_file, a.passphrase),
-    })
+        passphrase_source(&a.passphrase_file, a.passphrase),
+    ))
 }
 
 /// `--passphrase-file F` wins over `-p` (clap refuses both together anyway).
@@ -257,24 +257,42 @@ pub(super) fn prepare_output(
     Ok((output, to))
 }
 
+/// How export and share write a planned bundle.
+pub(super) struct Writing<'a> {
+    pub(super) to: &'a EncryptTo,
+    pub(super) output: &'a crate::ops::export::Output,
+    pub(super) force: bool,
+    /// The progress line's label.
+    pub(super) label: &'a str,
+    pub(super) quiet: bool,
+    /// Warnings said already (an export that starts again says each once).
+    pub(super) said: std::collections::BTreeSet<String>,
+}
+
 /// What export and share do once planned, alike: the plan's warnings said, the encryptor
 /// built (a passphrase is asked only now, after every refusal), the bundle written with a
 /// progress line (`label`, unless `quiet`).
 pub(super) fn write_planned(
     plan: &crate::ops::export::ExportPlan,
-    to: &EncryptTo,
-    output: &crate::ops::export::Output,
-    force: bool,
-    label: &str,
-    quiet: bool,
+    how: &mut Writing<'_>,
 ) -> Result<crate::ops::export::Summary> {
+    let Writing {
+        to,
+        output,
+        force,
+        label,
+        quiet,
+        said,
+    } = how;
     for w in &plan.manifest.warnings {
-        render::warn(w);
+        if said.insert(w.clone()) {
+            render::warn(w);
+        }
     }
     let encryptor = to.encryptor()?;
-    let progress = crate::progress::Progress::new(!quiet);
+    let progress = crate::progress::Progress::new(!*quiet);
     progress.start(plan.manifest.total_size(), label);
-    let result = crate::ops::export::run(plan, encryptor, output, force, &progress);
+    let result = crate::ops::export::run(plan, encryptor, output, *force, &progress);
     progress.finish();
     result
 }

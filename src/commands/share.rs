@@ -24,7 +24,17 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
     }
     confirm_also_opens(&shared.also_opens, a)?;
     let (plan, withheld) = (shared.plan, shared.withheld);
-    let summary = super::write_planned(&plan, &to, &output, a.force, "sharing", a.quiet || a.json)?;
+    let summary = super::write_planned(
+        &plan,
+        &mut super::Writing {
+            to: &to,
+            output: &output,
+            force: a.force,
+            label: "sharing",
+            quiet: a.quiet || a.json,
+            said: Default::default(),
+        },
+    )?;
     let m = &plan.manifest;
     let Some(share) = &m.share else {
         return Err(Error::Bug("a share plan without its share".into()));

@@ -213,6 +213,33 @@ pub struct EncryptTo {
     pub recipients: Vec<Recipient>,
     /// `-p` / `--passphrase-file`.
     pub passphrase: PassphraseSource,
+    /// The passphrase once read: an export that starts again (a machine removed while it
+    /// was written) neither prompts twice nor reads a passphrase pipe twice.
+    passphrase_read: std::sync::OnceLock<Zeroizing<String>>,
+}
+
+impl EncryptTo {
+    /// Encryption to `recipients`, or with the passphrase `passphrase` gives.
+    pub fn new(recipients: Vec<Recipient>, passphrase: PassphraseSource) -> EncryptTo {
+        EncryptTo {
+            recipients,
+            passphrase,
+            passphrase_read: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The passphrase, read (or prompted for) the first time only.
+    fn passphrase(&self) -> Result<SecretString> {
+        if let Some(p) = self.passphrase_read.get() {
+            return Ok(SecretString::from(p.to_string()));
+        }
+        let pass = self.passphrase.read(true)?.ok_or(Error::NoRecipients)?;
+        use age::secrecy::ExposeSecret;
+        let _ = self
+            .passphrase_read
+            .set(Zeroizing::new(pass.expose_secret().to_string()));
+        Ok(pass)
+    }
 }
 
 impl EncryptTo {
@@ -225,10 +252,7 @@ impl EncryptTo {
                 "a bundle is encrypted either to recipients or with a passphrase, not both",
                 "drop -p/--passphrase-file, or drop -r/-R",
             )),
-            (true, true) => {
-                let pass = self.passphrase.read(true)?.ok_or(Error::NoRecipients)?;
-                Ok(age::Encryptor::with_user_passphrase(pass))
-            }
+            (true, true) => Ok(age::Encryptor::with_user_passphrase(self.passphrase()?)),
             (false, false) => {
                 let natives = self.recipients.iter().filter_map(|r| match r {
                     Recipient::Native(n) => Some(n.as_ref() as &dyn age::Recipient),
@@ -552,10 +576,7 @@ mod tests {
 
     #[test]
     fn no_recipient_means_no_bundle() {
-        let to = EncryptTo {
-            recipients: vec![],
-            passphrase: PassphraseSource::None,
-        };
+        let to = EncryptTo::new(vec![], PassphraseSource::None);
         assert!(matches!(to.encryptor(), Err(Error::NoRecipients)));
     }
 }
