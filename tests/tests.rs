@@ -14,6 +14,7 @@ mod fleet;
 mod golden;
 mod hardening;
 mod hostile;
+mod hosts;
 mod import;
 mod inspect_verify;
 mod interop;

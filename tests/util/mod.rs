@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod gen;
+pub mod hosts;
 
 use std::collections::BTreeMap;
 use std::fs;

@@ -1,0 +1,435 @@
+//! Docker hosts for tests, on this machine: each host a network namespace with its own
+//! OpenSSH `sshd` on port 22 and Debian's `dockerd` with mutual TLS on 2376, laid out as
+//! docker-machine's systemd provisioner leaves a host (`/etc/docker/{ca,server,server-key}.pem`,
+//! the drop-in `/etc/systemd/system/docker.service.d/10-machine.conf` whose `ExecStart=` runs
+//! dockerd), each running a container. The test (and the code under test) reach them from a
+//! client namespace holding a bridge on 203.0.113.0/24 (TEST-NET-3, no route out).
+//!
+//! How (../shared/reference/test-hosts.md): a host is `nsenter --net=<its netns> unshare -m
+//! --pid --fork --mount-proc sh <init>`; in its private mount namespace `/etc/docker`,
+//! `/etc/systemd/system` and `/usr/local/sbin` (where sudo's secure_path finds a small
+//! `systemctl` that runs the drop-in's `ExecStart=`) are bind mounts of per-host directories,
+//! and `/proc` shows only its own dockerd. Its init starts docker, a container, then execs
+//! sshd in the foreground. Dropped, a fleet SIGKILLs each namespace's init (the kernel ends
+//! every process in it) and deletes its network namespaces.
+//!
+//! Needs root, `sshd` (openssh-server), `sudo`, `busybox` (busybox-static), `ip`, `dockerd`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::gen;
+
+/// Test fleets made by this process so far (namespace names must be unique).
+static FLEETS: AtomicUsize = AtomicUsize::new(0);
+
+/// One test host.
+pub struct Host {
+    /// The machine's name in the store.
+    pub name: String,
+    /// Its address on the test network.
+    pub ip: String,
+    /// Its network namespace.
+    pub netns: String,
+    /// Its own files: `etc-docker/`, `systemd/`, `sbin/`, `ssh/`, `state/`.
+    pub root: PathBuf,
+    /// Its SSH host public key (`ssh-ed25519 AAAA...`).
+    pub host_key: String,
+    unshare: Option<Child>,
+}
+
+impl Host {
+    /// dockerd's state (sockets, data root, logs) and the stand-in systemctl's files.
+    pub fn state(&self) -> PathBuf {
+        self.root.join("state")
+    }
+
+    /// The host's `/etc/docker`, seen from outside.
+    pub fn etc_docker(&self) -> PathBuf {
+        self.root.join("etc-docker")
+    }
+
+    /// Makes the next `systemctl start docker` on the host fail (once).
+    pub fn fail_next_start(&self) {
+        fs::write(self.state().join("fail-next-start"), "").unwrap();
+    }
+
+    /// Runs the docker CLI on the host's own unix socket (no TLS: the test's view).
+    pub fn docker(&self, args: &[&str]) -> std::process::Output {
+        let sock = format!("unix://{}", self.state().join("docker.sock").display());
+        Command::new("docker")
+            .args(["-H", &sock])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+/// Hosts, a client namespace, and a store whose machines are those hosts.
+pub struct Fleet {
+    /// Where everything of this fleet lives.
+    pub dir: PathBuf,
+    /// The client namespace: run mbundle, ssh and docker there ([`Fleet::in_client`]).
+    pub client: String,
+    /// The hosts, in order.
+    pub hosts: Vec<Host>,
+    /// The machine store (`certs/`, `machines/<name>/` with the real SSH key as `id_rsa`).
+    pub store: PathBuf,
+}
+
+/// Whether this machine can run test hosts; says why not (or panics under
+/// MBUNDLE_REQUIRE_PEERS).
+pub fn can_run_hosts() -> bool {
+    if !crate::e2e::can_run_dockerd() {
+        return false;
+    }
+    [
+        "sshd",
+        "sudo",
+        "busybox",
+        "ip",
+        "nsenter",
+        "unshare",
+        "ssh",
+        "ssh-keygen",
+    ]
+    .iter()
+    .all(|p| super::peer(p).is_some() || Path::new("/usr/sbin").join(p).is_file())
+}
+
+fn run(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn ip(args: &[&str]) {
+    run(Command::new("ip").args(args));
+}
+
+/// A tar of a root file system holding busybox and the links a container needs.
+fn busybox_image(dir: &Path) -> PathBuf {
+    let root = dir.join("image-root");
+    fs::create_dir_all(root.join("bin")).unwrap();
+    fs::copy("/bin/busybox", root.join("bin/busybox")).unwrap();
+    for l in ["sh", "sleep"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(l)).unwrap();
+    }
+    let tar = dir.join("busybox.tar");
+    run(Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg("."));
+    tar
+}
+
+/// The stand-in for systemctl on a host: start/stop/restart/reload/is-active/daemon-reload of
+/// the docker unit, by running the drop-in's last `ExecStart=`; `state/fail-next-start` makes
+/// the next start fail.
+fn systemctl_script(state: &Path) -> String {
+    format!(
+        r#"#!/bin/sh
+# systemctl, as far as a docker-machine host's docker unit needs it (test stand-in)
+S='{state}'
+unit=/etc/systemd/system/docker.service.d/10-machine.conf
+cmd=""
+for a in "$@"; do case "$a" in -*) ;; *) [ -z "$cmd" ] && cmd=$a ;; esac; done
+pid() {{ cat "$S/dockerd.shim.pid" 2>/dev/null; }}
+alive() {{ p=$(pid); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }}
+start() {{
+  alive && return 0
+  if [ -e "$S/fail-next-start" ]; then rm -f "$S/fail-next-start"; echo "Job for docker.service failed" >&2; return 1; fi
+  line=$(grep '^ExecStart=.' "$unit" | tail -n 1 | sed 's/^ExecStart=//')
+  sh -c "exec $line" >>"$S/dockerd.log" 2>&1 &
+  echo $! > "$S/dockerd.shim.pid"
+  i=0
+  while [ $i -lt 300 ]; do
+    alive || {{ echo "docker.service: dockerd exited" >&2; return 1; }}
+    docker -H "unix://$S/docker.sock" version >/dev/null 2>&1 && return 0
+    sleep 0.1; i=$((i+1))
+  done
+  return 1
+}}
+stop() {{
+  p=$(pid); [ -n "$p" ] || return 0
+  kill "$p" 2>/dev/null
+  i=0; while kill -0 "$p" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+  kill -9 "$p" 2>/dev/null; rm -f "$S/dockerd.shim.pid"; return 0
+}}
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  restart) stop; start ;;
+  reload) p=$(pid); [ -n "$p" ] && kill -HUP "$p" ;;
+  is-active) if alive; then echo active; else echo inactive; exit 3; fi ;;
+  daemon-reload) ;;
+  *) echo "systemctl (test stand-in): $cmd is not supported" >&2; exit 1 ;;
+esac
+"#,
+        state = state.display()
+    )
+}
+
+impl Fleet {
+    /// Starts `n` hosts `host-0`.. with certificates from a CA that ends at `ca_not_after`
+    /// and server certificates ending at `server_not_after`; the store's machines are those
+    /// hosts (generic driver, user root, the real SSH key).
+    pub fn start(
+        dir: &Path,
+        n: usize,
+        ca_not_after: time::OffsetDateTime,
+        server_not_after: time::OffsetDateTime,
+    ) -> Fleet {
+        let dir = dir.join("fleet");
+        fs::create_dir_all(&dir).unwrap();
+        let k = FLEETS.fetch_add(1, Ordering::SeqCst);
+        let tag = format!("mbt{}x{k}", std::process::id());
+        let client = format!("{tag}c");
+        let store = dir.join("store");
+        let ca = gen::Ca::new("fleet", ca_not_after);
+        gen::write_certs(&store, &ca, ca_not_after);
+        // The client namespace: a bridge, no route out.
+        ip(&["netns", "add", &client]);
+        let mut fleet = Fleet {
+            dir: dir.clone(),
+            client: client.clone(),
+            hosts: Vec::new(),
+            store: store.clone(),
+        };
+        fleet.in_client_ok(&["ip", "link", "set", "lo", "up"]);
+        fleet.in_client_ok(&["ip", "link", "add", "br0", "type", "bridge"]);
+        fleet.in_client_ok(&["ip", "addr", "add", "203.0.113.1/24", "dev", "br0"]);
+        fleet.in_client_ok(&["ip", "link", "set", "br0", "up"]);
+        let client_key = dir.join("id_ed25519");
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "mbundle-test", "-f"])
+            .arg(&client_key));
+        let image = busybox_image(&dir);
+        for i in 0..n {
+            let name = format!("host-{i}");
+            let ip_addr = format!("203.0.113.{}", 10 + i);
+            let mdir = gen::add_machine(&store, &ca, &name, &ip_addr, 2376, server_not_after);
+            fs::copy(&client_key, mdir.join("id_rsa")).unwrap();
+            let host = fleet.start_host(&tag, i, &name, &ip_addr, &mdir, &client_key, &image);
+            fleet.hosts.push(host);
+        }
+        fleet
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn start_host(
+        &self,
+        tag: &str,
+        i: usize,
+        name: &str,
+        ip_addr: &str,
+        mdir: &Path,
+        client_key: &Path,
+        image: &Path,
+    ) -> Host {
+        let netns = format!("{tag}h{i}");
+        let root = self.dir.join("hosts").join(name);
+        let (etc, units, sbin, ssh, state) = (
+            root.join("etc-docker"),
+            root.join("systemd/docker.service.d"),
+            root.join("sbin"),
+            root.join("ssh"),
+            root.join("state"),
+        );
+        for d in [&etc, &units, &sbin, &ssh, &state] {
+            fs::create_dir_all(d).unwrap();
+        }
+        // The TLS files as docker-machine copies them to a host.
+        fs::copy(self.store.join("certs/ca.pem"), etc.join("ca.pem")).unwrap();
+        fs::copy(mdir.join("server.pem"), etc.join("server.pem")).unwrap();
+        fs::copy(mdir.join("server-key.pem"), etc.join("server-key.pem")).unwrap();
+        let s = state.display();
+        fs::write(
+            units.join("10-machine.conf"),
+            format!(
+                "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:2376 -H unix://{s}/docker.sock --tlsverify --tlscacert /etc/docker/ca.pem --tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem --label provider=generic --iptables=false --ip6tables=false --bridge=none --storage-driver vfs --data-root {s}/data --exec-root {s}/exec --pidfile {s}/docker.pid\nEnvironment=\n"
+            ),
+        )
+        .unwrap();
+        let shim = sbin.join("systemctl");
+        fs::write(&shim, systemctl_script(&state)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
+        // sshd: its own host key, the client key authorized for root.
+        run(Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(ssh.join("host_ed25519")));
+        let host_key = fs::read_to_string(ssh.join("host_ed25519.pub"))
+            .unwrap()
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" ");
+        fs::copy(
+            client_key.with_extension("pub"),
+            ssh.join("authorized_keys"),
+        )
+        .unwrap();
+        fs::write(
+            ssh.join("sshd_config"),
+            format!(
+                "ListenAddress 0.0.0.0\nPort 22\nHostKey {k}\nPidFile {s}/sshd.pid\nAuthorizedKeysFile {a}\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n",
+                k = ssh.join("host_ed25519").display(),
+                a = ssh.join("authorized_keys").display()
+            ),
+        )
+        .unwrap();
+        // The network: a veth from the client's bridge into the host's namespace.
+        ip(&["netns", "add", &netns]);
+        let (outer, inner) = (format!("{tag}v{i}"), format!("{tag}e{i}"));
+        let outer = &outer[outer.len().saturating_sub(15)..];
+        let inner = &inner[inner.len().saturating_sub(15)..];
+        ip(&["link", "add", outer, "type", "veth", "peer", "name", inner]);
+        ip(&["link", "set", outer, "netns", &self.client]);
+        ip(&["link", "set", inner, "netns", &netns]);
+        self.in_client_ok(&["ip", "link", "set", outer, "master", "br0"]);
+        self.in_client_ok(&["ip", "link", "set", outer, "up"]);
+        let in_host = |args: &[&str]| {
+            run(Command::new("ip")
+                .args(["netns", "exec", &netns])
+                .args(args));
+        };
+        in_host(&["ip", "link", "set", "lo", "up"]);
+        in_host(&["ip", "addr", "add", &format!("{ip_addr}/24"), "dev", inner]);
+        in_host(&["ip", "link", "set", inner, "up"]);
+        let init = root.join("init.sh");
+        fs::write(
+            &init,
+            format!(
+                "set -e\nexport PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin\nmount --bind {etc} /etc/docker\nmount --bind {sys} /etc/systemd/system\nmount --bind {sbin} /usr/local/sbin\nmkdir -p /run/sshd\nsystemctl start docker\ndocker -H unix://{s}/docker.sock import {img} mbtest:1 >/dev/null\ndocker -H unix://{s}/docker.sock run -d --name app --network none mbtest:1 sleep 100000 >/dev/null\ntouch {s}/ready\nexec /usr/sbin/sshd -D -e -f {cfg} 2>>{s}/sshd.log\n",
+                etc = etc.display(),
+                sys = root.join("systemd").display(),
+                sbin = sbin.display(),
+                img = image.display(),
+                cfg = ssh.join("sshd_config").display(),
+            ),
+        )
+        .unwrap();
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{netns}"))
+            .args([
+                "unshare",
+                "-m",
+                "--propagation",
+                "private",
+                "--pid",
+                "--fork",
+                "--kill-child",
+                "--mount-proc",
+                "sh",
+            ])
+            .arg(&init)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(root.join("init.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let host = Host {
+            name: name.to_string(),
+            ip: ip_addr.to_string(),
+            netns,
+            root: root.clone(),
+            host_key,
+            unshare: Some(child),
+        };
+        let start = Instant::now();
+        while !state.join("ready").exists() || !state.join("sshd.pid").exists() {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "host {name} did not start: {}\n{}",
+                fs::read_to_string(root.join("init.log")).unwrap_or_default(),
+                fs::read_to_string(state.join("dockerd.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        host
+    }
+
+    /// A command in the client namespace.
+    pub fn in_client(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.client]).args(args);
+        c
+    }
+
+    fn in_client_ok(&self, args: &[&str]) {
+        run(&mut self.in_client(args));
+    }
+
+    /// ssh to a host from the client namespace as docker-machine does it, with the machine's
+    /// key; the host key is checked against the one the host was made with.
+    pub fn ssh(&self, host: &Host, command: &str) -> std::process::Output {
+        let known = self.dir.join(format!("known_hosts-{}", host.name));
+        fs::write(&known, format!("{} {}\n", host.ip, host.host_key)).unwrap();
+        let key = self.store.join("machines").join(&host.name).join("id_rsa");
+        self.in_client(&["ssh", "-F", "/dev/null", "-o", "BatchMode=yes"])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", known.display()))
+            .args([
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                "ConnectTimeout=10",
+                "-i",
+            ])
+            .arg(&key)
+            .arg(format!("root@{}", host.ip))
+            .arg(command)
+            .output()
+            .unwrap()
+    }
+
+    /// The docker CLI against a host's TLS port from the client namespace, with the store's
+    /// client certificate.
+    pub fn docker_tls(&self, host: &Host, args: &[&str]) -> std::process::Output {
+        let certs = self.store.join("certs");
+        self.in_client(&["docker", "--tlsverify"])
+            .arg(format!("--tlscacert={}", certs.join("ca.pem").display()))
+            .arg(format!("--tlscert={}", certs.join("cert.pem").display()))
+            .arg(format!("--tlskey={}", certs.join("key.pem").display()))
+            .args(["-H", &format!("tcp://{}:2376", host.ip)])
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        for h in &mut self.hosts {
+            if let Some(mut child) = h.unshare.take() {
+                // The namespace's init is unshare's child: SIGKILL to it ends the namespace
+                // and every process in it.
+                let pid = child.id();
+                let children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                    .unwrap_or_default();
+                for c in children.split_whitespace() {
+                    let _ = Command::new("kill").args(["-KILL", c]).status();
+                }
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let _ = Command::new("ip").args(["netns", "del", &h.netns]).status();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.client])
+            .status();
+        // dockerd's vfs layers and containerd's state belong to root and may be busy for a
+        // moment after the kill: the temp dir removal after this is best effort.
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
