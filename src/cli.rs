@@ -191,13 +191,18 @@ lays them out; an existing context is never replaced."))]
     #[command(after_help = wrapped("Examples:\n  \
 mbundle doctor\n  \
 mbundle doctor -v web db\n  \
+mbundle doctor --hosts\n  \
 mbundle doctor --certs-d /etc/docker/certs.d\n  \
 mbundle doctor web --certs-d ~/.docker/certs.d/registry.example.com:5000\n\n\
 Checks that the CA certificate matches the CA key, that the client and server certificates \
 were issued by that CA and match their keys, expiry (warning within 30 days), that the server \
 certificate names the machine's address, that every path in config.json exists and that keys \
 are private. Prints what is wrong, with the fix, and a one-line summary; -v prints every \
-check. Exits 1 when something is broken."))]
+check. --hosts also asks each host, over SSH as docker-machine reaches it (the machine's key, \
+BatchMode, sudo -n), which TLS files its running dockerd was started with and compares them \
+with the store's; the host key is recorded in the machine's directory on first contact \
+(mbundle-known-hosts) and a changed key is refused. Nothing is changed on a host. Exits 1 \
+when something is broken."))]
     Doctor(DoctorArgs),
 
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
@@ -563,6 +568,11 @@ pub struct DoctorArgs {
     /// Print every check, not only what is wrong
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Also ask each machine's host over SSH (its host key pinned in the store on first
+    /// contact) which TLS files its running daemon uses, and whether they are the store's
+    #[arg(long)]
+    pub hosts: bool,
 
     /// Print the result as JSON on standard output (docs/json.md)
     #[arg(long)]

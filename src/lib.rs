@@ -8,7 +8,8 @@
 //! - [`ops`]: export, import, doctor, lifecycle: typed request in, typed report out;
 //! - the domain: [`format`] (manifest, bundle streams, parallel gzip, age), [`store`] (layout,
 //!   config.json, foreign paths, rewrite, docker contexts, shell env, field checks), [`pki`]
-//!   (certificate facts, issuing);
+//!   (certificate facts, issuing), [`host`] (reaching a machine's host over SSH, what its
+//!   daemon uses);
 //! - the ground: [`fs`] (private dirs, modes, no-replace rename, the store lock, outputs),
 //!   [`error`], [`progress`], [`signals`], [`text`] (escaping and quoting what others wrote),
 //!   [`failpoint`] (failure injection, compiled only with the `failpoints` feature).
@@ -22,6 +23,7 @@ mod error;
 pub mod failpoint;
 mod format;
 mod fs;
+mod host;
 mod ops;
 mod pki;
 mod progress;

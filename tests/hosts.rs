@@ -68,3 +68,96 @@ fn test_hosts_are_laid_out_as_docker_machine_leaves_them() {
     assert!(!String::from_utf8_lossy(&ps.stdout).trim().is_empty());
     assert!(fs::read_to_string(h.etc_docker().join("ca.pem")).is_ok());
 }
+
+/// mbundle run in the fleet's client namespace, HOME in the test directory.
+fn mbundle(d: &Dir, fleet: &Fleet, args: &[&str]) -> Run {
+    let out = fleet
+        .in_client(&[env!("CARGO_BIN_EXE_mbundle")])
+        .args(args)
+        .env("HOME", d.root())
+        .env_remove("MACHINE_STORAGE_PATH")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Run::from(out)
+}
+
+#[test]
+fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 2, gen::days(1000), gen::days(1000));
+    let s = fleet.store.to_str().unwrap();
+    let r = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]).ok();
+    assert_eq!(
+        r.stdout
+            .matches("the host's server certificate (/etc/docker/server.pem) is the store's")
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
+    for h in &fleet.hosts {
+        let pins = fleet
+            .store
+            .join("machines")
+            .join(&h.name)
+            .join("mbundle-known-hosts");
+        let pinned = fs::read_to_string(&pins).unwrap();
+        assert!(
+            pinned.contains(h.host_key.split(' ').nth(1).unwrap()),
+            "{pinned}"
+        );
+    }
+    // host-1 serves another machine's files: said, with the fix.
+    let (h0, h1) = (&fleet.hosts[0], &fleet.hosts[1]);
+    fs::copy(
+        h0.etc_docker().join("server.pem"),
+        h1.etc_docker().join("server.pem"),
+    )
+    .unwrap();
+    let r = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts"]);
+    assert!(
+        r.stdout
+            .contains("the host's server certificate /etc/docker/server.pem is not the store's"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("machine host-1"), "{}", r.stdout);
+    assert!(!r.stdout.contains("machine host-0"), "{}", r.stdout);
+    // host-0's host key changes: refused with both fingerprints, nothing done there.
+    let before = crate::util::tree(&h0.etc_docker());
+    let key = h0.root.join("ssh/host_ed25519");
+    fs::remove_file(&key).unwrap();
+    fs::remove_file(key.with_extension("pub")).unwrap();
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let new_fp = String::from_utf8(
+        std::process::Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(key.with_extension("pub"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let new_fp = new_fp.split_whitespace().nth(1).unwrap().to_string();
+    let r = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "host-0"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("the SSH host key of host-0"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&new_fp), "{new_fp}: {}", r.stdout);
+    let old_fp = h0.host_key_fingerprint();
+    assert!(r.stdout.contains(&old_fp), "{old_fp}: {}", r.stdout);
+    assert_eq!(crate::util::tree(&h0.etc_docker()), before);
+    assert!(!h0.docker(&["ps", "-q"]).stdout.is_empty());
+}

@@ -47,7 +47,7 @@ fn layer(top: &str) -> Option<u8> {
     match top {
         "fs" | "error" | "progress" | "signals" | "text" | "Error" | "Result" | "failpoint"
         | "test_fixture" => Some(0),
-        "format" | "store" | "pki" => Some(1),
+        "format" | "store" | "pki" | "host" => Some(1),
         "ops" => Some(2),
         "cli" | "commands" | "main" | "lib" => Some(3),
         _ => None,

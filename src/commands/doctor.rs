@@ -43,7 +43,10 @@ pub(super) fn run(store: Option<&Store>, a: &DoctorArgs) -> Result<()> {
         };
         for name in &names {
             let m = store.machine(name)?;
-            let findings = check_machine(store, &m, now);
+            let mut findings = check_machine(store, &m, now);
+            if a.hosts {
+                findings.extend(crate::ops::doctor::check_host(store, &m));
+            }
             let title = format!(
                 "machine {} ({}, {})",
                 m.name,

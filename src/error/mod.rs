@@ -41,6 +41,21 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// A machine's host presented another SSH host key than the one pinned at first contact.
+    #[error("the SSH host key of {machine} ({address}) changed: it presented {presented}, but {recorded} was recorded; nothing was done there")]
+    HostKeyChanged {
+        /// The machine.
+        machine: String,
+        /// Where it was reached.
+        address: String,
+        /// The pinned key's fingerprint.
+        recorded: String,
+        /// The presented key's fingerprint.
+        presented: String,
+        /// The file of pins.
+        pins: PathBuf,
+    },
+
     /// The machine store is missing or unreadable.
     #[error("cannot use machine store {}: {reason}", path.display())]
     StoreUnreadable {
@@ -437,6 +452,11 @@ impl Error {
             Error::Unhealthy(_) => Some("each ERROR line above says what to do".into()),
             Error::Usage { hint, .. } => hint.clone(),
             Error::Cannot { hint, .. } => Some(hint.clone()),
+            Error::HostKeyChanged { machine, pins, .. } => Some(format!(
+                "if the host was rebuilt on purpose, check the new key's fingerprint on its console, then forget the old one: ssh-keygen -R {} -f {}; otherwise someone may be in between",
+                crate::text::shell_word(&format!("mbundle-machine-{machine}")),
+                crate::text::shell_word(&pins.display().to_string())
+            )),
             Error::Bug(_) => Some(
                 "this is a bug in mbundle: please report it with the command and its output".into(),
             ),

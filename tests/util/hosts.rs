@@ -52,6 +52,22 @@ impl Host {
         self.root.join("etc-docker")
     }
 
+    /// The SHA256 fingerprint of the host key the host was made with.
+    pub fn host_key_fingerprint(&self) -> String {
+        let f = self.root.join("original_host_key.pub");
+        fs::write(&f, format!("{}\n", self.host_key)).unwrap();
+        let out = Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&f)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// Makes the next `systemctl start docker` on the host fail (once).
     pub fn fail_next_start(&self) {
         fs::write(self.state().join("fail-next-start"), "").unwrap();

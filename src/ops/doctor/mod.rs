@@ -19,7 +19,9 @@ use crate::store::{
 };
 
 mod certs_d;
+mod host;
 pub use certs_d::check_certs_d;
+pub use host::check_host;
 
 /// Days before expiry that earn a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;

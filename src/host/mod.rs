@@ -1,0 +1,152 @@
+//! The docker host behind a machine: how to reach it over SSH as docker-machine does
+//! ([`target`]), the SSH client with the host key pinned in the store ([`ssh`]), and what
+//! its running daemon really uses ([`probe`]). Everything a host answers is input: parsed and
+//! checked before it is used or shown.
+
+pub mod probe;
+pub mod ssh;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::store::fields::{check_host, check_user, shown};
+use crate::store::Machine;
+
+/// Where and as whom a machine's host takes SSH, as docker-machine's driver computes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SshTarget {
+    /// The user (`Driver.SSHUser`; docker-machine's default for the driver when empty).
+    pub user: String,
+    /// The host name or address.
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The machine's private key, in its own directory.
+    pub key: PathBuf,
+}
+
+/// Drivers whose VM runs on this computer and whose default SSH user is `docker`.
+const DOCKER_USER_DRIVERS: &[&str] = &[
+    "virtualbox",
+    "vmwarefusion",
+    "vmwareworkstation",
+    "hyperv",
+    "parallels",
+    "xhyve",
+];
+
+/// The SSH target of machine `m`: virtualbox is reached on 127.0.0.1 at the port it forwards
+/// (`Driver.SSHPort`), every other driver at its address; the key is the file
+/// `Driver.SSHKeyPath` names, taken from the machine's own directory. A value docker-machine
+/// could not have written is refused by name, never put on a command line.
+pub fn target(m: &Machine) -> Result<SshTarget> {
+    let refuse = |why: String| {
+        Error::cannot(
+            format!("cannot reach {} over SSH: {why}", m.name),
+            format!("see mbundle doctor {}", m.name),
+        )
+    };
+    let driver = m.driver();
+    let user = m
+        .str_at(&["Driver", "SSHUser"])
+        .filter(|u| !u.is_empty())
+        .unwrap_or(if DOCKER_USER_DRIVERS.contains(&driver) {
+            "docker"
+        } else {
+            "root"
+        });
+    check_user(user).map_err(|why| refuse(format!("Driver.SSHUser {} {why}", shown(user))))?;
+    let host = if driver == "virtualbox" {
+        "127.0.0.1".to_string()
+    } else {
+        let ip = m
+            .str_at(&["Driver", "IPAddress"])
+            .filter(|ip| !ip.is_empty())
+            .ok_or_else(|| refuse("config.json has no Driver.IPAddress".into()))?;
+        check_host(ip).map_err(|why| refuse(format!("Driver.IPAddress {} {why}", shown(ip))))?;
+        ip.to_string()
+    };
+    let port = match m.config.pointer("/Driver/SSHPort") {
+        None | Some(Value::Null) => 22,
+        Some(v) => v
+            .as_u64()
+            .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u16)
+            .ok_or_else(|| refuse(format!("Driver.SSHPort {v} is not a port")))?,
+    };
+    let key_name = m
+        .str_at(&["Driver", "SSHKeyPath"])
+        .filter(|k| !k.is_empty())
+        .and_then(|k| k.rsplit(['/', '\\']).next())
+        .filter(|k| !k.is_empty() && *k != "." && *k != "..")
+        .unwrap_or("id_rsa");
+    let key = m.dir.join(key_name);
+    if !key.is_file() {
+        return Err(refuse(format!(
+            "its SSH key {} is not there",
+            key.display()
+        )));
+    }
+    Ok(SshTarget {
+        user: user.to_string(),
+        host,
+        port,
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn machine(dir: &std::path::Path, driver: &str, d: Value) -> Machine {
+        std::fs::write(dir.join("id_rsa"), "key").unwrap();
+        Machine::new(
+            "m".into(),
+            dir.to_path_buf(),
+            json!({"DriverName": driver, "Driver": d}),
+        )
+    }
+
+    #[test]
+    fn targets_as_docker_machine_computes_them() {
+        let t = tempfile::tempdir().unwrap();
+        let g = machine(
+            t.path(),
+            "generic",
+            json!({"IPAddress": "10.0.0.5", "SSHUser": "admin", "SSHPort": 2222, "SSHKeyPath": "/home/a/.docker/machine/machines/m/id_rsa"}),
+        );
+        let tg = target(&g).unwrap();
+        assert_eq!(
+            (tg.user.as_str(), tg.host.as_str(), tg.port),
+            ("admin", "10.0.0.5", 2222)
+        );
+        assert_eq!(tg.key, t.path().join("id_rsa"));
+        // virtualbox: the forwarded port on this computer, user docker.
+        let vb = machine(
+            t.path(),
+            "virtualbox",
+            json!({"IPAddress": "192.168.99.100", "SSHPort": 50022, "SSHUser": ""}),
+        );
+        let tv = target(&vb).unwrap();
+        assert_eq!(
+            (tv.user.as_str(), tv.host.as_str(), tv.port),
+            ("docker", "127.0.0.1", 50022)
+        );
+        // A cloud machine without a user: root, port 22.
+        let c = machine(t.path(), "amazonec2", json!({"IPAddress": "203.0.113.9"}));
+        let tc = target(&c).unwrap();
+        assert_eq!((tc.user.as_str(), tc.port), ("root", 22));
+        // What docker-machine never writes is refused by name.
+        for d in [
+            json!({"IPAddress": "-oProxyCommand=x"}),
+            json!({"IPAddress": "10.0.0.5", "SSHUser": "a b"}),
+            json!({"IPAddress": "10.0.0.5", "SSHPort": 70000}),
+        ] {
+            assert!(target(&machine(t.path(), "generic", d)).is_err());
+        }
+    }
+}
