@@ -288,3 +288,42 @@ fn renew_ca_of_an_imported_set_and_refusals() {
     dir.run(&["-s", edge.to_str().unwrap(), "renew-ca"])
         .fails(1, &["ca-key.pem does not exist"]);
 }
+
+/// The scp/ssh lines reach the host where docker-machine's driver does: a virtualbox VM on
+/// 127.0.0.1 at its forwarded SSH port (not at its host-only address), as `docker`.
+#[test]
+fn regenerate_certs_prints_ssh_lines_that_reach_a_virtualbox_vm() {
+    let dir = Dir::new();
+    let store = dir.copy_fixture(LINUX, "store");
+    let r = dir
+        .run(&["-s", store.to_str().unwrap(), "regenerate-certs", "vbox"])
+        .ok();
+    assert!(
+        r.stdout.contains("-p 41955 -- docker@127.0.0.1"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("-P 41955 -- "), "{}", r.stdout);
+    assert!(r.stdout.contains(" docker@127.0.0.1:/tmp/"), "{}", r.stdout);
+    // boot2docker keeps the daemon's TLS files in /var/lib/boot2docker and restarts docker
+    // with its init script.
+    assert!(
+        r.stdout.contains(
+            "sudo mv /tmp/ca.pem /tmp/server.pem /tmp/server-key.pem /var/lib/boot2docker/"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("sudo /etc/init.d/docker restart"),
+        "{}",
+        r.stdout
+    );
+    for line in r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("ssh ") || l.contains("scp "))
+    {
+        assert!(!line.contains("192.168.99.100"), "{line}");
+    }
+}

@@ -37,6 +37,57 @@ const DOCKER_USER_DRIVERS: &[&str] = &[
     "xhyve",
 ];
 
+/// Where docker-machine's provisioner left a host's TLS files and how it restarts docker
+/// there, as its driver tells (the probe of the running daemon is the truth; this is what
+/// printed instructions can say without asking the host).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Provisioned {
+    /// The directory of `ca.pem`, `server.pem`, `server-key.pem`.
+    pub tls_dir: &'static str,
+    /// The command that restarts docker.
+    pub restart: &'static str,
+    /// The command that makes dockerd read daemon.json again, without a restart.
+    pub reload: &'static str,
+}
+
+/// boot2docker (the local VM drivers' ISO) or systemd (everything docker-machine installs
+/// docker on itself).
+pub fn provisioned(driver: &str) -> Provisioned {
+    if crate::store::LOCAL_VM_DRIVERS.contains(&driver) {
+        Provisioned {
+            tls_dir: "/var/lib/boot2docker",
+            restart: "sudo /etc/init.d/docker restart",
+            reload: "sudo kill -HUP $(pidof dockerd)",
+        }
+    } else {
+        Provisioned {
+            tls_dir: "/etc/docker",
+            restart: "sudo systemctl restart docker",
+            reload: "sudo systemctl reload docker",
+        }
+    }
+}
+
+/// The user docker-machine's driver logs in as when `Driver.SSHUser` is empty.
+pub fn default_user(driver: &str) -> &'static str {
+    if DOCKER_USER_DRIVERS.contains(&driver) {
+        "docker"
+    } else {
+        "root"
+    }
+}
+
+/// The host name or address ssh connects to, unchecked: 127.0.0.1 for virtualbox (its SSH
+/// port is forwarded there), else `Driver.IPAddress`.
+pub fn ssh_host(m: &Machine) -> Option<String> {
+    if m.driver() == "virtualbox" {
+        return Some("127.0.0.1".into());
+    }
+    m.str_at(&["Driver", "IPAddress"])
+        .filter(|ip| !ip.is_empty())
+        .map(str::to_string)
+}
+
 /// The SSH target of machine `m`: virtualbox is reached on 127.0.0.1 at the port it forwards
 /// (`Driver.SSHPort`), every other driver at its address; the key is the file
 /// `Driver.SSHKeyPath` names, taken from the machine's own directory. A value docker-machine
@@ -52,22 +103,10 @@ pub fn target(m: &Machine) -> Result<SshTarget> {
     let user = m
         .str_at(&["Driver", "SSHUser"])
         .filter(|u| !u.is_empty())
-        .unwrap_or(if DOCKER_USER_DRIVERS.contains(&driver) {
-            "docker"
-        } else {
-            "root"
-        });
+        .unwrap_or(default_user(driver));
     check_user(user).map_err(|why| refuse(format!("Driver.SSHUser {} {why}", shown(user))))?;
-    let host = if driver == "virtualbox" {
-        "127.0.0.1".to_string()
-    } else {
-        let ip = m
-            .str_at(&["Driver", "IPAddress"])
-            .filter(|ip| !ip.is_empty())
-            .ok_or_else(|| refuse("config.json has no Driver.IPAddress".into()))?;
-        check_host(ip).map_err(|why| refuse(format!("Driver.IPAddress {} {why}", shown(ip))))?;
-        ip.to_string()
-    };
+    let host = ssh_host(m).ok_or_else(|| refuse("config.json has no Driver.IPAddress".into()))?;
+    check_host(&host).map_err(|why| refuse(format!("Driver.IPAddress {} {why}", shown(&host))))?;
     let port = match m.config.pointer("/Driver/SSHPort") {
         None | Some(Value::Null) => 22,
         Some(v) => v

@@ -19,8 +19,6 @@ use crate::store::fields::url_host;
 use crate::store::rewrite::to_docker_machine_json;
 use crate::store::{Located, Machine, Store, CA_CERT, CA_KEY};
 
-/// Where docker-machine's provisioning puts the TLS files on the host.
-pub const REMOTE_DIR: &str = "/etc/docker";
 
 /// One file to copy to the host.
 #[derive(Clone, Debug, Serialize)]
@@ -313,18 +311,20 @@ pub fn regenerate(
     }
 
     let ca_copy = ca_to_copy(store, m, &mut notes);
+    let on_host = crate::host::provisioned(m.driver());
+    let remote_dir = on_host.tls_dir;
     let copy = vec![
         CopyStep {
             local: ca_copy,
-            remote: format!("{REMOTE_DIR}/ca.pem"),
+            remote: format!("{remote_dir}/ca.pem"),
         },
         CopyStep {
             local: cert_path.clone(),
-            remote: format!("{REMOTE_DIR}/server.pem"),
+            remote: format!("{remote_dir}/server.pem"),
         },
         CopyStep {
             local: key_path.clone(),
-            remote: format!("{REMOTE_DIR}/server-key.pem"),
+            remote: format!("{remote_dir}/server-key.pem"),
         },
     ];
     let (commands, commands_withheld, ssh) = ssh_commands(&updated, &copy);
@@ -332,9 +332,9 @@ pub fn regenerate(
         ssh.as_ref()
             .map(|prefix| format!("{prefix} {}", crate::store::env::shell_word(remote)))
     };
-    let restart = run("sudo systemctl restart docker");
+    let restart = run(on_host.restart);
     let live_restore_check = run("sudo docker info --format \"{{.LiveRestoreEnabled}}\"");
-    let live_restore_reload = run("sudo systemctl reload docker");
+    let live_restore_reload = run(on_host.reload);
     Ok(Regenerated {
         machine: m.name.clone(),
         server_cert: cert_path,
@@ -396,11 +396,17 @@ fn ca_to_copy(store: &Store, m: &Machine, notes: &mut Vec<String>) -> PathBuf {
 fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>, Option<String>) {
     use crate::store::env::shell_word;
     use crate::store::fields::{check_host, check_user, shown};
-    let user = m.str_at(&["Driver", "SSHUser"]).filter(|u| !u.is_empty());
+    // Where docker-machine's driver connects: a virtualbox VM on 127.0.0.1 at its forwarded
+    // port as `docker`, every other machine at its address (its URL's host when none).
+    let user = Some(
+        m.str_at(&["Driver", "SSHUser"])
+            .filter(|u| !u.is_empty())
+            .unwrap_or(crate::host::default_user(m.driver())),
+    );
     let key = m
         .str_at(&["Driver", "SSHKeyPath"])
         .filter(|k| !k.is_empty());
-    let host = m.url().as_deref().and_then(url_host);
+    let host = crate::host::ssh_host(m).or_else(|| m.url().as_deref().and_then(url_host));
     let (Some(user), Some(key), Some(host)) = (user, key, host) else {
         return (Vec::new(), None, None);
     };
@@ -457,8 +463,9 @@ fn ssh_commands(m: &Machine, copy: &[CopyStep]) -> (Vec<String>, Option<String>,
     } else {
         host.clone()
     };
+    let dir = crate::host::provisioned(m.driver()).tls_dir;
     let remote = format!(
-        "sudo mv {} {REMOTE_DIR}/ && sudo chmod 600 {REMOTE_DIR}/server-key.pem",
+        "sudo mv {} {dir}/ && sudo chmod 600 {dir}/server-key.pem",
         names.join(" ")
     );
     let ssh = format!(
