@@ -99,6 +99,15 @@ fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
         "{}",
         r.stdout
     );
+    // A real TLS handshake: each daemon serves the store's certificate and takes its client.
+    assert_eq!(
+        r.stdout
+            .matches(":2376 serves the store's server certificate and accepts the store's client certificate (/_ping OK)")
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
     for h in &fleet.hosts {
         let pins = fleet
             .store
@@ -127,6 +136,14 @@ fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
     );
     assert!(r.stdout.contains("machine host-1"), "{}", r.stdout);
     assert!(!r.stdout.contains("machine host-0"), "{}", r.stdout);
+    // The files on disk changed, not what the running daemon loaded: the handshake says so.
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v", "host-1"]);
+    assert!(
+        v.stdout
+            .contains("203.0.113.11:2376 serves the store's server certificate"),
+        "{}",
+        v.stdout
+    );
     // host-0's host key changes: refused with both fingerprints, nothing done there.
     let before = crate::util::tree(&h0.etc_docker());
     let key = h0.root.join("ssh/host_ed25519");

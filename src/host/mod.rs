@@ -5,6 +5,7 @@
 
 pub mod probe;
 pub mod ssh;
+pub mod tls;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,18 @@ pub fn provisioned(driver: &str) -> Provisioned {
             reload: "sudo systemctl reload docker",
         }
     }
+}
+
+/// The daemon's TLS address from the machine's URL (`tcp://HOST:PORT`), checked.
+pub fn daemon_address(m: &Machine) -> Option<(String, u16)> {
+    let url = m.url()?;
+    let host = crate::store::fields::url_host(&url)?;
+    check_host(&host).ok()?;
+    let port = url
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.trim_end_matches('/').parse::<u16>().ok())
+        .unwrap_or(2376);
+    Some((host, port))
 }
 
 /// The user docker-machine's driver logs in as when `Driver.SSHUser` is empty.

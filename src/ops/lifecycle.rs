@@ -19,7 +19,6 @@ use crate::store::fields::url_host;
 use crate::store::rewrite::to_docker_machine_json;
 use crate::store::{Located, Machine, Store, CA_CERT, CA_KEY};
 
-
 /// One file to copy to the host.
 #[derive(Clone, Debug, Serialize)]
 pub struct CopyStep {

@@ -63,7 +63,61 @@ pub fn check_host(store: &Store, m: &Machine) -> Vec<Finding> {
             )]
         }
     };
-    compare(store, m, &p)
+    let mut findings = compare(store, m, &p);
+    findings.push(served(store, m));
+    findings
+}
+
+/// What the daemon serves, by a real TLS handshake with the store's CA and client pair.
+fn served(store: &Store, m: &Machine) -> Finding {
+    use crate::store::{CLIENT_CERT, CLIENT_KEY};
+    let Some((host, port)) = crate::host::daemon_address(m) else {
+        return f(
+            Level::Warn,
+            "config.json has no daemon URL to make a TLS handshake with",
+            None,
+        );
+    };
+    let material = m.issuing_material(store);
+    let read = |name: &str| {
+        material
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| crate::store::read_pem_file(&f.local).ok())
+    };
+    let (Some(ca), Some(cert), Some(key)) = (read(CA_CERT), read(CLIENT_CERT), read(CLIENT_KEY))
+    else {
+        return f(
+            Level::Warn,
+            "the store lacks the CA or client pair for a TLS handshake",
+            None,
+        );
+    };
+    let key = zeroize::Zeroizing::new(key);
+    let ours = crate::store::read_pem_file(&m.dir.join("server.pem"))
+        .ok()
+        .and_then(|p| crate::pki::certs::pem_cert_der(&p).ok());
+    match crate::host::tls::handshake(&host, port, &ca, &cert, &key) {
+        Err(why) => f(Level::Error, why, None),
+        Ok(s) if !s.ping_ok => f(
+            Level::Error,
+            format!("{host}:{port} did not answer /_ping with the store's client certificate"),
+            None,
+        ),
+        Ok(s) if ours.as_deref() == Some(s.cert_der.as_slice()) => f(
+            Level::Ok,
+            format!("{host}:{port} serves the store's server certificate and accepts the store's client certificate (/_ping OK)"),
+            None,
+        ),
+        Ok(_) => f(
+            Level::Warn,
+            format!("{host}:{port} serves a server certificate that is not the store's server.pem (docker there was not restarted since its files changed, or has other files)"),
+            Some(format!(
+                "restart docker on the host once it has the store's files (mbundle regenerate-certs {} prints the commands)",
+                crate::store::env::shell_word(&m.name)
+            )),
+        ),
+    }
 }
 
 fn compare(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
