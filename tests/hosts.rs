@@ -136,6 +136,33 @@ fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
     );
     assert!(r.stdout.contains("machine host-1"), "{}", r.stdout);
     assert!(!r.stdout.contains("machine host-0"), "{}", r.stdout);
+    // live-restore is off and a container runs: said (a note, shown with -v).
+    assert!(
+        r.stdout.is_empty() || !r.stdout.contains("live-restore is off"),
+        "notes are -v only: {}",
+        r.stdout
+    );
+    // A daemon.json key the command line also sets: the next restart would fail.
+    fs::write(
+        h0.etc_docker().join("daemon.json"),
+        "{\"hosts\": [\"unix:///var/run/docker.sock\"], \"debug\": false}",
+    )
+    .unwrap();
+    let r0 = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v", "host-0"]);
+    assert!(
+        r0.stdout.contains(
+            "/etc/docker/daemon.json sets \"hosts\", which dockerd's command line sets too (-H)"
+        ),
+        "{}",
+        r0.stdout
+    );
+    assert!(
+        r0.stdout
+            .contains("live-restore is off: a restart of docker stops its 1 running container(s)"),
+        "{}",
+        r0.stdout
+    );
+    fs::remove_file(h0.etc_docker().join("daemon.json")).unwrap();
     // The files on disk changed, not what the running daemon loaded: the handshake says so.
     let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v", "host-1"]);
     assert!(

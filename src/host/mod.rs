@@ -3,6 +3,7 @@
 //! its running daemon really uses ([`probe`]). Everything a host answers is input: parsed and
 //! checked before it is used or shown.
 
+pub mod daemon;
 pub mod probe;
 pub mod ssh;
 pub mod tls;

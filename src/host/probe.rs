@@ -26,7 +26,19 @@ if [ -n "$pid" ]; then
     done
   }
 fi
-[ -f /etc/docker/daemon.json ] && echo "daemon.json $(sha256sum < /etc/docker/daemon.json | cut -d ' ' -f 1)"
+cf=/etc/docker/daemon.json
+if [ -n "$pid" ]; then
+  c=$(tr '\000' '\n' < "/proc/$pid/cmdline" | awk 'p { print; exit } $0 == "--config-file" { p = 1 } /^--config-file=/ { sub(/^--config-file=/, ""); print; exit }')
+  [ -n "$c" ] && cf=$c
+fi
+echo "config-file $cf"
+if [ -f "$cf" ]; then
+  if [ "$(wc -c < "$cf")" -le 65536 ]; then
+    echo "daemon.json $(sha256sum < "$cf" | cut -d ' ' -f 1) $(base64 < "$cf" | tr -d '\n')"
+  else
+    echo "daemon.json-too-large"
+  fi
+fi
 if [ -f /var/lib/boot2docker/profile ]; then echo "service boot2docker"
 elif [ -f /etc/systemd/system/docker.service.d/10-machine.conf ] && command -v systemctl >/dev/null 2>&1; then echo "service systemd"
 elif command -v system-docker >/dev/null 2>&1; then echo "service rancheros"
@@ -76,8 +88,12 @@ pub struct Probe {
     pub args: Vec<String>,
     /// `--tlscacert`, `--tlscert`, `--tlskey` as it was started with them.
     pub tls: BTreeMap<String, TlsFile>,
-    /// sha256 of `/etc/docker/daemon.json`, when there is one.
-    pub daemon_json: Option<String>,
+    /// The daemon's configuration file (`--config-file`, else `/etc/docker/daemon.json`).
+    pub config_file: Option<String>,
+    /// Its sha256 and bytes, when it exists (at most 64 KiB).
+    pub daemon_json: Option<(String, Vec<u8>)>,
+    /// It exists but is larger than mbundle reads.
+    pub daemon_json_too_large: bool,
     /// Who starts it.
     pub service: Option<Service>,
 }
@@ -126,7 +142,22 @@ pub fn parse(answer: &[u8]) -> Result<Probe, String> {
                     },
                 );
             }
-            "daemon.json" => p.daemon_json = Some(rest.to_string()),
+            "config-file" => {
+                check_path(rest)?;
+                p.config_file = Some(rest.to_string());
+            }
+            "daemon.json" => {
+                let (sha, b64) = rest.split_once(' ').unwrap_or((rest, ""));
+                if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(format!("a daemon.json sha256 {sha:?}"));
+                }
+                use base64::Engine;
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| "daemon.json not in base64".to_string())?;
+                p.daemon_json = Some((sha.to_ascii_lowercase(), bytes));
+            }
+            "daemon.json-too-large" => p.daemon_json_too_large = true,
             "service" => {
                 p.service = Some(match rest {
                     "systemd" => Service::Systemd,

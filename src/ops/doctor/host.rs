@@ -64,19 +64,85 @@ pub fn check_host(store: &Store, m: &Machine) -> Vec<Finding> {
         }
     };
     let mut findings = compare(store, m, &p);
-    findings.push(served(store, m));
+    findings.extend(served(store, m, &p));
     findings
 }
 
-/// What the daemon serves, by a real TLS handshake with the store's CA and client pair.
-fn served(store: &Store, m: &Machine) -> Finding {
+/// Whether a restart of docker on the host (to load new certificates) can keep its
+/// containers, from the daemon's `/info` and its configuration file: swarm mode forbids
+/// live-restore; without it running containers stop; a daemon.json key that a flag also sets
+/// makes the reload that turns live-restore on fail, and the next start too.
+fn restart_safety(client: &crate::host::tls::Client<'_>, p: &Probe) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some((_, bytes)) = &p.daemon_json {
+        let path = p
+            .config_file
+            .as_deref()
+            .unwrap_or("/etc/docker/daemon.json");
+        match serde_json::from_slice::<serde_json::Value>(bytes) {
+            Ok(v) => {
+                for (key, flag) in crate::host::daemon::duplicated(&v, &p.args) {
+                    out.push(f(
+                        Level::Warn,
+                        format!(
+                            "{} sets {key:?}, which dockerd's command line sets too ({flag}): docker refuses to start with both, so its next restart fails",
+                            crate::text::printable(path)
+                        ),
+                        Some(format!("remove {key:?} from {} on the host", crate::text::printable(path))),
+                    ));
+                }
+            }
+            Err(e) => out.push(f(
+                Level::Warn,
+                format!(
+                    "{} is not valid JSON ({e}): docker's next start fails",
+                    crate::text::printable(path)
+                ),
+                None,
+            )),
+        }
+    }
+    let info = match client.get("/info", crate::host::tls::MAX_ANSWER) {
+        Ok((_, 200, body)) => serde_json::from_slice::<serde_json::Value>(&body).ok(),
+        _ => None,
+    };
+    let Some(info) = info else {
+        return out;
+    };
+    let running = info["ContainersRunning"].as_u64().unwrap_or(0);
+    let live = info["LiveRestoreEnabled"].as_bool().unwrap_or(false);
+    if info["Swarm"]["LocalNodeState"].as_str() == Some("active") {
+        out.push(f(
+            Level::Warn,
+            format!("the daemon is in swarm mode, which does not allow live-restore: a restart of docker (to load new certificates) stops its {running} running container(s)"),
+            None,
+        ));
+    } else if !live && running > 0 {
+        out.push(f(
+            Level::Note,
+            format!("live-restore is off: a restart of docker stops its {running} running container(s) unless it is turned on first (\"live-restore\": true in daemon.json, then a reload)"),
+            None,
+        ));
+    } else {
+        out.push(f(
+            Level::Ok,
+            format!("a restart of docker keeps its {running} running container(s) (live-restore is on, or none run)"),
+            None,
+        ));
+    }
+    out
+}
+
+/// What the daemon serves, by a real TLS handshake with the store's CA and client pair; then
+/// whether a restart would keep its containers.
+fn served(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
     use crate::store::{CLIENT_CERT, CLIENT_KEY};
     let Some((host, port)) = crate::host::daemon_address(m) else {
-        return f(
+        return vec![f(
             Level::Warn,
             "config.json has no daemon URL to make a TLS handshake with",
             None,
-        );
+        )];
     };
     let material = m.issuing_material(store);
     let read = |name: &str| {
@@ -87,17 +153,24 @@ fn served(store: &Store, m: &Machine) -> Finding {
     };
     let (Some(ca), Some(cert), Some(key)) = (read(CA_CERT), read(CLIENT_CERT), read(CLIENT_KEY))
     else {
-        return f(
+        return vec![f(
             Level::Warn,
             "the store lacks the CA or client pair for a TLS handshake",
             None,
-        );
+        )];
     };
     let key = zeroize::Zeroizing::new(key);
     let ours = crate::store::read_pem_file(&m.dir.join("server.pem"))
         .ok()
         .and_then(|p| crate::pki::certs::pem_cert_der(&p).ok());
-    match crate::host::tls::handshake(&host, port, &ca, &cert, &key) {
+    let client = crate::host::tls::Client {
+        host: &host,
+        port,
+        ca_pem: &ca,
+        cert_pem: &cert,
+        key_pem: &key,
+    };
+    let said = match client.handshake() {
         Err(why) => f(Level::Error, why, None),
         Ok(s) if !s.ping_ok => f(
             Level::Error,
@@ -117,7 +190,10 @@ fn served(store: &Store, m: &Machine) -> Finding {
                 crate::store::env::shell_word(&m.name)
             )),
         ),
-    }
+    };
+    let mut out = vec![said];
+    out.extend(restart_safety(&client, p));
+    out
 }
 
 fn compare(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
