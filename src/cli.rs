@@ -205,6 +205,26 @@ with the store's; the host key is recorded in the machine's directory on first c
 when something is broken."))]
     Doctor(DoctorArgs),
 
+    /// Make each machine's host use the TLS files the store holds for it, over SSH; verified, rolled back on failure
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle push web --dry-run\n  \
+mbundle push web db --yes\n  \
+mbundle push --all --yes\n\n\
+Per host, over SSH as docker-machine reaches it (its host key pinned in the store on first \
+contact): the running dockerd's command line says which TLS files it uses, a TLS handshake \
+which certificate it serves. A host that uses and serves the store's files is left alone. \
+Otherwise the new files are staged beside the old (sha256 checked; the old kept as \
+<file>.mbundle-backup), live-restore is turned on for a moment (daemon.json, then a reload) \
+so running containers survive, the files are swapped and docker restarted once, and the \
+result verified: the daemon serves exactly the store's server certificate, accepts the \
+store's client certificate and runs the same containers; daemon.json is put back byte for \
+byte. If that fails, the backups are put back, docker restarted and the old state checked: \
+the host is reported rolled back. Refused, with the host untouched: a layout docker-machine \
+does not provision, a daemon.json key its command line also sets, swarm mode (unless \
+--restart-containers). The CA key never leaves the store. Hosts go one at a time, and the \
+first failure stops the rest. Restarting docker needs --yes (or a yes on a terminal)."))]
+    Push(PushArgs),
+
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
     #[command(
         name = "regenerate-certs",
@@ -575,6 +595,34 @@ pub struct DoctorArgs {
     pub hosts: bool,
 
     /// Print the result as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `push`.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Machines whose hosts get the store's files
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Every machine of the store
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+
+    /// Show per host what would change; change nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+
+    /// Restart docker without asking (scripts)
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Restart even where running containers cannot survive it (swarm mode)
+    #[arg(long)]
+    pub restart_containers: bool,
+
+    /// Print each host's outcome as JSON on standard output (docs/json.md)
     #[arg(long)]
     pub json: bool,
 }

@@ -347,7 +347,7 @@ fn documented(command: &str) -> Vec<(String, bool)> {
 }
 
 /// Checks one command's JSON document against docs/json.md, both ways.
-fn check_against_doc(command: &str, stdout: &str) {
+pub(crate) fn check_against_doc(command: &str, stdout: &str) {
     let doc: serde_json::Value = serde_json::from_str(stdout)
         .unwrap_or_else(|e| panic!("{command} --json is not JSON ({e}): {stdout}"));
     let obj = doc

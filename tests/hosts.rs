@@ -205,3 +205,136 @@ fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
     assert_eq!(crate::util::tree(&h0.etc_docker()), before);
     assert!(!h0.docker(&["ps", "-q"]).stdout.is_empty());
 }
+
+/// dockerd's PID on a host, as the host sees it.
+fn dockerd_pid(fleet: &Fleet, h: &crate::util::hosts::Host) -> String {
+    let out = fleet.ssh(
+        h,
+        "for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = dockerd ] && echo ${p#/proc/}; done",
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn renewed_certificates_are_pushed_and_containers_survive() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 2, gen::days(1000), gen::days(20));
+    let s = fleet.store.to_str().unwrap();
+    // A current fleet: nothing to do, no restart.
+    let pids: Vec<String> = fleet.hosts.iter().map(|h| dockerd_pid(&fleet, h)).collect();
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("current, left alone").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    let again: Vec<String> = fleet.hosts.iter().map(|h| dockerd_pid(&fleet, h)).collect();
+    assert_eq!(pids, again);
+    // Renewed in the store; --dry-run says what would change and changes nothing.
+    for h in &fleet.hosts {
+        mbundle(&d, &fleet, &["-s", s, "regenerate-certs", &h.name]).ok();
+    }
+    let containers: Vec<Vec<u8>> = fleet
+        .hosts
+        .iter()
+        .map(|h| h.docker(&["ps", "-q"]).stdout)
+        .collect();
+    let before: Vec<_> = fleet
+        .hosts
+        .iter()
+        .map(|h| crate::util::tree(&h.etc_docker()))
+        .collect();
+    let dry = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("/etc/docker/server.pem would be replaced"),
+        "{}",
+        dry.stderr
+    );
+    let after_dry: Vec<_> = fleet
+        .hosts
+        .iter()
+        .map(|h| crate::util::tree(&h.etc_docker()))
+        .collect();
+    assert_eq!(before, after_dry);
+    let j = mbundle(
+        &d,
+        &fleet,
+        &["-s", s, "push", "--all", "--dry-run", "--json"],
+    );
+    crate::ecosystem::check_against_doc("push", &j.stdout);
+    assert!(j.stdout.contains("\"would-change\""), "{}", j.stdout);
+    // Pushed: each daemon serves the new certificate, the same container runs, daemon.json
+    // (absent before) is absent again, the old files are kept.
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr.matches(": pushed").count(), 2, "{}", r.stderr);
+    for (h, c) in fleet.hosts.iter().zip(&containers) {
+        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
+        assert!(!h.etc_docker().join("daemon.json").exists());
+        assert!(h.etc_docker().join("server.pem.mbundle-backup").is_file());
+        assert_eq!(
+            fs::read(h.etc_docker().join("server.pem")).unwrap(),
+            fs::read(
+                fleet
+                    .store
+                    .join("machines")
+                    .join(&h.name)
+                    .join("server.pem")
+            )
+            .unwrap()
+        );
+    }
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
+    assert_eq!(
+        v.stdout
+            .matches("serves the store's server certificate")
+            .count(),
+        2,
+        "{}",
+        v.stdout
+    );
+}
+
+#[test]
+fn a_host_whose_restart_fails_is_rolled_back_and_the_rest_not_started() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 2, gen::days(1000), gen::days(20));
+    let s = fleet.store.to_str().unwrap();
+    for h in &fleet.hosts {
+        mbundle(&d, &fleet, &["-s", s, "regenerate-certs", &h.name]).ok();
+    }
+    let (h0, h1) = (&fleet.hosts[0], &fleet.hosts[1]);
+    let container = h0.docker(&["ps", "-q"]).stdout;
+    let h1_files = crate::util::tree(&h1.etc_docker());
+    h0.fail_next_start();
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("host-0: ROLLED BACK"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("1 not started after the failure"),
+        "{}",
+        r.stderr
+    );
+    // host-0 serves its old certificate again; its container still runs.
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v", "host-0"]);
+    assert!(
+        v.stdout
+            .contains("serves a server certificate that is not the store's"),
+        "{}",
+        v.stdout
+    );
+    assert_eq!(h0.docker(&["ps", "-q"]).stdout, container);
+    assert!(!h0.etc_docker().join("daemon.json").exists());
+    // host-1 was not touched.
+    assert_eq!(crate::util::tree(&h1.etc_docker()), h1_files);
+}

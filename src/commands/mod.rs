@@ -13,6 +13,7 @@ mod import;
 mod inspect;
 mod ls;
 mod man;
+mod push;
 mod regenerate_certs;
 mod render;
 mod renew_ca;
@@ -107,6 +108,7 @@ fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
             doctor::run(Store::open(&store_path()?).ok().as_ref(), a)
         }
         Command::Doctor(a) => doctor::run(Some(&look_at_store()?), a),
+        Command::Push(a) => return push::run(&open_store()?, a).map(Some),
         Command::Env(a) if a.unset => env::run(None, false, a),
         Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),

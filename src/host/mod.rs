@@ -6,6 +6,7 @@
 pub mod daemon;
 pub mod probe;
 pub mod ssh;
+pub mod swap;
 pub mod tls;
 
 use std::path::PathBuf;

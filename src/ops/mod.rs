@@ -6,3 +6,4 @@ pub mod doctor;
 pub mod export;
 pub mod import;
 pub mod lifecycle;
+pub mod push;
