@@ -338,3 +338,55 @@ fn a_host_whose_restart_fails_is_rolled_back_and_the_rest_not_started() {
     // host-1 was not touched.
     assert_eq!(crate::util::tree(&h1.etc_docker()), h1_files);
 }
+
+#[test]
+fn a_push_killed_midway_or_a_stopped_daemon_converges_on_the_next_run() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 1, gen::days(1000), gen::days(20));
+    let s = fleet.store.to_str().unwrap();
+    let h = &fleet.hosts[0];
+    mbundle(&d, &fleet, &["-s", s, "regenerate-certs", &h.name]).ok();
+    let container = h.docker(&["ps", "-q"]).stdout;
+    // SIGKILL after staging and turning live-restore on, before the swap.
+    let killed = fleet
+        .in_client(&[
+            env!("CARGO_BIN_EXE_mbundle"),
+            "-s",
+            s,
+            "push",
+            "--all",
+            "--yes",
+        ])
+        .env("HOME", d.root())
+        .env("MBUNDLE_TEST_FAILPOINT", "push-swap:1:sigkill")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    assert!(h.etc_docker().join("server.pem.mbundle-new").is_file());
+    assert!(
+        h.etc_docker().join("daemon.json").is_file(),
+        "live-restore was armed"
+    );
+    // The same command again finishes: new certificate served, daemon.json gone again (it
+    // was absent before the first run), the container still runs.
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains(": pushed"), "{}", r.stderr);
+    assert!(!h.etc_docker().join("daemon.json").exists(), "{}", r.stderr);
+    assert!(!h.etc_docker().join("server.pem.mbundle-new").exists());
+    assert_eq!(h.docker(&["ps", "-q"]).stdout, container);
+    // A daemon left stopped is started, then found current.
+    let out = fleet.ssh(h, "systemctl stop docker");
+    assert!(out.status.success());
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("docker was stopped: started it"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("current, left alone"), "{}", r.stderr);
+}

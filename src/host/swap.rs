@@ -74,6 +74,17 @@ pub fn restart_command(service: Service) -> Option<&'static str> {
     }
 }
 
+/// The command that starts a stopped docker under `service`.
+pub fn start_command(service: Service) -> Option<&'static str> {
+    match service {
+        Service::Systemd => Some("systemctl start docker"),
+        Service::Boot2docker => Some("/etc/init.d/docker start"),
+        Service::Upstart => Some("service docker start"),
+        Service::Rancheros => Some("system-docker start docker"),
+        Service::Unknown => None,
+    }
+}
+
 /// Moves each staged file into place, then restarts docker.
 pub fn swap(paths: &[&str], restart: &str) -> String {
     let mut s = String::from("set -e\n");

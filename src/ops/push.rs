@@ -182,11 +182,26 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
         Ok(w) => w,
         Err(why) => return out(report, State::Refused, why),
     };
-    let probed = on_host(m, &t, probe::SCRIPT).and_then(|a| probe::parse(a.as_bytes()));
-    let p = match probed {
+    let probe_now = || on_host(m, &t, probe::SCRIPT).and_then(|a| probe::parse(a.as_bytes()));
+    let mut p = match probe_now() {
         Ok(p) => p,
         Err(why) => return out(report, State::Failed, why),
     };
+    // A daemon left stopped (a push killed mid-restart, a failed start): started first, so
+    // what it runs with can be read.
+    if p.pid.is_none() && !req.dry_run {
+        if let Some(start) = p.service.and_then(swap::start_command) {
+            let started = on_host(m, &t, &format!("{start}\necho started\n"));
+            report.detail.push(match &started {
+                Ok(_) => "docker was stopped: started it".to_string(),
+                Err(why) => format!("docker was stopped, and starting it failed: {why}"),
+            });
+            p = match probe_now() {
+                Ok(p) => p,
+                Err(why) => return out(report, State::Failed, why),
+            };
+        }
+    }
     let Some((host, port)) = crate::host::daemon_address(m) else {
         return out(
             report,
