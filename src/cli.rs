@@ -209,7 +209,7 @@ when something is broken."))]
     #[command(after_help = wrapped("Examples:\n  \
 mbundle push web --dry-run\n  \
 mbundle push web db --yes\n  \
-mbundle push --all --yes\n\n\
+mbundle push --all --yes --parallel 8\n\n\
 Per host, over SSH as docker-machine reaches it (its host key pinned in the store on first \
 contact): the running dockerd's command line says which TLS files it uses, a TLS handshake \
 which certificate it serves. A host that uses and serves the store's files is left alone. \
@@ -221,8 +221,9 @@ store's client certificate and runs the same containers; daemon.json is put back
 byte. If that fails, the backups are put back, docker restarted and the old state checked: \
 the host is reported rolled back. Refused, with the host untouched: a layout docker-machine \
 does not provision, a daemon.json key its command line also sets, swarm mode (unless \
---restart-containers). The CA key never leaves the store. Hosts go one at a time, and the \
-first failure stops the rest. Restarting docker needs --yes (or a yes on a terminal)."))]
+--restart-containers). The CA key never leaves the store. The first host goes alone (a \
+canary); after it succeeds, up to --parallel N (default 4) at once; after a failure no new \
+host starts unless --keep-going. Restarting docker needs --yes (or a yes on a terminal)."))]
     Push(PushArgs),
 
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
@@ -621,6 +622,14 @@ pub struct PushArgs {
     /// Restart even where running containers cannot survive it (swarm mode)
     #[arg(long)]
     pub restart_containers: bool,
+
+    /// Hosts at once, after the first has succeeded alone (a canary)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+
+    /// Go on with the other hosts after one fails
+    #[arg(long)]
+    pub keep_going: bool,
 
     /// Print each host's outcome as JSON on standard output (docs/json.md)
     #[arg(long)]

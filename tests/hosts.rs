@@ -390,3 +390,69 @@ fn a_push_killed_midway_or_a_stopped_daemon_converges_on_the_next_run() {
     );
     assert!(r.stderr.contains("current, left alone"), "{}", r.stderr);
 }
+
+#[test]
+fn a_fleet_goes_canary_first_then_in_parallel_and_stops_at_a_failure_unless_told() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 3, gen::days(1000), gen::days(20));
+    let s = fleet.store.to_str().unwrap();
+    for h in &fleet.hosts {
+        mbundle(&d, &fleet, &["-s", s, "regenerate-certs", &h.name]).ok();
+    }
+    let untouched: Vec<_> = fleet.hosts[1..]
+        .iter()
+        .map(|h| crate::util::tree(&h.etc_docker()))
+        .collect();
+    // The canary fails: nothing else starts.
+    fleet.hosts[0].fail_next_start();
+    let r = mbundle(
+        &d,
+        &fleet,
+        &["-s", s, "push", "--all", "--yes", "--parallel", "2"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("host-0: ROLLED BACK"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("2 not started after the failure"),
+        "{}",
+        r.stderr
+    );
+    let now: Vec<_> = fleet.hosts[1..]
+        .iter()
+        .map(|h| crate::util::tree(&h.etc_docker()))
+        .collect();
+    assert_eq!(now, untouched);
+    // host-1 fails this time; --keep-going pushes the others all the same.
+    fleet.hosts[1].fail_next_start();
+    let r = mbundle(
+        &d,
+        &fleet,
+        &[
+            "-s",
+            s,
+            "push",
+            "--all",
+            "--yes",
+            "--parallel",
+            "2",
+            "--keep-going",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("host-0: pushed"), "{}", r.stderr);
+    assert!(r.stderr.contains("host-1: ROLLED BACK"), "{}", r.stderr);
+    assert!(r.stderr.contains("host-2: pushed"), "{}", r.stderr);
+    // Again: the two done are current, host-1 is pushed.
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("current, left alone").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("host-1: pushed"), "{}", r.stderr);
+}

@@ -1,5 +1,5 @@
-//! `mbundle push`: the store's TLS files onto each machine's host; a line per host as it
-//! goes, a summary at the end, or `--json`.
+//! `mbundle push`: the store's TLS files onto each machine's host: a canary first, then up to
+//! `--parallel` hosts at once; a line per host as it ends, a summary at the end, or `--json`.
 
 use std::io::IsTerminal;
 
@@ -7,7 +7,7 @@ use super::render::*;
 use super::Outcome;
 use crate::cli::PushArgs;
 use crate::error::{Error, Result};
-use crate::ops::push::{PushRequest, State};
+use crate::ops::push::{HostReport, PushRequest, State};
 use crate::store::Store;
 
 pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
@@ -36,21 +36,7 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
         dry_run: a.dry_run,
         restart_containers: a.restart_containers,
     };
-    let mut reports = Vec::new();
-    for m in &machines {
-        let r = crate::ops::push::push_one(store, m, &req)?;
-        let stop = matches!(r.state, State::Failed | State::RolledBack | State::Refused);
-        if !a.json {
-            eprintln!("{}: {}", r.machine, state_word(&r.state));
-            for d in &r.detail {
-                eprintln!("  {}", printable(d));
-            }
-        }
-        reports.push(r);
-        if stop && !a.dry_run {
-            break;
-        }
-    }
+    let reports = push_all(store, &machines, &req, a)?;
     let failed = reports
         .iter()
         .filter(|r| matches!(r.state, State::Failed | State::RolledBack | State::Refused))
@@ -79,6 +65,84 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// Whether a host's outcome stops new hosts from starting (without `--keep-going`).
+fn is_failure(s: &State) -> bool {
+    matches!(s, State::Failed | State::RolledBack | State::Refused)
+}
+
+/// The first host alone (a canary), then up to `--parallel` at once; after a failure no new
+/// host starts unless `--keep-going`. A line per host as it ends. Reports in machine order.
+fn push_all(
+    store: &Store,
+    machines: &[crate::store::Machine],
+    req: &PushRequest,
+    a: &PushArgs,
+) -> Result<Vec<HostReport>> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let say = |r: &HostReport| {
+        if !a.json {
+            let mut text = format!("{}: {}\n", r.machine, state_word(&r.state));
+            for d in &r.detail {
+                text.push_str(&format!("  {}\n", printable(d)));
+            }
+            eprint!("{text}");
+        }
+    };
+    let mut slots: Vec<Option<HostReport>> = machines.iter().map(|_| None).collect();
+    let Some(first) = machines.first() else {
+        return Ok(Vec::new());
+    };
+    let canary = crate::ops::push::push_one(store, first, req)?;
+    say(&canary);
+    let stop = AtomicBool::new(is_failure(&canary.state) && !a.keep_going && !req.dry_run);
+    slots[0] = Some(canary);
+    let next = AtomicUsize::new(1);
+    let results = Mutex::new(slots);
+    let workers = usize::from(a.parallel)
+        .min(machines.len().saturating_sub(1))
+        .max(1);
+    let first_error: Mutex<Option<crate::error::Error>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(m) = machines.get(i) else { return };
+                match crate::ops::push::push_one(store, m, req) {
+                    Ok(r) => {
+                        say(&r);
+                        if is_failure(&r.state) && !a.keep_going && !req.dry_run {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        if let Ok(mut slots) = results.lock() {
+                            slots[i] = Some(r);
+                        }
+                    }
+                    Err(e) => {
+                        stop.store(true, Ordering::SeqCst);
+                        if let Ok(mut first) = first_error.lock() {
+                            first.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    Ok(results
+        .into_inner()
+        .map_err(|_| crate::error::Error::Bug("a push thread panicked".into()))?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 fn state_word(s: &State) -> &'static str {

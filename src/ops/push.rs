@@ -316,6 +316,20 @@ fn refusal(p: &Probe, req: &PushRequest, info: &serde_json::Value) -> Option<Str
     None
 }
 
+/// Whether docker's next start turns live-restore on: `--live-restore` on its command line, or
+/// `"live-restore": true` in its configuration file.
+fn starts_with_live_restore(p: &Probe) -> bool {
+    let flag = p
+        .args
+        .iter()
+        .any(|a| a == "--live-restore" || a == "--live-restore=true");
+    let file = p.daemon_json.as_ref().is_some_and(|(_, bytes)| {
+        serde_json::from_slice::<serde_json::Value>(bytes)
+            .is_ok_and(|v| v["live-restore"].as_bool() == Some(true))
+    });
+    flag || file
+}
+
 /// daemon.json with `"live-restore": true` added, when live-restore is off.
 fn with_live_restore(p: &Probe) -> Option<Vec<u8>> {
     let mut v: serde_json::Value = match &p.daemon_json {
@@ -352,8 +366,10 @@ fn push_changes(
         .config_file
         .clone()
         .unwrap_or_else(|| "/etc/docker/daemon.json".into());
-    let live_on = facts["LiveRestoreEnabled"].as_bool().unwrap_or(false);
-    let daemon_json = if live_on || before.is_empty() {
+    // What the *next* start reads decides whether containers survive it, not what the
+    // running daemon has on (/info): a daemon started while daemon.json had live-restore
+    // keeps it after the file lost it, and its successor would then stop the containers.
+    let daemon_json = if starts_with_live_restore(p) || before.is_empty() {
         None
     } else {
         with_live_restore(p)
