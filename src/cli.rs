@@ -232,10 +232,13 @@ host starts unless --keep-going. Restarting docker needs --yes (or a yes on a te
         after_help = wrapped("Examples:\n  \
 mbundle regenerate-certs web --ip 192.168.99.101\n  \
 mbundle regenerate-certs web --san web.example.com --san 10.0.0.5\n  \
-mbundle regenerate-certs web --json\n\n\
+mbundle regenerate-certs web --json\n  \
+mbundle regenerate-certs --expiring 30 --push --yes\n\n\
 The old server.pem and server-key.pem are kept, renamed with a timestamp. The new ones must \
-then be copied to the host (/etc/docker/) and its daemon restarted: the command prints how, \
-with the machine's SSH key and user.")
+then be copied to the host (/etc/docker/, boot2docker's /var/lib/boot2docker/) and its daemon \
+restarted: the command prints how, with the machine's SSH key and user, or with --push does it \
+(mbundle push: staged, verified, rolled back on failure). Several machines may be named; --all \
+takes every machine, --expiring DAYS only those whose server certificate or CA ends within DAYS.")
     )]
     RegenerateCerts(RegenerateArgs),
 
@@ -639,9 +642,25 @@ pub struct PushArgs {
 /// `regenerate-certs`.
 #[derive(Debug, Args)]
 pub struct RegenerateArgs {
-    /// The machine (as docker-machine: "default" when none is given)
-    #[arg(value_name = "NAME", default_value = "default")]
-    pub name: String,
+    /// The machines (as docker-machine: "default" when none is given)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Every machine of the store
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+
+    /// Only the machines whose server certificate or CA ends within DAYS days
+    #[arg(long, value_name = "DAYS")]
+    pub expiring: Option<u32>,
+
+    /// Then put the new files on each host (mbundle push; needs --yes or a yes on a terminal)
+    #[arg(long)]
+    pub push: bool,
+
+    /// With --push: restart docker without asking
+    #[arg(long, requires = "push")]
+    pub yes: bool,
 
     /// The machine's new IP address: written into config.json and into the certificate
     #[arg(long, value_name = "IP")]

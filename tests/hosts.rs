@@ -456,3 +456,84 @@ fn a_fleet_goes_canary_first_then_in_parallel_and_stops_at_a_failure_unless_told
     );
     assert!(r.stderr.contains("host-1: pushed"), "{}", r.stderr);
 }
+
+/// Point 7's first case: a fleet whose server certificates expire soon, renewed and pushed in
+/// one command; containers survive, new certificates are served, daemon.json is as it was.
+#[test]
+fn an_expiring_fleet_is_renewed_and_pushed_in_one_command() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 3, gen::days(1000), gen::days(10));
+    let s = fleet.store.to_str().unwrap();
+    // One host keeps a daemon.json of its own: it must come back byte for byte.
+    let own = b"{\n  \"log-level\": \"info\"\n}\n";
+    fs::write(fleet.hosts[2].etc_docker().join("daemon.json"), own).unwrap();
+    let containers: Vec<Vec<u8>> = fleet
+        .hosts
+        .iter()
+        .map(|h| h.docker(&["ps", "-q"]).stdout)
+        .collect();
+    // Nothing ends within 5 days: nothing to do.
+    let r = mbundle(
+        &d,
+        &fleet,
+        &[
+            "-s",
+            s,
+            "regenerate-certs",
+            "--expiring",
+            "5",
+            "--push",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("nothing to renew"), "{}", r.stderr);
+    let r = mbundle(
+        &d,
+        &fleet,
+        &[
+            "-s",
+            s,
+            "regenerate-certs",
+            "--expiring",
+            "30",
+            "--push",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("new server certificate for host-").count(),
+        3,
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.matches(": pushed").count(), 3, "{}", r.stderr);
+    for (h, c) in fleet.hosts.iter().zip(&containers) {
+        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
+    }
+    assert_eq!(
+        fs::read(fleet.hosts[2].etc_docker().join("daemon.json")).unwrap(),
+        own
+    );
+    assert!(!fleet.hosts[0].etc_docker().join("daemon.json").exists());
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
+    assert_eq!(
+        v.stdout
+            .matches("serves the store's server certificate")
+            .count(),
+        3,
+        "{}",
+        v.stdout
+    );
+    // Renewed: nothing expires within 30 days any more.
+    let r = mbundle(
+        &d,
+        &fleet,
+        &["-s", s, "regenerate-certs", "--expiring", "30"],
+    );
+    assert!(r.stderr.contains("nothing to renew"), "{}", r.stderr);
+}

@@ -26,6 +26,15 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
         .iter()
         .map(|n| store.machine(n))
         .collect::<Result<Vec<_>>>()?;
+    push_machines(store, &machines, a)
+}
+
+/// Pushes `machines` as `a` says (also what `regenerate-certs --push` does).
+pub(super) fn push_machines(
+    store: &Store,
+    machines: &[crate::store::Machine],
+    a: &PushArgs,
+) -> Result<Outcome> {
     if !a.dry_run && !a.yes && !confirmed(machines.len())? {
         return Err(Error::usage(
             "push restarts docker on each host whose files change",
@@ -36,7 +45,7 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
         dry_run: a.dry_run,
         restart_containers: a.restart_containers,
     };
-    let reports = push_all(store, &machines, &req, a)?;
+    let reports = push_all(store, machines, &req, a)?;
     let failed = reports
         .iter()
         .filter(|r| matches!(r.state, State::Failed | State::RolledBack | State::Refused))

@@ -1,8 +1,9 @@
 //! `mbundle regenerate-certs`: a new server certificate and what to copy to the host.
 
 use super::render::*;
+use super::Outcome;
 use crate::cli::RegenerateArgs;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::store::Store;
 
 /// The daemon reads its certificates only at start, and a restart stops its containers
@@ -10,17 +11,104 @@ use crate::store::Store;
 /// so, and users lost running containers.
 const RESTART_WARNING: &str = "\nThe daemon reads its certificates only when it starts, so it must restart. A restart STOPS\nEVERY RUNNING CONTAINER unless the daemon has live-restore enabled.\n";
 
-pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<()> {
-    let _lock = crate::fs::lock::lock_store(&store.root)?;
-    let m = store.machine(&a.name)?;
+pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<Outcome> {
+    let machines = chosen(store, a)?;
+    if machines.len() != 1 && (a.ip.is_some() || a.json) {
+        return Err(Error::usage(
+            "--ip and --json take one machine",
+            "name one machine, e.g. mbundle regenerate-certs web --ip 192.168.99.101",
+        ));
+    }
+    if machines.is_empty() {
+        eprintln!(
+            "no machine's server certificate or CA ends within {} day(s): nothing to renew",
+            a.expiring.unwrap_or(0)
+        );
+        return Ok(Outcome::Success);
+    }
     let key_type = match a.key_type {
         crate::cli::KeyTypeArg::Rsa => crate::pki::reissue::KeyType::Rsa,
         crate::cli::KeyTypeArg::Ecdsa => crate::pki::reissue::KeyType::Ecdsa,
     };
-    let r = crate::ops::lifecycle::regenerate(store, &m, a.ip.as_deref(), &a.sans, key_type)?;
-    if a.json {
-        return print(&json_text(&r));
+    {
+        let _lock = crate::fs::lock::lock_store(&store.root)?;
+        for m in &machines {
+            let r =
+                crate::ops::lifecycle::regenerate(store, m, a.ip.as_deref(), &a.sans, key_type)?;
+            if a.json {
+                print(&json_text(&r))?;
+            } else if a.push {
+                eprintln!(
+                    "new server certificate for {}: valid until {}",
+                    r.machine,
+                    crate::pki::certs::date_of(&r.not_after)
+                );
+            } else {
+                print(&terminal_safe(describe(&r)))?;
+            }
+        }
     }
+    if !a.push {
+        return Ok(Outcome::Success);
+    }
+    // The store changed; the hosts get it now (read again: regenerate rewrote the files).
+    let machines = machines
+        .iter()
+        .map(|m| store.machine(&m.name))
+        .collect::<Result<Vec<_>>>()?;
+    let push = crate::cli::PushArgs {
+        names: Vec::new(),
+        all: false,
+        dry_run: false,
+        yes: a.yes,
+        restart_containers: false,
+        parallel: 4,
+        keep_going: false,
+        json: false,
+    };
+    super::push::push_machines(store, &machines, &push)
+}
+
+/// The machines named (docker-machine's "default" when none), or all with --all; with
+/// --expiring, only those whose server certificate or CA ends within that many days.
+fn chosen(store: &Store, a: &RegenerateArgs) -> Result<Vec<crate::store::Machine>> {
+    let names = if a.all || (a.names.is_empty() && a.expiring.is_some()) {
+        store.machine_names()?
+    } else if a.names.is_empty() {
+        vec!["default".to_string()]
+    } else {
+        a.names.clone()
+    };
+    let machines = names
+        .iter()
+        .map(|n| store.machine(n))
+        .collect::<Result<Vec<_>>>()?;
+    let Some(days) = a.expiring else {
+        return Ok(machines);
+    };
+    let limit = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
+    let ends = |p: Option<std::path::PathBuf>| {
+        p.and_then(|p| crate::store::read_pem_file(&p).ok())
+            .and_then(|b| crate::pki::certs::parse_pem(&b).ok())
+            .map(|c| c.not_after)
+    };
+    Ok(machines
+        .into_iter()
+        .filter(|m| {
+            let server = ends(m.server_cert(store));
+            let ca = ends(
+                m.issuing_material(store)
+                    .into_iter()
+                    .find(|f| f.name == crate::store::CA_CERT)
+                    .map(|f| f.local),
+            );
+            [server, ca].into_iter().flatten().any(|t| t <= limit)
+        })
+        .collect())
+}
+
+/// What was renewed, and what to copy where by hand.
+fn describe(r: &crate::ops::lifecycle::Regenerated) -> String {
     let mut out = String::new();
     out.push_str(&format!(
         "new server certificate for {}: {}\n  names {}, valid until {}\n",
@@ -66,5 +154,9 @@ pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<()> {
     } else {
         out.push_str("  To keep them running: on the host, first add \"live-restore\": true to /etc/docker/daemon.json\n  and run `sudo systemctl reload docker` (a reload, no restart), then restart docker.\n");
     }
-    print(&out)
+    out.push_str(&format!(
+        "(or let mbundle do all of it, verified and rolled back on failure: mbundle push {})\n",
+        crate::store::env::shell_word(&r.machine)
+    ));
+    for_this_store(&out)
 }
