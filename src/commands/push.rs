@@ -22,11 +22,7 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
     } else {
         a.names.clone()
     };
-    let machines = names
-        .iter()
-        .map(|n| store.machine(n))
-        .collect::<Result<Vec<_>>>()?;
-    push_machines(store, &machines, a)
+    push_machines(store, &store.machines(&names)?, a)
 }
 
 /// Pushes `machines` as `a` says (also what `regenerate-certs --push` does).

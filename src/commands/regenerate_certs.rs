@@ -52,10 +52,8 @@ pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<Outcome> {
         return Ok(Outcome::Success);
     }
     // The store changed; the hosts get it now (read again: regenerate rewrote the files).
-    let machines = machines
-        .iter()
-        .map(|m| store.machine(&m.name))
-        .collect::<Result<Vec<_>>>()?;
+    let names: Vec<&str> = machines.iter().map(|m| m.name.as_str()).collect();
+    let machines = store.machines(&names)?;
     let push = crate::cli::PushArgs {
         names: Vec::new(),
         all: false,
@@ -79,10 +77,7 @@ fn chosen(store: &Store, a: &RegenerateArgs) -> Result<Vec<crate::store::Machine
     } else {
         a.names.clone()
     };
-    let machines = names
-        .iter()
-        .map(|n| store.machine(n))
-        .collect::<Result<Vec<_>>>()?;
+    let machines = store.machines(&names)?;
     let Some(days) = a.expiring else {
         return Ok(machines);
     };

@@ -30,16 +30,6 @@ pub struct SshTarget {
     pub key: PathBuf,
 }
 
-/// Drivers whose VM runs on this computer and whose default SSH user is `docker`.
-const DOCKER_USER_DRIVERS: &[&str] = &[
-    "virtualbox",
-    "vmwarefusion",
-    "vmwareworkstation",
-    "hyperv",
-    "parallels",
-    "xhyve",
-];
-
 /// Where docker-machine's provisioner left a host's TLS files and how it restarts docker
 /// there, as its driver tells (the probe of the running daemon is the truth; this is what
 /// printed instructions can say without asking the host).
@@ -83,9 +73,10 @@ pub fn daemon_address(m: &Machine) -> Option<(String, u16)> {
     Some((host, port))
 }
 
-/// The user docker-machine's driver logs in as when `Driver.SSHUser` is empty.
+/// The user docker-machine's driver logs in as when `Driver.SSHUser` is empty: `docker` on
+/// the local VM drivers (their VMs boot boot2docker), else `root`.
 pub fn default_user(driver: &str) -> &'static str {
-    if DOCKER_USER_DRIVERS.contains(&driver) {
+    if crate::store::LOCAL_VM_DRIVERS.contains(&driver) {
         "docker"
     } else {
         "root"

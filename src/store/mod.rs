@@ -169,6 +169,12 @@ impl Store {
         Ok(names)
     }
 
+    /// Loads the machines named, in that order; the first one missing is the error (which
+    /// says which machines exist).
+    pub fn machines<S: AsRef<str>>(&self, names: &[S]) -> Result<Vec<Machine>> {
+        names.iter().map(|n| self.machine(n.as_ref())).collect()
+    }
+
     /// Loads one machine, or says which machines exist.
     pub fn machine(&self, name: &str) -> Result<Machine> {
         self.machine_with(name, |_| Ok(None::<Vec<u8>>))
