@@ -61,6 +61,49 @@ pub fn provisioned(driver: &str) -> Provisioned {
     }
 }
 
+/// The store's side of a TLS connection to machine `m`'s daemon, as the docker CLI would
+/// use it: the CA that issued the machine and the client pair, PEM.
+pub struct ClientPem {
+    /// The CA certificate.
+    pub ca: Vec<u8>,
+    /// The client certificate.
+    pub cert: Vec<u8>,
+    /// The client key.
+    pub key: zeroize::Zeroizing<Vec<u8>>,
+}
+
+impl ClientPem {
+    /// Reads them where machine `m`'s config.json names them (bounded reads); `Err` names
+    /// the first one missing or unreadable.
+    pub fn of(store: &crate::store::Store, m: &Machine) -> std::result::Result<ClientPem, String> {
+        use crate::store::{CA_CERT, CLIENT_CERT, CLIENT_KEY};
+        let material = m.issuing_material(store);
+        let read = |name: &str| {
+            material
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| crate::store::read_pem_file(&f.local).ok())
+                .ok_or_else(|| format!("the store has no readable {name} for {}", m.name))
+        };
+        Ok(ClientPem {
+            ca: read(CA_CERT)?,
+            cert: read(CLIENT_CERT)?,
+            key: zeroize::Zeroizing::new(read(CLIENT_KEY)?),
+        })
+    }
+
+    /// A TLS client with these files for the daemon at `host:port`.
+    pub fn client<'a>(&'a self, host: &'a str, port: u16) -> tls::Client<'a> {
+        tls::Client {
+            host,
+            port,
+            ca_pem: &self.ca,
+            cert_pem: &self.cert,
+            key_pem: &self.key,
+        }
+    }
+}
+
 /// The daemon's TLS address from the machine's URL (`tcp://HOST:PORT`), checked.
 pub fn daemon_address(m: &Machine) -> Option<(String, u16)> {
     let url = m.url()?;

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::host::probe::{self, Probe};
 use crate::host::swap::{self, NewFile};
 use crate::host::tls::Client;
-use crate::store::{Machine, Store, CA_CERT, CLIENT_CERT, CLIENT_KEY};
+use crate::store::{Machine, Store};
 
 /// What the user asked for.
 #[derive(Clone, Debug, Default)]
@@ -60,34 +60,23 @@ pub struct HostReport {
 /// The store's files for a machine's daemon, by flag: (flag, local bytes, mode).
 struct Wanted {
     files: Vec<(&'static str, Vec<u8>, &'static str)>,
-    ca: Vec<u8>,
-    client_cert: Vec<u8>,
-    client_key: zeroize::Zeroizing<Vec<u8>>,
+    /// The CA and client pair the store reaches the daemon with.
+    pem: crate::host::ClientPem,
 }
 
 fn wanted(store: &Store, m: &Machine) -> std::result::Result<Wanted, String> {
-    let material = m.issuing_material(store);
-    let read = |name: &str| {
-        material
-            .iter()
-            .find(|f| f.name == name)
-            .and_then(|f| crate::store::read_pem_file(&f.local).ok())
-            .ok_or_else(|| format!("the store has no readable {name} for {}", m.name))
-    };
     let in_dir = |name: &str| {
         crate::store::read_pem_file(&m.dir.join(name))
             .map_err(|e| format!("{}: {}", m.dir.join(name).display(), e.full_message()))
     };
-    let ca = read(CA_CERT)?;
+    let pem = crate::host::ClientPem::of(store, m)?;
     Ok(Wanted {
         files: vec![
-            ("--tlscacert", ca.clone(), "644"),
+            ("--tlscacert", pem.ca.clone(), "644"),
             ("--tlscert", in_dir("server.pem")?, "644"),
             ("--tlskey", in_dir("server-key.pem")?, "600"),
         ],
-        ca,
-        client_cert: read(CLIENT_CERT)?,
-        client_key: zeroize::Zeroizing::new(read(CLIENT_KEY)?),
+        pem,
     })
 }
 
@@ -209,13 +198,7 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
             "config.json has no daemon URL".into(),
         );
     };
-    let client = Client {
-        host: &host,
-        port,
-        ca_pem: &w.ca,
-        cert_pem: &w.client_cert,
-        key_pem: &w.client_key,
-    };
+    let client = w.pem.client(&host, port);
     let new_server = crate::pki::certs::pem_cert_der(&w.files[1].1).unwrap_or_default();
     let served = client.handshake();
     let on_disk_current = w.files.iter().all(|(flag, bytes, _)| {

@@ -136,7 +136,6 @@ fn restart_safety(client: &crate::host::tls::Client<'_>, p: &Probe) -> Vec<Findi
 /// What the daemon serves, by a real TLS handshake with the store's CA and client pair; then
 /// whether a restart would keep its containers.
 fn served(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
-    use crate::store::{CLIENT_CERT, CLIENT_KEY};
     let Some((host, port)) = crate::host::daemon_address(m) else {
         return vec![f(
             Level::Warn,
@@ -144,32 +143,17 @@ fn served(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
             None,
         )];
     };
-    let material = m.issuing_material(store);
-    let read = |name: &str| {
-        material
-            .iter()
-            .find(|f| f.name == name)
-            .and_then(|f| crate::store::read_pem_file(&f.local).ok())
-    };
-    let (Some(ca), Some(cert), Some(key)) = (read(CA_CERT), read(CLIENT_CERT), read(CLIENT_KEY))
-    else {
+    let Ok(pem) = crate::host::ClientPem::of(store, m) else {
         return vec![f(
             Level::Warn,
             "the store lacks the CA or client pair for a TLS handshake",
             None,
         )];
     };
-    let key = zeroize::Zeroizing::new(key);
     let ours = crate::store::read_pem_file(&m.dir.join("server.pem"))
         .ok()
         .and_then(|p| crate::pki::certs::pem_cert_der(&p).ok());
-    let client = crate::host::tls::Client {
-        host: &host,
-        port,
-        ca_pem: &ca,
-        cert_pem: &cert,
-        key_pem: &key,
-    };
+    let client = pem.client(&host, port);
     let said = match client.handshake() {
         Err(why) => f(Level::Error, why, None),
         Ok(s) if !s.ping_ok => f(
