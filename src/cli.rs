@@ -182,9 +182,10 @@ mbundle env -u\n  \
     #[command(after_help = wrapped("Examples:\n  \
 mbundle context web && docker --context web version\n  \
 mbundle context w --context-name machine-w\n  \
+mbundle context web --force   (refresh it after regenerate-certs --ip or a new client certificate)\n  \
 mbundle context web --output web.dockercontext && docker context import web web.dockercontext\n\n\
 Contexts go to $DOCKER_CONFIG/contexts (default ~/.docker/contexts), laid out as the docker CLI \
-lays them out; an existing context is never replaced."))]
+lays them out; an existing context is replaced only with --force."))]
     Context(ContextArgs),
 
     /// Check machines' certificates, keys, paths and permissions, and a certs.d directory
@@ -233,12 +234,17 @@ host starts unless --keep-going. Restarting docker needs --yes (or a yes on a te
 mbundle regenerate-certs web --ip 192.168.99.101\n  \
 mbundle regenerate-certs web --san web.example.com --san 10.0.0.5\n  \
 mbundle regenerate-certs web --json\n  \
-mbundle regenerate-certs --expiring 30 --push --yes\n\n\
+mbundle regenerate-certs --expiring 30 --client-certs --push --yes\n  \
+mbundle regenerate-certs --client-certs   (only the store's client certificate)\n\n\
 The old server.pem and server-key.pem are kept, renamed with a timestamp. The new ones must \
 then be copied to the host (/etc/docker/, boot2docker's /var/lib/boot2docker/) and its daemon \
 restarted: the command prints how, with the machine's SSH key and user, or with --push does it \
 (mbundle push: staged, verified, rolled back on failure). Several machines may be named; --all \
-takes every machine, --expiring DAYS only those whose server certificate or CA ends within DAYS.")
+takes every machine, --expiring DAYS only those whose server certificate, CA or (with \
+--client-certs) client certificate ends within DAYS. --client-certs also issues a new client \
+certificate (cert.pem, key.pem) from the CA of those machines, whose key stays, and puts it \
+wherever the old one was: the cert set, every machine directory's copy, every docker context \
+mbundle wrote. No host needs it: a daemon accepts any client certificate its CA signed.")
     )]
     RegenerateCerts(RegenerateArgs),
 
@@ -247,10 +253,12 @@ takes every machine, --expiring DAYS only those whose server certificate or CA e
         name = "renew-ca",
         after_help = wrapped("Examples:\n  \
 mbundle renew-ca\n  \
-mbundle renew-ca --cert-set 005e615795b1819c --days 3650\n\n\
+mbundle renew-ca --cert-set 005e615795b1819c --days 3650\n  \
+mbundle renew-ca --push --yes\n\n\
 Every certificate the CA issued keeps verifying. The old ca.pem is kept, renamed with a \
-timestamp; machine directories holding a copy of the old CA get the new one. Copy it to each \
-host's /etc/docker/ca.pem too (the daemon checks client certificates against it).")
+timestamp; machine directories holding a copy of the old CA get the new one. Each host's \
+/etc/docker/ca.pem needs it too (the daemon checks client certificates against it): --push \
+does that on every machine the CA issued for (mbundle push), or copy it by hand.")
     )]
     RenewCa(RenewCaArgs),
 
@@ -569,8 +577,9 @@ pub struct ContextArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// With --output: replace the file if it exists
-    #[arg(short = 'f', long, requires = "output")]
+    /// Replace the context (or with --output the file) if it exists: a context refreshed
+    /// with the machine's current address and certificates
+    #[arg(short = 'f', long)]
     pub force: bool,
 
     /// Print the result as JSON on standard output (docs/json.md)
@@ -650,9 +659,15 @@ pub struct RegenerateArgs {
     #[arg(long, conflicts_with = "names")]
     pub all: bool,
 
-    /// Only the machines whose server certificate or CA ends within DAYS days
+    /// Only the machines whose server certificate or CA (or with --client-certs, client
+    /// certificate) ends within DAYS days
     #[arg(long, value_name = "DAYS")]
     pub expiring: Option<u32>,
+
+    /// Also a new client certificate from their CA, put wherever the old one was (the cert
+    /// set, machine directories, docker contexts mbundle wrote); alone: the store's certs/
+    #[arg(long)]
+    pub client_certs: bool,
 
     /// Then put the new files on each host (mbundle push; needs --yes or a yes on a terminal)
     #[arg(long)]
@@ -666,7 +681,7 @@ pub struct RegenerateArgs {
     #[arg(long, value_name = "IP")]
     pub ip: Option<String>,
 
-    /// The new server key's type (docker-machine issues RSA 2048)
+    /// The new keys' type (docker-machine issues RSA 2048)
     #[arg(long, value_enum, value_name = "TYPE", default_value_t = KeyTypeArg::Rsa)]
     pub key_type: KeyTypeArg,
 
@@ -689,6 +704,15 @@ pub struct RenewCaArgs {
     /// Validity of the renewed certificate, in days
     #[arg(long, default_value_t = crate::pki::reissue::DEFAULT_CA_DAYS, value_name = "N")]
     pub days: i64,
+
+    /// Then give every host whose machine this CA issued for the renewed ca.pem (mbundle
+    /// push; needs --yes or a yes on a terminal)
+    #[arg(long, conflicts_with = "json")]
+    pub push: bool,
+
+    /// With --push: restart docker without asking
+    #[arg(long, requires = "push")]
+    pub yes: bool,
 
     /// Print what was done as JSON
     #[arg(long)]

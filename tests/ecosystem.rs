@@ -436,7 +436,7 @@ fn every_json_document_is_a_versioned_object_as_documented() {
     );
     check_against_doc(
         "regenerate-certs",
-        &json(&["-s", s, "regenerate-certs", "web"]),
+        &json(&["-s", s, "regenerate-certs", "web", "--client-certs"]),
     );
     check_against_doc("renew-ca", &json(&["-s", s, "renew-ca"]));
     check_against_doc(

@@ -1492,7 +1492,10 @@ fn doctor_hint_names_the_machine_as_one_shell_word() {
     // The store was named with -s: the command names it too, as one word.
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("-s\n{}\nregenerate-certs\n{NASTY_NAME}\n", store.display()),
+        format!(
+            "-s\n{}\nregenerate-certs\n{NASTY_NAME}\n--push\n",
+            store.display()
+        ),
         "{line}"
     );
     assert!(!d.path("PWNED").exists());

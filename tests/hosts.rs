@@ -70,7 +70,7 @@ fn test_hosts_are_laid_out_as_docker_machine_leaves_them() {
 }
 
 /// mbundle run in the fleet's client namespace, HOME in the test directory.
-fn mbundle(d: &Dir, fleet: &Fleet, args: &[&str]) -> Run {
+pub(crate) fn mbundle(d: &Dir, fleet: &Fleet, args: &[&str]) -> Run {
     let out = fleet
         .in_client(&[env!("CARGO_BIN_EXE_mbundle")])
         .args(args)
@@ -213,7 +213,7 @@ fn renew_in_store(d: &Dir, fleet: &Fleet) {
 }
 
 /// dockerd's PID on a host, as the host sees it.
-fn dockerd_pid(fleet: &Fleet, h: &crate::util::hosts::Host) -> String {
+pub(crate) fn dockerd_pid(fleet: &Fleet, h: &crate::util::hosts::Host) -> String {
     let out = fleet.ssh(
         h,
         "for p in /proc/[0-9]*; do [ \"$(cat $p/comm)\" = dockerd ] && echo ${p#/proc/}; done",

@@ -13,6 +13,7 @@ mod export;
 mod fleet;
 mod golden;
 mod hardening;
+mod host_renewal;
 mod hostile;
 mod hosts;
 mod import;

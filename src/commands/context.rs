@@ -32,7 +32,7 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
         }
         None => {
             let cfg = docker_config()?;
-            crate::store::context::write_into_store(&cfg, &spec)?;
+            crate::store::context::write_into_store(&cfg, &spec, a.force)?;
             if a.json {
                 return print(&json_text(&serde_json::json!({
                     "context": name,
@@ -41,7 +41,8 @@ pub(super) fn run(store: &Store, a: &ContextArgs) -> Result<()> {
                     "docker_config": cfg.display().to_string(),
                 })));
             }
-            eprintln!("docker context {name} created: docker --context {name} version");
+            let did = if a.force { "refreshed" } else { "created" };
+            eprintln!("docker context {name} {did}: docker --context {name} version");
         }
     }
     Ok(())

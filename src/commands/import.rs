@@ -72,7 +72,7 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
         for name in report.machines.iter().map(|m| &m.target) {
             let m = store.machine(name)?;
             let spec = crate::store::context::ContextSpec::for_machine(&store, &m, name)?;
-            crate::store::context::write_into_store(cfg, &spec)?;
+            crate::store::context::write_into_store(cfg, &spec, false)?;
             contexts.push(name.clone());
             if !a.quiet && !a.json {
                 println!("docker context {name} created: docker --context {name} version");
@@ -85,24 +85,6 @@ pub(super) fn run(root: &Path, explicit_store: bool, a: &ImportArgs) -> Result<(
     // Every rewrite of 500 machines: milliseconds of freeing nobody needs to wait for.
     crate::fs::drop_later(report);
     Ok(())
-}
-
-/// Past this many, machines and paths are counted by kind with the first few named; `-v`
-/// lists them all.
-const LISTED: usize = crate::error::HINT_NAMES;
-
-/// The first [`LISTED`] of `names`, and how many more.
-fn first_names(names: &[&str]) -> String {
-    let mut out = names
-        .iter()
-        .take(LISTED)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > LISTED {
-        out.push_str(&format!(" ... and {} more", names.len() - LISTED));
-    }
-    out
 }
 
 /// The import report (or, for a dry run, the plan); past [`LISTED`] machines, counted by where

@@ -100,7 +100,7 @@ fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
         }
         Command::Context(a) => context::run(&open_store()?, a),
         Command::RegenerateCerts(a) => return regenerate_certs::run(&open_store()?, a).map(Some),
-        Command::RenewCa(a) => renew_ca::run(&open_store()?, a),
+        Command::RenewCa(a) => return renew_ca::run(&open_store()?, a).map(Some),
         Command::Doctor(a)
             if a.names.is_empty() && a.certs_d.is_some() && cli.storage_path.is_none() =>
         {

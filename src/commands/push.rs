@@ -25,6 +25,21 @@ pub(super) fn run(store: &Store, a: &PushArgs) -> Result<Outcome> {
     push_machines(store, &store.machines(&names)?, a)
 }
 
+/// What `regenerate-certs --push` and `renew-ca --push` push with: push's defaults, `--yes`
+/// as given.
+pub(super) fn confirmed_by(yes: bool) -> PushArgs {
+    PushArgs {
+        names: Vec::new(),
+        all: false,
+        dry_run: false,
+        yes,
+        restart_containers: false,
+        parallel: 4,
+        keep_going: false,
+        json: false,
+    }
+}
+
 /// Pushes `machines` as `a` says (also what `regenerate-certs --push` does).
 pub(super) fn push_machines(
     store: &Store,
@@ -50,6 +65,9 @@ pub(super) fn push_machines(
         print(&json_text(&serde_json::json!({ "hosts": reports })))?;
     } else {
         let not_reached = machines.len() - reports.len();
+        if machines.len() > 1 {
+            eprint!("{}", summary(machines, &reports));
+        }
         eprintln!(
             "{} host(s): {} pushed, {} current, {} failed or refused{}",
             machines.len(),
@@ -70,6 +88,46 @@ pub(super) fn push_machines(
         ));
     }
     Ok(Outcome::Success)
+}
+
+/// The table at the end: each host's state, time and, for one not brought to the store's
+/// files, the last thing said about it; hosts never started are listed as such.
+fn summary(machines: &[crate::store::Machine], reports: &[HostReport]) -> String {
+    let mut rows = vec![vec![
+        "HOST".to_string(),
+        "STATE".into(),
+        "TIME".into(),
+        "WHY".into(),
+    ]];
+    for m in machines {
+        rows.push(match reports.iter().find(|r| r.machine == m.name) {
+            Some(r) => vec![
+                r.machine.clone(),
+                match r.state {
+                    State::Current => "current",
+                    State::WouldChange => "would change",
+                    State::Pushed => "pushed",
+                    State::RolledBack => "ROLLED BACK",
+                    State::Refused => "REFUSED",
+                    State::Failed => "FAILED",
+                }
+                .to_string(),
+                format!("{:.1}s", r.seconds),
+                if is_failure(&r.state) {
+                    r.detail.last().cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                },
+            ],
+            None => vec![
+                m.name.clone(),
+                "not started".into(),
+                String::new(),
+                "after a failure (--keep-going goes on)".into(),
+            ],
+        });
+    }
+    format!("\n{}", table(&rows))
 }
 
 /// Whether a host's outcome stops new hosts from starting (without `--keep-going`).
@@ -100,7 +158,14 @@ fn push_all(
     let Some(first) = machines.first() else {
         return Ok(Vec::new());
     };
-    let canary = crate::ops::push::push_one(store, first, req)?;
+    let timed = |m: &crate::store::Machine| {
+        let start = std::time::Instant::now();
+        crate::ops::push::push_one(store, m, req).map(|mut r| {
+            r.seconds = (start.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+            r
+        })
+    };
+    let canary = timed(first)?;
     say(&canary);
     let stop = AtomicBool::new(is_failure(&canary.state) && !a.keep_going && !req.dry_run);
     slots[0] = Some(canary);
@@ -118,7 +183,7 @@ fn push_all(
                 }
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(m) = machines.get(i) else { return };
-                match crate::ops::push::push_one(store, m, req) {
+                match timed(m) {
                     Ok(r) => {
                         say(&r);
                         if is_failure(&r.state) && !a.keep_going && !req.dry_run {

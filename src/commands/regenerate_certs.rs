@@ -12,16 +12,27 @@ use crate::store::Store;
 const RESTART_WARNING: &str = "\nThe daemon reads its certificates only when it starts, so it must restart. A restart STOPS\nEVERY RUNNING CONTAINER unless the daemon has live-restore enabled.\n";
 
 pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<Outcome> {
-    let machines = chosen(store, a)?;
-    if machines.len() != 1 && (a.ip.is_some() || a.json) {
+    // --client-certs alone: the store's own client certificate, no server certificate.
+    let client_only = a.client_certs && a.names.is_empty() && !a.all && a.expiring.is_none();
+    let machines = if client_only {
+        Vec::new()
+    } else {
+        chosen(store, a)?
+    };
+    if machines.len() > 1 && (a.ip.is_some() || a.json) {
         return Err(Error::usage(
             "--ip and --json take one machine",
             "name one machine, e.g. mbundle regenerate-certs web --ip 192.168.99.101",
         ));
     }
-    if machines.is_empty() {
+    if machines.is_empty() && !client_only {
         eprintln!(
-            "no machine's server certificate or CA ends within {} day(s): nothing to renew",
+            "no machine's server certificate or CA{} ends within {} day(s): nothing to renew",
+            if a.client_certs {
+                " or client certificate"
+            } else {
+                ""
+            },
             a.expiring.unwrap_or(0)
         );
         return Ok(Outcome::Success);
@@ -30,41 +41,144 @@ pub(super) fn run(store: &Store, a: &RegenerateArgs) -> Result<Outcome> {
         crate::cli::KeyTypeArg::Rsa => crate::pki::reissue::KeyType::Rsa,
         crate::cli::KeyTypeArg::Ecdsa => crate::pki::reissue::KeyType::Ecdsa,
     };
-    {
+    let (servers, clients) = {
         let _lock = crate::fs::lock::lock_store(&store.root)?;
+        if let Some(days) = a.expiring {
+            renew_expiring_cas(store, &machines, days)?;
+        }
+        let mut servers = Vec::new();
         for m in &machines {
             let r =
                 crate::ops::lifecycle::regenerate(store, m, a.ip.as_deref(), &a.sans, key_type)?;
-            if a.json {
-                print(&json_text(&r))?;
-            } else if a.push {
-                eprintln!(
-                    "new server certificate for {}: valid until {}",
-                    r.machine,
-                    crate::pki::certs::date_of(&r.not_after)
-                );
-            } else {
-                print(&terminal_safe(describe(&r)))?;
+            if !a.json {
+                if a.push {
+                    eprintln!(
+                        "new server certificate for {}: valid until {}",
+                        r.machine,
+                        crate::pki::certs::date_of(&r.not_after)
+                    );
+                } else {
+                    print(&terminal_safe(describe(&r)))?;
+                }
+            }
+            servers.push(r);
+        }
+        let mut clients = Vec::new();
+        if a.client_certs {
+            let cfg = crate::store::context::docker_config_dir();
+            for dir in cert_sets(store, &machines, client_only) {
+                let r = crate::ops::lifecycle::renew_client(store, &dir, cfg.as_deref(), key_type)?;
+                if !a.json {
+                    print(&terminal_safe(for_this_store(&describe_client(&r))))?;
+                }
+                clients.push(r);
             }
         }
+        (servers, clients)
+    };
+    if a.json {
+        #[derive(serde::Serialize)]
+        struct Report<'a> {
+            #[serde(flatten)]
+            server: Option<&'a crate::ops::lifecycle::Regenerated>,
+            client_certs: &'a [crate::ops::lifecycle::ClientRenewed],
+        }
+        print(&json_text(&Report {
+            server: servers.first(),
+            client_certs: &clients,
+        }))?;
     }
     if !a.push {
+        return Ok(Outcome::Success);
+    }
+    if machines.is_empty() {
+        eprintln!("no host to push to: a daemon accepts any client certificate its CA signed");
         return Ok(Outcome::Success);
     }
     // The store changed; the hosts get it now (read again: regenerate rewrote the files).
     let names: Vec<&str> = machines.iter().map(|m| m.name.as_str()).collect();
     let machines = store.machines(&names)?;
-    let push = crate::cli::PushArgs {
-        names: Vec::new(),
-        all: false,
-        dry_run: false,
-        yes: a.yes,
-        restart_containers: false,
-        parallel: 4,
-        keep_going: false,
-        json: false,
-    };
-    super::push::push_machines(store, &machines, &push)
+    super::push::push_machines(store, &machines, &super::push::confirmed_by(a.yes))
+}
+
+/// An expiring CA of `machines` renewed first (same key): the server certificates issued
+/// next would otherwise end with it.
+fn renew_expiring_cas(store: &Store, machines: &[crate::store::Machine], days: u32) -> Result<()> {
+    for dir in cert_sets(store, machines, false) {
+        if ends_within(&dir.join(crate::store::CA_CERT), days)
+            && dir.join(crate::store::CA_KEY).is_file()
+        {
+            let r =
+                crate::ops::lifecycle::renew_ca(store, &dir, crate::pki::reissue::DEFAULT_CA_DAYS)?;
+            eprintln!(
+                "renewed the CA {} (it ended within {days} days) with the same key, valid until {}",
+                r.ca_cert.display(),
+                crate::pki::certs::date_of(&r.not_after)
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The cert sets (directories holding ca.pem, cert.pem, key.pem) whose client certificate
+/// `--client-certs` renews: the store's certs/ alone, or the sets of `machines`, once each.
+fn cert_sets(
+    store: &Store,
+    machines: &[crate::store::Machine],
+    client_only: bool,
+) -> Vec<std::path::PathBuf> {
+    if client_only {
+        return vec![store.certs_dir()];
+    }
+    let mut sets = Vec::new();
+    for m in machines {
+        let ca = m
+            .issuing_material(store)
+            .into_iter()
+            .find(|f| f.name == crate::store::CA_CERT);
+        if let Some(dir) = ca.and_then(|f| f.local.parent().map(|d| d.to_path_buf())) {
+            if !sets.contains(&dir) {
+                sets.push(dir);
+            }
+        }
+    }
+    sets
+}
+
+/// Whether the certificate at `path` ends within `days` days (false when it cannot be read).
+fn ends_within(path: &std::path::Path, days: u32) -> bool {
+    let limit = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
+    crate::store::read_pem_file(path)
+        .ok()
+        .and_then(|b| crate::pki::certs::parse_pem(&b).ok())
+        .is_some_and(|c| c.not_after <= limit)
+}
+
+/// What `--client-certs` did for one cert set.
+fn describe_client(r: &crate::ops::lifecycle::ClientRenewed) -> String {
+    let mut out = format!(
+        "new client certificate {} ({}), valid until {}\n",
+        r.cert.display(),
+        r.subject,
+        crate::pki::certs::date_of(&r.not_after)
+    );
+    if !r.machines.is_empty() {
+        out.push_str(&format!(
+            "  replaced the copy in machines: {}\n",
+            first_names(&r.machines)
+        ));
+    }
+    if !r.contexts.is_empty() {
+        out.push_str(&format!(
+            "  replaced the copy in docker contexts: {}\n",
+            first_names(&r.contexts)
+        ));
+    }
+    out.push_str(&format!(
+        "  kept {} old file(s), renamed with a timestamp; no host needs the new certificate\n",
+        r.kept.len()
+    ));
+    out
 }
 
 /// The machines named (docker-machine's "default" when none), or all with --all; with
@@ -81,23 +195,20 @@ fn chosen(store: &Store, a: &RegenerateArgs) -> Result<Vec<crate::store::Machine
     let Some(days) = a.expiring else {
         return Ok(machines);
     };
-    let limit = time::OffsetDateTime::now_utc() + time::Duration::days(i64::from(days));
-    let ends = |p: Option<std::path::PathBuf>| {
-        p.and_then(|p| crate::store::read_pem_file(&p).ok())
-            .and_then(|b| crate::pki::certs::parse_pem(&b).ok())
-            .map(|c| c.not_after)
+    let member = |m: &crate::store::Machine, name: &str| {
+        m.issuing_material(store)
+            .into_iter()
+            .find(|f| f.name == name)
+            .map(|f| f.local)
     };
     Ok(machines
         .into_iter()
         .filter(|m| {
-            let server = ends(m.server_cert(store));
-            let ca = ends(
-                m.issuing_material(store)
-                    .into_iter()
-                    .find(|f| f.name == crate::store::CA_CERT)
-                    .map(|f| f.local),
-            );
-            [server, ca].into_iter().flatten().any(|t| t <= limit)
+            let mut watched = vec![m.server_cert(store), member(m, crate::store::CA_CERT)];
+            if a.client_certs {
+                watched.push(member(m, crate::store::CLIENT_CERT));
+            }
+            watched.into_iter().flatten().any(|p| ends_within(&p, days))
         })
         .collect())
 }

@@ -165,6 +165,24 @@ pub(super) const JSON_VERSION: u64 = 1;
 
 /// `--json` output: an object whose first field is `version`, pretty-printed, one trailing
 /// newline. `value` must serialize to an object.
+/// Past this many, machines and paths are counted by kind with the first few named; `-v`
+/// lists them all.
+pub(super) const LISTED: usize = crate::error::HINT_NAMES;
+
+/// The first [`LISTED`] of `names`, and how many more.
+pub(super) fn first_names<S: AsRef<str>>(names: &[S]) -> String {
+    let mut out = names
+        .iter()
+        .take(LISTED)
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > LISTED {
+        out.push_str(&format!(" ... and {} more", names.len() - LISTED));
+    }
+    out
+}
+
 pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut doc = serde_json::Map::new();
     doc.insert("version".into(), JSON_VERSION.into());

@@ -5,7 +5,7 @@ use crate::cli::RenewCaArgs;
 use crate::error::{Error, Result};
 use crate::store::Store;
 
-pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
+pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<super::Outcome> {
     use crate::pki::reissue::{DEFAULT_CA_DAYS, MAX_CA_DAYS};
     if !(1..=MAX_CA_DAYS).contains(&a.days) {
         return Err(Error::usage(
@@ -25,10 +25,13 @@ pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
         }
         None => store.certs_dir(),
     };
-    let _lock = crate::fs::lock::lock_store(&store.root)?;
-    let r = crate::ops::lifecycle::renew_ca(store, &dir, a.days)?;
+    let r = {
+        let _lock = crate::fs::lock::lock_store(&store.root)?;
+        crate::ops::lifecycle::renew_ca(store, &dir, a.days)?
+    };
     if a.json {
-        return print(&json_text(&r));
+        print(&json_text(&r))?;
+        return Ok(super::Outcome::Success);
     }
     let mut out = String::new();
     out.push_str(&format!(
@@ -45,6 +48,25 @@ pub(super) fn run(store: &Store, a: &RenewCaArgs) -> Result<()> {
             r.machines.join(", ")
         ));
     }
-    out.push_str("Every certificate this CA issued still verifies. Copy the new ca.pem to each host's /etc/docker/ca.pem and restart docker there (`mbundle regenerate-certs NAME` prints the commands).\n");
-    print(&for_this_store(&out))
+    if !a.push {
+        out.push_str("Every certificate this CA issued still verifies. Each host's daemon checks client certificates against its own ca.pem: give it the new one with `mbundle push --all` (or `mbundle regenerate-certs NAME` prints the commands to do it by hand).\n");
+        print(&for_this_store(&out))?;
+        return Ok(super::Outcome::Success);
+    }
+    print(&for_this_store(&out))?;
+    // The machines this CA issued for: those whose CA is the renewed file.
+    let machines: Vec<crate::store::Machine> = store
+        .machines(&store.machine_names()?)?
+        .into_iter()
+        .filter(|m| {
+            m.issuing_material(store)
+                .iter()
+                .any(|f| f.name == crate::store::CA_CERT && f.local == r.ca_cert)
+        })
+        .collect();
+    if machines.is_empty() {
+        eprintln!("no machine of the store was issued by this CA: no host to push to");
+        return Ok(super::Outcome::Success);
+    }
+    super::push::push_machines(store, &machines, &super::push::confirmed_by(a.yes))
 }

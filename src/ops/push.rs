@@ -55,6 +55,8 @@ pub struct HostReport {
     pub state: State,
     /// What was found or done, a line each.
     pub detail: Vec<String>,
+    /// How long the host took, in seconds (probe to verify).
+    pub seconds: f64,
 }
 
 /// The store's files for a machine's daemon, by flag: (flag, local bytes, mode).
@@ -157,6 +159,7 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
         machine: m.name.clone(),
         state: State::Failed,
         detail: Vec::new(),
+        seconds: 0.0,
     };
     let out = |mut r: HostReport, state: State, line: String| {
         r.state = state;

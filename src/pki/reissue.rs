@@ -153,6 +153,21 @@ impl Issuer {
         self.issue_leaf(p, ExtendedKeyUsagePurpose::ServerAuth, days, kind)
     }
 
+    /// The store's own client certificate issued again, as docker-machine issues it: subject
+    /// `O=<org>` alone (the user name docker-machine put there), clientAuth, a new key of
+    /// `kind` (docker-machine's is RSA 2048), valid `days` (never past the CA's end).
+    pub fn own_client_cert(
+        &self,
+        org: &str,
+        days: i64,
+        kind: KeyType,
+    ) -> Result<(String, Zeroizing<String>), PkiError> {
+        let mut p = CertificateParams::default();
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::OrganizationName, org);
+        self.issue_leaf(p, ExtendedKeyUsagePurpose::ClientAuth, days, kind)
+    }
+
     /// A new client certificate and key (ECDSA P-256) for a teammate: subject `CN=<user>,
     /// O=<user>` (docker-machine's own client certificates carry `O=<user>`), clientAuth,
     /// digitalSignature + keyEncipherment, valid `days`. The daemon accepts any client
@@ -185,6 +200,11 @@ impl Issuer {
         p.not_after = (now + Duration::days(days)).min(self.not_after);
         p.serial_number = Some(random_serial());
         p.use_authority_key_identifier_extension = true;
+        // basicConstraints CA:FALSE and the leaf's own key identifier, as Go's x509 (so
+        // docker-machine) writes them. Without a subject key identifier OpenSSL takes a leaf
+        // whose subject is its CA's (docker-machine's client certificate and CA are both
+        // O=<user>) for self-signed and refuses it.
+        p.is_ca = rcgen::IsCa::ExplicitNoCa;
         p.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,

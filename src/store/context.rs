@@ -106,7 +106,7 @@ impl ContextSpec {
         };
         Ok(ContextSpec {
             name: name.to_string(),
-            description: format!("docker-machine {} ({})", m.name, m.driver()),
+            description: format!("{DESCRIPTION_MARK}{} ({})", m.name, m.driver()),
             host,
             ca: pick(CA_CERT)?,
             cert: pick(CLIENT_CERT)?,
@@ -174,19 +174,22 @@ fn write_private(path: &Path, data: &[u8], mode: u32) -> Result<()> {
     f.sync_all().ctx("sync", path)
 }
 
-/// Writes the context into the docker CLI's context store, refusing to replace one. The TLS
-/// directory is moved into place before the metadata, so the CLI never sees a context
-/// without its certificates. Returns the metadata directory.
-pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf> {
+/// Writes the context into the docker CLI's context store, refusing to replace one unless
+/// `replace` (then the old context is moved aside into the temporary directory, the new one
+/// moved in, and the old removed). The TLS directory is moved into place before the
+/// metadata, so the CLI never sees a context without its certificates. Returns the metadata
+/// directory.
+pub fn write_into_store(config_dir: &Path, spec: &ContextSpec, replace: bool) -> Result<PathBuf> {
     let contexts = config_dir.join("contexts");
     let id = context_id(&spec.name);
     let meta_dir = contexts.join("meta").join(&id);
     let tls_dir = contexts.join("tls").join(&id);
-    if meta_dir.exists() || tls_dir.exists() {
+    let exists = fs::symlink_metadata(&meta_dir).is_ok() || fs::symlink_metadata(&tls_dir).is_ok();
+    if exists && !replace {
         return Err(Error::cannot(
             format!("docker context {:?} already exists", spec.name),
             format!(
-                "choose another name with --context-name, or remove it with: docker context rm {}",
+                "refresh it with --force, choose another name with --context-name, or remove it with: docker context rm {}",
                 crate::store::env::shell_word(&spec.name)
             ),
         ));
@@ -212,6 +215,12 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     let t_meta = tmp.path().join("meta");
     mkdirs(&t_meta, 0o755)?;
     write_private(&t_meta.join("meta.json"), &spec.meta_json(), 0o644)?;
+    for (old, aside) in [(&meta_dir, "old-meta"), (&tls_dir, "old-tls")] {
+        if fs::symlink_metadata(old).is_ok() {
+            let to = tmp.path().join(aside);
+            crate::fs::rename_noreplace(old, &to).ctx("move aside", old)?;
+        }
+    }
     crate::fs::rename_noreplace(&t_tls, &tls_dir).ctx("rename into", &tls_dir)?;
     if let Err(e) = crate::fs::rename_noreplace(&t_meta, &meta_dir) {
         let _ = fs::remove_dir_all(&tls_dir);
@@ -220,6 +229,54 @@ pub fn write_into_store(config_dir: &Path, spec: &ContextSpec) -> Result<PathBuf
     crate::fs::sync_dir(&contexts.join("tls"))?;
     crate::fs::sync_dir(&contexts.join("meta"))?;
     Ok(meta_dir)
+}
+
+/// What mbundle puts first in a context's description: `docker-machine NAME (DRIVER)`.
+const DESCRIPTION_MARK: &str = "docker-machine ";
+
+/// The largest meta.json read when looking for contexts mbundle wrote.
+const MAX_META: u64 = 64 * 1024;
+
+/// Gives every docker context mbundle wrote that holds `old_cert` as its client certificate
+/// the new pair (`cert`, `key`), in place, 0600. A context is mbundle's when its meta.json
+/// (under the directory named for its name, as the docker CLI lays them out) describes it
+/// as `docker-machine ...`; any other, or one holding another certificate, is left alone.
+/// Returns the names of the contexts refreshed.
+pub fn refresh_client(
+    config_dir: &Path,
+    old_cert: &[u8],
+    cert: &[u8],
+    key: &[u8],
+) -> Result<Vec<String>> {
+    let contexts = config_dir.join("contexts");
+    let mut done = Vec::new();
+    for id in existing_ids(config_dir) {
+        let meta = contexts.join("meta").join(&id).join("meta.json");
+        let Ok(bytes) = crate::fs::beneath::read_bounded(&meta, MAX_META) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        let name = v.get("Name").and_then(|n| n.as_str()).unwrap_or_default();
+        let ours = v
+            .pointer("/Metadata/Description")
+            .and_then(|d| d.as_str())
+            .is_some_and(|d| d.starts_with(DESCRIPTION_MARK));
+        if !ours || context_id(name) != id {
+            continue;
+        }
+        let tls = contexts.join("tls").join(&id).join("docker");
+        let held = crate::fs::beneath::read_bounded(&tls.join("cert.pem"), MAX_META);
+        if held.ok().as_deref() != Some(old_cert) {
+            continue;
+        }
+        crate::fs::outfile::write_atomic(&tls.join("key.pem"), key, 0o600)?;
+        crate::fs::outfile::write_atomic(&tls.join("cert.pem"), cert, 0o600)?;
+        done.push(name.to_string());
+    }
+    done.sort();
+    Ok(done)
 }
 
 /// Writes a `.dockercontext` file for `docker context import`: a tar of `meta.json` and

@@ -205,6 +205,18 @@ impl Fleet {
         ca_not_after: time::OffsetDateTime,
         server_not_after: time::OffsetDateTime,
     ) -> Fleet {
+        let names: Vec<String> = (0..n).map(|i| format!("host-{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        Fleet::start_named(dir, &names, ca_not_after, server_not_after)
+    }
+
+    /// As [`Fleet::start`], the machines named `names`; the client certificate ends with the CA.
+    pub fn start_named(
+        dir: &Path,
+        names: &[&str],
+        ca_not_after: time::OffsetDateTime,
+        server_not_after: time::OffsetDateTime,
+    ) -> Fleet {
         let dir = dir.join("fleet");
         fs::create_dir_all(&dir).unwrap();
         let k = FLEETS.fetch_add(1, Ordering::SeqCst);
@@ -230,12 +242,11 @@ impl Fleet {
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "mbundle-test", "-f"])
             .arg(&client_key));
         let image = busybox_image(&dir);
-        for i in 0..n {
-            let name = format!("host-{i}");
+        for (i, name) in names.iter().enumerate() {
             let ip_addr = format!("203.0.113.{}", 10 + i);
-            let mdir = gen::add_machine(&store, &ca, &name, &ip_addr, 2376, server_not_after);
+            let mdir = gen::add_machine(&store, &ca, name, &ip_addr, 2376, server_not_after);
             fs::copy(&client_key, mdir.join("id_rsa")).unwrap();
-            let host = fleet.start_host(&tag, i, &name, &ip_addr, &mdir, &client_key, &image);
+            let host = fleet.start_host(&tag, i, name, &ip_addr, &mdir, &client_key, &image);
             fleet.hosts.push(host);
         }
         fleet

@@ -170,7 +170,7 @@ fn served(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
             Level::Warn,
             format!("{host}:{port} serves a server certificate that is not the store's server.pem (docker there was not restarted since its files changed, or has other files)"),
             Some(format!(
-                "restart docker on the host once it has the store's files (mbundle regenerate-certs {} prints the commands)",
+                "give the host the store's files and restart docker there, verified and rolled back on failure: mbundle push {}",
                 crate::store::env::shell_word(&m.name)
             )),
         ),
@@ -218,7 +218,7 @@ fn compare(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
                     local.display()
                 ),
                 Some(format!(
-                    "copy the store's files to the host and restart docker there (mbundle regenerate-certs {} prints the commands)",
+                    "give the host the store's files and restart docker there, verified and rolled back on failure: mbundle push {}",
                     crate::store::env::shell_word(&m.name)
                 )),
             )),

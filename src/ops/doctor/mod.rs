@@ -185,7 +185,7 @@ pub fn renew_ca_hint(store: &Store, ca: &Path) -> String {
         })
         .unwrap_or_default();
     format!(
-        "renew it with the same key: mbundle renew-ca{set} (every certificate it issued keeps verifying; docker-machine would instead delete the key and orphan every machine)"
+        "renew it with the same key and give the hosts the new ca.pem: mbundle renew-ca{set} --push (every certificate it issued keeps verifying; docker-machine would instead delete the key and orphan every machine)"
     )
 }
 
@@ -226,7 +226,13 @@ impl Checkup<'_> {
     }
 
     /// A leaf certificate: readable, issued by the CA, matching its key, not expired.
-    fn leaf(&mut self, what: &str, cert: Option<PathBuf>, key: Option<PathBuf>) -> Option<Loaded> {
+    fn leaf(
+        &mut self,
+        what: &str,
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+        renew: &str,
+    ) -> Option<Loaded> {
         let cert = cert?;
         let c = match load(&cert) {
             Ok(c) => c,
@@ -269,7 +275,7 @@ impl Checkup<'_> {
             ),
             None => self.push(Level::Error, format!("{what} has no key file"), None),
         }
-        expiry(what, &c, self.now, &self.regen, &mut self.out);
+        expiry(what, &c, self.now, renew, &mut self.out);
         Some(c)
     }
 }
@@ -309,7 +315,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
             name = crate::store::env::shell_word(&m.name)
         ),
         _ => format!(
-            "reissue it with the machine's CA: mbundle regenerate-certs {} (add --ip NEW_IP if config.json still has the old address)",
+            "reissue it with the machine's CA and put it on the host: mbundle regenerate-certs {} --push (add --ip NEW_IP if config.json still has the old address)",
             crate::store::env::shell_word(&m.name)
         ),
     };
@@ -439,7 +445,8 @@ fn check_ca(cx: &mut Checkup) {
 
 fn check_client(cx: &mut Checkup) {
     let (cert, key) = (cx.path_of(CLIENT_CERT), cx.path_of(CLIENT_KEY));
-    match cx.leaf("the client certificate", cert.clone(), key) {
+    let renew = client_fix(cx, cert.as_deref());
+    match cx.leaf("the client certificate", cert.clone(), key, &renew) {
         Some(c) if !certs::allows_client_auth(&c.der) => cx.push(
             Level::Warn,
             "the client certificate does not allow TLS client authentication (extendedKeyUsage)",
@@ -452,9 +459,26 @@ fn check_client(cx: &mut Checkup) {
     }
 }
 
+/// The fix for an expiring client certificate: `regenerate-certs --client-certs`, alone for
+/// the store's certs/, with the machine's name for an imported set; the owner's for a share.
+fn client_fix(cx: &Checkup, cert: Option<&Path>) -> String {
+    let name = crate::store::env::shell_word(&cx.m.name);
+    if cx.share.as_ref().is_some_and(|s| s.is_ok()) {
+        return format!(
+            "the certificate is the owner's to issue: ask them to share {name} with you again"
+        );
+    }
+    let own = cert.and_then(Path::parent) == Some(cx.store.certs_dir().as_path());
+    format!(
+        "issue a new one from the same CA (copies and docker contexts follow; no host needs it): mbundle regenerate-certs --client-certs{}",
+        if own { String::new() } else { format!(" {name} (this also renews its server certificate)") }
+    )
+}
+
 fn check_server(cx: &mut Checkup) {
     let (cert, key) = (cx.m.server_cert(cx.store), cx.m.server_key(cx.store));
-    match cx.leaf("the server certificate", cert, key) {
+    let renew = cx.regen.clone();
+    match cx.leaf("the server certificate", cert, key, &renew) {
         Some(srv) => {
             let Some(host) = cx.m.url().as_deref().and_then(url_host) else {
                 return;

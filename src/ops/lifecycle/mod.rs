@@ -2,8 +2,13 @@
 //! changed address, signed by the machine's own CA) and `renew-ca` (the CA certificate
 //! re-issued with the same key and subject before it expires).
 //!
+//! `regenerate-certs --client-certs` is in [`client`].
+//!
 //! Old files are never destroyed: each is renamed with a timestamp before the new one is put
 //! in place, and new files are written to a temp file beside the target and renamed.
+
+mod client;
+pub use client::{renew_client, ClientRenewed};
 
 use crate::store::read_pem_file;
 use std::fs;
@@ -96,10 +101,20 @@ fn keep_old(path: &Path, ts: &str) -> Result<PathBuf> {
     Ok(kept)
 }
 
-/// Replaces `path` with `data`, keeping the old file.
-fn replace(path: &Path, data: &[u8], mode: u32, ts: &str, kept: &mut Vec<PathBuf>) -> Result<()> {
+/// Replaces `path` with `data`, keeping the old file (a kept key made private like the new).
+fn keep_old_and_write(
+    path: &Path,
+    data: &[u8],
+    mode: u32,
+    ts: &str,
+    kept: &mut Vec<PathBuf>,
+) -> Result<()> {
     if path.exists() {
-        kept.push(keep_old(path, ts)?);
+        let old = keep_old(path, ts)?;
+        if mode == 0o600 {
+            crate::fs::set_mode(&old, mode)?;
+        }
+        kept.push(old);
     }
     crate::fs::outfile::write_atomic(path, data, mode)
 }
@@ -137,6 +152,22 @@ fn refuse_shared(m: &Machine, what: OwnersOnly) -> Result<()> {
             ),
             format!("ask the owner to run `{owners}` on their store and share the machine again"),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses `what` for a CA without its key here when a machine shared with this store's user
+/// names it: the key stays with the owner, and the error says whom to ask.
+fn refuse_if_shared(store: &Store, ca_path: &Path, what: OwnersOnly) -> Result<()> {
+    let ca_fp = read_pem_file(ca_path)
+        .map(|b| certs::file_fingerprint(&b))
+        .unwrap_or_default();
+    for name in store.machine_names()? {
+        let m = store.machine(&name)?;
+        if matches!(crate::store::share::read_record(&m.dir), Some(Ok(r)) if r.ca_fingerprint == ca_fp)
+        {
+            refuse_shared(&m, what)?;
+        }
     }
     Ok(())
 }
@@ -300,13 +331,14 @@ pub fn regenerate(
         })?;
     let info = certs::parse_pem(cert.as_bytes())
         .map_err(|e| Error::Bug(format!("the issued certificate does not parse: {e}")))?;
+    notes.extend(capped_note(&info));
 
-    replace(&key_path, key.as_bytes(), 0o600, &ts, &mut kept)?;
-    replace(&cert_path, cert.as_bytes(), 0o644, &ts, &mut kept)?;
+    keep_old_and_write(&key_path, key.as_bytes(), 0o600, &ts, &mut kept)?;
+    keep_old_and_write(&cert_path, cert.as_bytes(), 0o644, &ts, &mut kept)?;
     if new_ip.is_some() {
         let original = crate::store::read_config_file(&config_path)?;
         let text = to_docker_machine_json(&config, &original);
-        replace(&config_path, &text, 0o600, &ts, &mut kept)?;
+        keep_old_and_write(&config_path, &text, 0o600, &ts, &mut kept)?;
     }
 
     let ca_copy = ca_to_copy(store, m, &mut notes);
@@ -349,6 +381,17 @@ pub fn regenerate(
         live_restore_check,
         live_restore_reload,
         notes,
+    })
+}
+
+/// A note when a new certificate ends with its CA, before the days it was issued for.
+fn capped_note(info: &certs::CertInfo) -> Option<String> {
+    let full = time::OffsetDateTime::now_utc() + time::Duration::days(DEFAULT_DAYS - 1);
+    (info.not_after < full).then(|| {
+        format!(
+            "it ends with its CA on {}, before {DEFAULT_DAYS} days: renew the CA first (mbundle renew-ca --push), then regenerate again",
+            certs::day(info.not_after)
+        )
     })
 }
 
@@ -497,16 +540,7 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
         ));
     }
     if !key_path.is_file() {
-        let ca_fp = read_pem_file(&ca_path)
-            .map(|b| certs::file_fingerprint(&b))
-            .unwrap_or_default();
-        for name in store.machine_names()? {
-            let m = store.machine(&name)?;
-            if matches!(crate::store::share::read_record(&m.dir), Some(Ok(r)) if r.ca_fingerprint == ca_fp)
-            {
-                refuse_shared(&m, OwnersOnly::RenewCa)?;
-            }
-        }
+        refuse_if_shared(store, &ca_path, OwnersOnly::RenewCa)?;
         return Err(Error::cannot(
             format!(
                 "{} does not exist: a CA certificate can only be renewed with its key",
@@ -530,12 +564,12 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
         .map_err(|e| Error::Bug(format!("the renewed CA certificate does not parse: {e}")))?;
     let ts = stamp();
     let mut kept = Vec::new();
-    replace(&ca_path, new.as_bytes(), 0o644, &ts, &mut kept)?;
+    keep_old_and_write(&ca_path, new.as_bytes(), 0o644, &ts, &mut kept)?;
     let mut machines = Vec::new();
     for name in store.machine_names()? {
         let copy = store.machines_dir().join(&name).join(CA_CERT);
         if copy != ca_path && read_pem_file(&copy).ok().as_deref() == Some(old.as_slice()) {
-            replace(&copy, new.as_bytes(), 0o644, &ts, &mut kept)?;
+            keep_old_and_write(&copy, new.as_bytes(), 0o644, &ts, &mut kept)?;
             machines.push(name);
         }
     }

@@ -1,0 +1,269 @@
+//! Renewal that reaches the test hosts (tests/util/hosts.rs): a new client certificate
+//! everywhere the old one was, a renewed CA pushed to every host, a context refreshed, and
+//! the README walkthrough "Your certificates expire next week".
+
+use std::fs;
+
+use crate::hosts::{dockerd_pid, mbundle};
+use crate::util::hosts::{can_run_hosts, Fleet};
+use crate::util::*;
+
+/// `docker --context NAME` from the fleet's client namespace, with the test's docker config.
+fn docker_context(d: &Dir, fleet: &Fleet, context: &str, args: &[&str]) -> Run {
+    let out = fleet
+        .in_client(&["docker", "--context", context])
+        .args(args)
+        .env("HOME", d.root())
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DOCKER_HOST")
+        .output()
+        .unwrap();
+    Run::from(out)
+}
+
+/// The docker CLI's contexts directory of the test's HOME: the TLS files of `context`.
+fn context_tls(d: &Dir, context: &str, file: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let id = hex::encode(Sha256::digest(context.as_bytes()));
+    fs::read(
+        d.root()
+            .join(".docker/contexts/tls")
+            .join(id)
+            .join("docker")
+            .join(file),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_client_certificate_is_renewed_everywhere_and_a_renewed_ca_reaches_every_host() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 2, gen::days(1000), gen::days(900));
+    let s = fleet.store.to_str().unwrap();
+    let store = &fleet.store;
+    // A context mbundle wrote, and one the user made by hand with the same files.
+    mbundle(&d, &fleet, &["-s", s, "context", "host-0"]).ok();
+    let by_hand = docker_context(
+        &d,
+        &fleet,
+        "default",
+        &[
+            "context",
+            "create",
+            "by-hand",
+            "--docker",
+            &format!(
+                "host=tcp://{}:2376,ca={},cert={},key={}",
+                fleet.hosts[1].ip,
+                store.join("certs/ca.pem").display(),
+                store.join("certs/cert.pem").display(),
+                store.join("certs/key.pem").display()
+            ),
+        ],
+    );
+    assert_eq!(by_hand.code, 0, "{}", by_hand.stderr);
+    let old_cert = fs::read(store.join("certs/cert.pem")).unwrap();
+    let pids: Vec<String> = fleet.hosts.iter().map(|h| dockerd_pid(&fleet, h)).collect();
+
+    let r = mbundle(&d, &fleet, &["-s", s, "regenerate-certs", "--client-certs"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("replaced the copy in machines: host-0, host-1"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("replaced the copy in docker contexts: host-0"),
+        "{}",
+        r.stdout
+    );
+    let new_cert = fs::read(store.join("certs/cert.pem")).unwrap();
+    assert_ne!(new_cert, old_cert);
+    for m in ["host-0", "host-1"] {
+        let dir = store.join("machines").join(m);
+        assert_eq!(fs::read(dir.join("cert.pem")).unwrap(), new_cert, "{m}");
+        assert_eq!(
+            fs::read(dir.join("key.pem")).unwrap(),
+            fs::read(store.join("certs/key.pem")).unwrap()
+        );
+        assert_eq!(mode(&dir.join("key.pem")), 0o600);
+    }
+    assert_eq!(context_tls(&d, "host-0", "cert.pem"), new_cert);
+    // The hand-made context names the store's files: it reads the new ones itself.
+    // The new certificate opens both daemons (through mbundle's context, and as `env`
+    // gives it: the machine directory's copies); no host was restarted for it.
+    let v = docker_context(
+        &d,
+        &fleet,
+        "host-0",
+        &["version", "--format", "{{.Server.Version}}"],
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    let v = fleet.docker_tls(
+        &fleet.hosts[1],
+        &["version", "--format", "{{.Server.Version}}"],
+    );
+    assert!(v.status.success(), "{}", String::from_utf8_lossy(&v.stderr));
+    let again: Vec<String> = fleet.hosts.iter().map(|h| dockerd_pid(&fleet, h)).collect();
+    assert_eq!(pids, again);
+    // The openssl CLI agrees: a client certificate of that CA (not taken for self-signed,
+    // though its subject is the CA's, O=<user>, as docker-machine makes them).
+    if let Some(openssl) = peer("openssl") {
+        let out = std::process::Command::new(openssl)
+            .args(["verify", "-purpose", "sslclient", "-CAfile"])
+            .arg(store.join("certs/ca.pem"))
+            .arg(store.join("certs/cert.pem"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+
+    // A renewed CA, pushed: every host holds the new ca.pem, its containers still run.
+    let containers: Vec<Vec<u8>> = fleet
+        .hosts
+        .iter()
+        .map(|h| h.docker(&["ps", "-q"]).stdout)
+        .collect();
+    let r = mbundle(&d, &fleet, &["-s", s, "renew-ca", "--push", "--yes"]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.stderr.matches(": pushed").count(), 2, "{}", r.stderr);
+    // The summary: a table row per host, with its state and time.
+    assert!(r.stderr.contains("HOST    STATE   TIME"), "{}", r.stderr);
+    for h in &fleet.hosts {
+        assert!(
+            r.stderr
+                .lines()
+                .any(|l| l.starts_with(&format!("{}  pushed  ", h.name)) && l.contains('s')),
+            "{}",
+            r.stderr
+        );
+    }
+    for (h, c) in fleet.hosts.iter().zip(&containers) {
+        assert_eq!(
+            fs::read(h.etc_docker().join("ca.pem")).unwrap(),
+            fs::read(store.join("certs/ca.pem")).unwrap(),
+            "{}",
+            h.name
+        );
+        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
+    }
+    // The context still holds the old CA copy: refreshed with --force, it has the new one
+    // and still reaches its daemon.
+    let r = mbundle(&d, &fleet, &["-s", s, "context", "host-0"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    let r = mbundle(&d, &fleet, &["-s", s, "context", "host-0", "--force"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("refreshed"), "{}", r.stderr);
+    assert_eq!(
+        context_tls(&d, "host-0", "ca.pem"),
+        fs::read(store.join("machines/host-0/ca.pem")).unwrap()
+    );
+    let v = docker_context(
+        &d,
+        &fleet,
+        "host-0",
+        &["version", "--format", "{{.Server.Version}}"],
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    // A second push finds every host current.
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
+    assert_eq!(
+        r.stderr.matches("current, left alone").count(),
+        2,
+        "{}",
+        r.stderr
+    );
+}
+
+/// README: "Your certificates expire next week". A docker-machine store whose CA, client
+/// certificate and server certificates all end in a week (docker-machine issues them all for
+/// 1080 days at once), on three hosts with running containers.
+#[test]
+fn walkthrough_your_certificates_expire_next_week() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start_named(d.root(), &["web", "db", "ci"], gen::days(7), gen::days(7));
+    let script = crate::e2e::walkthrough("renew-expiring-fleet.sh");
+    let containers: Vec<Vec<u8>> = fleet
+        .hosts
+        .iter()
+        .map(|h| h.docker(&["ps", "-q"]).stdout)
+        .collect();
+    // The context the user made earlier with mbundle.
+    let s = fleet.store.to_str().unwrap();
+    mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
+    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mbundle"))
+        .parent()
+        .unwrap();
+    let out = fleet
+        .in_client(&["sh", "-ec", &script])
+        .current_dir(d.root())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin_dir.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", d.root())
+        .env("MACHINE_STORAGE_PATH", &fleet.store)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let run = Run::from(out);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    // ls showed the dates that end next week; the renewal said what it did.
+    let week = time::OffsetDateTime::now_utc() + time::Duration::days(7);
+    let day = format!(
+        "{}-{:02}-{:02}",
+        week.year(),
+        u8::from(week.month()),
+        week.day()
+    );
+    assert!(run.stdout.contains(&day), "{}", run.stdout);
+    assert!(run.stderr.contains("renewed the CA"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches(": pushed").count(), 3, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("replaced the copy in docker contexts: web"),
+        "{}",
+        run.stdout
+    );
+    // docker version reached the daemon through the refreshed context.
+    assert!(run.stdout.contains("Server:"), "{}", run.stdout);
+    for (h, c) in fleet.hosts.iter().zip(&containers) {
+        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
+    }
+    // Nothing ends within a year any more: not the CA, not a server, not the client.
+    let r = mbundle(
+        &d,
+        &fleet,
+        &[
+            "-s",
+            s,
+            "regenerate-certs",
+            "--expiring",
+            "365",
+            "--client-certs",
+        ],
+    );
+    assert!(r.stderr.contains("nothing to renew"), "{}", r.stderr);
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts"]);
+    assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
+}
