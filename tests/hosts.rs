@@ -537,3 +537,109 @@ fn an_expiring_fleet_is_renewed_and_pushed_in_one_command() {
     );
     assert!(r.stderr.contains("nothing to renew"), "{}", r.stderr);
 }
+
+/// Point 4 mid-restart: mbundle killed with -9 while docker restarts on the new files (the
+/// host goes on without it), and a connection cut at the same moment (mbundle and its ssh
+/// killed together). Each leaves a note doctor reports; the same command again converges:
+/// the new certificate served, daemon.json as before the first run, the container alive.
+#[test]
+fn a_push_killed_mid_restart_or_cut_off_converges_on_the_next_run() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start(d.root(), 2, gen::days(1000), gen::days(20));
+    let s = fleet.store.to_str().unwrap();
+    renew_in_store(&d, &fleet);
+    for (h, whole_group) in fleet.hosts.iter().zip([false, true]) {
+        let container = h.docker(&["ps", "-q"]).stdout;
+        h.slow_next_start();
+        let mut child = {
+            use std::os::unix::process::CommandExt;
+            fleet
+                .in_client(&[
+                    env!("CARGO_BIN_EXE_mbundle"),
+                    "-s",
+                    s,
+                    "push",
+                    &h.name,
+                    "--yes",
+                ])
+                .env("HOME", d.root())
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .process_group(0)
+                .spawn()
+                .unwrap()
+        };
+        let start = std::time::Instant::now();
+        while !h.state().join("starting").exists() {
+            assert!(start.elapsed().as_secs() < 60, "the restart never began");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        // `ip netns exec` runs mbundle in its own process: its PID is the child's.
+        let pid = child.id().to_string();
+        let target = if whole_group { format!("-{pid}") } else { pid };
+        assert!(std::process::Command::new("kill")
+            .args(["-KILL", "--", &target])
+            .status()
+            .unwrap()
+            .success());
+        let _ = child.wait();
+        // The note says how far it got; doctor names the command that finishes it.
+        let note = fleet
+            .store
+            .join("machines")
+            .join(&h.name)
+            .join("mbundle-push.json");
+        assert!(note.is_file(), "{}", h.name);
+        let doc = mbundle(&d, &fleet, &["-s", s, "doctor", &h.name]);
+        assert!(
+            doc.stdout.contains("stopped while restarting docker")
+                && doc.stdout.contains(&format!("push {}", h.name)),
+            "{}",
+            doc.stdout
+        );
+        // Let the host's restart end (or not) on its own before the next run.
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let r = mbundle(&d, &fleet, &["-s", s, "push", &h.name, "--yes"]);
+        assert_eq!(r.code, 0, "{}: {}", h.name, r.stderr);
+        assert!(
+            r.stderr.contains("was stopped while restarting"),
+            "{}",
+            r.stderr
+        );
+        // Either the host had finished the restart (then only daemon.json was left to put
+        // back: before the probe looked for it, it stayed armed for good) or it is pushed now.
+        assert!(
+            r.stderr.contains("put daemon.json back as it was") || r.stderr.contains(": pushed"),
+            "{}",
+            r.stderr
+        );
+        assert!(!h.etc_docker().join("daemon.json").exists(), "{}", r.stderr);
+        assert!(!h.etc_docker().join("daemon.json.mbundle-absent").exists());
+        assert!(!note.exists(), "{}", r.stderr);
+        assert_eq!(h.docker(&["ps", "-q"]).stdout, container, "{}", h.name);
+        assert_eq!(
+            fs::read(h.etc_docker().join("server.pem")).unwrap(),
+            fs::read(
+                fleet
+                    .store
+                    .join("machines")
+                    .join(&h.name)
+                    .join("server.pem")
+            )
+            .unwrap()
+        );
+    }
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
+    assert_eq!(
+        v.stdout
+            .matches("serves the store's server certificate")
+            .count(),
+        2,
+        "{}",
+        v.stdout
+    );
+}

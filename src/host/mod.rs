@@ -4,6 +4,7 @@
 //! checked before it is used or shown.
 
 pub mod daemon;
+pub mod note;
 pub mod probe;
 pub mod ssh;
 pub mod swap;

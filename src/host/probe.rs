@@ -32,6 +32,7 @@ if [ -n "$pid" ]; then
   [ -n "$c" ] && cf=$c
 fi
 echo "config-file $cf"
+if [ -e "$cf.mbundle-backup" ] || [ -e "$cf.mbundle-absent" ]; then echo "daemon.json-armed"; fi
 if [ -f "$cf" ]; then
   if [ "$(wc -c < "$cf")" -le 65536 ]; then
     echo "daemon.json $(sha256sum < "$cf" | cut -d ' ' -f 1) $(base64 < "$cf" | tr -d '\n')"
@@ -94,6 +95,9 @@ pub struct Probe {
     pub daemon_json: Option<(String, Vec<u8>)>,
     /// It exists but is larger than mbundle reads.
     pub daemon_json_too_large: bool,
+    /// A push turned live-restore on in it and has not put it back yet (its
+    /// `.mbundle-backup` or `.mbundle-absent` is there): a push was stopped mid-way.
+    pub daemon_json_armed: bool,
     /// Who starts it.
     pub service: Option<Service>,
 }
@@ -158,6 +162,7 @@ pub fn parse(answer: &[u8]) -> Result<Probe, String> {
                 p.daemon_json = Some((sha.to_ascii_lowercase(), bytes));
             }
             "daemon.json-too-large" => p.daemon_json_too_large = true,
+            "daemon.json-armed" => p.daemon_json_armed = true,
             "service" => {
                 p.service = Some(match rest {
                     "systemd" => Service::Systemd,

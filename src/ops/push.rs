@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::host::note::Step;
 use crate::host::probe::{self, Probe};
 use crate::host::swap::{self, NewFile};
 use crate::host::tls::Client;
@@ -153,6 +154,19 @@ fn wait_for(secs: u64, mut ok: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// What the note of an earlier push, stopped mid-way, says (the host decides what is left).
+fn earlier_push(m: &Machine) -> Option<String> {
+    Some(match crate::host::note::read(&m.dir)? {
+        Ok(n) => format!(
+            "{}: the host's files and the certificate it serves say what is left",
+            n.describe()
+        ),
+        Err(why) => format!(
+            "an earlier push left a note that cannot be read ({why}): the host says what is left"
+        ),
+    })
+}
+
 /// Pushes one machine's files to its host.
 pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostReport> {
     let mut report = HostReport {
@@ -174,6 +188,7 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
         Ok(w) => w,
         Err(why) => return out(report, State::Refused, why),
     };
+    report.detail.extend(earlier_push(m));
     let probe_now = || on_host(m, &t, probe::SCRIPT).and_then(|a| probe::parse(a.as_bytes()));
     let mut p = match probe_now() {
         Ok(p) => p,
@@ -209,6 +224,24 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
     });
     let serving_current = matches!(&served, Ok(s) if s.ping_ok && s.cert_der == new_server);
     if on_disk_current && serving_current {
+        if p.daemon_json_armed && !req.dry_run {
+            // Stopped after the restart, before daemon.json was put back.
+            let config_file = p
+                .config_file
+                .as_deref()
+                .unwrap_or("/etc/docker/daemon.json");
+            if let Err(why) = on_host(m, &t, &swap::restore_daemon_json(config_file)) {
+                return out(
+                    report,
+                    State::Failed,
+                    format!("daemon.json could not be put back: {why}"),
+                );
+            }
+            report
+                .detail
+                .push("put daemon.json back as it was before the earlier push".into());
+        }
+        crate::host::note::remove(&m.dir);
         return out(
             report,
             State::Current,
@@ -365,6 +398,7 @@ fn push_changes(
         .iter()
         .map(|(flag, _, _)| p.tls[*flag].path.as_str())
         .collect();
+    note(m, Step::Staging)?;
     if !stage_and_arm(
         m,
         t,
@@ -376,10 +410,13 @@ fn push_changes(
         client,
         &mut report,
     ) {
+        crate::host::note::remove(&m.dir);
         return Ok(report);
     }
+    note(m, Step::Restarting)?;
     crate::failpoint::failpoint("push-swap")?;
     let swapped = on_host(m, t, &swap::swap(&paths, restart));
+    crate::failpoint::failpoint("push-restarted")?;
     let verified = swapped.and_then(|_| verify(client, &new_server, &before));
     match verified {
         Ok(()) => {
@@ -405,12 +442,19 @@ fn push_changes(
         }
     }
     // Only now: a rollback's restart must still find live-restore on.
-    if let Err(e) = on_host(m, t, &swap::restore_daemon_json(&config_file)) {
-        report
+    match on_host(m, t, &swap::restore_daemon_json(&config_file)) {
+        Ok(_) if report.state != State::Failed => crate::host::note::remove(&m.dir),
+        Ok(_) => {}
+        Err(e) => report
             .detail
-            .push(format!("daemon.json could not be put back: {e}"));
+            .push(format!("daemon.json could not be put back: {e}")),
     }
     Ok(report)
+}
+
+/// Records in the machine's directory how far the push got on its host.
+fn note(m: &Machine, step: Step) -> Result<()> {
+    crate::host::note::write(&m.dir, &crate::host::note::Note::now(step))
 }
 
 /// Stages the files beside the old ones and, with `daemon_json`, turns live-restore on and

@@ -73,6 +73,13 @@ impl Host {
         fs::write(self.state().join("fail-next-start"), "").unwrap();
     }
 
+    /// Makes the next `systemctl start docker` on the host wait 2 s first (once), with the
+    /// file `starting` in its state directory while it waits: a restart caught mid-way.
+    pub fn slow_next_start(&self) {
+        let _ = fs::remove_file(self.state().join("starting"));
+        fs::write(self.state().join("slow-next-start"), "").unwrap();
+    }
+
     /// Runs the docker CLI on the host's own unix socket (no TLS: the test's view).
     pub fn docker(&self, args: &[&str]) -> std::process::Output {
         let sock = format!("unix://{}", self.state().join("docker.sock").display());
@@ -164,6 +171,7 @@ alive() {{ p=$(pid); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }}
 start() {{
   alive && return 0
   if [ -e "$S/fail-next-start" ]; then rm -f "$S/fail-next-start"; echo "Job for docker.service failed" >&2; return 1; fi
+  if [ -e "$S/slow-next-start" ]; then rm -f "$S/slow-next-start"; : > "$S/starting"; sleep 2; fi
   line=$(grep '^ExecStart=.' "$unit" | tail -n 1 | sed 's/^ExecStart=//')
   sh -c "exec $line" >>"$S/dockerd.log" 2>&1 &
   echo $! > "$S/dockerd.shim.pid"

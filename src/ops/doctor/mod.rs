@@ -304,6 +304,7 @@ const MACHINE_CHECKS: &[(&str, Check)] = &[
     ("every path config.json names", check_paths),
     ("permissions of keys and config.json", check_permissions),
     ("a local VM's disk images and folder", check_vm_files),
+    ("a push stopped mid-way", check_push_note),
 ];
 
 /// Checks one machine. `now` is injected so tests are stable.
@@ -441,6 +442,20 @@ fn check_ca(cx: &mut Checkup) {
         ),
     }
     cx.ca = Some(c);
+}
+
+/// A push that was stopped on this machine's host (its note is still in the directory).
+fn check_push_note(cx: &mut Checkup) {
+    let said = match crate::host::note::read(&cx.m.dir) {
+        None => return,
+        Some(Ok(n)) => n.describe(),
+        Some(Err(why)) => format!("a push left a note that cannot be read ({why})"),
+    };
+    let fix = format!(
+        "run the push again: it asks the host what is left and finishes or rolls back: mbundle push {}",
+        crate::store::env::shell_word(&cx.m.name)
+    );
+    cx.push(Level::Warn, said, Some(fix));
 }
 
 fn check_client(cx: &mut Checkup) {
