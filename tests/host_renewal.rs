@@ -267,3 +267,124 @@ fn walkthrough_your_certificates_expire_next_week() {
     let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts"]);
     assert_eq!(v.code, 0, "{}\n{}", v.stdout, v.stderr);
 }
+
+/// A boot2docker host (profile and TLS files in /var/lib/boot2docker, `--tlscert=` flags, the
+/// init script) is pushed like a systemd one, its profile untouched; the refusals hold on
+/// real hosts, each leaving its host untouched: a layout docker-machine does not provision,
+/// a daemon.json key the command line also sets, swarm mode without --restart-containers.
+#[test]
+fn a_boot2docker_host_is_pushed_and_unsafe_hosts_are_refused_untouched() {
+    if !can_run_hosts() {
+        return;
+    }
+    use crate::util::hosts::Layout;
+    let d = Dir::new();
+    let fleet = Fleet::start_laid_out(
+        d.root(),
+        &[
+            ("b2d", Layout::Boot2docker),
+            ("bare", Layout::Systemd),
+            ("dup", Layout::Systemd),
+            ("swarm", Layout::Systemd),
+        ],
+        gen::days(1000),
+        gen::days(20),
+    );
+    let s = fleet.store.to_str().unwrap();
+    let [b2d, bare, dup, swarm] = [0, 1, 2, 3].map(|i| &fleet.hosts[i]);
+    // What doctor sees on the boot2docker host: its files, from its command line.
+    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v", "b2d"]);
+    assert!(
+        v.stdout
+            .contains("(/var/lib/boot2docker/server.pem) is the store's"),
+        "{}",
+        v.stdout
+    );
+    // The unknown layout: docker runs, but nothing docker-machine provisions starts it.
+    fs::remove_file(bare.root.join("systemd/docker.service.d/10-machine.conf")).unwrap();
+    // A daemon.json key its command line sets too: the next start would fail.
+    fs::write(
+        dup.etc_docker().join("daemon.json"),
+        "{\"tlsverify\": true}\n",
+    )
+    .unwrap();
+    let init = swarm.docker(&["swarm", "init", "--advertise-addr", &swarm.ip]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    mbundle(&d, &fleet, &["-s", s, "regenerate-certs", "--all"]).ok();
+    let trees: Vec<_> = fleet
+        .hosts
+        .iter()
+        .map(|h| {
+            (
+                crate::util::tree(&h.tls_dir()),
+                crate::util::tree(&h.etc_docker()),
+            )
+        })
+        .collect();
+    let pids: Vec<String> = fleet.hosts.iter().map(|h| dockerd_pid(&fleet, h)).collect();
+    let profile = fs::read(b2d.tls_dir().join("profile")).unwrap();
+    let container = b2d.docker(&["ps", "-q"]).stdout;
+    let r = mbundle(
+        &d,
+        &fleet,
+        &["-s", s, "push", "--all", "--yes", "--keep-going"],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("b2d: pushed"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("bare: REFUSED, untouched")
+            && r.stderr.contains("not one docker-machine provisions"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("dup: REFUSED, untouched")
+            && r.stderr.contains("daemon.json sets \"tlsverify\""),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("swarm: REFUSED, untouched") && r.stderr.contains("--restart-containers"),
+        "{}",
+        r.stderr
+    );
+    // The boot2docker host: the new files where its profile says, the profile as it was,
+    // the container alive.
+    assert_eq!(
+        fs::read(b2d.tls_dir().join("server.pem")).unwrap(),
+        fs::read(fleet.store.join("machines/b2d/server.pem")).unwrap()
+    );
+    assert_eq!(fs::read(b2d.tls_dir().join("profile")).unwrap(), profile);
+    assert_eq!(b2d.docker(&["ps", "-q"]).stdout, container);
+    assert!(!b2d.etc_docker().join("daemon.json").exists());
+    // The refused hosts: not one file changed, not restarted.
+    for i in 1..4 {
+        let h = &fleet.hosts[i];
+        assert_eq!(
+            (
+                crate::util::tree(&h.tls_dir()),
+                crate::util::tree(&h.etc_docker())
+            ),
+            trees[i],
+            "{}",
+            h.name
+        );
+        assert_eq!(dockerd_pid(&fleet, h), pids[i], "{}", h.name);
+    }
+    // Swarm mode, accepted: pushed; its container stopped with the restart, as said.
+    let r = mbundle(
+        &d,
+        &fleet,
+        &["-s", s, "push", "swarm", "--yes", "--restart-containers"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("swarm: pushed") && r.stderr.contains("the restart stops its 1"),
+        "{}",
+        r.stderr
+    );
+}

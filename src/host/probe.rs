@@ -43,7 +43,7 @@ fi
 if [ -f /var/lib/boot2docker/profile ]; then echo "service boot2docker"
 elif [ -f /etc/systemd/system/docker.service.d/10-machine.conf ] && command -v systemctl >/dev/null 2>&1; then echo "service systemd"
 elif command -v system-docker >/dev/null 2>&1; then echo "service rancheros"
-elif [ -f /etc/default/docker ] && command -v service >/dev/null 2>&1; then echo "service upstart"
+elif [ -f /etc/init/docker.conf ] && [ -f /etc/default/docker ] && command -v initctl >/dev/null 2>&1; then echo "service upstart"
 else echo "service unknown"; fi
 echo "end"
 "#;
@@ -65,7 +65,8 @@ pub enum Service {
     Boot2docker,
     /// RancherOS's `system-docker`.
     Rancheros,
-    /// Ubuntu upstart's `/etc/default/docker`.
+    /// Ubuntu upstart: its job `/etc/init/docker.conf` (options in `/etc/default/docker`,
+    /// which Debian's docker package installs on systemd hosts too).
     Upstart,
     /// None of those.
     Unknown,

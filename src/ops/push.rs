@@ -105,11 +105,19 @@ fn on_host(
     if ran.status == Some(0) {
         Ok(String::from_utf8_lossy(&ran.stdout).into_owned())
     } else {
-        Err(format!(
-            "the host said (exit {:?}): {}",
-            ran.status,
-            crate::text::printable(ran.stderr.trim())
-        ))
+        let how = match ran.status {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".into(),
+        };
+        let said = ran.stderr.trim();
+        Err(if said.is_empty() {
+            format!("the script on the host failed ({how}) and said nothing on its standard error")
+        } else {
+            format!(
+                "the script on the host failed ({how}): {}",
+                crate::text::printable(said)
+            )
+        })
     }
 }
 
@@ -381,6 +389,16 @@ fn push_changes(
     }
     let restart = p.service.and_then(swap::restart_command).unwrap_or("false");
     let before = running(client).unwrap_or_default();
+    // Swarm mode forbids live-restore: with --restart-containers (refusal() let it through)
+    // the restart stops the containers, and the verify does not look for them.
+    let swarm = facts["Swarm"]["LocalNodeState"].as_str() == Some("active");
+    if swarm && !before.is_empty() {
+        report.detail.push(format!(
+            "swarm mode: the restart stops its {} running container(s), as --restart-containers accepts",
+            before.len()
+        ));
+    }
+    let before = if swarm { Vec::new() } else { before };
     let config_file = p
         .config_file
         .clone()

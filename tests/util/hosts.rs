@@ -26,6 +26,17 @@ use super::gen;
 /// Test fleets made by this process so far (namespace names must be unique).
 static FLEETS: AtomicUsize = AtomicUsize::new(0);
 
+/// How docker-machine provisioned a host.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// The systemd provisioner (Ubuntu, Debian, CentOS...): TLS files in `/etc/docker`, the
+    /// drop-in `10-machine.conf`, `systemctl restart docker`.
+    Systemd,
+    /// boot2docker (the local VM drivers' ISO): TLS files and `profile` in
+    /// `/var/lib/boot2docker`, `/etc/init.d/docker restart`, `--tlscert=` flags.
+    Boot2docker,
+}
+
 /// One test host.
 pub struct Host {
     /// The machine's name in the store.
@@ -38,6 +49,8 @@ pub struct Host {
     pub root: PathBuf,
     /// Its SSH host public key (`ssh-ed25519 AAAA...`).
     pub host_key: String,
+    /// How it was provisioned.
+    pub layout: Layout,
     unshare: Option<Child>,
 }
 
@@ -47,9 +60,19 @@ impl Host {
         self.root.join("state")
     }
 
-    /// The host's `/etc/docker`, seen from outside.
+    /// The host's `/etc/docker` (daemon.json; the TLS files too on a systemd host), seen
+    /// from outside.
     pub fn etc_docker(&self) -> PathBuf {
         self.root.join("etc-docker")
+    }
+
+    /// Where the daemon's TLS files are: `/etc/docker`, or boot2docker's
+    /// `/var/lib/boot2docker`, seen from outside.
+    pub fn tls_dir(&self) -> PathBuf {
+        match self.layout {
+            Layout::Systemd => self.etc_docker(),
+            Layout::Boot2docker => self.root.join("boot2docker"),
+        }
     }
 
     /// The SHA256 fingerprint of the host key the host was made with.
@@ -158,12 +181,26 @@ fn busybox_image(dir: &Path) -> PathBuf {
 /// The stand-in for systemctl on a host: start/stop/restart/reload/is-active/daemon-reload of
 /// the docker unit, by running the drop-in's last `ExecStart=`; `state/fail-next-start` makes
 /// the next start fail.
-fn systemctl_script(state: &Path) -> String {
+/// The command line the service starts dockerd with: the systemd drop-in's `ExecStart=`, or
+/// what boot2docker's init script makes of its profile.
+const SYSTEMD_LINE: &str =
+    "line=$(grep '^ExecStart=.' /etc/systemd/system/docker.service.d/10-machine.conf | tail -n 1 | sed 's/^ExecStart=//')";
+const BOOT2DOCKER_LINE: &str = ". /var/lib/boot2docker/profile\n  line=$(printf '%s' \"/usr/sbin/dockerd $DOCKER_HOST -s $DOCKER_STORAGE $EXTRA_ARGS --tlsverify --tlscacert=$CACERT --tlscert=$SERVERCERT --tlskey=$SERVERKEY\" | tr '\\n' ' ')";
+
+/// `systemctl` (systemd layout) or `/etc/init.d/docker` (boot2docker), as far as
+/// docker-machine and mbundle use them.
+fn service_script(state: &Path, layout: Layout) -> String {
+    let (what, line) = match layout {
+        Layout::Systemd => (
+            "systemctl, as far as a docker-machine host's docker unit needs it",
+            SYSTEMD_LINE,
+        ),
+        Layout::Boot2docker => ("boot2docker's /etc/init.d/docker", BOOT2DOCKER_LINE),
+    };
     format!(
         r#"#!/bin/sh
-# systemctl, as far as a docker-machine host's docker unit needs it (test stand-in)
+# {what} (test stand-in)
 S='{state}'
-unit=/etc/systemd/system/docker.service.d/10-machine.conf
 cmd=""
 for a in "$@"; do case "$a" in -*) ;; *) [ -z "$cmd" ] && cmd=$a ;; esac; done
 pid() {{ cat "$S/dockerd.shim.pid" 2>/dev/null; }}
@@ -172,7 +209,7 @@ start() {{
   alive && return 0
   if [ -e "$S/fail-next-start" ]; then rm -f "$S/fail-next-start"; echo "Job for docker.service failed" >&2; return 1; fi
   if [ -e "$S/slow-next-start" ]; then rm -f "$S/slow-next-start"; : > "$S/starting"; sleep 2; fi
-  line=$(grep '^ExecStart=.' "$unit" | tail -n 1 | sed 's/^ExecStart=//')
+  {line}
   sh -c "exec $line" >>"$S/dockerd.log" 2>&1 &
   echo $! > "$S/dockerd.shim.pid"
   i=0
@@ -194,9 +231,9 @@ case "$cmd" in
   stop) stop ;;
   restart) stop; start ;;
   reload) p=$(pid); [ -n "$p" ] && kill -HUP "$p" ;;
-  is-active) if alive; then echo active; else echo inactive; exit 3; fi ;;
+  is-active|status) if alive; then echo active; else echo inactive; exit 3; fi ;;
   daemon-reload) ;;
-  *) echo "systemctl (test stand-in): $cmd is not supported" >&2; exit 1 ;;
+  *) echo "(test stand-in): $cmd is not supported" >&2; exit 1 ;;
 esac
 "#,
         state = state.display()
@@ -225,6 +262,17 @@ impl Fleet {
         ca_not_after: time::OffsetDateTime,
         server_not_after: time::OffsetDateTime,
     ) -> Fleet {
+        let hosts: Vec<(&str, Layout)> = names.iter().map(|n| (*n, Layout::Systemd)).collect();
+        Fleet::start_laid_out(dir, &hosts, ca_not_after, server_not_after)
+    }
+
+    /// As [`Fleet::start_named`], each host laid out as its [`Layout`] says.
+    pub fn start_laid_out(
+        dir: &Path,
+        hosts: &[(&str, Layout)],
+        ca_not_after: time::OffsetDateTime,
+        server_not_after: time::OffsetDateTime,
+    ) -> Fleet {
         let dir = dir.join("fleet");
         fs::create_dir_all(&dir).unwrap();
         let k = FLEETS.fetch_add(1, Ordering::SeqCst);
@@ -250,14 +298,79 @@ impl Fleet {
             .args(["-q", "-t", "ed25519", "-N", "", "-C", "mbundle-test", "-f"])
             .arg(&client_key));
         let image = busybox_image(&dir);
-        for (i, name) in names.iter().enumerate() {
+        for (i, (name, layout)) in hosts.iter().enumerate() {
             let ip_addr = format!("203.0.113.{}", 10 + i);
             let mdir = gen::add_machine(&store, &ca, name, &ip_addr, 2376, server_not_after);
             fs::copy(&client_key, mdir.join("id_rsa")).unwrap();
-            let host = fleet.start_host(&tag, i, name, &ip_addr, &mdir, &client_key, &image);
+            let host =
+                fleet.start_host(&tag, i, *layout, name, &ip_addr, &mdir, &client_key, &image);
             fleet.hosts.push(host);
         }
         fleet
+    }
+
+    /// Lays out docker on a host as docker-machine's provisioner for `layout` does: the TLS
+    /// files, what starts dockerd and with which flags, and the service stand-in. Returns
+    /// the init's mount commands and the command that starts docker.
+    fn docker_layout(&self, root: &Path, mdir: &Path, layout: Layout) -> (String, &'static str) {
+        let (etc, state) = (root.join("etc-docker"), root.join("state"));
+        let s = state.display();
+        let tls = match layout {
+            Layout::Systemd => etc.clone(),
+            Layout::Boot2docker => root.join("boot2docker"),
+        };
+        for d in [&etc, &tls] {
+            fs::create_dir_all(d).unwrap();
+        }
+        // The TLS files as docker-machine copies them to a host.
+        fs::copy(self.store.join("certs/ca.pem"), tls.join("ca.pem")).unwrap();
+        fs::copy(mdir.join("server.pem"), tls.join("server.pem")).unwrap();
+        fs::copy(mdir.join("server-key.pem"), tls.join("server-key.pem")).unwrap();
+        let local = format!("-H unix://{s}/docker.sock --iptables=false --ip6tables=false --bridge=none --data-root {s}/data --exec-root {s}/exec --pidfile {s}/docker.pid");
+        let (service_dir, service_name, mounts, start) = match layout {
+            Layout::Systemd => {
+                let units = root.join("systemd/docker.service.d");
+                fs::create_dir_all(&units).unwrap();
+                fs::write(
+                    units.join("10-machine.conf"),
+                    format!("[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:2376 --tlsverify --tlscacert /etc/docker/ca.pem --tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem --label provider=generic --storage-driver vfs {local}\nEnvironment=\n"),
+                )
+                .unwrap();
+                let sbin = root.join("sbin");
+                let mounts = format!(
+                    "mount --bind {} /etc/docker\nmount --bind {} /etc/systemd/system\nmount --bind {} /usr/local/sbin\n",
+                    etc.display(),
+                    root.join("systemd").display(),
+                    sbin.display()
+                );
+                (sbin, "systemctl", mounts, "systemctl start docker")
+            }
+            Layout::Boot2docker => {
+                // docker-machine's boot2docker profile (libmachine/provision/boot2docker.go);
+                // the flags for this test machine ride in EXTRA_ARGS.
+                fs::write(
+                    tls.join("profile"),
+                    format!("\nEXTRA_ARGS='\n--label provider=virtualbox\n-H unix://{s}/docker.sock\n--iptables=false\n--ip6tables=false\n--bridge=none\n--data-root {s}/data\n--exec-root {s}/exec\n--pidfile {s}/docker.pid\n'\nCACERT=/var/lib/boot2docker/ca.pem\nDOCKER_HOST='-H tcp://0.0.0.0:2376'\nDOCKER_STORAGE=vfs\nDOCKER_TLS=auto\nSERVERKEY=/var/lib/boot2docker/server-key.pem\nSERVERCERT=/var/lib/boot2docker/server.pem\n\n"),
+                )
+                .unwrap();
+                let initd = root.join("init.d");
+                // /var/lib/boot2docker is a mount point only in the host's namespace: a tmpfs
+                // over /var/lib there holds it, this machine's /var/lib is left as it is.
+                let mounts = format!(
+                    "mount -t tmpfs tmpfs /var/lib\nmkdir -p /var/lib/boot2docker\nmount --bind {} /var/lib/boot2docker\nmount --bind {} /etc/docker\nmount --bind {} /etc/init.d\n",
+                    tls.display(),
+                    etc.display(),
+                    initd.display()
+                );
+                (initd, "docker", mounts, "/etc/init.d/docker start")
+            }
+        };
+        fs::create_dir_all(&service_dir).unwrap();
+        let shim = service_dir.join(service_name);
+        fs::write(&shim, service_script(&state, layout)).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
+        (mounts, start)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -265,6 +378,7 @@ impl Fleet {
         &self,
         tag: &str,
         i: usize,
+        layout: Layout,
         name: &str,
         ip_addr: &str,
         mdir: &Path,
@@ -273,32 +387,12 @@ impl Fleet {
     ) -> Host {
         let netns = format!("{tag}h{i}");
         let root = self.dir.join("hosts").join(name);
-        let (etc, units, sbin, ssh, state) = (
-            root.join("etc-docker"),
-            root.join("systemd/docker.service.d"),
-            root.join("sbin"),
-            root.join("ssh"),
-            root.join("state"),
-        );
-        for d in [&etc, &units, &sbin, &ssh, &state] {
+        let (ssh, state) = (root.join("ssh"), root.join("state"));
+        for d in [&ssh, &state] {
             fs::create_dir_all(d).unwrap();
         }
-        // The TLS files as docker-machine copies them to a host.
-        fs::copy(self.store.join("certs/ca.pem"), etc.join("ca.pem")).unwrap();
-        fs::copy(mdir.join("server.pem"), etc.join("server.pem")).unwrap();
-        fs::copy(mdir.join("server-key.pem"), etc.join("server-key.pem")).unwrap();
+        let (mounts, start) = self.docker_layout(&root, mdir, layout);
         let s = state.display();
-        fs::write(
-            units.join("10-machine.conf"),
-            format!(
-                "[Service]\nExecStart=\nExecStart=/usr/sbin/dockerd -H tcp://0.0.0.0:2376 -H unix://{s}/docker.sock --tlsverify --tlscacert /etc/docker/ca.pem --tlscert /etc/docker/server.pem --tlskey /etc/docker/server-key.pem --label provider=generic --iptables=false --ip6tables=false --bridge=none --storage-driver vfs --data-root {s}/data --exec-root {s}/exec --pidfile {s}/docker.pid\nEnvironment=\n"
-            ),
-        )
-        .unwrap();
-        let shim = sbin.join("systemctl");
-        fs::write(&shim, systemctl_script(&state)).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
         // sshd: its own host key, the client key authorized for root.
         run(Command::new("ssh-keygen")
             .args(["-q", "-t", "ed25519", "-N", "", "-f"])
@@ -345,10 +439,8 @@ impl Fleet {
         fs::write(
             &init,
             format!(
-                "set -e\nexport PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin\nmount --bind {etc} /etc/docker\nmount --bind {sys} /etc/systemd/system\nmount --bind {sbin} /usr/local/sbin\nmkdir -p /run/sshd\nsystemctl start docker\ndocker -H unix://{s}/docker.sock import {img} mbtest:1 >/dev/null\ndocker -H unix://{s}/docker.sock run -d --name app --network none mbtest:1 sleep 100000 >/dev/null\ntouch {s}/ready\nexec /usr/sbin/sshd -D -e -f {cfg} 2>>{s}/sshd.log\n",
-                etc = etc.display(),
-                sys = root.join("systemd").display(),
-                sbin = sbin.display(),
+                "set -e\nexport PATH=/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin\n{mounts}mkdir -p /run/sshd\n{start}\ndocker -H unix://{s}/docker.sock import {img} mbtest:1 >/dev/null\ndocker -H unix://{s}/docker.sock run -d --name app --network none mbtest:1 sleep 100000 >/dev/null\ntouch {s}/ready\nexec /usr/sbin/sshd -D -e -f {cfg} 2>>{s}/sshd.log\n",
+                s = state.display(),
                 img = image.display(),
                 cfg = ssh.join("sshd_config").display(),
             ),
@@ -379,6 +471,7 @@ impl Fleet {
             netns,
             root: root.clone(),
             host_key,
+            layout,
             unshare: Some(child),
         };
         let start = Instant::now();
