@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                 # full run: 1 GiB disk, 500 machines, memory at 10 MB..2 GiB
 #   DISK_MIB=256 RUNS=2 bench/run.sh   # quicker
+#   FLEET=0 bench/run.sh         # without the fleet section (f), which needs root
 #
 # Builds its own stores (bench/make_stores.py) under $BENCH_DIR (default /tmp/mbundle-bench).
 # Needs: hyperfine pigz zstd gzip age age-keygen /usr/bin/time python3 openssl ssh-keygen
@@ -103,6 +104,22 @@ for mib in $RSS_SIZES; do
   printf '%10s %14s %14s\n' "$mib" "$e" "$i"
   rm -rf "rss-$mib" "rss-$mib.mbundle"
 done
+
+echo
+echo "== (f) a fleet: ${FLEET_HOSTS:-8} test hosts (sshd and dockerd in network namespaces, tests/util/hosts.rs) =="
+# mbundle push --parallel 1 and 4 with a container running on every host, a current fleet,
+# and, with no container anywhere (so a restart is the same work for both), mbundle against
+# the bare minimum: one ssh session per host that copies the three files and restarts docker.
+# Needs root, sshd, sudo, busybox, ip, dockerd (what .ci/run installs); FLEET=0 skips it.
+if [ "${FLEET:-1}" = 0 ]; then
+  echo "skipped (FLEET=0)"
+elif [ "$(id -u)" != 0 ]; then
+  echo "skipped: test hosts need root"
+else
+  (cd "$root" && FLEET_HOSTS="${FLEET_HOSTS:-8}" FLEET_ROUNDS="${FLEET_ROUNDS:-3}" \
+    cargo test --release --quiet --test tests bench_fleet -- --ignored --nocapture 2>&1 \
+    | grep -E '^(containers running|no container|fleet of|  )')
+fi
 
 echo
 python3 - <<'PY'

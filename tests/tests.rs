@@ -3,6 +3,7 @@
 
 mod util;
 
+mod bench_fleet;
 mod cli;
 mod compat;
 mod crash;

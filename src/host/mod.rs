@@ -29,6 +29,9 @@ pub struct SshTarget {
     pub port: u16,
     /// The machine's private key, in its own directory.
     pub key: PathBuf,
+    /// The control socket of a connection its sessions share ([`ssh::Shared`]); none: each
+    /// session connects on its own.
+    pub control: Option<PathBuf>,
 }
 
 /// Where docker-machine's provisioner left a host's TLS files and how it restarts docker
@@ -183,6 +186,7 @@ pub fn target(m: &Machine) -> Result<SshTarget> {
         host,
         port,
         key,
+        control: None,
     })
 }
 

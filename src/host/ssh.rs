@@ -42,10 +42,6 @@ pub fn args(target: &SshTarget, pins: &Path, alias: &str) -> Vec<String> {
         "-o",
         "ServerAliveCountMax=4",
         "-o",
-        "ControlMaster=no",
-        "-o",
-        "ControlPath=none",
-        "-o",
         "PasswordAuthentication=no",
         "-o",
         "IdentitiesOnly=yes",
@@ -57,6 +53,19 @@ pub fn args(target: &SshTarget, pins: &Path, alias: &str) -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    match &target.control {
+        // The first session starts a master in the background; the others ride on it. An
+        // orphaned master (mbundle killed) ends after SHARED_IDLE seconds without sessions.
+        Some(path) => a.extend([
+            "-o".into(),
+            "ControlMaster=auto".into(),
+            "-o".into(),
+            format!("ControlPath={}", path.display()),
+            "-o".into(),
+            format!("ControlPersist={SHARED_IDLE}"),
+        ]),
+        None => a.extend(["-o", "ControlMaster=no", "-o", "ControlPath=none"].map(String::from)),
+    }
     a.push("-o".into());
     a.push(format!("UserKnownHostsFile={}", pins.display()));
     a.push("-o".into());
@@ -70,6 +79,62 @@ pub fn args(target: &SshTarget, pins: &Path, alias: &str) -> Vec<String> {
     a.push("--".into());
     a.push(target.host.clone());
     a
+}
+
+/// Seconds an idle shared connection's master waits for another session before it ends.
+const SHARED_IDLE: u32 = 30;
+
+/// The longest control socket path used (a Unix socket's path holds about 104 bytes).
+const MAX_CONTROL_PATH: usize = 100;
+
+/// One SSH connection shared by the sessions to one host (OpenSSH's ControlMaster): a push
+/// runs four or five scripts on a host, and a new connection costs its key exchange and
+/// authentication each time. The socket is in a directory of its own, 0700, in the temporary
+/// directory; dropped, the master is told to exit and the directory goes.
+pub struct Shared {
+    dir: tempfile::TempDir,
+    target: SshTarget,
+    pins: PathBuf,
+    alias: String,
+}
+
+impl Shared {
+    /// Makes `target`'s sessions share one connection; `None` (each session connects on its
+    /// own) when no private directory can be made or its path is too long for a socket.
+    pub fn start(name: &str, dir: &Path, target: &mut SshTarget) -> Option<Shared> {
+        let tmp = tempfile::Builder::new()
+            .prefix("mbundle-ssh-")
+            .tempdir()
+            .ok()?;
+        crate::fs::set_mode(tmp.path(), 0o700).ok()?;
+        let path = tmp.path().join("c");
+        if path.as_os_str().len() > MAX_CONTROL_PATH {
+            return None;
+        }
+        target.control = Some(path);
+        Some(Shared {
+            dir: tmp,
+            target: target.clone(),
+            pins: dir.join(PINS),
+            alias: alias(name),
+        })
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if self.dir.path().join("c").exists() {
+            let mut a = args(&self.target, &self.pins, &self.alias);
+            let end = a.iter().position(|w| w == "--").unwrap_or(a.len());
+            a.splice(end..end, ["-O".to_string(), "exit".to_string()]);
+            let _ = Command::new("ssh")
+                .args(a)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
 }
 
 /// Most of a host's standard error kept (for messages).

@@ -175,6 +175,30 @@ fn earlier_push(m: &Machine) -> Option<String> {
     })
 }
 
+/// What the host's daemon uses; a daemon left stopped (a push killed mid-restart, a failed
+/// start) is started first, so what it runs with can be read.
+fn probe_started(
+    m: &Machine,
+    t: &crate::host::SshTarget,
+    req: &PushRequest,
+    detail: &mut Vec<String>,
+) -> std::result::Result<Probe, String> {
+    let probe_now = || on_host(m, t, probe::SCRIPT).and_then(|a| probe::parse(a.as_bytes()));
+    let p = probe_now()?;
+    if p.pid.is_some() || req.dry_run {
+        return Ok(p);
+    }
+    let Some(start) = p.service.and_then(swap::start_command) else {
+        return Ok(p);
+    };
+    let started = on_host(m, t, &format!("{start}\necho started\n"));
+    detail.push(match &started {
+        Ok(_) => "docker was stopped: started it".to_string(),
+        Err(why) => format!("docker was stopped, and starting it failed: {why}"),
+    });
+    probe_now()
+}
+
 /// Pushes one machine's files to its host.
 pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostReport> {
     let mut report = HostReport {
@@ -188,35 +212,21 @@ pub fn push_one(store: &Store, m: &Machine, req: &PushRequest) -> Result<HostRep
         r.detail.push(line);
         Ok(r)
     };
-    let t = match crate::host::target(m) {
+    let mut t = match crate::host::target(m) {
         Ok(t) => t,
         Err(e) => return out(report, State::Failed, e.full_message()),
     };
+    // Dropped last: the connection the host's sessions share is closed when the push ends.
+    let _shared = crate::host::ssh::Shared::start(&m.name, &m.dir, &mut t);
     let w = match wanted(store, m) {
         Ok(w) => w,
         Err(why) => return out(report, State::Refused, why),
     };
     report.detail.extend(earlier_push(m));
-    let probe_now = || on_host(m, &t, probe::SCRIPT).and_then(|a| probe::parse(a.as_bytes()));
-    let mut p = match probe_now() {
+    let p = match probe_started(m, &t, req, &mut report.detail) {
         Ok(p) => p,
         Err(why) => return out(report, State::Failed, why),
     };
-    // A daemon left stopped (a push killed mid-restart, a failed start): started first, so
-    // what it runs with can be read.
-    if p.pid.is_none() && !req.dry_run {
-        if let Some(start) = p.service.and_then(swap::start_command) {
-            let started = on_host(m, &t, &format!("{start}\necho started\n"));
-            report.detail.push(match &started {
-                Ok(_) => "docker was stopped: started it".to_string(),
-                Err(why) => format!("docker was stopped, and starting it failed: {why}"),
-            });
-            p = match probe_now() {
-                Ok(p) => p,
-                Err(why) => return out(report, State::Failed, why),
-            };
-        }
-    }
     let Some((host, port)) = crate::host::daemon_address(m) else {
         return out(
             report,
