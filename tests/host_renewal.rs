@@ -361,6 +361,19 @@ fn a_boot2docker_host_is_pushed_and_unsafe_hosts_are_refused_untouched() {
     assert_eq!(fs::read(b2d.tls_dir().join("profile")).unwrap(), profile);
     assert_eq!(b2d.docker(&["ps", "-q"]).stdout, container);
     assert!(!b2d.etc_docker().join("daemon.json").exists());
+    // Reached as `docker`, as docker-machine does, root through `sudo -n`: a sudo that wants a
+    // password is said so, and nothing runs there.
+    fs::write(b2d.root.join("sudoers.d/docker"), "docker ALL=(ALL) ALL\n").unwrap();
+    mbundle(&d, &fleet, &["-s", s, "regenerate-certs", "b2d"]).ok();
+    let before = crate::util::tree(&b2d.tls_dir());
+    let r = mbundle(&d, &fleet, &["-s", s, "push", "b2d", "--yes"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("b2d: FAILED") && r.stderr.contains("a password is required"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(crate::util::tree(&b2d.tls_dir()), before);
     // The refused hosts: not one file changed, not restarted.
     for i in 1..4 {
         let h = &fleet.hosts[i];

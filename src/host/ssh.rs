@@ -26,6 +26,26 @@ pub struct Ran {
     pub stderr: String,
 }
 
+impl Ran {
+    /// What a person is told about a script that failed: its exit status (or the signal) and
+    /// what it said on its standard error, escaped for a terminal.
+    pub fn failure(&self, what: &str) -> String {
+        let how = match self.status {
+            Some(code) => format!("exit status {code}"),
+            None => "killed by a signal".into(),
+        };
+        let said = self.stderr.trim();
+        if said.is_empty() {
+            format!("{what} failed on the host ({how}) and said nothing on its standard error")
+        } else {
+            format!(
+                "{what} failed on the host ({how}): {}",
+                crate::text::printable(said)
+            )
+        }
+    }
+}
+
 /// The ssh arguments before the command, for `target` with its pins in `pins` under `alias`.
 pub fn args(target: &SshTarget, pins: &Path, alias: &str) -> Vec<String> {
     let mut a: Vec<String> = [

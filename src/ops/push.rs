@@ -105,19 +105,7 @@ fn on_host(
     if ran.status == Some(0) {
         Ok(String::from_utf8_lossy(&ran.stdout).into_owned())
     } else {
-        let how = match ran.status {
-            Some(code) => format!("exit status {code}"),
-            None => "killed by a signal".into(),
-        };
-        let said = ran.stderr.trim();
-        Err(if said.is_empty() {
-            format!("the script on the host failed ({how}) and said nothing on its standard error")
-        } else {
-            format!(
-                "the script on the host failed ({how}): {}",
-                crate::text::printable(said)
-            )
-        })
+        Err(ran.failure("the script"))
     }
 }
 

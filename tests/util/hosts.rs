@@ -181,6 +181,45 @@ fn busybox_image(dir: &Path) -> PathBuf {
 /// The stand-in for systemctl on a host: start/stop/restart/reload/is-active/daemon-reload of
 /// the docker unit, by running the drop-in's last `ExecStart=`; `state/fail-next-start` makes
 /// the next start fail.
+/// boot2docker's login user: `docker` (uid 4242 here), passwordless sudo. Files for the
+/// host's namespace (passwd and group with the user added, a sudoers.d), and the mounts that
+/// put them in place there.
+fn docker_user(root: &Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let add = |from: &str, line: &str| {
+        let mut text = fs::read_to_string(from).unwrap();
+        text.push_str(line);
+        let to = root.join(Path::new(from).file_name().unwrap());
+        fs::write(&to, text).unwrap();
+        to
+    };
+    let passwd = add(
+        "/etc/passwd",
+        "docker:x:4242:4242:boot2docker:/tmp:/bin/sh\n",
+    );
+    let group = add("/etc/group", "docker-b2d:x:4242:\n");
+    // sudo's PAM account check wants a shadow entry: no password, not locked, not expired.
+    // Only these two entries: this machine's password hashes are not copied anywhere.
+    let shadow = root.join("shadow");
+    fs::write(
+        &shadow,
+        "root:*:19000:0:99999:7:::\ndocker:*:19000:0:99999:7:::\n",
+    )
+    .unwrap();
+    fs::set_permissions(&shadow, fs::Permissions::from_mode(0o600)).unwrap();
+    let sudoers = root.join("sudoers.d");
+    fs::create_dir_all(&sudoers).unwrap();
+    fs::write(sudoers.join("docker"), "docker ALL=(ALL) NOPASSWD: ALL\n").unwrap();
+    fs::set_permissions(sudoers.join("docker"), fs::Permissions::from_mode(0o440)).unwrap();
+    format!(
+        "mount --bind {} /etc/passwd\nmount --bind {} /etc/group\nmount --bind {} /etc/shadow\nmount --bind {} /etc/sudoers.d\n",
+        passwd.display(),
+        group.display(),
+        shadow.display(),
+        sudoers.display()
+    )
+}
+
 /// The command line the service starts dockerd with: the systemd drop-in's `ExecStart=`, or
 /// what boot2docker's init script makes of its profile.
 const SYSTEMD_LINE: &str =
@@ -301,6 +340,14 @@ impl Fleet {
         for (i, (name, layout)) in hosts.iter().enumerate() {
             let ip_addr = format!("203.0.113.{}", 10 + i);
             let mdir = gen::add_machine(&store, &ca, name, &ip_addr, 2376, server_not_after);
+            if *layout == Layout::Boot2docker {
+                // docker-machine reaches a boot2docker host as `docker`, root through sudo.
+                let path = mdir.join("config.json");
+                let mut config: serde_json::Value =
+                    serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+                config["Driver"]["SSHUser"] = "docker".into();
+                fs::write(&path, serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+            }
             fs::copy(&client_key, mdir.join("id_rsa")).unwrap();
             let host =
                 fleet.start_host(&tag, i, *layout, name, &ip_addr, &mdir, &client_key, &image);
@@ -355,9 +402,11 @@ impl Fleet {
                 .unwrap();
                 let initd = root.join("init.d");
                 // /var/lib/boot2docker is a mount point only in the host's namespace: a tmpfs
-                // over /var/lib there holds it, this machine's /var/lib is left as it is.
+                // over /var/lib there holds it, this machine's /var/lib is left as it is. The
+                // user `docker` with passwordless sudo, as on boot2docker, exists there only.
+                let users = docker_user(root);
                 let mounts = format!(
-                    "mount -t tmpfs tmpfs /var/lib\nmkdir -p /var/lib/boot2docker\nmount --bind {} /var/lib/boot2docker\nmount --bind {} /etc/docker\nmount --bind {} /etc/init.d\n",
+                    "mount -t tmpfs tmpfs /var/lib\nmkdir -p /var/lib/boot2docker\nmount --bind {} /var/lib/boot2docker\nmount --bind {} /etc/docker\nmount --bind {} /etc/init.d\n{users}",
                     tls.display(),
                     etc.display(),
                     initd.display()

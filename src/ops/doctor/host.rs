@@ -43,11 +43,7 @@ pub fn check_host(store: &Store, m: &Machine) -> Vec<Finding> {
     if ran.status != Some(0) {
         return vec![f(
             Level::Error,
-            format!(
-                "the probe failed on the host (exit {:?}): {}",
-                ran.status,
-                crate::text::printable(ran.stderr.trim())
-            ),
+            ran.failure("the probe"),
             Some(
                 "the SSH user needs root or sudo without a password, as docker-machine does".into(),
             ),
