@@ -250,6 +250,24 @@ fn walkthrough_your_certificates_expire_next_week() {
     for (h, c) in fleet.hosts.iter().zip(&containers) {
         assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
     }
+    // The CA key never left the store: no file on any host holds its body.
+    let ca_key = fs::read_to_string(fleet.store.join("certs/ca-key.pem")).unwrap();
+    let body = ca_key.lines().nth(1).unwrap().to_string();
+    for h in &fleet.hosts {
+        for dir in [h.tls_dir(), h.etc_docker()] {
+            let out = std::process::Command::new("grep")
+                .args(["-rlF", "--", &body])
+                .arg(&dir)
+                .output()
+                .unwrap();
+            assert!(
+                out.stdout.is_empty() && out.status.code() == Some(1),
+                "the CA key is on {}: {}",
+                h.name,
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+    }
     // Nothing ends within a year any more: not the CA, not a server, not the client.
     let r = mbundle(
         &d,
