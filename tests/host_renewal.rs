@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::hosts::{dockerd_pid, mbundle};
+use crate::hosts::{dockerd_pid, mbundle, running_containers};
 use crate::util::hosts::{can_run_hosts, Fleet};
 use crate::util::*;
 
@@ -19,6 +19,17 @@ fn docker_context(d: &Dir, fleet: &Fleet, context: &str, args: &[&str]) -> Run {
         .output()
         .unwrap();
     Run::from(out)
+}
+
+/// `docker --context NAME version` reaches the daemon.
+fn assert_context_reaches_its_daemon(d: &Dir, fleet: &Fleet, context: &str) {
+    let v = docker_context(
+        d,
+        fleet,
+        context,
+        &["version", "--format", "{{.Server.Version}}"],
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
 }
 
 /// The docker CLI's contexts directory of the test's HOME: the TLS files of `context`.
@@ -97,13 +108,7 @@ fn the_client_certificate_is_renewed_everywhere_and_a_renewed_ca_reaches_every_h
     // The hand-made context names the store's files: it reads the new ones itself.
     // The new certificate opens both daemons (through mbundle's context, and as `env`
     // gives it: the machine directory's copies); no host was restarted for it.
-    let v = docker_context(
-        &d,
-        &fleet,
-        "host-0",
-        &["version", "--format", "{{.Server.Version}}"],
-    );
-    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert_context_reaches_its_daemon(&d, &fleet, "host-0");
     let v = fleet.docker_tls(
         &fleet.hosts[1],
         &["version", "--format", "{{.Server.Version}}"],
@@ -128,11 +133,7 @@ fn the_client_certificate_is_renewed_everywhere_and_a_renewed_ca_reaches_every_h
     }
 
     // A renewed CA, pushed: every host holds the new ca.pem, its containers still run.
-    let containers: Vec<Vec<u8>> = fleet
-        .hosts
-        .iter()
-        .map(|h| h.docker(&["ps", "-q"]).stdout)
-        .collect();
+    let containers = running_containers(&fleet);
     let r = mbundle(&d, &fleet, &["-s", s, "renew-ca", "--push", "--yes"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.stderr.matches(": pushed").count(), 2, "{}", r.stderr);
@@ -168,13 +169,7 @@ fn the_client_certificate_is_renewed_everywhere_and_a_renewed_ca_reaches_every_h
         context_tls(&d, "host-0", "ca.pem"),
         fs::read(store.join("machines/host-0/ca.pem")).unwrap()
     );
-    let v = docker_context(
-        &d,
-        &fleet,
-        "host-0",
-        &["version", "--format", "{{.Server.Version}}"],
-    );
-    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert_context_reaches_its_daemon(&d, &fleet, "host-0");
     // A second push finds every host current.
     let r = mbundle(&d, &fleet, &["-s", s, "push", "--all", "--yes"]);
     assert_eq!(
@@ -196,11 +191,7 @@ fn walkthrough_your_certificates_expire_next_week() {
     let d = Dir::new();
     let fleet = Fleet::start_named(d.root(), &["web", "db", "ci"], gen::days(7), gen::days(7));
     let script = crate::e2e::walkthrough("renew-expiring-fleet.sh");
-    let containers: Vec<Vec<u8>> = fleet
-        .hosts
-        .iter()
-        .map(|h| h.docker(&["ps", "-q"]).stdout)
-        .collect();
+    let containers = running_containers(&fleet);
     // The context the user made earlier with mbundle.
     let s = fleet.store.to_str().unwrap();
     mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
@@ -247,9 +238,7 @@ fn walkthrough_your_certificates_expire_next_week() {
     );
     // docker version reached the daemon through the refreshed context.
     assert!(run.stdout.contains("Server:"), "{}", run.stdout);
-    for (h, c) in fleet.hosts.iter().zip(&containers) {
-        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
-    }
+    assert_eq!(running_containers(&fleet), containers);
     // The CA key never left the store: no file on any host holds its body.
     let ca_key = fs::read_to_string(fleet.store.join("certs/ca-key.pem")).unwrap();
     let body = ca_key.lines().nth(1).unwrap().to_string();

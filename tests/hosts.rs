@@ -82,6 +82,41 @@ pub(crate) fn mbundle(d: &Dir, fleet: &Fleet, args: &[&str]) -> Run {
     Run::from(out)
 }
 
+/// The containers running on each host, as the host's own docker CLI lists them.
+pub(crate) fn running_containers(fleet: &Fleet) -> Vec<Vec<u8>> {
+    fleet
+        .hosts
+        .iter()
+        .map(|h| h.docker(&["ps", "-q"]).stdout)
+        .collect()
+}
+
+/// The host's server.pem is the store's for its machine.
+pub(crate) fn assert_holds_the_store_server_pem(fleet: &Fleet, h: &crate::util::hosts::Host) {
+    let ours = fleet
+        .store
+        .join("machines")
+        .join(&h.name)
+        .join("server.pem");
+    assert_eq!(
+        fs::read(h.tls_dir().join("server.pem")).unwrap(),
+        fs::read(ours).unwrap(),
+        "{}",
+        h.name
+    );
+}
+
+/// doctor --hosts finds `n` daemons serving the store's server certificate.
+pub(crate) fn assert_every_host_serves_the_store(d: &Dir, fleet: &Fleet, n: usize) {
+    let s = fleet.store.to_str().unwrap();
+    let v = mbundle(d, fleet, &["-s", s, "doctor", "--hosts", "-v"]);
+    let serving = v
+        .stdout
+        .matches("serves the store's server certificate")
+        .count();
+    assert_eq!(serving, n, "{}", v.stdout);
+}
+
 #[test]
 fn doctor_asks_each_host_what_its_daemon_uses_and_pins_its_host_key() {
     if !can_run_hosts() {
@@ -243,11 +278,7 @@ fn renewed_certificates_are_pushed_and_containers_survive() {
     assert_eq!(pids, again);
     // Renewed in the store; --dry-run says what would change and changes nothing.
     renew_in_store(&d, &fleet);
-    let containers: Vec<Vec<u8>> = fleet
-        .hosts
-        .iter()
-        .map(|h| h.docker(&["ps", "-q"]).stdout)
-        .collect();
+    let containers = running_containers(&fleet);
     let before: Vec<_> = fleet
         .hosts
         .iter()
@@ -283,27 +314,9 @@ fn renewed_certificates_are_pushed_and_containers_survive() {
         assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
         assert!(!h.etc_docker().join("daemon.json").exists());
         assert!(h.etc_docker().join("server.pem.mbundle-backup").is_file());
-        assert_eq!(
-            fs::read(h.etc_docker().join("server.pem")).unwrap(),
-            fs::read(
-                fleet
-                    .store
-                    .join("machines")
-                    .join(&h.name)
-                    .join("server.pem")
-            )
-            .unwrap()
-        );
+        assert_holds_the_store_server_pem(&fleet, h);
     }
-    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
-    assert_eq!(
-        v.stdout
-            .matches("serves the store's server certificate")
-            .count(),
-        2,
-        "{}",
-        v.stdout
-    );
+    assert_every_host_serves_the_store(&d, &fleet, 2);
 }
 
 #[test]
@@ -470,11 +483,7 @@ fn an_expiring_fleet_is_renewed_and_pushed_in_one_command() {
     // One host keeps a daemon.json of its own: it must come back byte for byte.
     let own = b"{\n  \"log-level\": \"info\"\n}\n";
     fs::write(fleet.hosts[2].etc_docker().join("daemon.json"), own).unwrap();
-    let containers: Vec<Vec<u8>> = fleet
-        .hosts
-        .iter()
-        .map(|h| h.docker(&["ps", "-q"]).stdout)
-        .collect();
+    let containers = running_containers(&fleet);
     // Nothing ends within 5 days: nothing to do.
     let r = mbundle(
         &d,
@@ -512,23 +521,13 @@ fn an_expiring_fleet_is_renewed_and_pushed_in_one_command() {
         r.stderr
     );
     assert_eq!(r.stderr.matches(": pushed").count(), 3, "{}", r.stderr);
-    for (h, c) in fleet.hosts.iter().zip(&containers) {
-        assert_eq!(&h.docker(&["ps", "-q"]).stdout, c, "{}", h.name);
-    }
+    assert_eq!(running_containers(&fleet), containers);
     assert_eq!(
         fs::read(fleet.hosts[2].etc_docker().join("daemon.json")).unwrap(),
         own
     );
     assert!(!fleet.hosts[0].etc_docker().join("daemon.json").exists());
-    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
-    assert_eq!(
-        v.stdout
-            .matches("serves the store's server certificate")
-            .count(),
-        3,
-        "{}",
-        v.stdout
-    );
+    assert_every_host_serves_the_store(&d, &fleet, 3);
     // Renewed: nothing expires within 30 days any more.
     let r = mbundle(
         &d,
@@ -621,25 +620,7 @@ fn a_push_killed_mid_restart_or_cut_off_converges_on_the_next_run() {
         assert!(!h.etc_docker().join("daemon.json.mbundle-absent").exists());
         assert!(!note.exists(), "{}", r.stderr);
         assert_eq!(h.docker(&["ps", "-q"]).stdout, container, "{}", h.name);
-        assert_eq!(
-            fs::read(h.etc_docker().join("server.pem")).unwrap(),
-            fs::read(
-                fleet
-                    .store
-                    .join("machines")
-                    .join(&h.name)
-                    .join("server.pem")
-            )
-            .unwrap()
-        );
+        assert_holds_the_store_server_pem(&fleet, h);
     }
-    let v = mbundle(&d, &fleet, &["-s", s, "doctor", "--hosts", "-v"]);
-    assert_eq!(
-        v.stdout
-            .matches("serves the store's server certificate")
-            .count(),
-        2,
-        "{}",
-        v.stdout
-    );
+    assert_every_host_serves_the_store(&d, &fleet, 2);
 }
