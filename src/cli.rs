@@ -227,6 +227,23 @@ canary); after it succeeds, up to --parallel N (default 4) at once; after a fail
 host starts unless --keep-going. Restarting docker needs --yes (or a yes on a terminal)."))]
     Push(PushArgs),
 
+    /// Take a scoped share back: its CA key destroyed, and each host that trusted it made not to
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle revoke bob --yes\n  \
+mbundle shares\n\n\
+Every scoped share of the teammate (share --scoped) is marked revoked and its CA key \
+destroyed, then each machine it named gets its host's CA file without the share's CA (mbundle \
+push: the daemon restarted, verified, rolled back on failure). Your own certificates are not \
+touched. A host that cannot be reached keeps trusting the share until the next `mbundle \
+revoke` of the same teammate, which finishes it; `mbundle shares` lists such hosts."))]
+    Revoke(RevokeArgs),
+
+    /// List the scoped shares: teammate, machines, until when, revoked or not
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle shares\n  \
+mbundle shares --json\n"))]
+    Shares(SharesArgs),
+
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
     #[command(
         name = "regenerate-certs",
@@ -416,8 +433,20 @@ pub struct ShareArgs {
     #[arg(long)]
     pub keep_secrets: bool,
 
+    /// Sign the teammate's certificate with a CA made for this share alone, kept in the store
+    /// (scoped-shares/), that only the named machines' daemons will trust: it opens those and
+    /// nothing else, and `mbundle revoke USER` takes it back
+    #[arg(long)]
+    pub scoped: bool,
+
+    /// With --scoped: then give the named machines' hosts the share's CA (mbundle push; needs
+    /// --yes or a yes on a terminal); without it, run mbundle push NAME... yourself
+    #[arg(long, requires = "scoped")]
+    pub push: bool,
+
     /// Share even though the certificate also opens machines not named (every daemon that
-    /// trusts the same CA accepts it); without it a terminal asks, anything else refuses
+    /// trusts the same CA accepts it); with --push, restart docker without asking. Without
+    /// it a terminal asks, anything else refuses
     #[arg(short = 'y', long)]
     pub yes: bool,
 
@@ -644,6 +673,30 @@ pub struct PushArgs {
     pub keep_going: bool,
 
     /// Print each host's outcome as JSON on standard output (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `revoke`.
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The teammate (`share --as` NAME)
+    #[arg(value_name = "USER")]
+    pub user: String,
+
+    /// Restart docker on the hosts without asking (scripts)
+    #[arg(long)]
+    pub yes: bool,
+
+    /// Hosts at once, after the first has succeeded alone
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+}
+
+/// `shares`.
+#[derive(Debug, Args)]
+pub struct SharesArgs {
+    /// Print them as JSON on standard output (docs/json.md)
     #[arg(long)]
     pub json: bool,
 }

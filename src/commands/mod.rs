@@ -17,6 +17,7 @@ mod push;
 mod regenerate_certs;
 mod render;
 mod renew_ca;
+mod revoke;
 mod share;
 mod verify;
 
@@ -92,7 +93,7 @@ fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
             export::check(a)?;
             export::run(&open_store()?, a)
         }
-        Command::Share(a) => share::run(&open_store()?, a),
+        Command::Share(a) => return share::run(&open_store()?, a).map(Some),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
         Command::Import(a) => {
@@ -109,6 +110,8 @@ fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
         }
         Command::Doctor(a) => doctor::run(Some(&look_at_store()?), a),
         Command::Push(a) => return push::run(&open_store()?, a).map(Some),
+        Command::Revoke(a) => return revoke::run(&open_store()?, a).map(Some),
+        Command::Shares(a) => revoke::list(&open_store()?, a),
         Command::Env(a) if a.unset => env::run(None, false, a),
         Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),

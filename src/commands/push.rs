@@ -46,6 +46,24 @@ pub(super) fn push_machines(
     machines: &[crate::store::Machine],
     a: &PushArgs,
 ) -> Result<Outcome> {
+    let reports = push_and_say(store, machines, a)?;
+    let failed = reports.iter().filter(|r| is_failure(&r.state)).count();
+    if failed > 0 {
+        return Err(Error::cannot(
+            format!("{failed} host(s) were not brought to the store's files"),
+            "each host's lines above say why; run the same command again once fixed",
+        ));
+    }
+    Ok(Outcome::Success)
+}
+
+/// Pushes `machines` as `a` says, says how each went (lines, the table, or `--json`), and
+/// returns each reached host's report.
+pub(super) fn push_and_say(
+    store: &Store,
+    machines: &[crate::store::Machine],
+    a: &PushArgs,
+) -> Result<Vec<HostReport>> {
     if !a.dry_run && !a.yes && !confirmed(machines.len())? {
         return Err(Error::usage(
             "push restarts docker on each host whose files change",
@@ -81,13 +99,7 @@ pub(super) fn push_machines(
             }
         );
     }
-    if failed > 0 {
-        return Err(Error::cannot(
-            format!("{failed} host(s) were not brought to the store's files"),
-            "each host's lines above say why; run the same command again once fixed",
-        ));
-    }
-    Ok(Outcome::Success)
+    Ok(reports)
 }
 
 /// The table at the end: each host's state, time and, for one not brought to the store's

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::ops::export::{Output, ShareRequest};
 use crate::store::Store;
 
-pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
+pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<super::Outcome> {
     let (output, to) = super::prepare_output(&a.output, &a.encrypt, a.force, a.json)?;
     let shared = crate::ops::export::plan_share(
         store,
@@ -17,13 +17,14 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
             days: a.days,
             with_ssh_key: a.with_ssh_key,
             keep_secrets: a.keep_secrets,
+            scoped: a.scoped,
         },
     )?;
     for w in &shared.warnings {
         warn(w);
     }
     confirm_also_opens(&shared.also_opens, a)?;
-    let (plan, withheld) = (shared.plan, shared.withheld);
+    let (plan, withheld, scoped) = (shared.plan, shared.withheld, shared.scoped);
     let summary = super::write_planned(
         &plan,
         &mut super::Writing {
@@ -39,20 +40,36 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
     let Some(share) = &m.share else {
         return Err(Error::Bug("a share plan without its share".into()));
     };
+    // The bundle is written: the share's CA is kept (its key 0600, never in a bundle).
+    let kept = match scoped {
+        Some(ca) => {
+            let _lock = crate::fs::lock::lock_store(&store.root)?;
+            Some(crate::store::scoped::create(
+                &store.root,
+                ca.record,
+                ca.cert_pem.as_bytes(),
+                ca.key_pem.as_bytes(),
+            )?)
+        }
+        None => None,
+    };
     let dest = match &output {
         Output::Stdout => "standard output".to_string(),
         Output::File(p) => p.display().to_string(),
     };
     if a.json {
-        return print(&json_text(&share_json(
-            &plan.manifest,
-            &withheld,
-            share,
-            &dest,
-            summary.bytes_out,
-        )));
+        let mut doc = share_json(&plan.manifest, &withheld, share, &dest, summary.bytes_out);
+        doc["scoped"] = match &kept {
+            Some(k) => serde_json::json!({
+                "id": k.id,
+                "ca_fingerprint": k.record.ca_fingerprint,
+                "machines": k.record.machines,
+            }),
+            None => serde_json::Value::Null,
+        };
+        print(&json_text(&doc))?;
     }
-    if !a.quiet {
+    if !a.quiet && !a.json {
         let out = match &output {
             Output::Stdout => "FILE".to_string(),
             Output::File(p) => crate::store::env::shell_word(&p.display().to_string()),
@@ -64,11 +81,44 @@ pub(super) fn run(store: &Store, a: &ShareArgs) -> Result<()> {
                 share,
                 &dest,
                 &out,
-                summary.bytes_out
+                summary.bytes_out,
+                kept.is_some()
             ))
         );
     }
-    Ok(())
+    match kept {
+        Some(kept) => trust_scoped(store, &kept, a),
+        None => Ok(super::Outcome::Success),
+    }
+}
+
+/// A scoped share's CA goes to the shared machines' hosts: now with `--push`, else said how.
+fn trust_scoped(
+    store: &Store,
+    kept: &crate::store::scoped::Share,
+    a: &ShareArgs,
+) -> Result<super::Outcome> {
+    if a.push {
+        let machines = store.machines(&kept.record.machines)?;
+        return super::push::push_machines(store, &machines, &super::push::confirmed_by(a.yes));
+    }
+    if !a.json {
+        let names: Vec<String> = kept
+            .record
+            .machines
+            .iter()
+            .map(|n| crate::text::shell_word(n))
+            .collect();
+        eprintln!(
+            "{}",
+            printable(&for_this_store(&format!(
+                "scoped: {}'s certificate is signed by the share's own CA, which no daemon trusts yet; give the shared machines' hosts that CA with: mbundle push {}",
+                kept.record.user,
+                names.join(" ")
+            )))
+        );
+    }
+    Ok(super::Outcome::Success)
 }
 
 /// What `share --json` prints.
@@ -113,6 +163,7 @@ fn describe(
     dest: &str,
     out: &str,
     bytes: u64,
+    scoped: bool,
 ) -> String {
     let mut s = String::new();
     let names: Vec<&str> = m.machines.iter().map(|x| x.name.as_str()).collect();
@@ -127,12 +178,21 @@ fn describe(
         share.shared_with,
         human_bytes(bytes)
     ));
-    s.push_str(&format!(
-        "  certificate  CN={} issued by CA {}, valid until {}\n",
-        share.shared_with,
-        cas.join(", "),
-        crate::pki::certs::date_of(&share.cert_not_after)
-    ));
+    if scoped {
+        s.push_str(&format!(
+            "  certificate  CN={} issued by this share's own CA, valid until {}: it opens {} and nothing else\n",
+            share.shared_with,
+            crate::pki::certs::date_of(&share.cert_not_after),
+            names.join(", ")
+        ));
+    } else {
+        s.push_str(&format!(
+            "  certificate  CN={} issued by CA {}, valid until {}\n",
+            share.shared_with,
+            cas.join(", "),
+            crate::pki::certs::date_of(&share.cert_not_after)
+        ));
+    }
     let mut stays = vec![
         "the CA key",
         "the daemons' server keys",

@@ -73,9 +73,12 @@ fn wanted(store: &Store, m: &Machine) -> std::result::Result<Wanted, String> {
             .map_err(|e| format!("{}: {}", m.dir.join(name).display(), e.full_message()))
     };
     let pem = crate::host::ClientPem::of(store, m)?;
+    // The store's CA, plus the CA of each scoped share of this machine.
+    let ca = crate::store::scoped::daemon_ca(&store.root, &m.name, &pem.ca)
+        .map_err(|e| e.full_message())?;
     Ok(Wanted {
         files: vec![
-            ("--tlscacert", pem.ca.clone(), "644"),
+            ("--tlscacert", ca, "644"),
             ("--tlscert", in_dir("server.pem")?, "644"),
             ("--tlskey", in_dir("server-key.pem")?, "600"),
         ],

@@ -55,6 +55,28 @@ fn new_key(kind: KeyType) -> Result<(KeyPair, Zeroizing<String>), PkiError> {
     }
 }
 
+/// A new CA with a key of its own (ECDSA P-256): subject `CN=<cn>, O=mbundle`, CA:TRUE with
+/// no CA under it (pathlen 0), keyCertSign and cRLSign, valid `days` from an hour ago. A
+/// scoped share's CA: it signs one teammate's client certificate and nothing else.
+pub fn new_ca(cn: &str, days: i64) -> Result<(String, Zeroizing<String>), PkiError> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.distinguished_name
+        .push(DnType::OrganizationName, "mbundle");
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(days);
+    p.serial_number = Some(random_serial());
+    let (key, key_pem) = new_key(KeyType::Ecdsa)?;
+    let cert = p
+        .self_signed(&key)
+        .map_err(|e| PkiError::Signing(e.to_string()))?;
+    Ok((cert.pem(), key_pem))
+}
+
 fn der_len(n: usize, out: &mut Vec<u8>) {
     if n < 0x80 {
         out.push(n as u8);

@@ -42,6 +42,13 @@ pub struct ShareRecord {
     /// config.json fields emptied by the share.
     #[serde(default)]
     pub redacted: Vec<String>,
+    /// A scoped share: the certificate of the CA made for it, which signed the client
+    /// certificate (PEM); only the machines of `scope` trust it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_ca: Option<String>,
+    /// A scoped share: the machines it opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Vec<String>>,
 }
 
 /// Checks a teammate name (`--as`): it becomes a certificate subject and is shown in
@@ -94,6 +101,28 @@ impl ShareRecord {
         }
         for f in &self.redacted {
             check_field_name(f)?;
+        }
+        if let Some(ca) = &self.client_ca {
+            // One certificate, a CA's: what the client certificate is checked against.
+            let parsed = crate::pki::certs::parse_pem(ca.as_bytes())
+                .map_err(|e| format!("client_ca: {e}"))?;
+            if ca.len() > 16 << 10 || !parsed.is_ca {
+                return Err("client_ca is not one CA certificate".into());
+            }
+        }
+        if let Some(scope) = &self.scope {
+            if scope.len() > 10_000 {
+                return Err("too many machines in scope".into());
+            }
+            for m in scope {
+                let ok = !m.is_empty()
+                    && m.len() <= 255
+                    && m.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+                if !ok {
+                    return Err("scope holds a name that is not a machine's".into());
+                }
+            }
         }
         Ok(())
     }
@@ -348,8 +377,17 @@ mod tests {
             ca_fingerprint: format!("sha256:{}", "ab".repeat(32)),
             with_ssh_key: false,
             redacted: vec!["Driver.SecretKey".into()],
+            client_ca: None,
+            scope: None,
         };
         good.validate().unwrap();
+        // A scoped share's CA: one CA certificate, and machine names, nothing else.
+        let mut bad = good.clone();
+        bad.client_ca = Some("-----BEGIN CERTIFICATE-----\n$(rm -rf ~)\n".into());
+        assert!(bad.validate().is_err());
+        let mut bad = good.clone();
+        bad.scope = Some(vec!["web".into(), "../../etc".into()]);
+        assert!(bad.validate().is_err());
         let mut bad = good.clone();
         bad.shared_with = "bob\x1b[2J".into();
         assert!(bad.validate().is_err());

@@ -10,17 +10,29 @@ use super::{f, Finding, Level};
 fn store_files(
     store: &Store,
     m: &Machine,
-) -> Vec<(&'static str, &'static str, std::path::PathBuf)> {
+) -> Vec<(
+    &'static str,
+    &'static str,
+    std::path::PathBuf,
+    Option<String>,
+)> {
     let ca = m
         .issuing_material(store)
         .into_iter()
         .find(|f| f.name == CA_CERT)
         .map(|f| f.local)
         .unwrap_or_else(|| m.dir.join(CA_CERT));
+    // The daemon's CA file is the store's CA plus the CA of each scoped share of the machine.
+    let ca_sha = crate::store::read_pem_file(&ca)
+        .ok()
+        .and_then(|b| crate::store::scoped::daemon_ca(&store.root, &m.name, &b).ok())
+        .map(|b| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b)));
+    let sha = |p: &std::path::Path| crate::store::sha256_file(p).ok();
+    let (cert, key) = (m.dir.join("server.pem"), m.dir.join("server-key.pem"));
     vec![
-        ("--tlscacert", "CA certificate", ca),
-        ("--tlscert", "server certificate", m.dir.join("server.pem")),
-        ("--tlskey", "server key", m.dir.join("server-key.pem")),
+        ("--tlscacert", "CA certificate", ca, ca_sha),
+        ("--tlscert", "server certificate", cert.clone(), sha(&cert)),
+        ("--tlskey", "server key", key.clone(), sha(&key)),
     ]
 }
 
@@ -185,7 +197,7 @@ fn compare(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
         )];
     }
     let mut out = Vec::new();
-    for (flag, what, local) in store_files(store, m) {
+    for (flag, what, local, ours) in store_files(store, m) {
         let Some(on_host) = p.tls.get(flag) else {
             out.push(f(
                 Level::Warn,
@@ -194,7 +206,6 @@ fn compare(store: &Store, m: &Machine, p: &Probe) -> Vec<Finding> {
             ));
             continue;
         };
-        let ours = crate::store::sha256_file(&local).ok();
         match (&on_host.sha256, ours) {
             (None, _) => out.push(f(
                 Level::Error,

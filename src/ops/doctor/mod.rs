@@ -461,7 +461,25 @@ fn check_push_note(cx: &mut Checkup) {
 fn check_client(cx: &mut Checkup) {
     let (cert, key) = (cx.path_of(CLIENT_CERT), cx.path_of(CLIENT_KEY));
     let renew = client_fix(cx, cert.as_deref());
-    match cx.leaf("the client certificate", cert.clone(), key, &renew) {
+    // A scoped share's certificate is signed by the share's own CA (its record carries it).
+    let scoped = cx
+        .shared()
+        .and_then(|r| r.client_ca.clone())
+        .and_then(|pem| {
+            let der = certs::pem_cert_der(pem.as_bytes()).ok()?;
+            let info = certs::info_der(&der).ok()?;
+            Some(Loaded {
+                path: cx.m.dir.join(crate::store::share::SHARE_RECORD),
+                der,
+                info,
+            })
+        });
+    let store_ca = scoped.map(|ca| cx.ca.replace(ca));
+    let checked = cx.leaf("the client certificate", cert.clone(), key, &renew);
+    if let Some(ca) = store_ca {
+        cx.ca = ca;
+    }
+    match checked {
         Some(c) if !certs::allows_client_auth(&c.der) => cx.push(
             Level::Warn,
             "the client certificate does not allow TLS client authentication (extendedKeyUsage)",

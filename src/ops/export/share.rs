@@ -38,6 +38,20 @@ pub struct ShareRequest {
     pub with_ssh_key: bool,
     /// Leave cloud credentials in config.json.
     pub keep_secrets: bool,
+    /// Sign the teammate's certificate with a CA made for this share alone, which only the
+    /// named machines' daemons are made to trust (`push`).
+    pub scoped: bool,
+}
+
+/// A scoped share's own CA, made while planning; the command keeps it in the store
+/// (`store::scoped::create`) once the bundle is written. Its key never goes into a bundle.
+pub struct ScopedCa {
+    /// Its certificate, PEM.
+    pub cert_pem: String,
+    /// Its key, PEM.
+    pub key_pem: zeroize::Zeroizing<String>,
+    /// The record kept beside it.
+    pub record: crate::store::scoped::Record,
 }
 
 /// A share as planned: the bundle's plan, and what the new certificate opens besides.
@@ -52,6 +66,8 @@ pub struct SharePlan {
     pub warnings: Vec<String>,
     /// For each machine, its files that stay with the owner (relative to its directory).
     pub withheld: BTreeMap<String, Vec<String>>,
+    /// With `--scoped`: the share's CA, to be kept in the store.
+    pub scoped: Option<ScopedCa>,
 }
 
 /// A CA whose end is this close is said when sharing.
@@ -70,7 +86,49 @@ struct Issued {
 /// Plans a share: the export plan of the machines, changed as the module says, and the
 /// machines its certificate opens besides those named. Reads the store; writes nothing.
 pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
-    let (plan, withheld) = plan_bundle(store, req)?;
+    check_request(req)?;
+    let scoped_ca = if req.scoped {
+        let (cert, key) = crate::pki::reissue::new_ca(
+            &format!("mbundle scoped share for {}", req.user),
+            req.days,
+        )
+        .map_err(|e| Error::Bug(format!("cannot make the share's CA: {e}")))?;
+        Some((cert, key))
+    } else {
+        None
+    };
+    let (plan, withheld) = plan_bundle(store, req, scoped_ca.as_ref())?;
+    let scoped = scoped_ca.map(|(cert_pem, key_pem)| {
+        let share = plan.manifest.share.as_ref();
+        ScopedCa {
+            record: crate::store::scoped::Record {
+                user: req.user.clone(),
+                machines: plan
+                    .manifest
+                    .machines
+                    .iter()
+                    .map(|m| m.name.clone())
+                    .collect(),
+                created_at: share.map(|s| s.issued_at.clone()).unwrap_or_default(),
+                not_after: share.map(|s| s.cert_not_after.clone()).unwrap_or_default(),
+                ca_fingerprint: certs::file_fingerprint(cert_pem.as_bytes()),
+                revoked_at: None,
+                still_trusted_by: Vec::new(),
+            },
+            cert_pem,
+            key_pem,
+        }
+    });
+    if req.scoped {
+        // Only the named machines' daemons will trust the share's CA: it opens nothing else.
+        return Ok(SharePlan {
+            plan,
+            also_opens: Vec::new(),
+            warnings: Vec::new(),
+            withheld,
+            scoped,
+        });
+    }
     let shared: Vec<&str> = plan
         .manifest
         .cert_sets
@@ -105,6 +163,7 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
         also_opens,
         warnings,
         withheld,
+        scoped,
     })
 }
 
@@ -134,8 +193,8 @@ fn trusting(store: &Store, fingerprints: &[&str]) -> Result<Vec<String>> {
 fn plan_bundle(
     store: &Store,
     req: &ShareRequest,
+    scoped_ca: Option<&(String, zeroize::Zeroizing<String>)>,
 ) -> Result<(ExportPlan, BTreeMap<String, Vec<String>>)> {
-    check_request(req)?;
     let base = plan(
         store,
         &ExportRequest {
@@ -151,7 +210,7 @@ fn plan_bundle(
     let mut issued = Vec::new();
     let mut cert_not_after = None;
     for set in &base.manifest.cert_sets {
-        let (entry, pair, set_files, not_after) = share_set(&base, set, req)?;
+        let (entry, pair, set_files, not_after) = share_set(&base, set, req, scoped_ca)?;
         cert_not_after.get_or_insert(not_after);
         cert_sets.push(entry);
         files.extend(set_files);
@@ -186,6 +245,8 @@ fn plan_bundle(
             ca_fingerprint: set.ca_fingerprint.clone(),
             with_ssh_key: req.with_ssh_key,
             redacted: Vec::new(),
+            client_ca: scoped_ca.map(|(cert, _)| cert.clone()),
+            scope: scoped_ca.map(|_| req.names.clone()),
         };
         let mut out = Shared {
             files: &mut files,
@@ -336,13 +397,23 @@ fn share_set(
     base: &ExportPlan,
     set: &CertSetEntry,
     req: &ShareRequest,
+    scoped_ca: Option<&(String, zeroize::Zeroizing<String>)>,
 ) -> Result<(CertSetEntry, Issued, Vec<PlannedFile>, String)> {
     let used_by = set.machines.join(", ");
     let ca_name = set
         .ca_name
         .clone()
         .unwrap_or_else(|| set.ca_fingerprint.clone());
-    let (issuer, ca_pem) = load_issuer(base, set, req)?;
+    // Scoped: the share's own CA signs; the set's CA certificate still travels (the teammate
+    // checks the daemons with it) and its key is not needed.
+    let (issuer, ca_pem) = match scoped_ca {
+        Some((cert, key)) => (
+            Issuer::load(cert.as_bytes(), key.as_bytes())
+                .map_err(|e| Error::Bug(format!("the share's CA does not load: {e}")))?,
+            set_ca_pem(base, set)?,
+        ),
+        None => load_issuer(base, set, req)?,
+    };
     let (cert_pem, new_key) = issuer
         .client_cert(&req.user, req.days)
         .map_err(|e| Error::Bug(format!("cannot issue a client certificate: {e}")))?;
@@ -410,6 +481,26 @@ fn share_set(
         key: zeroize::Zeroizing::new(new_key.as_bytes().to_vec()),
     };
     Ok((entry, pair, files, not_after))
+}
+
+/// The CA certificate file's bytes of one cert set.
+fn set_ca_pem(base: &ExportPlan, set: &CertSetEntry) -> Result<Vec<u8>> {
+    let path = layout::set_member(&set.id, CA_CERT);
+    let ca = base
+        .files
+        .iter()
+        .find(|f| f.entry.path == path)
+        .ok_or_else(|| {
+            Error::cannot(
+                format!(
+                    "cannot share {}: the CA certificate {:?} is not readable here",
+                    set.machines.join(", "),
+                    set.ca_name.as_deref().unwrap_or(&set.ca_fingerprint)
+                ),
+                "run mbundle doctor to see what is wrong with it",
+            )
+        })?;
+    crate::store::read_pem_file(ca.local()?)
 }
 
 /// The CA of one cert set, ready to sign, and its certificate file's bytes.
