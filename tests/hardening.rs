@@ -1542,4 +1542,5 @@ fn an_export_under_nohup_outlives_its_terminal() {
 }
 
 /// Safety v3: nothing a bundle, a store or a journal names is trusted.
+mod scoped;
 mod v3;

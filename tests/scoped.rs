@@ -156,6 +156,11 @@ fn a_scoped_share_opens_only_its_machines_and_revoke_takes_it_back() {
         "{}",
         l.stdout
     );
+    let l = mbundle(&d, &fleet, &["-s", s, "ls"]);
+    assert!(l.stdout.contains("bob opens web until"), "{}", l.stdout);
+    let j = mbundle(&d, &fleet, &["-s", s, "ls", "--json"]);
+    crate::ecosystem::check_against_doc("ls", &j.stdout);
+    assert!(j.stdout.contains("\"scoped_shares\""), "{}", j.stdout);
     let j = mbundle(&d, &fleet, &["-s", s, "shares", "--json"]);
     crate::ecosystem::check_against_doc("shares", &j.stdout);
 

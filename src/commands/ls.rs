@@ -63,17 +63,62 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
             crate::ops::doctor::renew_ca_hint(store, path)
         ));
     }
+    // Scoped shares in force (or revoked but still trusted by a host): whom they open what.
+    let scoped: Vec<crate::store::scoped::Share> = crate::store::scoped::list(&store.root)?
+        .into_iter()
+        .filter(|s| s.active() || !s.record.still_trusted_by.is_empty())
+        .collect();
     if args.json {
+        let scoped: Vec<serde_json::Value> = scoped
+            .iter()
+            .map(|s| {
+                json!({
+                    "user": s.record.user,
+                    "machines": s.record.machines,
+                    "not_after": s.record.not_after,
+                    "revoked": !s.active(),
+                })
+            })
+            .collect();
         print(&json_text(&json!({
             "store": store.root.display().to_string(),
             "machines": out_json,
+            "scoped_shares": scoped,
         })))
     } else if rows.len() == 1 {
         eprintln!("no machines in {}", store.root.display());
         Ok(())
     } else {
-        print(&terminal_safe(table(&rows)))
+        let mut text = table(&rows);
+        text.push_str(&scoped_lines(&scoped));
+        print(&terminal_safe(text))
     }
+}
+
+/// The scoped shares under the table: whom each opens what, until when.
+fn scoped_lines(scoped: &[crate::store::scoped::Share]) -> String {
+    if scoped.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("\nscoped shares (mbundle shares lists them all):\n");
+    for s in scoped {
+        let r = &s.record;
+        let revoked = if s.active() {
+            String::new()
+        } else {
+            format!(
+                " (revoked; still trusted by {})",
+                r.still_trusted_by.join(", ")
+            )
+        };
+        text.push_str(&format!(
+            "  {} opens {} until {}{revoked}\n",
+            r.user,
+            r.machines.join(", "),
+            crate::pki::certs::date_of(&r.not_after),
+        ));
+    }
+    text
 }
 
 /// What `ls` shows of one machine: its CA (where it lives) and the certificates' facts.

@@ -208,3 +208,92 @@ pub fn daemon_ca(store_root: &Path, machine: &str, store_ca: &[u8]) -> Result<Ve
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(user: &str, machines: &[&str]) -> Record {
+        Record {
+            user: user.into(),
+            machines: machines.iter().map(|m| m.to_string()).collect(),
+            created_at: "2026-12-06T10:00:00Z".into(),
+            not_after: "2029-11-20T10:00:00Z".into(),
+            ca_fingerprint: format!("sha256:{}", "ab".repeat(32)),
+            revoked_at: None,
+            still_trusted_by: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_machine_s_daemon_trusts_the_store_ca_and_its_shares_in_force() {
+        let d = tempfile::tempdir().unwrap();
+        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
+        let s = create(
+            d.path(),
+            record("bob", &["web"]),
+            ca.as_bytes(),
+            key.as_bytes(),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&s.key_path()), 0o600);
+        assert_eq!(mode(&s.dir), 0o700);
+        let store_ca = b"STORE CA\n";
+        let web = daemon_ca(d.path(), "web", store_ca).unwrap();
+        assert!(web.starts_with(store_ca) && web.ends_with(ca.as_bytes()));
+        assert_eq!(daemon_ca(d.path(), "db", store_ca).unwrap(), store_ca);
+        // Revoked: the CA is no longer in web's file, and its key is gone.
+        let mut s = list(d.path()).unwrap().remove(0);
+        s.record.revoked_at = Some("2026-12-07T10:00:00Z".into());
+        s.save().unwrap();
+        s.destroy_key().unwrap();
+        assert!(!s.key_path().exists());
+        assert_eq!(daemon_ca(d.path(), "web", store_ca).unwrap(), store_ca);
+    }
+
+    #[test]
+    fn destroying_a_key_replaced_by_a_link_removes_the_link_and_spares_its_target() {
+        let d = tempfile::tempdir().unwrap();
+        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
+        let s = create(
+            d.path(),
+            record("bob", &["web"]),
+            ca.as_bytes(),
+            key.as_bytes(),
+        )
+        .unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "precious").unwrap();
+        fs::remove_file(s.key_path()).unwrap();
+        std::os::unix::fs::symlink(&victim, s.key_path()).unwrap();
+        s.destroy_key().unwrap();
+        assert!(fs::symlink_metadata(s.key_path()).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[test]
+    fn a_record_that_does_not_hold_up_is_named_not_believed() {
+        let d = tempfile::tempdir().unwrap();
+        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
+        let s = create(
+            d.path(),
+            record("bob", &["web"]),
+            ca.as_bytes(),
+            key.as_bytes(),
+        )
+        .unwrap();
+        for bad in [
+            r#"{"user":"bob","machines":["../../etc"],"created_at":"2026-12-06T10:00:00Z","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
+            r#"{"user":"bob\u001b[2J","machines":["web"],"created_at":"2026-12-06T10:00:00Z","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
+            r#"{"user":"bob","machines":["web"],"created_at":"yesterday","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
+            "not json",
+        ] {
+            fs::write(s.dir.join(RECORD), bad).unwrap();
+            let e = list(d.path()).unwrap_err().full_message();
+            assert!(e.contains("share.json"), "{e}");
+            assert!(daemon_ca(d.path(), "web", b"CA").is_err());
+        }
+    }
+}

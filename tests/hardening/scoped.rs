@@ -1,0 +1,131 @@
+//! A scoped share's CA key never leaves the store: not in the teammate's bundle, not in any
+//! backup or other share made after it, not in what inspect or share --json print; a bundle
+//! cannot plant a scoped share; revoke refuses a teammate it has no share for.
+
+use std::fs;
+
+use crate::util::*;
+
+/// The distinctive middle of a PEM key's body (past the prefix all P-256 PKCS#8 keys share).
+fn key_line(pem: &str) -> String {
+    pem.lines().nth(2).unwrap().to_string()
+}
+
+#[test]
+fn a_scoped_share_ca_key_never_leaves_the_store() {
+    let d = Dir::new();
+    let store = d.materialize_alice();
+    let s = store.to_str().unwrap();
+    let r = demo_recipient();
+    let out = d.path("bob.mbundle");
+    let run = d.run(&[
+        "-s",
+        s,
+        "share",
+        "web",
+        "--as",
+        "bob",
+        "--scoped",
+        "-r",
+        &r,
+        "-o",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let shares: Vec<_> = fs::read_dir(store.join("scoped-shares"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let key = key_line(&fs::read_to_string(shares[0].join("ca-key.pem")).unwrap());
+    assert!(!run.stdout.contains(&key));
+    // Every bundle made from this store afterwards: a backup of everything, another share.
+    let backup = d.path("all.mbundle");
+    d.run(&[
+        "-s",
+        s,
+        "export",
+        "--all",
+        "-r",
+        &r,
+        "-o",
+        backup.to_str().unwrap(),
+    ])
+    .ok();
+    let carol = d.path("carol.mbundle");
+    d.run(&[
+        "-s",
+        s,
+        "share",
+        "web",
+        "db",
+        "--as",
+        "carol",
+        "--yes",
+        "-r",
+        &r,
+        "-o",
+        carol.to_str().unwrap(),
+    ])
+    .ok();
+    for b in [&out, &backup, &carol] {
+        for (path, bytes) in decrypt_entries(&fs::read(b).unwrap(), &demo_key()) {
+            assert!(!path.contains("scoped-shares"), "{path}");
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(
+                !text.contains(&key),
+                "the share CA key is in {} at {path}",
+                b.display()
+            );
+        }
+        let i = d.run(&[
+            "inspect",
+            b.to_str().unwrap(),
+            "-i",
+            demo_key().to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(!i.stdout.contains(&key));
+    }
+    // A non-scoped share warns that it opens the other machines; a scoped one did not need to.
+    assert!(!run.stderr.contains("would also open"), "{}", run.stderr);
+    // The teammate's store keeps no key of the share either: only its CA certificate.
+    let bob = d.path("bob-store");
+    d.run(&[
+        "-s",
+        bob.to_str().unwrap(),
+        "import",
+        out.to_str().unwrap(),
+        "-i",
+        demo_key().to_str().unwrap(),
+    ])
+    .ok();
+    let grep = std::process::Command::new("grep")
+        .args(["-rlF", "--", &key])
+        .arg(&bob)
+        .output()
+        .unwrap();
+    assert!(
+        grep.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&grep.stdout)
+    );
+}
+
+#[test]
+fn revoke_without_a_scoped_share_changes_nothing() {
+    let d = Dir::new();
+    let store = d.materialize_alice();
+    let before = tree(&store);
+    let r = d.run(&["-s", store.to_str().unwrap(), "revoke", "mallory", "--yes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("no scoped share for \"mallory\""),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(tree(&store), before);
+    let l = d.run(&["-s", store.to_str().unwrap(), "shares"]);
+    assert_eq!(l.code, 0, "{}", l.stderr);
+    assert!(l.stderr.contains("no scoped shares"), "{}", l.stderr);
+}
