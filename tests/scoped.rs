@@ -228,3 +228,69 @@ fn a_scoped_share_opens_only_its_machines_and_revoke_takes_it_back() {
         );
     }
 }
+
+/// README: "A teammate leaves", both scripts verbatim, in the fleet's client namespace with
+/// the store as MACHINE_STORAGE_PATH; Bob's certificate tried before and after.
+#[test]
+fn walkthrough_a_teammate_leaves() {
+    if !can_run_hosts() {
+        return;
+    }
+    let d = Dir::new();
+    let fleet = Fleet::start_named(d.root(), &["web", "db"], gen::days(1000), gen::days(900));
+    let s = fleet.store.to_str().unwrap();
+    let (web, db) = (&fleet.hosts[0], &fleet.hosts[1]);
+    fs::write(d.path("bob.pub"), demo_recipient()).unwrap();
+    mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
+    let sh = |script: &str| {
+        let bin = Path::new(env!("CARGO_BIN_EXE_mbundle")).parent().unwrap();
+        let out = fleet
+            .in_client(&["sh", "-ec", script])
+            .current_dir(d.root())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("HOME", d.root())
+            .env("MACHINE_STORAGE_PATH", &fleet.store)
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("DOCKER_HOST")
+            .env_remove("DOCKER_CONTEXT")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        Run::from(out)
+    };
+    let one = sh(&crate::e2e::walkthrough("teammate-1-scoped-share.sh"));
+    assert_eq!(one.code, 0, "{}\n{}", one.stdout, one.stderr);
+    assert!(
+        one.stdout
+            .lines()
+            .any(|l| l.starts_with("bob") && l.contains("in force")),
+        "{}",
+        one.stdout
+    );
+    let bob = d.path("bob-store");
+    let r = d.run(&[
+        "-s",
+        bob.to_str().unwrap(),
+        "import",
+        d.path("web-for-bob.mbundle").to_str().unwrap(),
+        "-i",
+        demo_key().to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let bob_web = bob.join("machines/web");
+    assert!(docker_with(&fleet, &bob_web, web).status.success());
+    assert!(!docker_with(&fleet, &bob_web, db).status.success());
+    let two = sh(&crate::e2e::walkthrough("teammate-2-revoke.sh"));
+    assert_eq!(two.code, 0, "{}\n{}", two.stdout, two.stderr);
+    assert!(two.stdout.contains("revoked"), "{}", two.stdout);
+    assert!(two.stdout.contains("Server:"), "{}", two.stdout);
+    assert!(!docker_with(&fleet, &bob_web, web).status.success());
+    owner_reaches_all(&fleet);
+}

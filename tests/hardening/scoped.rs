@@ -87,6 +87,13 @@ fn a_scoped_share_ca_key_never_leaves_the_store() {
         ]);
         assert!(!i.stdout.contains(&key));
     }
+    // Copying web's files by hand would drop Bob's CA from its host: regenerate-certs says so.
+    let regen = d.run(&["-s", s, "regenerate-certs", "web"]);
+    assert!(
+        regen.stdout.contains("the CA of the scoped share(s) of bob"),
+        "{}",
+        regen.stdout
+    );
     // A non-scoped share warns that it opens the other machines; a scoped one did not need to.
     assert!(!run.stderr.contains("would also open"), "{}", run.stderr);
     // The teammate's store keeps no key of the share either: only its CA certificate.
@@ -100,6 +107,28 @@ fn a_scoped_share_ca_key_never_leaves_the_store() {
         demo_key().to_str().unwrap(),
     ])
     .ok();
+    // Bob cannot open the machine to a third person with a scoped share of his own.
+    let again = d.run(&[
+        "-s",
+        bob.to_str().unwrap(),
+        "share",
+        "web",
+        "--as",
+        "carol",
+        "--scoped",
+        "-r",
+        &r,
+        "-o",
+        d.path("carol-from-bob.mbundle").to_str().unwrap(),
+    ]);
+    assert_eq!(again.code, 1, "{}", again.stderr);
+    assert!(
+        again.stderr.contains("only its owner can open it"),
+        "{}",
+        again.stderr
+    );
+    assert!(!d.path("carol-from-bob.mbundle").exists());
+    assert!(!bob.join("scoped-shares").exists());
     let grep = std::process::Command::new("grep")
         .args(["-rlF", "--", &key])
         .arg(&bob)

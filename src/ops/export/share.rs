@@ -87,6 +87,22 @@ struct Issued {
 /// machines its certificate opens besides those named. Reads the store; writes nothing.
 pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
     check_request(req)?;
+    if req.scoped {
+        // A machine shared with you is not yours to open to others (its hosts' trust is the
+        // owner's to change).
+        for name in &req.names {
+            let m = store.machine(name)?;
+            if let Some(Ok(rec)) = crate::store::share::read_record(&m.dir) {
+                return Err(Error::cannot(
+                    format!(
+                        "cannot share {name}: it was shared with you (as {}), and only its owner can open it to someone else",
+                        rec.shared_with
+                    ),
+                    "ask the owner to share it with your teammate",
+                ));
+            }
+        }
+    }
     let scoped_ca = if req.scoped {
         let (cert, key) = crate::pki::reissue::new_ca(
             &format!("mbundle scoped share for {}", req.user),

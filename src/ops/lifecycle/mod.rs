@@ -342,22 +342,18 @@ pub fn regenerate(
     }
 
     let ca_copy = ca_to_copy(store, m, &mut notes);
+    notes.extend(scoped_note(store, m));
     let on_host = crate::host::provisioned(m.driver());
-    let remote_dir = on_host.tls_dir;
-    let copy = vec![
-        CopyStep {
-            local: ca_copy,
-            remote: format!("{remote_dir}/ca.pem"),
-        },
-        CopyStep {
-            local: cert_path.clone(),
-            remote: format!("{remote_dir}/server.pem"),
-        },
-        CopyStep {
-            local: key_path.clone(),
-            remote: format!("{remote_dir}/server-key.pem"),
-        },
-    ];
+    let copy = [
+        (ca_copy, "ca.pem"),
+        (cert_path.clone(), "server.pem"),
+        (key_path.clone(), "server-key.pem"),
+    ]
+    .map(|(local, name)| CopyStep {
+        local,
+        remote: format!("{}/{name}", on_host.tls_dir),
+    })
+    .to_vec();
     let (commands, commands_withheld, ssh) = ssh_commands(&updated, &copy);
     let run = |remote: &str| {
         ssh.as_ref()
@@ -381,6 +377,23 @@ pub fn regenerate(
         live_restore_check,
         live_restore_reload,
         notes,
+    })
+}
+
+/// A note when scoped shares name the machine: the host's ca.pem holds their CAs too, which
+/// the printed copy of the machine's ca.pem would drop.
+fn scoped_note(store: &Store, m: &Machine) -> Option<String> {
+    let users: Vec<String> = crate::store::scoped::list(&store.root)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s.active() && s.record.machines.contains(&m.name))
+        .map(|s| s.record.user)
+        .collect();
+    (!users.is_empty()).then(|| {
+        format!(
+            "the host's ca.pem also holds the CA of the scoped share(s) of {}: copied by hand, ca.pem would drop it; mbundle push keeps it",
+            users.join(", ")
+        )
     })
 }
 
