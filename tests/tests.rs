@@ -26,6 +26,7 @@ mod plugins;
 mod renewed_ca;
 mod restore;
 mod robustness;
+mod rotate;
 mod scoped;
 mod secrets;
 mod share;

@@ -18,6 +18,7 @@ mod regenerate_certs;
 mod render;
 mod renew_ca;
 mod revoke;
+mod rotate_ca;
 mod share;
 mod verify;
 
@@ -112,6 +113,7 @@ fn run_command(cli: &Cli) -> Result<Option<Outcome>> {
         Command::Push(a) => return push::run(&open_store()?, a).map(Some),
         Command::Revoke(a) => return revoke::run(&open_store()?, a).map(Some),
         Command::Shares(a) => revoke::list(&open_store()?, a),
+        Command::RotateCa(a) => return rotate_ca::run(&open_store()?, a).map(Some),
         Command::Env(a) if a.unset => env::run(None, false, a),
         Command::Env(a) => env::run(Some(&look_at_store()?), cli.storage_path.is_some(), a),
         Command::Inspect(a) => inspect::run(a),

@@ -89,8 +89,14 @@ impl ClientPem {
                 .and_then(|f| crate::store::read_pem_file(&f.local).ok())
                 .ok_or_else(|| format!("the store has no readable {name} for {}", m.name))
         };
+        // During a rotation of the store's CA, its client trusts the old and the new CA.
+        let ca = read(CA_CERT)?;
+        let ca = match material.iter().find(|f| f.name == CA_CERT) {
+            Some(f) => crate::store::rotation::with_next(&store.root, &f.local, &ca),
+            None => ca,
+        };
         Ok(ClientPem {
-            ca: read(CA_CERT)?,
+            ca,
             cert: read(CLIENT_CERT)?,
             key: zeroize::Zeroizing::new(read(CLIENT_KEY)?),
         })

@@ -77,6 +77,36 @@ pub fn new_ca(cn: &str, days: i64) -> Result<(String, Zeroizing<String>), PkiErr
     Ok((cert.pem(), key_pem))
 }
 
+/// A new CA for a store whose CA is rotated: an RSA 2048 key as docker-machine makes them,
+/// subject `O=<org>, CN=<cn>` (a name of its own: while both are trusted, the old and the new
+/// CA must not be taken for each other), CA:TRUE, keyCertSign with docker-machine's
+/// digitalSignature and keyEncipherment, valid `days` from an hour ago.
+pub fn new_store_ca(
+    org: &str,
+    cn: &str,
+    days: i64,
+) -> Result<(String, Zeroizing<String>), PkiError> {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::OrganizationName, org);
+    p.distinguished_name.push(DnType::CommonName, cn);
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let now = OffsetDateTime::now_utc();
+    p.not_before = now - Duration::hours(1);
+    p.not_after = now + Duration::days(days);
+    p.serial_number = Some(random_serial());
+    let (key, key_pem) = new_key(KeyType::Rsa)?;
+    let cert = p
+        .self_signed(&key)
+        .map_err(|e| PkiError::Signing(e.to_string()))?;
+    Ok((cert.pem(), key_pem))
+}
+
 fn der_len(n: usize, out: &mut Vec<u8>) {
     if n < 0x80 {
         out.push(n as u8);

@@ -248,6 +248,20 @@ pub fn refresh_client(
     cert: &[u8],
     key: &[u8],
 ) -> Result<Vec<String>> {
+    refresh(
+        config_dir,
+        ("cert.pem", old_cert),
+        &[("key.pem", key), ("cert.pem", cert)],
+    )
+}
+
+/// Gives every docker context mbundle wrote whose `holding.0` file holds `holding.1` the
+/// files of `new` (name, bytes), in place, 0600, in that order. Returns their names.
+pub fn refresh(
+    config_dir: &Path,
+    holding: (&str, &[u8]),
+    new: &[(&str, &[u8])],
+) -> Result<Vec<String>> {
     let contexts = config_dir.join("contexts");
     let mut done = Vec::new();
     for id in existing_ids(config_dir) {
@@ -267,12 +281,13 @@ pub fn refresh_client(
             continue;
         }
         let tls = contexts.join("tls").join(&id).join("docker");
-        let held = crate::fs::beneath::read_bounded(&tls.join("cert.pem"), MAX_META);
-        if held.ok().as_deref() != Some(old_cert) {
+        let held = crate::fs::beneath::read_bounded(&tls.join(holding.0), MAX_META);
+        if held.ok().as_deref() != Some(holding.1) {
             continue;
         }
-        crate::fs::outfile::write_atomic(&tls.join("key.pem"), key, 0o600)?;
-        crate::fs::outfile::write_atomic(&tls.join("cert.pem"), cert, 0o600)?;
+        for (file, bytes) in new {
+            crate::fs::outfile::write_atomic(&tls.join(file), bytes, 0o600)?;
+        }
         done.push(name.to_string());
     }
     done.sort();

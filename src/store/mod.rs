@@ -13,6 +13,7 @@ mod files;
 pub use files::*;
 pub mod paths;
 pub mod rewrite;
+pub mod rotation;
 pub mod scoped;
 pub mod share;
 

@@ -90,7 +90,9 @@ fn a_scoped_share_ca_key_never_leaves_the_store() {
     // Copying web's files by hand would drop Bob's CA from its host: regenerate-certs says so.
     let regen = d.run(&["-s", s, "regenerate-certs", "web"]);
     assert!(
-        regen.stdout.contains("the CA of the scoped share(s) of bob"),
+        regen
+            .stdout
+            .contains("the CA of the scoped share(s) of bob"),
         "{}",
         regen.stdout
     );

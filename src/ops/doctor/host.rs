@@ -25,6 +25,7 @@ fn store_files(
     // The daemon's CA file is the store's CA plus the CA of each scoped share of the machine.
     let ca_sha = crate::store::read_pem_file(&ca)
         .ok()
+        .map(|b| crate::store::rotation::with_next(&store.root, &ca, &b))
         .and_then(|b| crate::store::scoped::daemon_ca(&store.root, &m.name, &b).ok())
         .map(|b| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b)));
     let sha = |p: &std::path::Path| crate::store::sha256_file(p).ok();

@@ -70,14 +70,20 @@ pub fn renew_client(
             "mbundle doctor says what the store holds",
         )
     })?;
-    let ca_pem = read_pem_file(&ca_path)?;
-    let ca_key = zeroize::Zeroizing::new(read_pem_file(&key_path)?);
-    let issuer = Issuer::load(&ca_pem, &ca_key).map_err(|e| {
-        Error::cannot(
-            format!("cannot issue from {}: {e}", ca_path.display()),
-            "mbundle doctor says what is wrong with the CA files",
-        )
-    })?;
+    let issuer = match super::rotating_issuer(store, &ca_path)? {
+        // The store's CA is being rotated and every host trusts the new one: it signs.
+        Some(next) => next,
+        None => {
+            let ca_pem = read_pem_file(&ca_path)?;
+            let ca_key = zeroize::Zeroizing::new(read_pem_file(&key_path)?);
+            Issuer::load(&ca_pem, &ca_key).map_err(|e| {
+                Error::cannot(
+                    format!("cannot issue from {}: {e}", ca_path.display()),
+                    "mbundle doctor says what is wrong with the CA files",
+                )
+            })?
+        }
+    };
     let (cert, key) = issuer
         .own_client_cert(&old.name, DEFAULT_DAYS, kind)
         .map_err(|e| Error::Bug(format!("cannot issue the client certificate: {e}")))?;

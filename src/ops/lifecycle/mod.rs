@@ -183,12 +183,46 @@ fn issuer_for(store: &Store, m: &Machine) -> Result<Issuer> {
         )
     };
     let ca = get(CA_CERT).ok_or_else(|| refuse("no CA certificate found".into()))?;
+    if let Some(next) = rotating_issuer(store, &ca)? {
+        return Ok(next);
+    }
     let key = get(CA_KEY).ok_or_else(|| {
         refuse("its CA key is absent (a custom CA whose key was never stored here)".into())
     })?;
     let ca_pem = read_pem_file(&ca)?;
     let key_pem = zeroize::Zeroizing::new(read_pem_file(&key)?);
     Issuer::load(&ca_pem, &key_pem).map_err(|e| refuse(format!("{e} ({})", key.display())))
+}
+
+/// While the store's CA is being rotated and every host trusts the new CA too, what the
+/// store's certs/ CA would sign is signed by the new one.
+fn rotating_issuer(store: &Store, ca: &Path) -> Result<Option<Issuer>> {
+    if ca != store.certs_dir().join(CA_CERT) {
+        return Ok(None);
+    }
+    let Some(r) = crate::store::rotation::current(&store.root)? else {
+        return Ok(None);
+    };
+    if !r
+        .record
+        .done
+        .contains(&crate::store::rotation::Phase::TrustBoth)
+    {
+        return Ok(None);
+    }
+    rotation_issuer(&r).map(Some)
+}
+
+/// The new CA of a rotation, ready to sign.
+pub fn rotation_issuer(r: &crate::store::rotation::Rotation) -> Result<Issuer> {
+    let ca = read_pem_file(&r.ca_path())?;
+    let key = zeroize::Zeroizing::new(read_pem_file(&r.key_path())?);
+    Issuer::load(&ca, &key).map_err(|e| {
+        Error::cannot(
+            format!("the rotation's new CA does not load: {e}"),
+            format!("check {}", r.dir.display()),
+        )
+    })
 }
 
 fn in_store(store: &Store, m: &Machine, field: &str, default: &str) -> Result<PathBuf> {
