@@ -84,8 +84,34 @@ fn a_rotation_killed_midway_resumes_and_cuts_off_the_old_ca() {
             String::from_utf8_lossy(&v.stderr)
         );
     }
+    // doctor says the rotation is not finished, and takes the new CA's certificates.
+    let doc = mbundle(&d, &fleet, &["-s", s, "doctor"]);
+    assert!(
+        doc.stdout.contains("is not finished (1 of 4 phases done)")
+            && doc.stdout.contains("rotate-ca (it resumes)")
+            && !doc.stdout.contains("was not issued by"),
+        "{}",
+        doc.stdout
+    );
+    // Killed again once the last phase (the switch to the new CA) reached every host, before
+    // the rotation was closed: the next run finishes it without switching twice.
+    let killed = fleet
+        .in_client(&[env!("CARGO_BIN_EXE_mbundle"), "-s", s, "rotate-ca", "--yes"])
+        .env("HOME", d.root())
+        .env("MBUNDLE_TEST_FAILPOINT", "rotate-phase:3:sigkill")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!killed.status.success());
+    assert!(certs.join("rotation").is_dir());
+    assert_eq!(
+        fs::read(certs.join("ca.pem")).unwrap(),
+        fs::read(certs.join("rotation/ca.pem")).unwrap(),
+        "the switch was made"
+    );
     let r = mbundle(&d, &fleet, &["-s", s, "rotate-ca", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("3 of 4 phases done"), "{}", r.stderr);
     assert!(
         r.stderr.contains("resuming the rotation begun"),
         "{}",

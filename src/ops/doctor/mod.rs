@@ -199,6 +199,8 @@ struct Checkup<'a> {
     /// The fix for a server certificate that no longer fits: regenerate-certs NAME, quoted.
     regen: String,
     ca: Option<Loaded>,
+    /// The new CA of a rotation of this machine's CA in progress: what it signed is trusted.
+    next_ca: Option<Loaded>,
     out: Vec<Finding>,
     /// The share this machine came from, when it was shared with this store's user.
     share: Option<Result<ShareRecord, String>>,
@@ -243,7 +245,19 @@ impl Checkup<'_> {
             }
         };
         if let Some(ca) = &self.ca {
+            let by_next = self
+                .next_ca
+                .as_ref()
+                .is_some_and(|n| certs::issued_by(&c.der, &n.der).unwrap_or(false));
             let finding = match certs::issued_by(&c.der, &ca.der) {
+                Ok(false) if by_next => f(
+                    Level::Ok,
+                    format!(
+                        "{what} {} is issued by the rotation's new CA (trusted with the old until the rotation ends)",
+                        self.shown(&cert)
+                    ),
+                    None,
+                ),
                 Ok(true) => f(
                     Level::Ok,
                     format!("{what} {} is issued by that CA", self.shown(&cert)),
@@ -327,6 +341,7 @@ pub fn check_machine(store: &Store, m: &Machine, now: OffsetDateTime) -> Vec<Fin
         found: m.issuing_material(store),
         regen,
         ca: None,
+        next_ca: None,
         out: Vec::new(),
         share,
     };
@@ -396,6 +411,25 @@ fn check_fields(cx: &mut Checkup) {
     }
 }
 
+/// A rotation of the store's CA (the machine's) not finished: said, and its new CA kept for
+/// the leaf checks.
+fn rotation_in_progress(cx: &mut Checkup, ca: &Path) {
+    if ca != cx.store.certs_dir().join(CA_CERT) {
+        return;
+    }
+    let Ok(Some(r)) = crate::store::rotation::current(&cx.store.root) else {
+        return;
+    };
+    cx.next_ca = load(&r.ca_path()).ok();
+    let text = format!(
+        "a rotation of this CA begun {} is not finished ({} of 4 phases done): the hosts trust the old and the new CA meanwhile",
+        crate::pki::certs::date_of(&r.record.started_at),
+        r.record.done.len()
+    );
+    let fix = "finish it: mbundle rotate-ca (it resumes)".to_string();
+    cx.push(Level::Warn, text, Some(fix));
+}
+
 fn check_ca(cx: &mut Checkup) {
     let Some(p) = cx.path_of(CA_CERT) else {
         cx.push(
@@ -425,6 +459,7 @@ fn check_ca(cx: &mut Checkup) {
     }
     let renew = renew_ca_hint(cx.store, &p);
     expiry("the CA certificate", &c, cx.now, &renew, &mut cx.out);
+    rotation_in_progress(cx, &p);
     match cx.path_of(CA_KEY) {
         Some(k) => {
             let shown = cx.shown(&k);
