@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use crate::hosts::{dockerd_pid, mbundle, running_containers};
+use crate::hosts::{dockerd_pid, mbundle, running_containers, walkthrough_in_fleet};
 use crate::util::hosts::{can_run_hosts, Fleet};
 use crate::util::*;
 
@@ -190,34 +190,11 @@ fn walkthrough_your_certificates_expire_next_week() {
     }
     let d = Dir::new();
     let fleet = Fleet::start_named(d.root(), &["web", "db", "ci"], gen::days(7), gen::days(7));
-    let script = crate::e2e::walkthrough("renew-expiring-fleet.sh");
     let containers = running_containers(&fleet);
     // The context the user made earlier with mbundle.
     let s = fleet.store.to_str().unwrap();
     mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
-    let bin_dir = std::path::Path::new(env!("CARGO_BIN_EXE_mbundle"))
-        .parent()
-        .unwrap();
-    let out = fleet
-        .in_client(&["sh", "-ec", &script])
-        .current_dir(d.root())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin_dir.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", d.root())
-        .env("MACHINE_STORAGE_PATH", &fleet.store)
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_CONTEXT")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let run = Run::from(out);
+    let run = walkthrough_in_fleet(&d, &fleet, "renew-expiring-fleet.sh");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     // ls showed the dates that end next week; the renewal said what it did.
     let week = time::OffsetDateTime::now_utc() + time::Duration::days(7);

@@ -82,6 +82,54 @@ pub(crate) fn mbundle(d: &Dir, fleet: &Fleet, args: &[&str]) -> Run {
     Run::from(out)
 }
 
+/// A README walkthrough run verbatim in the fleet's client namespace: `sh -e`, mbundle on
+/// PATH, HOME the test directory (its cwd too), the fleet's store as MACHINE_STORAGE_PATH.
+pub(crate) fn walkthrough_in_fleet(d: &Dir, fleet: &Fleet, name: &str) -> Run {
+    let script = crate::e2e::walkthrough(name);
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mbundle"))
+        .parent()
+        .unwrap();
+    let out = fleet
+        .in_client(&["sh", "-ec", &script])
+        .current_dir(d.root())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", d.root())
+        .env("MACHINE_STORAGE_PATH", &fleet.store)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_CONTEXT")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Run::from(out)
+}
+
+/// The docker CLI against `ip` with the TLS files of directory `dir` (ca.pem, cert.pem,
+/// key.pem, as `env` gives them), from the fleet's client namespace.
+pub(crate) fn docker_with(fleet: &Fleet, dir: &std::path::Path, ip: &str) -> std::process::Output {
+    fleet
+        .in_client(&["docker", "--tlsverify"])
+        .arg(format!("--tlscacert={}", dir.join("ca.pem").display()))
+        .arg(format!("--tlscert={}", dir.join("cert.pem").display()))
+        .arg(format!("--tlskey={}", dir.join("key.pem").display()))
+        .args([
+            "-H",
+            &format!("tcp://{ip}:2376"),
+            "version",
+            "--format",
+            "{{.Server.Version}}",
+        ])
+        .output()
+        .unwrap()
+}
+
 /// The containers running on each host, as the host's own docker CLI lists them.
 pub(crate) fn running_containers(fleet: &Fleet) -> Vec<Vec<u8>> {
     fleet

@@ -5,7 +5,7 @@
 
 use std::fs;
 
-use crate::hosts::{mbundle, running_containers};
+use crate::hosts::{docker_with, mbundle, running_containers, walkthrough_in_fleet};
 use crate::util::hosts::{can_run_hosts, Fleet};
 use crate::util::*;
 
@@ -25,25 +25,7 @@ fn a_rotation_killed_midway_resumes_and_cuts_off_the_old_ca() {
         fs::copy(certs.join(f), old.join(f)).unwrap();
     }
     mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
-    let r = mbundle(
-        &d,
-        &fleet,
-        &[
-            "-s",
-            s,
-            "share",
-            "web",
-            "--as",
-            "bob",
-            "--scoped",
-            "--push",
-            "--yes",
-            "-r",
-            &demo_recipient(),
-            "-o",
-            d.path("bob.mbundle").to_str().unwrap(),
-        ],
-    );
+    let r = crate::scoped::scoped_share(&d, &fleet, "web", &d.path("bob.mbundle"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let containers = running_containers(&fleet);
     let dry = mbundle(&d, &fleet, &["-s", s, "rotate-ca", "--dry-run"]);
@@ -186,24 +168,6 @@ fn a_rotation_killed_midway_resumes_and_cuts_off_the_old_ca() {
     assert!(!doc.stdout.contains("ERROR"), "{}", doc.stdout);
 }
 
-/// The docker CLI against `ip` with the TLS files in `dir`, from the client namespace.
-fn docker_with(fleet: &Fleet, dir: &std::path::Path, ip: &str) -> std::process::Output {
-    fleet
-        .in_client(&["docker", "--tlsverify"])
-        .arg(format!("--tlscacert={}", dir.join("ca.pem").display()))
-        .arg(format!("--tlscert={}", dir.join("cert.pem").display()))
-        .arg(format!("--tlskey={}", dir.join("key.pem").display()))
-        .args([
-            "-H",
-            &format!("tcp://{ip}:2376"),
-            "version",
-            "--format",
-            "{{.Server.Version}}",
-        ])
-        .output()
-        .unwrap()
-}
-
 /// README: "Our CA key leaked", verbatim, in the fleet's client namespace.
 #[test]
 fn walkthrough_our_ca_key_leaked() {
@@ -220,29 +184,7 @@ fn walkthrough_our_ca_key_leaked() {
         fs::copy(fleet.store.join("certs").join(f), old.join(f)).unwrap();
     }
     let containers = running_containers(&fleet);
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_mbundle"))
-        .parent()
-        .unwrap();
-    let out = fleet
-        .in_client(&["sh", "-ec", &crate::e2e::walkthrough("ca-key-leaked.sh")])
-        .current_dir(d.root())
-        .env(
-            "PATH",
-            format!(
-                "{}:{}",
-                bin.display(),
-                std::env::var("PATH").unwrap_or_default()
-            ),
-        )
-        .env("HOME", d.root())
-        .env("MACHINE_STORAGE_PATH", &fleet.store)
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("DOCKER_HOST")
-        .env_remove("DOCKER_CONTEXT")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .unwrap();
-    let run = Run::from(out);
+    let run = walkthrough_in_fleet(&d, &fleet, "ca-key-leaked.sh");
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stdout

@@ -6,27 +6,25 @@
 use std::fs;
 use std::path::Path;
 
-use crate::hosts::mbundle;
+use crate::hosts::{mbundle, walkthrough_in_fleet};
 use crate::util::hosts::{can_run_hosts, Fleet, Host};
 use crate::util::*;
 
-/// The docker CLI against a host with the TLS files of machine directory `dir` (what `env`
-/// gives the CLI there), from the fleet's client namespace.
+/// The docker CLI against host `h` with the TLS files in `dir`.
 fn docker_with(fleet: &Fleet, dir: &Path, h: &Host) -> std::process::Output {
-    fleet
-        .in_client(&["docker", "--tlsverify"])
-        .arg(format!("--tlscacert={}", dir.join("ca.pem").display()))
-        .arg(format!("--tlscert={}", dir.join("cert.pem").display()))
-        .arg(format!("--tlskey={}", dir.join("key.pem").display()))
-        .args([
-            "-H",
-            &format!("tcp://{}:2376", h.ip),
-            "version",
-            "--format",
-            "{{.Server.Version}}",
-        ])
-        .output()
-        .unwrap()
+    crate::hosts::docker_with(fleet, dir, &h.ip)
+}
+
+/// `share MACHINE --as bob --scoped --push --yes` into the bundle `out`.
+pub(crate) fn scoped_share(d: &Dir, fleet: &Fleet, machine: &str, out: &Path) -> Run {
+    let s = fleet.store.to_str().unwrap();
+    let (r, out) = (demo_recipient(), out.to_str().unwrap());
+    let args = [
+        "share", machine, "--as", "bob", "--scoped", "--push", "--yes", "-r", &r, "-o", out,
+    ];
+    let mut all = vec!["-s", s];
+    all.extend(args);
+    mbundle(d, fleet, &all)
 }
 
 /// Whether the owner (the store's certs/) reaches every host.
@@ -63,25 +61,7 @@ fn a_scoped_share_opens_only_its_machines_and_revoke_takes_it_back() {
     let s = fleet.store.to_str().unwrap();
     let (web, db) = (&fleet.hosts[0], &fleet.hosts[1]);
     let bundle = d.path("bob.mbundle");
-    let r = mbundle(
-        &d,
-        &fleet,
-        &[
-            "-s",
-            s,
-            "share",
-            "web",
-            "--as",
-            "bob",
-            "--scoped",
-            "--push",
-            "--yes",
-            "-r",
-            &demo_recipient(),
-            "-o",
-            bundle.to_str().unwrap(),
-        ],
-    );
+    let r = scoped_share(&d, &fleet, "web", &bundle);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr.contains("issued by this share's own CA"),
@@ -165,25 +145,7 @@ fn a_scoped_share_opens_only_its_machines_and_revoke_takes_it_back() {
     crate::ecosystem::check_against_doc("shares", &j.stdout);
 
     // A second share to bob, of db, whose host cannot be reached at the revoke.
-    let r = mbundle(
-        &d,
-        &fleet,
-        &[
-            "-s",
-            s,
-            "share",
-            "db",
-            "--as",
-            "bob",
-            "--scoped",
-            "--push",
-            "--yes",
-            "-r",
-            &demo_recipient(),
-            "-o",
-            d.path("bob-db.mbundle").to_str().unwrap(),
-        ],
-    );
+    let r = scoped_share(&d, &fleet, "db", &d.path("bob-db.mbundle"));
     assert_eq!(r.code, 0, "{}", r.stderr);
     set_ssh_port(&fleet, "db", 2222);
     let r = mbundle(&d, &fleet, &["-s", s, "revoke", "bob", "--yes"]);
@@ -242,30 +204,7 @@ fn walkthrough_a_teammate_leaves() {
     let (web, db) = (&fleet.hosts[0], &fleet.hosts[1]);
     fs::write(d.path("bob.pub"), demo_recipient()).unwrap();
     mbundle(&d, &fleet, &["-s", s, "context", "web"]).ok();
-    let sh = |script: &str| {
-        let bin = Path::new(env!("CARGO_BIN_EXE_mbundle")).parent().unwrap();
-        let out = fleet
-            .in_client(&["sh", "-ec", script])
-            .current_dir(d.root())
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    bin.display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            )
-            .env("HOME", d.root())
-            .env("MACHINE_STORAGE_PATH", &fleet.store)
-            .env_remove("DOCKER_CONFIG")
-            .env_remove("DOCKER_HOST")
-            .env_remove("DOCKER_CONTEXT")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
-        Run::from(out)
-    };
-    let one = sh(&crate::e2e::walkthrough("teammate-1-scoped-share.sh"));
+    let one = walkthrough_in_fleet(&d, &fleet, "teammate-1-scoped-share.sh");
     assert_eq!(one.code, 0, "{}\n{}", one.stdout, one.stderr);
     assert!(
         one.stdout
@@ -287,7 +226,7 @@ fn walkthrough_a_teammate_leaves() {
     let bob_web = bob.join("machines/web");
     assert!(docker_with(&fleet, &bob_web, web).status.success());
     assert!(!docker_with(&fleet, &bob_web, db).status.success());
-    let two = sh(&crate::e2e::walkthrough("teammate-2-revoke.sh"));
+    let two = walkthrough_in_fleet(&d, &fleet, "teammate-2-revoke.sh");
     assert_eq!(two.code, 0, "{}\n{}", two.stdout, two.stderr);
     assert!(two.stdout.contains("revoked"), "{}", two.stdout);
     assert!(two.stdout.contains("Server:"), "{}", two.stdout);

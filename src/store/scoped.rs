@@ -225,17 +225,17 @@ mod tests {
         }
     }
 
+    /// A scoped share of web for bob in the store at `root`, and its CA certificate.
+    fn bob_shares_web(root: &Path) -> (Share, String) {
+        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
+        let s = create(root, record("bob", &["web"]), ca.as_bytes(), key.as_bytes()).unwrap();
+        (s, ca)
+    }
+
     #[test]
     fn a_machine_s_daemon_trusts_the_store_ca_and_its_shares_in_force() {
         let d = tempfile::tempdir().unwrap();
-        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
-        let s = create(
-            d.path(),
-            record("bob", &["web"]),
-            ca.as_bytes(),
-            key.as_bytes(),
-        )
-        .unwrap();
+        let (s, ca) = bob_shares_web(d.path());
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&s.key_path()), 0o600);
@@ -256,14 +256,7 @@ mod tests {
     #[test]
     fn destroying_a_key_replaced_by_a_link_removes_the_link_and_spares_its_target() {
         let d = tempfile::tempdir().unwrap();
-        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
-        let s = create(
-            d.path(),
-            record("bob", &["web"]),
-            ca.as_bytes(),
-            key.as_bytes(),
-        )
-        .unwrap();
+        let (s, _) = bob_shares_web(d.path());
         let victim = d.path().join("victim");
         fs::write(&victim, "precious").unwrap();
         fs::remove_file(s.key_path()).unwrap();
@@ -276,14 +269,7 @@ mod tests {
     #[test]
     fn a_record_that_does_not_hold_up_is_named_not_believed() {
         let d = tempfile::tempdir().unwrap();
-        let (ca, key) = crate::pki::reissue::new_ca("share for bob", 30).unwrap();
-        let s = create(
-            d.path(),
-            record("bob", &["web"]),
-            ca.as_bytes(),
-            key.as_bytes(),
-        )
-        .unwrap();
+        let (s, _) = bob_shares_web(d.path());
         for bad in [
             r#"{"user":"bob","machines":["../../etc"],"created_at":"2026-12-06T10:00:00Z","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
             r#"{"user":"bob\u001b[2J","machines":["web"],"created_at":"2026-12-06T10:00:00Z","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
