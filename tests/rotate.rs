@@ -66,6 +66,16 @@ fn a_rotation_killed_midway_resumes_and_cuts_off_the_old_ca() {
             String::from_utf8_lossy(&v.stderr)
         );
     }
+    // renew-ca of the CA being rotated is refused, nothing changed.
+    let before = crate::util::tree(&certs);
+    let renew = mbundle(&d, &fleet, &["-s", s, "renew-ca"]);
+    assert_eq!(renew.code, 1, "{}", renew.stderr);
+    assert!(renew.stderr.contains("being rotated"), "{}", renew.stderr);
+    assert_eq!(crate::util::tree(&certs), before);
+    let share = crate::scoped::scoped_share(&d, &fleet, "db", &d.path("mid.mbundle"));
+    assert_eq!(share.code, 1, "{}", share.stderr);
+    assert!(share.stderr.contains("being rotated"), "{}", share.stderr);
+    assert!(!d.path("mid.mbundle").exists());
     // doctor says the rotation is not finished, and takes the new CA's certificates.
     let doc = mbundle(&d, &fleet, &["-s", s, "doctor"]);
     assert!(

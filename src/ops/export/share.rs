@@ -83,10 +83,18 @@ struct Issued {
     key: zeroize::Zeroizing<Vec<u8>>,
 }
 
-/// Plans a share: the export plan of the machines, changed as the module says, and the
-/// machines its certificate opens besides those named. Reads the store; writes nothing.
-pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
-    check_request(req)?;
+/// Refused before any work: a share during a rotation of the store's CA (it would stop
+/// working when the rotation ends), and a scoped share of a machine shared with this store's
+/// user (its hosts' trust is the owner's to change).
+fn refuse_unsafe(store: &Store, req: &ShareRequest) -> Result<()> {
+    if crate::store::rotation::current(&store.root)?.is_some() {
+        // The teammate's certificate, or the CA they check the daemons with, would be the old
+        // CA's, which the rotation takes away from every host.
+        return Err(Error::cannot(
+            "the store's CA is being rotated: a share made now would stop working when it ends",
+            "finish the rotation first (mbundle rotate-ca resumes it), then share",
+        ));
+    }
     if req.scoped {
         // A machine shared with you is not yours to open to others (its hosts' trust is the
         // owner's to change).
@@ -103,6 +111,14 @@ pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
             }
         }
     }
+    Ok(())
+}
+
+/// Plans a share: the export plan of the machines, changed as the module says, and the
+/// machines its certificate opens besides those named. Reads the store; writes nothing.
+pub fn plan_share(store: &Store, req: &ShareRequest) -> Result<SharePlan> {
+    check_request(req)?;
+    refuse_unsafe(store, req)?;
     let scoped_ca = if req.scoped {
         let (cert, key) = crate::pki::reissue::new_ca(
             &format!("mbundle scoped share for {}", req.user),

@@ -596,6 +596,12 @@ pub fn renew_ca(store: &Store, dir: &Path, days: i64) -> Result<Renewed> {
             "import a bundle that carries the CA key",
         ));
     }
+    if dir == store.certs_dir() && crate::store::rotation::current(&store.root)?.is_some() {
+        return Err(Error::cannot(
+            "the store's CA is being rotated: renewing the old one now would be undone",
+            "finish the rotation first: mbundle rotate-ca (it resumes)",
+        ));
+    }
     let old = read_pem_file(&ca_path)?;
     let key = zeroize::Zeroizing::new(read_pem_file(&key_path)?);
     let issuer = Issuer::load(&old, &key).map_err(|e| {
