@@ -64,7 +64,14 @@ pub(super) fn run(store: &Store, args: &LsArgs) -> Result<()> {
         ));
     }
     // Scoped shares in force (or revoked but still trusted by a host): whom they open what.
-    let scoped: Vec<crate::store::scoped::Share> = crate::store::scoped::list(&store.root)?
+    let (scoped, unreadable) = crate::store::scoped::list_readable(&store.root)?;
+    for e in unreadable {
+        warn(&format!(
+            "{} (its share is not trusted by any host mbundle pushes to)",
+            e.full_message()
+        ));
+    }
+    let scoped: Vec<crate::store::scoped::Share> = scoped
         .into_iter()
         .filter(|s| s.active() || !s.record.still_trusted_by.is_empty())
         .collect();

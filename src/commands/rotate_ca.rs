@@ -272,7 +272,8 @@ fn finish(store: &Store, r: &Rotation) -> Result<()> {
         old_key.display(),
         crate::text::shell_word(&old_key.display().to_string())
     );
-    for s in crate::store::scoped::list(&store.root)?
+    for s in crate::store::scoped::list_readable(&store.root)?
+        .0
         .into_iter()
         .filter(|s| s.active())
     {

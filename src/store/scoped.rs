@@ -128,14 +128,15 @@ pub fn create(store_root: &Path, record: Record, ca_pem: &[u8], key_pem: &[u8]) 
     Ok(share)
 }
 
-/// The scoped shares of the store, oldest first. A directory whose record cannot be read or
-/// does not hold up is an error that names it (it may still be trusted by hosts).
-pub fn list(store_root: &Path) -> Result<Vec<Share>> {
+/// The scoped shares whose record holds up, oldest first, and an error naming each that
+/// does not. What a daemon trusts is built from the first only: a share that cannot be read
+/// is not trusted (it fails closed), and `shares` says why.
+pub fn list_readable(store_root: &Path) -> Result<(Vec<Share>, Vec<Error>)> {
     let base = store_root.join(SCOPED_SHARES);
     let Ok(rd) = fs::read_dir(&base) else {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), Vec::new()));
     };
-    let mut out = Vec::new();
+    let (mut out, mut bad_ones) = (Vec::new(), Vec::new());
     for e in rd {
         let e = e.ctx("read", &base)?;
         let id = e.file_name().to_string_lossy().into_owned();
@@ -144,14 +145,18 @@ pub fn list(store_root: &Path) -> Result<Vec<Share>> {
         }
         let dir = base.join(&id);
         let path = dir.join(RECORD);
-        let bytes = crate::fs::beneath::read_bounded(&path, MAX_FILE)?;
-        let record: Record = serde_json::from_slice(&bytes)
-            .map_err(|e| bad(&path, &e.to_string()))
-            .and_then(|r: Record| check(&r).map(|_| r).map_err(|why| bad(&path, &why)))?;
-        out.push(Share { id, dir, record });
+        let record = crate::fs::beneath::read_bounded(&path, MAX_FILE).and_then(|bytes| {
+            serde_json::from_slice::<Record>(&bytes)
+                .map_err(|e| bad(&path, &e.to_string()))
+                .and_then(|r| check(&r).map(|_| r).map_err(|why| bad(&path, &why)))
+        });
+        match record {
+            Ok(record) => out.push(Share { id, dir, record }),
+            Err(e) => bad_ones.push(e),
+        }
     }
     out.sort_by(|a, b| a.record.created_at.cmp(&b.record.created_at));
-    Ok(out)
+    Ok((out, bad_ones))
 }
 
 fn bad(path: &Path, why: &str) -> Error {
@@ -194,10 +199,12 @@ fn check(r: &Record) -> std::result::Result<(), String> {
 }
 
 /// The CA file machine `machine`'s daemon is given: `store_ca` (its store's CA), then the CA
-/// of every scoped share in force that names the machine, oldest first.
+/// of every scoped share in force that names the machine, oldest first (a share whose record
+/// does not hold up is left out).
 pub fn daemon_ca(store_root: &Path, machine: &str, store_ca: &[u8]) -> Result<Vec<u8>> {
     let mut out = store_ca.to_vec();
-    for s in list(store_root)?
+    for s in list_readable(store_root)?
+        .0
         .into_iter()
         .filter(|s| s.active() && s.record.machines.iter().any(|m| m == machine))
     {
@@ -245,7 +252,7 @@ mod tests {
         assert!(web.starts_with(store_ca) && web.ends_with(ca.as_bytes()));
         assert_eq!(daemon_ca(d.path(), "db", store_ca).unwrap(), store_ca);
         // Revoked: the CA is no longer in web's file, and its key is gone.
-        let mut s = list(d.path()).unwrap().remove(0);
+        let mut s = list_readable(d.path()).unwrap().0.remove(0);
         s.record.revoked_at = Some("2026-12-07T10:00:00Z".into());
         s.save().unwrap();
         s.destroy_key().unwrap();
@@ -277,9 +284,10 @@ mod tests {
             "not json",
         ] {
             fs::write(s.dir.join(RECORD), bad).unwrap();
-            let e = list(d.path()).unwrap_err().full_message();
+            let e = list_readable(d.path()).unwrap().1.remove(0).full_message();
             assert!(e.contains("share.json"), "{e}");
-            assert!(daemon_ca(d.path(), "web", b"CA").is_err());
+            // Not believed, so not trusted: web's daemon is given the store's CA alone.
+            assert_eq!(daemon_ca(d.path(), "web", b"CA\n").unwrap(), b"CA\n");
         }
     }
 }

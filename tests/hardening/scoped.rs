@@ -160,3 +160,52 @@ fn revoke_without_a_scoped_share_changes_nothing() {
     assert_eq!(l.code, 0, "{}", l.stderr);
     assert!(l.stderr.contains("no scoped shares"), "{}", l.stderr);
 }
+
+#[test]
+fn a_scoped_share_record_that_does_not_hold_up_is_named_and_not_trusted() {
+    let d = Dir::new();
+    let store = d.materialize_alice();
+    let s = store.to_str().unwrap();
+    let out = d.path("bob.mbundle");
+    let r = d.run(&[
+        "-s",
+        s,
+        "share",
+        "web",
+        "--as",
+        "bob",
+        "--scoped",
+        "-r",
+        &demo_recipient(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A planted record naming a machine outside machines/, with a terminal escape.
+    let evil = store.join("scoped-shares/evil");
+    fs::create_dir_all(&evil).unwrap();
+    fs::write(
+        evil.join("share.json"),
+        r#"{"user":"eve\u001b[2J","machines":["../../etc"],"created_at":"2026-12-06T10:00:00Z","not_after":"2029-11-20T10:00:00Z","ca_fingerprint":"x"}"#,
+    )
+    .unwrap();
+    fs::write(evil.join("ca.pem"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+    let ls = d.run(&["-s", s, "ls"]);
+    assert_eq!(ls.code, 0, "{}", ls.stderr);
+    assert!(ls.stdout.contains("bob opens web until"), "{}", ls.stdout);
+    assert!(
+        ls.stderr.contains("scoped-shares/evil/share.json"),
+        "{}",
+        ls.stderr
+    );
+    assert!(!ls.stderr.contains('\u{1b}') && !ls.stdout.contains('\u{1b}'));
+    let shares = d.run(&["-s", s, "shares"]);
+    assert_eq!(shares.code, 1, "{}", shares.stderr);
+    assert!(shares.stdout.contains("bob"), "{}", shares.stdout);
+    assert!(!shares.stdout.contains("eve"), "{}", shares.stdout);
+    assert!(
+        shares.stderr.contains("evil/share.json"),
+        "{}",
+        shares.stderr
+    );
+}

@@ -417,7 +417,8 @@ pub fn regenerate(
 /// A note when scoped shares name the machine: the host's ca.pem holds their CAs too, which
 /// the printed copy of the machine's ca.pem would drop.
 fn scoped_note(store: &Store, m: &Machine) -> Option<String> {
-    let users: Vec<String> = crate::store::scoped::list(&store.root)
+    let users: Vec<String> = crate::store::scoped::list_readable(&store.root)
+        .map(|(shares, _)| shares)
         .unwrap_or_default()
         .into_iter()
         .filter(|s| s.active() && s.record.machines.contains(&m.name))
