@@ -1,8 +1,6 @@
 //! `mbundle push`: the store's TLS files onto each machine's host: a canary first, then up to
 //! `--parallel` hosts at once; a line per host as it ends, a summary at the end, or `--json`.
 
-use std::io::IsTerminal;
-
 use super::render::*;
 use super::Outcome;
 use crate::cli::PushArgs;
@@ -240,13 +238,7 @@ fn state_word(s: &State) -> &'static str {
 
 /// A yes on a terminal to restarting docker on up to `n` hosts.
 fn confirmed(n: usize) -> Result<bool> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(false);
-    }
-    eprint!("push restarts docker on each of the {n} host(s) whose files change; go ahead? [y/N] ");
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("read", "standard input", e))?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    ask_yes(&format!(
+        "push restarts docker on each of the {n} host(s) whose files change; go ahead?"
+    ))
 }

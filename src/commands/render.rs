@@ -183,6 +183,21 @@ pub(super) fn first_names<S: AsRef<str>>(names: &[S]) -> String {
     out
 }
 
+/// A yes to `question` from a person at a terminal (stdin and stderr both terminals); `false`
+/// without one, so scripts must say `--yes`.
+pub(super) fn ask_yes(question: &str) -> crate::error::Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(false);
+    }
+    eprint!("{} [y/N] ", printable(question));
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| crate::error::Error::io("read", "standard input", e))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
+
 pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     let mut doc = serde_json::Map::new();
     doc.insert("version".into(), JSON_VERSION.into());

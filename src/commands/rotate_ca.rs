@@ -5,9 +5,6 @@
 //! Each phase is pushed to every host (`--keep-going`: a host that fails does not spare the
 //! others) and recorded only when all took it; run again, it resumes where it stopped.
 
-use std::io::IsTerminal;
-use std::path::Path;
-
 use super::render::*;
 use super::Outcome;
 use crate::cli::RotateCaArgs;
@@ -311,13 +308,7 @@ fn dry_run(r: Option<&Rotation>, ours: &[Machine]) -> String {
 
 /// A yes on a terminal.
 fn confirmed(n: usize) -> Result<bool> {
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Ok(false);
-    }
-    eprint!("rotate-ca restarts docker on the {n} host(s) of the store's CA, once per phase; go ahead? [y/N] ");
-    let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("read", Path::new("standard input"), e))?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+    ask_yes(&format!(
+        "rotate-ca restarts docker on the {n} host(s) of the store's CA, once per phase; go ahead?"
+    ))
 }
