@@ -158,6 +158,23 @@ machine directory travels. The teammate's docker, env, ssh and scp work; docker-
 start/stop/rm, which need the cloud credentials, do not. Nothing is written to the store."))]
     Share(ShareArgs),
 
+    /// List the scoped shares: teammate, machines, until when, revoked or not
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle shares\n  \
+mbundle shares --json\n"))]
+    Shares(SharesArgs),
+
+    /// Take a scoped share back: its CA key destroyed, and each host that trusted it made not to
+    #[command(after_help = wrapped("Examples:\n  \
+mbundle revoke bob --yes\n  \
+mbundle shares\n\n\
+Every scoped share of the teammate (share --scoped) is marked revoked and its CA key \
+destroyed, then each machine it named gets its host's CA file without the share's CA (mbundle \
+push: the daemon restarted, verified, rolled back on failure). Your own certificates are not \
+touched. A host that cannot be reached keeps trusting the share until the next `mbundle \
+revoke` of the same teammate, which finishes it; `mbundle shares` lists such hosts."))]
+    Revoke(RevokeArgs),
+
     /// Import the machines of a bundle (all, or those named): certs beside existing ones, every path rewritten
     #[command(after_help = wrapped("Examples:\n  \
 mbundle import web.mbundle -i ~/.ssh/id_ed25519\n  \
@@ -230,39 +247,6 @@ canary); after it succeeds, up to --parallel N (default 4) at once; after a fail
 host starts unless --keep-going. Restarting docker needs --yes (or a yes on a terminal)."))]
     Push(PushArgs),
 
-    /// Take a scoped share back: its CA key destroyed, and each host that trusted it made not to
-    #[command(after_help = wrapped("Examples:\n  \
-mbundle revoke bob --yes\n  \
-mbundle shares\n\n\
-Every scoped share of the teammate (share --scoped) is marked revoked and its CA key \
-destroyed, then each machine it named gets its host's CA file without the share's CA (mbundle \
-push: the daemon restarted, verified, rolled back on failure). Your own certificates are not \
-touched. A host that cannot be reached keeps trusting the share until the next `mbundle \
-revoke` of the same teammate, which finishes it; `mbundle shares` lists such hosts."))]
-    Revoke(RevokeArgs),
-
-    /// A new CA key for the store's certs/ and every host it issued for, in phases that cut no one off
-    #[command(name = "rotate-ca", after_help = wrapped("Examples:\n  \
-mbundle rotate-ca --dry-run\n  \
-mbundle rotate-ca --yes\n\n\
-For a CA key that leaked, or that should no longer be trusted. Four phases, each pushed to \
-every host of the store's certs/ CA (mbundle push: verified, rolled back on failure; a host \
-that fails does not spare the others) and recorded only when all took it: 1. every host trusts \
-the old and the new CA (and the store's clients do too); 2. every host gets a server \
-certificate from the new CA; 3. a new client certificate from the new CA (certs/, every \
-machine's copy, mbundle's docker contexts); 4. every host trusts only the new CA, which becomes \
-certs/'s. The old CA key is kept aside, 0600, named with the date, and the output says how to \
-destroy it. Stopped at any point, rotate-ca again resumes that rotation instead of starting \
-another. Machines whose CA is another cert set or outside the store are left alone, each with \
-a line. Teammates of scoped shares need a new share afterwards (named at the end)."))]
-    RotateCa(RotateCaArgs),
-
-    /// List the scoped shares: teammate, machines, until when, revoked or not
-    #[command(after_help = wrapped("Examples:\n  \
-mbundle shares\n  \
-mbundle shares --json\n"))]
-    Shares(SharesArgs),
-
     /// Issue a new server certificate with the machine's own CA (for a changed IP, new SANs)
     #[command(
         name = "regenerate-certs",
@@ -297,6 +281,22 @@ timestamp; machine directories holding a copy of the old CA get the new one. Eac
 does that on every machine the CA issued for (mbundle push), or copy it by hand.")
     )]
     RenewCa(RenewCaArgs),
+
+    /// A new CA key for the store's certs/ and every host it issued for, in phases that cut no one off
+    #[command(name = "rotate-ca", after_help = wrapped("Examples:\n  \
+mbundle rotate-ca --dry-run\n  \
+mbundle rotate-ca --yes\n\n\
+For a CA key that leaked, or that should no longer be trusted. Four phases, each pushed to \
+every host of the store's certs/ CA (mbundle push: verified, rolled back on failure; a host \
+that fails does not spare the others) and recorded only when all took it: 1. every host trusts \
+the old and the new CA (and the store's clients do too); 2. every host gets a server \
+certificate from the new CA; 3. a new client certificate from the new CA (certs/, every \
+machine's copy, mbundle's docker contexts); 4. every host trusts only the new CA, which becomes \
+certs/'s. The old CA key is kept aside, 0600, named with the date, and the output says how to \
+destroy it. Stopped at any point, rotate-ca again resumes that rotation instead of starting \
+another. Machines whose CA is another cert set or outside the store are left alone, each with \
+a line. Teammates of scoped shares need a new share afterwards (named at the end)."))]
+    RotateCa(RotateCaArgs),
 
     /// Show what a bundle holds, without writing anything
     #[command(after_help = wrapped("Examples:\n  \
