@@ -133,22 +133,7 @@ pub(super) fn list(store: &Store, a: &SharesArgs) -> Result<()> {
 
 fn list_shares(shares: &[crate::store::scoped::Share], a: &SharesArgs) -> Result<()> {
     if a.json {
-        let list: Vec<serde_json::Value> = shares
-            .iter()
-            .map(|s| {
-                serde_json::json!({
-                    "id": s.id,
-                    "user": s.record.user,
-                    "machines": s.record.machines,
-                    "created_at": s.record.created_at,
-                    "not_after": s.record.not_after,
-                    "revoked_at": s.record.revoked_at,
-                    "still_trusted_by": s.record.still_trusted_by,
-                    "ca_fingerprint": s.record.ca_fingerprint,
-                })
-            })
-            .collect();
-        return print(&json_text(&serde_json::json!({ "shares": list })));
+        return print(&json_text(&serde_json::json!({ "shares": shares })));
     }
     if shares.is_empty() {
         eprintln!(

@@ -45,7 +45,7 @@ pub(super) fn run(store: &Store, a: &RotateCaArgs) -> Result<Outcome> {
     };
     while let Some(phase) = r.next_phase() {
         eprintln!("phase: {}", phase.describe());
-        apply(store, &r, phase)?;
+        apply(store, &r, phase, &ours)?;
         if phase != Phase::ClientCert {
             push_phase(store, &ours, a, phase)?;
         }
@@ -118,7 +118,7 @@ fn begin(store: &Store) -> Result<Rotation> {
 }
 
 /// What a phase changes in the store (the hosts get it from the push that follows).
-fn apply(store: &Store, r: &Rotation, phase: Phase) -> Result<()> {
+fn apply(store: &Store, r: &Rotation, phase: Phase, ours: &[Machine]) -> Result<()> {
     let _lock = crate::fs::lock::lock_store(&store.root)?;
     // The old CA: certs/ca.pem, or once the last phase set it aside, that file.
     let aside = store
@@ -136,13 +136,13 @@ fn apply(store: &Store, r: &Rotation, phase: Phase) -> Result<()> {
         Phase::ServerCerts => {
             let new_der = crate::pki::certs::pem_cert_der(&new)
                 .map_err(|e| Error::Bug(format!("the new CA: {e}")))?;
-            for m in machines_of_certs(store)?.0 {
-                if issued_by_new(&m, &new_der) {
+            for m in ours {
+                if issued_by_new(m, &new_der) {
                     continue;
                 }
                 let done = crate::ops::lifecycle::regenerate(
                     store,
-                    &m,
+                    m,
                     None,
                     &[],
                     crate::pki::reissue::KeyType::Rsa,

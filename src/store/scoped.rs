@@ -50,14 +50,16 @@ pub struct Record {
     pub still_trusted_by: Vec<String>,
 }
 
-/// A scoped share of this store.
-#[derive(Clone, Debug)]
+/// A scoped share of this store (as `shares --json` prints it: its id and record).
+#[derive(Clone, Debug, Serialize)]
 pub struct Share {
     /// Its directory name.
     pub id: String,
     /// Its directory.
+    #[serde(skip)]
     pub dir: PathBuf,
     /// Its record.
+    #[serde(flatten)]
     pub record: Record,
 }
 
